@@ -1,0 +1,132 @@
+// FileDevice: a regular (sparse) file or a real block device, read and written with positional async I/O.
+// A block device's size comes from sysfs (fstat says 0) and it is claimed exclusively (O_EXCL), as the
+// kernel's device-mapper claims the devices of a table.
+
+import { constants, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { BusyError, DmError, InvalidArgumentError, IoError, NoDeviceError } from '../dm/errors.js';
+import { type BlockDevice, checkRequest, SECTOR_SIZE } from './block-device.js';
+import { describeHolders } from './holders.js';
+
+export interface FileDeviceOptions {
+  readOnly?: boolean;
+  /** Name for messages; defaults to the path. */
+  name?: string;
+}
+
+export class FileDevice implements BlockDevice {
+  readonly name: string;
+  readonly path: string;
+  readonly sizeSectors: number;
+  readonly readOnly: boolean;
+  readonly isBlockDevice: boolean;
+  private readonly fh: FileHandle;
+  private closed = false;
+
+  private constructor(path: string, fh: FileHandle, sizeSectors: number, isBlockDevice: boolean, options: FileDeviceOptions) {
+    this.path = path;
+    this.name = options.name ?? path;
+    this.fh = fh;
+    this.sizeSectors = sizeSectors;
+    this.isBlockDevice = isBlockDevice;
+    this.readOnly = options.readOnly ?? false;
+  }
+
+  static async open(path: string, options: FileDeviceOptions = {}): Promise<FileDevice> {
+    let st;
+    try {
+      st = await fsp.stat(path);
+    } catch (e) {
+      throw new NoDeviceError(`${path}: cannot open: ${(e as Error).message}`);
+    }
+    if (!st.isFile() && !st.isBlockDevice()) {
+      throw new InvalidArgumentError(`${path}: not a regular file or block device`);
+    }
+    const access = options.readOnly ? constants.O_RDONLY : constants.O_RDWR;
+    // O_EXCL on a block device is Linux's exclusive claim: it fails with EBUSY while mounted or claimed.
+    const flags = st.isBlockDevice() ? access | constants.O_EXCL : access;
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(path, flags);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EBUSY') throw new BusyError(`${path}: device is busy: ${await describeHolders(path)}`);
+      if (code === 'EACCES' || code === 'EROFS') throw new DmError('EPERM', `${path}: cannot open for ${options.readOnly ? 'reading' : 'writing'}: ${code}`);
+      throw new NoDeviceError(`${path}: cannot open: ${(e as Error).message}`);
+    }
+    try {
+      const bytes = st.isBlockDevice() ? await blockDeviceBytes(path) : st.size;
+      if (bytes % SECTOR_SIZE !== 0) {
+        throw new InvalidArgumentError(`${path}: size ${bytes} bytes is not a whole number of 512-byte sectors`);
+      }
+      return new FileDevice(path, fh, bytes / SECTOR_SIZE, st.isBlockDevice(), options);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+  }
+
+  async read(sector: number, buf: Buffer): Promise<void> {
+    this.checkOpen();
+    checkRequest(this, 'read', sector, buf.length);
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesRead } = await this.io(() => this.fh.read(buf, done, buf.length - done, sector * SECTOR_SIZE + done), 'read', sector);
+      if (bytesRead === 0) {
+        buf.fill(0, done); // a file shorter than its recorded size reads as zeros past its end
+        break;
+      }
+      done += bytesRead;
+    }
+  }
+
+  async write(sector: number, buf: Buffer): Promise<void> {
+    this.checkOpen();
+    checkRequest(this, 'write', sector, buf.length);
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesWritten } = await this.io(() => this.fh.write(buf, done, buf.length - done, sector * SECTOR_SIZE + done), 'write', sector);
+      done += bytesWritten;
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.checkOpen();
+    if (this.readOnly) return;
+    await this.io(() => this.fh.datasync(), 'flush', 0);
+  }
+
+  /** Node has no fallocate(PUNCH_HOLE); a discard is advisory, so it leaves the data in place. */
+  async discard(sector: number, count: number): Promise<void> {
+    this.checkOpen();
+    checkRequest(this, 'discard', sector, count * SECTOR_SIZE);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new IoError(`${this.name}: device is closed`);
+  }
+
+  private async io<T>(op: () => Promise<T>, what: string, sector: number): Promise<T> {
+    try {
+      return await op();
+    } catch (e) {
+      throw new IoError(`${this.name}: ${what} at sector ${sector} failed: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** A block device's size in bytes from /sys/class/block/<name>/size (512-byte sectors). */
+async function blockDeviceBytes(path: string): Promise<number> {
+  const name = basename(await fsp.realpath(path));
+  const text = await fsp.readFile(`/sys/class/block/${name}/size`, 'utf8');
+  const sectors = Number(text.trim());
+  if (!Number.isSafeInteger(sectors)) throw new IoError(`${path}: cannot read size from /sys/class/block/${name}/size`);
+  return sectors * SECTOR_SIZE;
+}

@@ -1,0 +1,66 @@
+// DmError: every failure dmsim reports carries an errno-style code and a sentence a person can act on.
+// The codes are the ones the kernel's device-mapper returns for the same situations.
+
+export type DmErrorCode = 'EINVAL' | 'EIO' | 'ENOSPC' | 'EBUSY' | 'ENXIO' | 'ENODEV' | 'EEXIST' | 'ENOENT' | 'EPERM' | 'EROFS';
+
+export class DmError extends Error {
+  readonly code: DmErrorCode;
+  constructor(code: DmErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A bad argument, table or request shape (the kernel's -EINVAL). */
+export class InvalidArgumentError extends DmError {
+  constructor(message: string) {
+    super('EINVAL', message);
+  }
+}
+
+/** An I/O failure on a device, or a request the device cannot serve (-EIO). */
+export class IoError extends DmError {
+  constructor(message: string) {
+    super('EIO', message);
+  }
+}
+
+/** No room left: a full COW store, an exhausted allocation (-ENOSPC). */
+export class NoSpaceError extends DmError {
+  constructor(message: string) {
+    super('ENOSPC', message);
+  }
+}
+
+/** The device is in use: open, held by a table, or claimed by another process (-EBUSY). */
+export class BusyError extends DmError {
+  constructor(message: string) {
+    super('EBUSY', message);
+  }
+}
+
+/** No such device (-ENXIO), e.g. a mapped-device name that does not exist. */
+export class NoDeviceError extends DmError {
+  constructor(message: string) {
+    super('ENXIO', message);
+  }
+}
+
+/** A name that is already taken (-EEXIST). */
+export class ExistsError extends DmError {
+  constructor(message: string) {
+    super('EEXIST', message);
+  }
+}
+
+/** A write to a read-only device (-EROFS). */
+export class ReadOnlyError extends DmError {
+  constructor(message: string) {
+    super('EROFS', message);
+  }
+}
+
+export function isDmError(e: unknown): e is DmError {
+  return e instanceof DmError;
+}

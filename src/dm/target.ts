@@ -1,0 +1,78 @@
+// Target: the kernel's struct target_type / dm_target in TypeScript. A target type builds a target from its
+// table arguments; the mapped device sends it bios (already split so none crosses maxIoSectors boundaries).
+
+import type { BlockDevice } from '../block/block-device.js';
+import type { Bio } from './bio.js';
+import type { EventBus } from './events.js';
+import type { KcopydEnvironment } from '../kcopyd/environment.js';
+
+export type StatusType = 'info' | 'table';
+
+/** A device a table names, as given in the table (path or /dev/mapper/NAME), and the opened device. */
+export interface DmDevice {
+  /** Exactly the word the table used; status and table lines print this. */
+  readonly name: string;
+  readonly bdev: BlockDevice;
+}
+
+/** What a target's constructor gets besides its arguments (the kernel's dm_target fields and dm_get_device). */
+export interface TargetContext {
+  /** Name of the mapped device the table is loaded into. */
+  readonly deviceName: string;
+  /** First sector of this target within the mapped device, and its length. */
+  readonly begin: number;
+  readonly len: number;
+  /** The table is for a read-only device. */
+  readonly readOnly: boolean;
+  /** Opens (or shares) a device named in the table: a file, a block device or /dev/mapper/NAME. */
+  getDevice(name: string, mode: 'r' | 'rw'): Promise<DmDevice>;
+  readonly bus: EventBus;
+  /** Creates kcopyd clients on the engine's scheduler and page pool. */
+  readonly kcopyd: KcopydEnvironment;
+  /** Milliseconds, injectable for flakey/delay tests. */
+  readonly clock: Clock;
+  /** Raises a dm event (the kernel's dm_table_event): bumps the device's event counter and wakes `wait`. */
+  raiseEvent(): void;
+}
+
+export interface Clock {
+  now(): number;
+  /** Runs fn after ms; returns a cancel function. */
+  setTimer(ms: number, fn: () => void): () => void;
+}
+
+export interface Target {
+  /**
+   * Requests are split so that no piece crosses a multiple of this many sectors (the kernel's
+   * ti->max_io_len: a snapshot's chunk size, a mirror's region size). 0 = no limit.
+   */
+  readonly maxIoSectors: number;
+  /** Serves one bio whose sector is relative to the target's start. Rejects with a DmError (EIO) on failure. */
+  map(bio: Bio): Promise<void>;
+  /** The kernel's STATUSTYPE_INFO / STATUSTYPE_TABLE text (the part after `<start> <len> <name> `). */
+  status(type: StatusType): string;
+  /** `dmsetup message`; resolves to the reply text (often empty). */
+  message?(args: string[]): Promise<string>;
+  /** Before suspend: stop starting new internal work. noflush: keep queued I/O instead of failing it. */
+  presuspend?(options: { noflush: boolean }): Promise<void>;
+  /** After in-flight I/O has drained. */
+  postsuspend?(): Promise<void>;
+  /** Before this table becomes live (may fail the resume). */
+  preresume?(): Promise<void>;
+  /** After this table became live. */
+  resume?(): Promise<void>;
+  /** The devices the target uses (for deps, EBUSY on remove, and the TUI's tree). */
+  devices(): DmDevice[];
+  /** Frees everything (the kernel's dtr). */
+  destroy(): Promise<void>;
+}
+
+export interface TargetType {
+  readonly name: string;
+  readonly version: readonly [number, number, number];
+  /**
+   * The constructor (ctr). Throws InvalidArgumentError whose message is the kernel's ti->error text
+   * (for example "Chunk size is not a power of 2"); the parser adds the target name, line and word.
+   */
+  create(ctx: TargetContext, args: string[]): Promise<Target>;
+}
