@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// The `dmsim` command: dmsetup's verbs (talking to `dmsim daemon`), I/O helpers, copy, mkimg, tui.
+// Each verb lives in its own module under src/cli/commands/ and registers itself here.
+
+import { Command, CommanderError } from 'commander';
+import { isDmError } from '../dm/errors.js';
+import { registerMkimg } from './commands/mkimg.js';
+
+export function buildProgram(): Command {
+  const program = new Command('dmsim')
+    .description('Linux device-mapper in user space')
+    .version('0.1.0', '-V, --dmsim-version')
+    .showHelpAfterError(false);
+  registerMkimg(program);
+  return program;
+}
+
+/** One clear line on stderr and a non-zero exit, never a stack trace for a user error. */
+export function reportFailure(e: unknown): number {
+  if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 1;
+  const message = isDmError(e) ? e.message : e instanceof Error ? e.message : String(e);
+  process.stderr.write(`dmsim: ${message}\n`);
+  return 1;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (e) {
+    process.exitCode = reportFailure(e);
+  }
+}
+
+await main();
