@@ -1,0 +1,115 @@
+// The devices slice: each mapped device's target, size, run state and its snapshot or mirror fields, and the
+// tree by stacking (a device above the devices its table uses; an origin above its snapshots).
+
+import { mirrorFromStatus, parseTableLines, snapshotFromStatus, usedDevices } from './status-line.js';
+import type { DeviceRunState, DeviceView, MirrorView, SnapshotView } from './view-state.js';
+
+type Devices = ReadonlyMap<string, DeviceView>;
+
+/** A device as `dmsetup table` and `dmsetup status` print it. */
+export interface DeviceSnapshot {
+  name: string;
+  table: string;
+  status: string;
+  state: DeviceRunState;
+}
+
+export function deviceFromSnapshot(s: DeviceSnapshot, previous?: DeviceView): DeviceView {
+  const lines = parseTableLines(s.table);
+  const statusLines = parseTableLines(s.status);
+  const first = lines[0];
+  const target = lines.length === 1 && first ? first.target : lines.length === 0 ? 'none' : 'multi';
+  const size = lines.reduce((n, l) => Math.max(n, l.start + l.length), 0);
+  const view: DeviceView = {
+    name: s.name,
+    target,
+    sizeSectors: size,
+    state: s.state,
+    uses: [...new Set(lines.flatMap(usedDevices))],
+    failed: previous?.failed ?? false,
+  };
+  const status = statusLines[0];
+  if (first && lines.length === 1 && (target === 'snapshot' || target === 'snapshot-merge')) {
+    const statusText = status ? status.args.join(' ') : '';
+    view.snapshot = snapshotFromStatus(first.args, statusText, target === 'snapshot-merge');
+  }
+  if (first && lines.length === 1 && target === 'mirror' && status) {
+    const mirror = mirrorFromStatus(first.args, status.args.join(' '));
+    if (mirror) view.mirror = { ...mirror, primary: previous?.mirror?.primary ?? 0 };
+  }
+  return view;
+}
+
+export function putDevice(devices: Devices, view: DeviceView): Devices {
+  const next = new Map(devices);
+  next.set(view.name, view);
+  return next;
+}
+
+export function removeDevice(devices: Devices, name: string): Devices {
+  if (!devices.has(name)) return devices;
+  const next = new Map(devices);
+  next.delete(name);
+  return next;
+}
+
+/** Applies `change` to one device if it exists (events about unknown devices change nothing here). */
+export function updateDevice(devices: Devices, name: string, change: (d: DeviceView) => DeviceView): Devices {
+  const d = devices.get(name);
+  return d ? putDevice(devices, change(d)) : devices;
+}
+
+export function updateSnapshot(devices: Devices, name: string, change: Partial<SnapshotView>): Devices {
+  return updateDevice(devices, name, (d) => (d.snapshot ? { ...d, snapshot: { ...d.snapshot, ...change } } : d));
+}
+
+export function updateMirror(devices: Devices, name: string, change: (m: MirrorView) => Partial<MirrorView>): Devices {
+  return updateDevice(devices, name, (d) => (d.mirror ? { ...d, mirror: { ...d.mirror, ...change(d.mirror) } } : d));
+}
+
+/** Replaces one leg's health letter. */
+export function setHealth(health: string, leg: number, letter: string): string {
+  if (leg < 0 || leg >= health.length) return health;
+  return health.slice(0, leg) + letter + health.slice(leg + 1);
+}
+
+const MAPPER = '/dev/mapper/';
+
+export interface TreeRow {
+  device: DeviceView;
+  depth: number;
+}
+
+/** Devices in display order: each root followed by what stacks under it, depth-first, every device once. */
+export function deviceTree(devices: Devices): TreeRow[] {
+  const parent = new Map<string, string>();
+  const byUse = new Map<string, string>();
+  for (const d of devices.values()) {
+    for (const u of d.uses) {
+      if (u.startsWith(MAPPER) && !byUse.has(u.slice(MAPPER.length))) byUse.set(u.slice(MAPPER.length), d.name);
+    }
+  }
+  for (const d of devices.values()) {
+    const origin = d.snapshot?.origin;
+    const originOwner = origin
+      ? [...devices.values()].find((o) => o.target === 'snapshot-origin' && o.uses[0] === origin)
+      : undefined;
+    const p = originOwner?.name ?? byUse.get(d.name);
+    if (p && p !== d.name) parent.set(d.name, p);
+  }
+  const children = new Map<string, string[]>();
+  for (const [child, p] of parent) children.set(p, [...(children.get(p) ?? []), child]);
+  const rows: TreeRow[] = [];
+  const seen = new Set<string>();
+  const visit = (name: string, depth: number): void => {
+    const d = devices.get(name);
+    if (!d || seen.has(name)) return;
+    seen.add(name);
+    rows.push({ device: d, depth });
+    for (const c of (children.get(name) ?? []).sort()) visit(c, depth + 1);
+  };
+  const names = [...devices.keys()].sort();
+  for (const n of names) if (!parent.has(n) || !devices.has(parent.get(n)!)) visit(n, 0);
+  for (const n of names) visit(n, 0); // anything left is in a cycle: show it at the top rather than lose it
+  return rows;
+}

@@ -1,0 +1,170 @@
+// ViewState: everything the TUI draws, as plain data. Built only by the reducers in this folder from engine
+// events and status snapshots; components read it and never reach into the engine.
+
+export type DeviceRunState = 'ACTIVE' | 'SUSPENDED';
+
+export interface SnapshotView {
+  /** Sectors allocated in the COW store, its size, and metadata sectors (the status line's three numbers). */
+  allocated: number;
+  total: number;
+  metadata: number;
+  invalid: boolean;
+  overflow: boolean;
+  merging: boolean;
+  mergeFailed: boolean;
+  /** The origin device word from the table, used to place the snapshot under its origin. */
+  origin: string;
+  chunkSectors: number;
+}
+
+export interface MirrorView {
+  legs: string[];
+  inSync: number;
+  regions: number;
+  /** One health letter per leg (A, D, S, R, U, F). */
+  health: string;
+  /** Index of the default (primary) leg. */
+  primary: number;
+  log: string;
+  regionSectors: number;
+}
+
+export interface DeviceView {
+  name: string;
+  /** Target type of the live table (the first line's, or "multi"). */
+  target: string;
+  sizeSectors: number;
+  state: DeviceRunState;
+  /** Devices named by the live table, as written there. */
+  uses: string[];
+  snapshot?: SnapshotView;
+  mirror?: MirrorView;
+  /** Set while a `fail` shortcut has an error table under this device. */
+  failed: boolean;
+}
+
+export type JobStage = 'queued' | 'pages' | 'read' | 'write' | 'complete';
+
+export interface JobView {
+  id: number;
+  client: number;
+  owner: string;
+  source: string;
+  dests: string[];
+  stage: JobStage;
+  totalSectors: number;
+  /** Sectors whose sub-jobs completed. */
+  doneSectors: number;
+  subDone: number;
+  subInFlight: number;
+  readErr: boolean;
+  writeErr: number;
+  startedAt: number;
+  endedAt?: number;
+}
+
+export interface KcopydClientView {
+  id: number;
+  owner: string;
+  reservePages: number;
+  reserveFree: number;
+  /** Pages this client holds from the shared pool (beyond its reserve). */
+  sharedUsed: number;
+  queues: { pages: number; io: number; complete: number; callback: number };
+  jobsDone: number;
+}
+
+export interface SharedPoolView {
+  limit: number;
+  used: number;
+}
+
+/** Cell states of a device map: mirror regions or snapshot chunks. */
+export type CellState = 'clean' | 'dirty' | 'recovering' | 'nosync' | 'remapped' | 'pending' | 'merging' | 'unmapped';
+
+export interface DeviceMapView {
+  kind: 'regions' | 'chunks';
+  /** Number of regions or chunks the device has. */
+  size: number;
+  /** Cells that are not in the default state (unmapped chunks / in-sync clean regions are absent). */
+  cells: ReadonlyMap<number, CellState>;
+  /** State of a cell that is not in `cells`. */
+  base: CellState;
+}
+
+export type LogLevel = 'error' | 'warn' | 'info';
+
+export interface LogEntry {
+  seq: number;
+  time: number;
+  level: LogLevel;
+  device: string;
+  text: string;
+  /** How many identical events in a row this entry stands for (1 = just itself). */
+  repeat: number;
+}
+
+export interface EventLogView {
+  /** Newest first. */
+  entries: LogEntry[];
+  capacity: number;
+  /** Older entries pushed out of the bounded list, counted so nothing disappears silently. */
+  folded: number;
+  errors: number;
+}
+
+export type RateKind = 'read' | 'write' | 'copy';
+
+export interface ThroughputView {
+  /** Bytes counted in the bucket that is still open. */
+  pending: Record<RateKind, number>;
+  bucketStart: number;
+  bucketMs: number;
+  /** Closed buckets as bytes per second, oldest first, at most `historyLength` each. */
+  history: Record<RateKind, number[]>;
+  historyLength: number;
+  totals: Record<RateKind, number>;
+}
+
+export interface ViewState {
+  devices: ReadonlyMap<string, DeviceView>;
+  clients: ReadonlyMap<number, KcopydClientView>;
+  shared: SharedPoolView;
+  /** Live jobs plus the most recently completed ones. */
+  jobs: ReadonlyMap<number, JobView>;
+  maps: ReadonlyMap<string, DeviceMapView>;
+  log: EventLogView;
+  throughput: ThroughputView;
+  paused: boolean;
+  /** Last event sequence number applied (the stream's position). */
+  seq: number;
+  now: number;
+}
+
+export const LOG_CAPACITY = 200;
+export const HISTORY_LENGTH = 60;
+/** Finished jobs kept visible after completion. */
+export const FINISHED_JOBS_KEPT = 6;
+
+export function initialState(now = 0, options: { logCapacity?: number; bucketMs?: number } = {}): ViewState {
+  const zero = (): Record<RateKind, number> => ({ read: 0, write: 0, copy: 0 });
+  return {
+    devices: new Map(),
+    clients: new Map(),
+    shared: { limit: 0, used: 0 },
+    jobs: new Map(),
+    maps: new Map(),
+    log: { entries: [], capacity: options.logCapacity ?? LOG_CAPACITY, folded: 0, errors: 0 },
+    throughput: {
+      pending: zero(),
+      bucketStart: now,
+      bucketMs: options.bucketMs ?? 1000,
+      history: { read: [], write: [], copy: [] },
+      historyLength: HISTORY_LENGTH,
+      totals: zero(),
+    },
+    paused: false,
+    seq: 0,
+    now,
+  };
+}
