@@ -5,6 +5,23 @@
 import { Command, CommanderError } from 'commander';
 import { isDmError } from '../dm/errors.js';
 import { registerMkimg } from './commands/mkimg.js';
+import { registerCreate } from './commands/create.js';
+import { registerLoad } from './commands/load.js';
+import { registerSuspend } from './commands/suspend.js';
+import { registerResume } from './commands/resume.js';
+import { registerRemove } from './commands/remove.js';
+import { registerRemoveAll } from './commands/remove-all.js';
+import { registerStatus, registerTable } from './commands/table-lines.js';
+import { registerInfo } from './commands/info.js';
+import { registerLs } from './commands/ls.js';
+import { registerMessage } from './commands/message.js';
+import { registerWait } from './commands/wait.js';
+import { registerTargets } from './commands/targets.js';
+import { registerVersion } from './commands/version.js';
+import { registerRead } from './commands/read.js';
+import { registerWrite } from './commands/write.js';
+import { registerFlush } from './commands/flush.js';
+import { registerEvents } from './commands/events.js';
 
 export function buildProgram(): Command {
   const program = new Command('dmsim')
@@ -12,6 +29,24 @@ export function buildProgram(): Command {
     .version('0.1.0', '-V, --dmsim-version')
     .showHelpAfterError(false);
   registerMkimg(program);
+  registerCreate(program);
+  registerLoad(program);
+  registerSuspend(program);
+  registerResume(program);
+  registerRemove(program);
+  registerRemoveAll(program);
+  registerStatus(program);
+  registerTable(program);
+  registerInfo(program);
+  registerLs(program);
+  registerMessage(program);
+  registerWait(program);
+  registerTargets(program);
+  registerVersion(program);
+  registerRead(program);
+  registerWrite(program);
+  registerFlush(program);
+  registerEvents(program);
   return program;
 }
 

@@ -1,0 +1,15 @@
+// `dmsim ls`: every device as "name<TAB>(major:minor)", or "No devices found".
+
+import type { Command } from 'commander';
+import { formatLs } from '../format/dmsetup.js';
+import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
+
+export function registerLs(program: Command): void {
+  jsonOption(socketOption(program.command('ls').description('list the devices'))).action(async (opts: SocketOptions & JsonOptions) => {
+    await withDaemon(opts, async (c) => {
+      const devices = await c.request('ls', {});
+      if (opts.json) printJson(devices);
+      else process.stdout.write(formatLs(devices));
+    });
+  });
+}

@@ -1,0 +1,17 @@
+// `dmsim targets`: the registered target types and their versions.
+
+import type { Command } from 'commander';
+import { formatTargets } from '../format/dmsetup.js';
+import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
+
+export function registerTargets(program: Command): void {
+  jsonOption(socketOption(program.command('targets').description('list the target types and their versions'))).action(
+    async (opts: SocketOptions & JsonOptions) => {
+      await withDaemon(opts, async (c) => {
+        const targets = await c.request('targets', {});
+        if (opts.json) printJson(targets);
+        else process.stdout.write(formatTargets(targets));
+      });
+    },
+  );
+}

@@ -1,0 +1,17 @@
+// `dmsim version`: dmsetup version's two lines (dmsim's version and the driver interface it follows).
+
+import type { Command } from 'commander';
+import { formatVersion } from '../format/dmsetup.js';
+import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
+
+export function registerVersion(program: Command): void {
+  jsonOption(socketOption(program.command('version').description("print dmsim's and the driver interface's versions"))).action(
+    async (opts: SocketOptions & JsonOptions) => {
+      await withDaemon(opts, async (c) => {
+        const v = await c.request('version', {});
+        if (opts.json) printJson(v);
+        else process.stdout.write(formatVersion(v));
+      });
+    },
+  );
+}

@@ -1,0 +1,20 @@
+// `dmsim wait NAME [EVENT_NR]`: dmsetup wait (DM_DEV_WAIT): returns once the device's event counter
+// differs from EVENT_NR (default: its current value, i.e. the next event).
+
+import type { Command } from 'commander';
+import { jsonOption, parseWholeNumber, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
+
+export function registerWait(program: Command): void {
+  jsonOption(
+    socketOption(
+      program.command('wait').description('wait for the next event on a device (or one after EVENT_NR)').argument('<name>').argument('[event_nr]'),
+    ),
+  ).action(async (name: string, eventText: string | undefined, opts: SocketOptions & JsonOptions) => {
+    const eventNr = eventText === undefined ? undefined : parseWholeNumber('EVENT_NR', eventText);
+    await withDaemon(opts, async (c) => {
+      const now = await c.request('wait', eventNr === undefined ? { name } : { name, eventNr });
+      // dmsetup prints nothing unless verbose.
+      if (opts.json) printJson({ eventNr: now });
+    });
+  });
+}

@@ -1,0 +1,64 @@
+// What every daemon-talking verb shares: the --socket option, one connection per command, --json output,
+// and reading a table from --table, a file or stdin (dmsetup's three table sources).
+
+import type { Command } from 'commander';
+import { promises as fsp } from 'node:fs';
+import { ControlClient } from '../control/client.js';
+import { resolveSocketPath } from '../control/socket-path.js';
+import { InvalidArgumentError } from '../dm/errors.js';
+
+export interface SocketOptions {
+  socket?: string;
+}
+
+export interface JsonOptions {
+  json?: boolean;
+}
+
+export function socketOption(cmd: Command): Command {
+  return cmd.option('--socket <path>', 'control socket of the daemon (default: $DMSIM_SOCKET, else $XDG_RUNTIME_DIR/dmsim/control or /tmp/dmsim-$UID/control)');
+}
+
+export function jsonOption(cmd: Command): Command {
+  return cmd.option('--json', 'print the result as JSON');
+}
+
+/** Connects to the daemon, runs fn, and always closes the connection. */
+export async function withDaemon<T>(opts: SocketOptions, fn: (client: ControlClient) => Promise<T>): Promise<T> {
+  const client = await ControlClient.connect(resolveSocketPath(opts.socket));
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** --table TEXT, else the FILE argument, else all of stdin. */
+export async function readTable(tableOption: string | undefined, file: string | undefined): Promise<string> {
+  if (tableOption !== undefined && file !== undefined) {
+    throw new InvalidArgumentError(`give the table either with --table or as the file ${file}, not both`);
+  }
+  if (tableOption !== undefined) return tableOption;
+  if (file !== undefined) {
+    try {
+      return await fsp.readFile(file, 'utf8');
+    } catch (e) {
+      throw new InvalidArgumentError(`cannot read the table file ${file}: ${(e as Error).message}`);
+    }
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Parses a whole number argument (a sector, a count, an event number) or says which one is wrong. */
+export function parseWholeNumber(what: string, text: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new InvalidArgumentError(`${what} must be a whole number, not '${text}'`);
+  }
+  return Number(text);
+}

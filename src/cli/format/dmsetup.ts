@@ -1,0 +1,55 @@
+// dmsetup 1.02.185's text output (libdm/dmsetup.c: _display_info_long, _status, _ls/_display_name,
+// _targets, _version), checked against what the oracle's dmsetup printed (fixtures/transcripts/kernel/).
+
+import type { DeviceInfo, DeviceSummary, TableLine, TargetVersion, VersionInfo } from '../../control/protocol.js';
+
+export const NO_DEVICES = 'No devices found\n';
+
+/** `table` / `status`: "<start> <length> <target> <params>", prefixed "NAME: " when every device is listed. */
+export function formatTableLines(lines: readonly TableLine[], prefixNames: boolean): string {
+  // dmsetup prints "%s " before the params even when they are empty, hence the trailing space.
+  return lines.map((l) => `${prefixNames ? `${l.name}: ` : ''}${l.start} ${l.length} ${l.target} ${l.params}\n`).join('');
+}
+
+/** `info`: the long form, values at column 20, a blank line after each device. */
+export function formatInfo(infos: readonly DeviceInfo[]): string {
+  return infos.map(formatOneInfo).join('');
+}
+
+function formatOneInfo(i: DeviceInfo): string {
+  const field = (label: string, value: string | number): string => `${`${label}:`.padEnd(19)}${value}\n`;
+  return (
+    field('Name', i.name) +
+    field('State', `${i.state}${i.readOnly ? ' (READ-ONLY)' : ''}`) +
+    field('Read Ahead', i.readAhead) +
+    field('Tables present', i.tablesPresent) +
+    field('Open count', i.openCount) +
+    field('Event number', i.eventNr) +
+    field('Major, minor', `${i.major}, ${i.minor}`) +
+    field('Number of targets', i.targetCount) +
+    // dmsetup 1.02.185 prints the UUID with a single space, unlike every other field.
+    (i.uuid ? `UUID: ${i.uuid}\n` : '') +
+    '\n'
+  );
+}
+
+/** `ls`: "name<TAB>(major:minor)". */
+export function formatLs(devices: readonly DeviceSummary[]): string {
+  return devices.length === 0 ? NO_DEVICES : devices.map((d) => `${d.name}\t(${d.major}:${d.minor})\n`).join('');
+}
+
+/** `targets`: "%-16s v%u.%u.%u". */
+export function formatTargets(targets: readonly TargetVersion[]): string {
+  return targets.map((t) => `${t.name.padEnd(16)} v${t.version.join('.')}\n`).join('');
+}
+
+/** `version`: dmsetup's two lines; the library line names dmsim instead of libdevmapper. */
+export function formatVersion(v: VersionInfo): string {
+  return `Library version:   dmsim ${v.dmsim}\nDriver version:    ${v.driver}\n`;
+}
+
+/** `message`: the target's reply as dmsetup prints it (nothing when empty, one newline at the end). */
+export function formatMessageReply(reply: string): string {
+  if (reply === '') return '';
+  return reply.endsWith('\n') ? reply : `${reply}\n`;
+}

@@ -1,0 +1,143 @@
+// ControlClient: the CLI's side of the control socket (the role libdevmapper's ioctl wrappers play for
+// dmsetup). Sends requests, matches replies by id, turns error replies back into DmErrors.
+
+import { connect, type Socket } from 'node:net';
+import { DmError, IoError } from '../dm/errors.js';
+import { LineReader } from './line-reader.js';
+import {
+  encodeLine,
+  fromWireError,
+  MAX_IO_SECTORS,
+  MAX_LINE_BYTES,
+  type Verb,
+  type VerbArgs,
+  type VerbResult,
+} from './protocol.js';
+import { SECTOR_SIZE } from '../block/block-device.js';
+
+/** Nobody answers at the socket: the one line the CLI prints, with how to start a daemon. */
+export class NoDaemonError extends DmError {
+  constructor(socketPath: string) {
+    super('ENOENT', `no dmsim daemon at ${socketPath} (start one with: dmsim daemon --detach)`);
+  }
+}
+
+interface Pending {
+  resolve(result: unknown): void;
+  reject(error: Error): void;
+  onEvent?: (event: Record<string, unknown>) => void;
+}
+
+export class ControlClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private closedError: Error | null = null;
+  /** Settles when the connection is gone, for whatever reason. */
+  readonly closed: Promise<void>;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly socketPath: string,
+  ) {
+    const reader = new LineReader(
+      MAX_LINE_BYTES,
+      (line) => this.onLine(line),
+      () => this.fail(new IoError(`the daemon at ${socketPath} sent a reply longer than ${MAX_LINE_BYTES} bytes`)),
+    );
+    socket.on('data', (d: Buffer) => reader.push(d));
+    socket.on('error', (e) => this.fail(new IoError(`connection to the daemon at ${socketPath} failed: ${e.message}`)));
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('close', () => this.fail(new IoError(`the daemon at ${socketPath} closed the connection`)));
+  }
+
+  /** Connects, or rejects with NoDaemonError when no daemon listens at the path. */
+  static connect(socketPath: string): Promise<ControlClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(socketPath);
+      const onError = (e: NodeJS.ErrnoException): void => {
+        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ENOTSOCK') reject(new NoDaemonError(socketPath));
+        else reject(new IoError(`cannot connect to ${socketPath}: ${e.message}`));
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        socket.off('error', onError);
+        resolve(new ControlClient(socket, socketPath));
+      });
+    });
+  }
+
+  request<V extends Verb>(verb: V, args: VerbArgs<V>): Promise<VerbResult<V>> {
+    return this.send(verb, args) as Promise<VerbResult<V>>;
+  }
+
+  /** Subscribes to the daemon's event stream; resolves once the daemon confirmed the subscription. */
+  async events(onEvent: (event: Record<string, unknown>) => void): Promise<void> {
+    await this.send('events', {}, onEvent);
+  }
+
+  /** Reads count sectors, split into requests of at most MAX_IO_SECTORS. */
+  async read(name: string, sector: number, count: number): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for (let done = 0; done < count; ) {
+      const n = Math.min(MAX_IO_SECTORS, count - done);
+      const { data } = await this.request('read', { name, sector: sector + done, count: n });
+      parts.push(Buffer.from(data, 'base64'));
+      done += n;
+    }
+    return Buffer.concat(parts);
+  }
+
+  /** Writes buf (a whole number of sectors), split into requests of at most MAX_IO_SECTORS. */
+  async write(name: string, sector: number, buf: Buffer): Promise<void> {
+    const step = MAX_IO_SECTORS * SECTOR_SIZE;
+    for (let off = 0; off < buf.length; off += step) {
+      const data = buf.subarray(off, off + step).toString('base64');
+      await this.request('write', { name, sector: sector + off / SECTOR_SIZE, data });
+    }
+  }
+
+  close(): void {
+    this.socket.end();
+    this.socket.destroy();
+  }
+
+  private send(verb: Verb, args: unknown, onEvent?: Pending['onEvent']): Promise<unknown> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onEvent });
+      this.socket.write(encodeLine({ id, verb, args } as never));
+    });
+  }
+
+  private onLine(line: string): void {
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return this.fail(new IoError(`the daemon at ${this.socketPath} sent something that is not JSON`));
+    }
+    const id = typeof msg.id === 'number' ? msg.id : null;
+    if (id === null) {
+      // The daemon could not tell which request a reply belongs to: fail them all with its reason.
+      return this.fail(fromWireError(msg.error));
+    }
+    const p = this.pending.get(id);
+    if (!p) return;
+    if ('event' in msg) {
+      p.onEvent?.(msg.event as Record<string, unknown>);
+      return;
+    }
+    if (!p.onEvent) this.pending.delete(id);
+    if (msg.ok === true) p.resolve(msg.result);
+    else p.reject(fromWireError(msg.error));
+  }
+
+  private fail(e: Error): void {
+    if (this.closedError) return;
+    this.closedError = e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+    this.socket.destroy();
+  }
+}

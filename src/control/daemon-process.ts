@@ -1,0 +1,71 @@
+// The daemon as a process: runs a ControlDaemon in the foreground until SIGTERM/SIGINT, or starts one in
+// the background (--detach) and returns once its socket accepts connections.
+
+import { spawn } from 'node:child_process';
+import { resolve as resolvePath } from 'node:path';
+import { BusyError, IoError } from '../dm/errors.js';
+import { EventBus } from '../dm/events.js';
+import { TraceFile } from '../dm/trace-file.js';
+import { ControlDaemon, socketAnswers } from './daemon.js';
+import type { ControlEngine } from './engine.js';
+
+export interface DaemonProcessOptions {
+  socketPath: string;
+  trace?: string;
+  version: string;
+  /** Builds the engine the daemon holds (a DeviceMapper on this bus). */
+  makeEngine(bus: EventBus): ControlEngine;
+  log(line: string): void;
+}
+
+/** Serves until SIGTERM or SIGINT, then closes every device and removes the socket. */
+export async function runDaemon(options: DaemonProcessOptions): Promise<void> {
+  const bus = new EventBus();
+  const trace = options.trace ? new TraceFile(bus, options.trace) : null;
+  const daemon = new ControlDaemon({ engine: options.makeEngine(bus), bus, version: options.version });
+  await daemon.listen(options.socketPath);
+  // A bug in one request's path must not take every device down with it: log it and carry on.
+  process.on('uncaughtException', (e) => options.log(`internal error (daemon continues): ${e.stack ?? e.message}`));
+  process.on('unhandledRejection', (e) => options.log(`internal error (daemon continues): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
+  options.log(`listening on ${options.socketPath} (pid ${process.pid})`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await daemon.close();
+  await trace?.close();
+  options.log('stopped');
+}
+
+/** How long --detach waits for the background daemon's socket before giving up. */
+const DETACH_TIMEOUT_MS = 15_000;
+
+/**
+ * Starts `dmsim daemon` again in the background with the same node flags and returns its PID once the socket
+ * answers. Refuses at once when a daemon already answers there.
+ */
+export async function detachDaemon(socketPath: string, trace: string | undefined): Promise<number> {
+  if (await socketAnswers(socketPath)) throw new BusyError(`a daemon is already running at ${socketPath}`);
+  const script = process.argv[1];
+  if (script === undefined) throw new IoError('cannot tell which script to start in the background');
+  const args = [...process.execArgv, script, 'daemon', '--socket', resolvePath(socketPath)];
+  if (trace) args.push('--trace', resolvePath(trace));
+  const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
+  const pid = child.pid;
+  if (pid === undefined) throw new IoError('could not start the daemon process');
+  let exited: string | null = null;
+  child.once('exit', (code, signal) => (exited = signal ? `signal ${signal}` : `status ${code}`));
+  const deadline = Date.now() + DETACH_TIMEOUT_MS;
+  for (;;) {
+    if (exited) throw new IoError(`the daemon exited with ${exited} before accepting connections (run it without --detach to see why)`);
+    if (await socketAnswers(socketPath)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new IoError(`the daemon did not accept connections at ${socketPath} within ${DETACH_TIMEOUT_MS / 1000} s`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.unref();
+  return pid;
+}

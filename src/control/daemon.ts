@@ -1,0 +1,243 @@
+// ControlDaemon: serves one device-mapper engine over the control socket, as the kernel serves
+// /dev/mapper/control (drivers/md/dm-ioctl.c: ctl_ioctl -> lookup_ioctl -> the per-command function).
+// Each connection is independent: a bad line gets an error reply, an oversized line closes that
+// connection, a client that vanishes mid-request loses its reply; nothing here ends the process.
+
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { promises as fsp } from 'node:fs';
+import { dirname } from 'node:path';
+import { SECTOR_SIZE } from '../block/block-device.js';
+import { BusyError, ExistsError, InvalidArgumentError } from '../dm/errors.js';
+import type { EventBus } from '../dm/events.js';
+import type { ControlEngine } from './engine.js';
+import { LineReader } from './line-reader.js';
+import {
+  encodeLine,
+  MAX_IO_SECTORS,
+  MAX_LINE_BYTES,
+  parseRequest,
+  RequestError,
+  toWireError,
+  type DeviceInfo,
+  type Reply,
+  type Request,
+  type TableLine,
+} from './protocol.js';
+
+/** The block major the oracle's kernel gave device-mapper; dmsim reports it in `info` and `ls`. */
+export const DM_MAJOR = 253;
+/** The dm ioctl interface version of the reference kernel (dmsetup version: "Driver version"). */
+export const DRIVER_VERSION = '4.47.0';
+/** An event subscriber that falls this far behind is disconnected rather than buffered without bound. */
+const MAX_EVENT_BACKLOG_BYTES = 16 * 1024 * 1024;
+
+export interface DaemonOptions {
+  engine: ControlEngine;
+  bus: EventBus;
+  /** dmsim's version, for the `version` verb. */
+  version: string;
+}
+
+export class ControlDaemon {
+  private readonly connections = new Set<Socket>();
+  private server: Server | null = null;
+  private socketPath: string | null = null;
+
+  constructor(private readonly options: DaemonOptions) {}
+
+  /**
+   * Listens at socketPath: creates its directory (0700) if missing, replaces a stale socket nobody answers on,
+   * refuses a live one, and makes the socket 0600.
+   */
+  async listen(socketPath: string): Promise<void> {
+    await fsp.mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
+    await removeStaleSocket(socketPath);
+    const server = createServer((socket) => this.serve(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    await fsp.chmod(socketPath, 0o600);
+    this.server = server;
+    this.socketPath = socketPath;
+  }
+
+  /** Stops listening, drops every connection, closes the engine's devices and removes the socket. */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const s of this.connections) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.options.engine.close();
+    if (this.socketPath) await fsp.rm(this.socketPath, { force: true });
+  }
+
+  private serve(socket: Socket): void {
+    this.connections.add(socket);
+    // Requests on one connection run in order, except `wait`, which may block for as long as it likes.
+    let queue: Promise<void> = Promise.resolve();
+    const reply = (r: Reply): void => {
+      if (!socket.destroyed && socket.writable) socket.write(encodeLine(r));
+    };
+    const reader = new LineReader(
+      MAX_LINE_BYTES,
+      (line) => {
+        if (line.trim() === '') return;
+        let request: Request;
+        try {
+          request = parseRequest(line);
+        } catch (e) {
+          const id = e instanceof RequestError ? e.requestId : null;
+          return reply({ id, ok: false, error: toWireError(e) });
+        }
+        if (request.verb === 'events') return this.subscribe(socket, request.id, reply);
+        const run = (): Promise<void> =>
+          this.dispatch(request).then(
+            (result) => reply({ id: request.id, ok: true, result }),
+            (e: unknown) => reply({ id: request.id, ok: false, error: toWireError(e) }),
+          );
+        if (request.verb === 'wait') void run();
+        else queue = queue.then(run);
+      },
+      () => {
+        reply({ id: null, ok: false, error: toWireError(new InvalidArgumentError(`request line longer than ${MAX_LINE_BYTES} bytes`)) });
+        socket.end();
+      },
+    );
+    socket.on('data', (d: Buffer) => reader.push(d));
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.connections.delete(socket));
+  }
+
+  private subscribe(socket: Socket, id: number, reply: (r: Reply) => void): void {
+    reply({ id, ok: true, result: { subscribed: true } });
+    const unsubscribe = this.options.bus.on((event) => {
+      if (socket.destroyed) return;
+      if (socket.writableLength > MAX_EVENT_BACKLOG_BYTES) {
+        socket.destroy();
+        return;
+      }
+      socket.write(encodeLine({ id, event: { ...event } }));
+    });
+    socket.once('close', unsubscribe);
+  }
+
+  private async dispatch(request: Request): Promise<unknown> {
+    const engine = this.options.engine;
+    switch (request.verb) {
+      case 'create': {
+        const { name, table, ...options } = request.args;
+        await engine.create(name, table, options);
+        return null;
+      }
+      case 'load':
+        await engine.load(request.args.name, request.args.table);
+        return null;
+      case 'suspend':
+        await engine.suspend(request.args.name, { noflush: request.args.noflush ?? false });
+        return null;
+      case 'resume':
+        await engine.resume(request.args.name);
+        return null;
+      case 'remove':
+        await engine.remove(request.args.name, { force: request.args.force ?? false });
+        return null;
+      case 'removeAll':
+        await engine.removeAll({ force: request.args.force ?? false });
+        return null;
+      case 'status':
+        return byName(onlyTarget(await engine.status(request.args.name), request.args.target));
+      case 'table':
+        return byName(onlyTarget(await engine.table(request.args.name), request.args.target));
+      case 'info':
+        return byName(
+          (await engine.info(request.args.name)).map((i): DeviceInfo => ({ ...i, uuid: i.uuid ?? '', major: i.major ?? DM_MAJOR })),
+        );
+      case 'ls':
+        return byName((await engine.ls()).map((d) => ({ name: d.name, major: d.major ?? DM_MAJOR, minor: d.minor })));
+      case 'message':
+        return engine.message(request.args.name, request.args.sector, request.args.message);
+      case 'wait':
+        return engine.wait(request.args.name, request.args.eventNr);
+      case 'targets':
+        return (await engine.targets()).map((t) => ({ name: t.name, version: t.version }));
+      case 'version':
+        return { dmsim: this.options.version, driver: DRIVER_VERSION };
+      case 'read': {
+        const { name, sector, count } = request.args;
+        checkIoSize(count);
+        const buf = Buffer.alloc(count * SECTOR_SIZE);
+        await withOpen(engine, name, (dev) => dev.read(sector, buf));
+        return { data: buf.toString('base64') };
+      }
+      case 'write': {
+        const { name, sector, data } = request.args;
+        const buf = Buffer.from(data, 'base64');
+        if (buf.length % SECTOR_SIZE !== 0) {
+          throw new InvalidArgumentError(`write: ${buf.length} bytes is not a whole number of ${SECTOR_SIZE}-byte sectors`);
+        }
+        checkIoSize(buf.length / SECTOR_SIZE);
+        await withOpen(engine, name, (dev) => dev.write(sector, buf));
+        return null;
+      }
+      case 'flush':
+        await withOpen(engine, request.args.name, (dev) => dev.flush());
+        return null;
+      case 'events':
+        throw new InvalidArgumentError('events: already handled');
+    }
+  }
+}
+
+/** The kernel keeps devices in a tree ordered by name, so every listing comes out sorted (stable: a
+ * device's table lines keep their order). */
+function byName<T extends { name: string }>(items: T[]): T[] {
+  return [...items].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function onlyTarget(lines: TableLine[], target: string | undefined): TableLine[] {
+  return target === undefined ? lines : lines.filter((l) => l.target === target);
+}
+
+function checkIoSize(count: number): void {
+  if (count === 0 || count > MAX_IO_SECTORS) {
+    throw new InvalidArgumentError(`one request moves 1 to ${MAX_IO_SECTORS} sectors, not ${count}`);
+  }
+}
+
+async function withOpen(engine: ControlEngine, name: string, io: (dev: Awaited<ReturnType<ControlEngine['open']>>) => Promise<void>): Promise<void> {
+  const dev = await engine.open(name);
+  try {
+    await io(dev);
+  } finally {
+    await dev.close();
+  }
+}
+
+/** A socket file nobody accepts on is left over from a daemon that died: remove it. A live one is refused. */
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = (await fsp.lstat(socketPath)).isSocket();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (!isSocket) throw new ExistsError(`${socketPath} exists and is not a socket; remove it or choose another --socket`);
+  if (await socketAnswers(socketPath)) throw new BusyError(`a daemon is already running at ${socketPath}`);
+  await fsp.rm(socketPath, { force: true });
+}
+
+export function socketAnswers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(socketPath);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}

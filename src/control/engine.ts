@@ -1,0 +1,54 @@
+// ControlEngine: the part of DeviceMapper (src/dm/device-mapper.ts) the daemon serves over the socket.
+// Declared here, structurally, so the control layer depends on the verbs and not on the class; the
+// daemon command passes a real DeviceMapper, tests may pass anything with the same shape.
+
+import type { TableLine } from './protocol.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** The per-device fields the engine reports; the daemon adds dmsetup's derived fields (major, wording). */
+export interface EngineDeviceInfo {
+  name: string;
+  state: 'ACTIVE' | 'SUSPENDED';
+  readOnly: boolean;
+  tablesPresent: 'LIVE' | 'INACTIVE' | 'LIVE & INACTIVE' | 'None';
+  openCount: number;
+  eventNr: number;
+  targetCount: number;
+  uuid?: string;
+  major?: number;
+  minor: number;
+  readAhead: number;
+}
+
+export interface EngineDeviceSummary {
+  name: string;
+  major?: number;
+  minor: number;
+}
+
+/** An opened mapped device: what `read`, `write` and `flush` requests go through. */
+export interface EngineOpenDevice {
+  read(sector: number, buf: Buffer): Promise<void>;
+  write(sector: number, buf: Buffer): Promise<void>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ControlEngine {
+  create(name: string, table: string, options?: { readOnly?: boolean; uuid?: string; notable?: boolean }): MaybePromise<unknown>;
+  load(name: string, table: string): MaybePromise<unknown>;
+  suspend(name: string, options?: { noflush?: boolean }): MaybePromise<unknown>;
+  resume(name: string): MaybePromise<unknown>;
+  remove(name: string, options?: { force?: boolean }): MaybePromise<unknown>;
+  removeAll(options?: { force?: boolean }): MaybePromise<unknown>;
+  status(name?: string, options?: { target?: string }): MaybePromise<TableLine[]>;
+  table(name?: string): MaybePromise<TableLine[]>;
+  info(name?: string): MaybePromise<EngineDeviceInfo[]>;
+  message(name: string, sector: number, args: string[]): MaybePromise<string>;
+  ls(): MaybePromise<EngineDeviceSummary[]>;
+  wait(name: string, eventNr?: number): MaybePromise<number>;
+  open(name: string): MaybePromise<EngineOpenDevice>;
+  targets(): MaybePromise<ReadonlyArray<{ name: string; version: readonly [number, number, number] }>>;
+  close(): MaybePromise<unknown>;
+}
