@@ -31,8 +31,8 @@ export function removeClient(clients: Clients, id: number): Clients {
   return next;
 }
 
-export function newJob(fields: Pick<JobView, 'id' | 'client' | 'owner' | 'source' | 'dests' | 'totalSectors' | 'startedAt'>): JobView {
-  return { ...fields, stage: 'queued', doneSectors: 0, subDone: 0, subInFlight: 0, readErr: false, writeErr: 0 };
+export function newJob(fields: Pick<JobView, 'id' | 'client' | 'owner' | 'kind' | 'source' | 'dests' | 'totalSectors' | 'startedAt'>): JobView {
+  return { ...fields, stage: 'queued', doneSectors: 0, chunks: 1, subDone: 0, subInFlight: 0, pages: 0, readErr: false, writeErr: 0 };
 }
 
 export function updateJob(jobs: Jobs, id: number, change: (j: JobView) => Partial<JobView>): Jobs {
@@ -51,7 +51,16 @@ export function putJob(jobs: Jobs, job: JobView): Jobs {
 
 /** Marks a job complete and keeps only the most recent finished jobs beside the live ones. */
 export function finishJob(jobs: Jobs, id: number, readErr: boolean, writeErr: number, time: number): Jobs {
-  const updated = updateJob(jobs, id, (j) => ({ stage: 'complete', readErr, writeErr, endedAt: time, subInFlight: 0, doneSectors: j.totalSectors }));
+  const updated = updateJob(jobs, id, (j) => ({
+    stage: 'complete',
+    readErr,
+    writeErr,
+    endedAt: time,
+    subInFlight: 0,
+    pages: 0,
+    // An unsplit job reports no progress events: its one chunk is done when it completes.
+    ...(j.chunks === 1 && !readErr && !writeErr ? { subDone: 1, doneSectors: j.totalSectors } : {}),
+  }));
   const finished = [...updated.values()].filter((j) => j.stage === 'complete').sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0) || b.id - a.id);
   if (finished.length <= FINISHED_JOBS_KEPT) return updated;
   const next = new Map(updated);

@@ -13,6 +13,8 @@ import type { CellState, DeviceRunState, JobStage, LogLevel, ViewState } from '.
 type Handler = (s: ViewState, e: EngineEvent) => ViewState;
 
 const SECTOR = 512;
+/** Regions of a split master not yet seen (its progress event comes before its first chunk). */
+const UNKNOWN = '?';
 
 export function reduce(state: ViewState, e: EngineEvent): ViewState {
   const timed: ViewState = { ...state, seq: Math.max(state.seq, e.seq), now: Math.max(state.now, e.time), throughput: advance(state.throughput, e.time) };
@@ -55,19 +57,6 @@ function regionText(v: unknown): string {
   return '?';
 }
 
-const STAGES: Record<string, JobStage> = {
-  queued: 'queued',
-  pages: 'pages',
-  'waiting-pages': 'pages',
-  'pages-taken': 'read',
-  read: 'read',
-  'read-issued': 'read',
-  'read-done': 'write',
-  write: 'write',
-  'write-issued': 'write',
-  'write-done': 'write',
-  complete: 'complete',
-};
 
 // ---- handlers ---------------------------------------------------------------------------------------
 
@@ -119,101 +108,170 @@ function onIoDone(s: ViewState, e: EngineEvent): ViewState {
 }
 
 function onClient(s: ViewState, e: EngineEvent): ViewState {
-  const id = num(e, 'client', 'id') ?? 0;
+  const id = num(e, 'client') ?? 0;
   const owner = str(e, 'owner') ?? '?';
-  const reservePages = num(e, 'reservePages', 'reserve') ?? 0;
-  const clients = updateClient(s.clients, id, { owner, reservePages, reserveFree: num(e, 'freePages', 'free') ?? reservePages }, owner);
+  const action = str(e, 'action');
+  if (action === 'destroyed') {
+    const jobs = new Map([...s.jobs].filter(([, j]) => j.client !== id));
+    return log({ ...s, clients: removeClient(s.clients, id), jobs }, e, 'info', `kcopyd client ${id} (${owner}) destroyed`);
+  }
+  if (action !== 'create') return s;
+  const reservePages = num(e, 'reservePages') ?? 0;
+  const clients = updateClient(s.clients, id, { owner, reservePages, reserveFree: reservePages }, owner);
   return log({ ...s, clients }, e, 'info', `kcopyd client ${id} (${owner}) created, ${reservePages} pages reserved`);
 }
 
-function onClientGone(s: ViewState, e: EngineEvent): ViewState {
-  const id = num(e, 'client', 'id') ?? 0;
-  const jobs = new Map([...s.jobs].filter(([, j]) => j.client !== id));
-  return log({ ...s, clients: removeClient(s.clients, id), jobs }, e, 'info', `kcopyd client ${id} destroyed`);
-}
-
 function onPool(s: ViewState, e: EngineEvent): ViewState {
-  const id = num(e, 'client');
-  let next = s;
-  const sharedLimit = num(e, 'sharedLimit', 'sharedPages');
-  const sharedUsed = num(e, 'sharedUsedTotal', 'sharedInUse');
-  if (sharedLimit !== undefined || sharedUsed !== undefined) {
-    next = { ...next, shared: { limit: sharedLimit ?? s.shared.limit, used: sharedUsed ?? s.shared.used } };
-  }
-  if (id === undefined) return next;
-  const change: Record<string, number> = {};
-  const reserve = num(e, 'reservePages', 'reserve');
-  const free = num(e, 'freePages', 'reserveFree', 'free');
-  const used = num(e, 'sharedUsed');
-  if (reserve !== undefined) change.reservePages = reserve;
-  if (free !== undefined) change.reserveFree = free;
-  if (used !== undefined) change.sharedUsed = used;
-  return { ...next, clients: updateClient(next.clients, id, change) };
+  const id = num(e, 'client') ?? 0;
+  const limit = field(e, 'sharedLimit');
+  const shared = { limit: typeof limit === 'number' && Number.isFinite(limit) ? limit : null, used: num(e, 'engineSharedUsed') ?? s.shared.used };
+  const c = s.clients.get(id);
+  const clients = updateClient(
+    s.clients,
+    id,
+    {
+      reservePages: num(e, 'reserveTotal') ?? c?.reservePages ?? 0,
+      reserveFree: num(e, 'reserveFree') ?? c?.reserveFree ?? 0,
+      sharedUsed: num(e, 'sharedUsed') ?? c?.sharedUsed ?? 0,
+    },
+    str(e, 'owner'),
+  );
+  return { ...s, shared, clients };
 }
 
 function onQueues(s: ViewState, e: EngineEvent): ViewState {
   const id = num(e, 'client') ?? 0;
-  const c = s.clients.get(id);
-  const q = c?.queues ?? { pages: 0, io: 0, complete: 0, callback: 0 };
   const queues = {
-    pages: num(e, 'pages', 'pagesJobs') ?? q.pages,
-    io: num(e, 'io', 'ioJobs') ?? q.io,
-    complete: num(e, 'complete', 'completeJobs') ?? q.complete,
-    callback: num(e, 'callback', 'callbackJobs') ?? q.callback,
+    pages: num(e, 'pagesJobs') ?? 0,
+    io: num(e, 'ioJobs') ?? 0,
+    complete: num(e, 'completeJobs') ?? 0,
+    callback: num(e, 'callbackJobs') ?? 0,
   };
-  return { ...s, clients: updateClient(s.clients, id, { queues }) };
+  return { ...s, clients: updateClient(s.clients, id, { queues }, str(e, 'owner')) };
 }
 
-function onJob(s: ViewState, e: EngineEvent): ViewState {
-  const id = num(e, 'job', 'id') ?? 0;
+/** A region shifted back by a sub-job's offset: the master's region, from one of its chunks. */
+function masterRegion(v: unknown, offset: number, total: number): string {
+  if (typeof v === 'object' && v !== null) {
+    const r = v as Record<string, unknown>;
+    if (typeof r.sector === 'number') return regionText({ ...r, sector: r.sector - offset, count: total });
+  }
+  return regionText(v);
+}
+
+/** The job's view, created on first sight; a split master first seen in a progress event gets its regions
+ * from its first chunk (shifted back by the chunk's offset). */
+function ensureJob(s: ViewState, e: EngineEvent, id: number, total: number, offset: number): ViewState['jobs'] {
+  const known = s.jobs.get(id);
+  const hasRegions = field(e, 'dests') !== undefined;
+  if (known && (known.source !== UNKNOWN || !hasRegions)) return s.jobs;
   const client = num(e, 'client') ?? 0;
-  const stageWord = str(e, 'stage', 'state', 'phase') ?? 'queued';
-  const stage = STAGES[stageWord] ?? 'queued';
-  let jobs = s.jobs;
-  if (!jobs.has(id)) {
-    const dests = (list(e, 'dests', 'to') ?? []).map(regionText);
-    const from = field(e, 'source') ?? field(e, 'from');
-    jobs = putJob(
-      jobs,
-      newJob({
-        id,
-        client,
-        owner: str(e, 'owner') ?? s.clients.get(client)?.owner ?? '?',
-        source: from === undefined || from === null ? 'zero' : regionText(from),
-        dests,
-        totalSectors: num(e, 'count', 'sectors', 'totalSectors') ?? 0,
-        startedAt: e.time,
-      }),
-    );
+  const source = field(e, 'source');
+  const totalSectors = known?.totalSectors || total;
+  const regions = hasRegions
+    ? {
+        source: source === null || source === undefined ? 'zero' : masterRegion(source, offset, totalSectors),
+        dests: (list(e, 'dests') ?? []).map((d) => masterRegion(d, offset, totalSectors)),
+      }
+    : { source: UNKNOWN, dests: [] };
+  if (known) return putJob(s.jobs, { ...known, ...regions, kind: str(e, 'kind') === 'zero' ? 'zero' : 'copy' });
+  return putJob(
+    s.jobs,
+    newJob({
+      id,
+      client,
+      owner: str(e, 'owner') ?? s.clients.get(client)?.owner ?? '?',
+      kind: str(e, 'kind') === 'zero' ? 'zero' : 'copy',
+      ...regions,
+      totalSectors,
+      startedAt: e.time,
+    }),
+  );
+}
+
+const PHASE_STAGE: Record<string, JobStage> = {
+  queued: 'queued',
+  'pages-wait': 'pages',
+  'pages-taken': 'read',
+  'read-issued': 'read',
+  'read-done': 'read',
+  'write-issued': 'write',
+  'write-done': 'write',
+  rogue: 'write',
+};
+
+/**
+ * kcopyd.job: the job list shows masters (unsplit jobs and split masters); a sub-job's phase moves its
+ * master's stage. Prepared callbacks (kind callback) are not copies and are left out.
+ */
+function onJob(s: ViewState, e: EngineEvent): ViewState {
+  if (str(e, 'kind') === 'callback') return s;
+  const id = num(e, 'job') ?? 0;
+  const master = num(e, 'master') ?? id;
+  const phase = str(e, 'phase') ?? '';
+  const count = num(e, 'count') ?? 0;
+  let next: ViewState = s;
+  if (phase === 'write-done' && str(e, 'kind') === 'copy' && !bool(e, 'readErr') && !num(e, 'writeErr')) {
+    next = { ...next, throughput: addBytes(next.throughput, 'copy', count * SECTOR, e.time) };
   }
-  if (stage === 'complete') {
-    const readErr = bool(e, 'readErr', 'read_err') ?? false;
-    const writeErr = num(e, 'writeErr', 'write_err') ?? 0;
+  if (master !== id) {
+    // A chunk of a split job: its master's view follows the most advanced chunk.
+    const jobs = ensureJob(next, e, master, 0, num(e, 'offset') ?? 0);
+    const stage = PHASE_STAGE[phase];
+    return { ...next, jobs: stage && stage !== 'queued' ? updateJob(jobs, master, () => ({ stage })) : jobs };
+  }
+  let jobs = ensureJob(next, e, id, count, 0);
+  if (phase === 'complete') {
+    const readErr = bool(e, 'readErr') ?? false;
+    const writeErr = num(e, 'writeErr') ?? 0;
     const job = jobs.get(id)!;
-    const bytes = job.totalSectors * SECTOR;
-    let next: ViewState = {
-      ...s,
-      jobs: finishJob(jobs, id, readErr, writeErr, e.time),
-      clients: updateClient(s.clients, client, { jobsDone: (s.clients.get(client)?.jobsDone ?? 0) + 1 }),
-      throughput: readErr || writeErr ? s.throughput : addBytes(s.throughput, 'copy', bytes - job.doneSectors * SECTOR, e.time),
-    };
+    jobs = finishJob(jobs, id, readErr, writeErr, e.time);
+    const clients = updateClient(next.clients, job.client, { jobsDone: (next.clients.get(job.client)?.jobsDone ?? 0) + 1 }, job.owner);
     const failed = readErr || writeErr !== 0;
-    next = log(next, e, failed ? 'error' : 'info', `job ${id} (${job.owner}) ${failed ? 'failed' : 'done'} read_err=${readErr ? 1 : 0} write_err=0x${(writeErr >>> 0).toString(16)}`);
-    return next;
+    const text = `job ${id} (${job.owner}) ${failed ? 'failed' : 'done'}: ${job.source} > ${job.dests.join(',')} read_err=${readErr ? 1 : 0} write_err=0x${(writeErr >>> 0).toString(16)}`;
+    return failed ? log({ ...next, jobs, clients }, e, 'error', text) : { ...next, jobs, clients };
   }
-  const subDone = num(e, 'subDone', 'subJobsDone');
-  const subInFlight = num(e, 'subInFlight', 'inFlight', 'subJobsInFlight');
-  const doneSectors = num(e, 'doneSectors', 'progress');
+  if (phase === 'callback-done') return { ...next, jobs };
+  const stage = PHASE_STAGE[phase] ?? 'queued';
   jobs = updateJob(jobs, id, (j) => ({
-    stage,
-    ...(subDone !== undefined ? { subDone } : {}),
-    ...(subInFlight !== undefined ? { subInFlight } : {}),
-    ...(doneSectors !== undefined ? { doneSectors } : {}),
-    readErr: j.readErr || (bool(e, 'readErr', 'read_err') ?? false),
-    writeErr: j.writeErr | (num(e, 'writeErr', 'write_err') ?? 0),
+    // A split master is queued only on complete_jobs; its stage comes from its chunks.
+    stage: j.chunks > 1 ? j.stage : stage,
+    pages: num(e, 'pages') ?? j.pages,
+    readErr: bool(e, 'readErr') ?? j.readErr,
+    writeErr: num(e, 'writeErr') ?? j.writeErr,
   }));
-  const gained = doneSectors !== undefined ? Math.max(0, doneSectors - (s.jobs.get(id)?.doneSectors ?? 0)) : 0;
-  return { ...s, jobs, throughput: gained > 0 ? addBytes(s.throughput, 'copy', gained * SECTOR, e.time) : s.throughput };
+  return { ...next, jobs };
+}
+
+/** kcopyd.progress: a split master's chunks handed out, done and in flight. */
+function onProgress(s: ViewState, e: EngineEvent): ViewState {
+  const id = num(e, 'job') ?? 0;
+  const total = num(e, 'totalSectors') ?? 0;
+  const jobs = ensureJob(s, e, id, total, 0);
+  return {
+    ...s,
+    jobs: updateJob(jobs, id, (j) => ({
+      totalSectors: total || j.totalSectors,
+      doneSectors: num(e, 'doneSectors') ?? j.doneSectors,
+      chunks: num(e, 'chunks') ?? j.chunks,
+      subDone: num(e, 'chunksDone') ?? j.subDone,
+      subInFlight: num(e, 'inFlight') ?? j.subInFlight,
+    })),
+  };
+}
+
+/** kcopyd.io-error: the failing job's master gets the error bit at once (the io.error event logs it). */
+function onKcopydIoError(s: ViewState, e: EngineEvent): ViewState {
+  const master = num(e, 'master') ?? num(e, 'job') ?? 0;
+  const dest = num(e, 'dest');
+  const jobs = updateJob(s.jobs, master, (j) =>
+    str(e, 'op') === 'read' ? { readErr: true } : { writeErr: (j.writeErr | (1 << (dest ?? 0))) >>> 0 },
+  );
+  return { ...s, jobs };
+}
+
+function onPass(s: ViewState, e: EngineEvent): ViewState {
+  return str(e, 'kind') === 'full' ? { ...s, passes: s.passes + 1 } : s;
 }
 
 function onSnapshotException(s: ViewState, e: EngineEvent): ViewState {
@@ -306,10 +364,13 @@ const HANDLERS: Record<string, Handler> = {
   'dm.suspend': onRunState('SUSPENDED'),
   'dm.resume': onRunState('ACTIVE'),
   'kcopyd.client': onClient,
-  'kcopyd.client.destroy': onClientGone,
   'kcopyd.pool': onPool,
   'kcopyd.queues': onQueues,
   'kcopyd.job': onJob,
+  'kcopyd.progress': onProgress,
+  'kcopyd.io-error': onKcopydIoError,
+  'kcopyd.pass': onPass,
+  'kcopyd.throttle': (s) => s,
   'snapshot.exception': onSnapshotException,
   'snapshot.invalid': onSnapshotFlag('invalid', 'snapshot invalidated'),
   'snapshot.overflow': onSnapshotFlag('overflow', 'snapshot overflow'),

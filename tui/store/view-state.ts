@@ -43,20 +43,27 @@ export interface DeviceView {
   failed: boolean;
 }
 
+/** queued: on a list; pages: waiting for pages (head-of-line); read/write: I/O phase; complete: callback ran. */
 export type JobStage = 'queued' | 'pages' | 'read' | 'write' | 'complete';
 
 export interface JobView {
   id: number;
   client: number;
   owner: string;
+  kind: 'copy' | 'zero';
+  /** `dev:sector+count`, or `zero` for a zero job. */
   source: string;
   dests: string[];
   stage: JobStage;
   totalSectors: number;
   /** Sectors whose sub-jobs completed. */
   doneSectors: number;
+  /** Sub-jobs (chunks) in all, done, and in flight (at most 8); an unsplit job is one chunk. */
+  chunks: number;
   subDone: number;
   subInFlight: number;
+  /** Pages the (unsplit) job holds. */
+  pages: number;
   readErr: boolean;
   writeErr: number;
   startedAt: number;
@@ -75,7 +82,8 @@ export interface KcopydClientView {
 }
 
 export interface SharedPoolView {
-  limit: number;
+  /** Pages all clients may take beyond their reserves; null when unlimited. */
+  limit: number | null;
   used: number;
 }
 
@@ -136,6 +144,8 @@ export interface ViewState {
   log: EventLogView;
   throughput: ThroughputView;
   paused: boolean;
+  /** kcopyd worker passes run so far (all clients). */
+  passes: number;
   /** Last event sequence number applied (the stream's position). */
   seq: number;
   now: number;
@@ -151,7 +161,7 @@ export function initialState(now = 0, options: { logCapacity?: number; bucketMs?
   return {
     devices: new Map(),
     clients: new Map(),
-    shared: { limit: 0, used: 0 },
+    shared: { limit: null, used: 0 },
     jobs: new Map(),
     maps: new Map(),
     log: { entries: [], capacity: options.logCapacity ?? LOG_CAPACITY, folded: 0, errors: 0 },
@@ -164,6 +174,7 @@ export function initialState(now = 0, options: { logCapacity?: number; bucketMs?
       totals: zero(),
     },
     paused: false,
+    passes: 0,
     seq: 0,
     now,
   };

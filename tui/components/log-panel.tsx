@@ -1,0 +1,46 @@
+// Errors and events panel: newest first, each with its time and device; a burst of the same event shows as
+// one line with a count, and lines pushed out of the bounded list are counted at the bottom, never lost.
+
+import { Box } from 'ink';
+import type { LogEntry, ViewState } from '../store/view-state.js';
+import { clock, fit } from '../format.js';
+import { Panel } from './panel.js';
+import { Toned } from './theme.js';
+
+export function logLine(e: LogEntry, width: number): string {
+  const mark = e.level === 'error' ? 'E' : e.level === 'warn' ? 'W' : ' ';
+  const repeat = e.repeat > 1 ? ` (x${e.repeat})` : '';
+  const device = e.device ? `${e.device}: ` : '';
+  return fit(`${clock(e.time)} ${mark} ${device}${e.text}${repeat}`, width);
+}
+
+export interface LogPanelProps {
+  state: ViewState;
+  focused: boolean;
+  /** Lines scrolled down from the newest. */
+  scroll: number;
+  width: number;
+  height: number;
+}
+
+export function LogPanel({ state, focused, scroll, width, height }: LogPanelProps) {
+  const { entries, folded, errors } = state.log;
+  const body = Math.max(0, height - 1);
+  const start = Math.max(0, Math.min(scroll, entries.length - 1));
+  // The last line tells what does not fit: entries below the window and entries folded out of the list.
+  const overflow = folded > 0 || entries.length - start > body;
+  const shown = entries.slice(start, start + body - (overflow ? 1 : 0));
+  const below = entries.length - start - shown.length;
+  return (
+    <Panel title="Errors and events" info={`(${errors} errors)`} focused={focused} width={width} height={height}>
+      <Box flexDirection="column">
+        {shown.map((e) => (
+          <Toned key={`${e.seq}-${e.text}`} tone={e.level === 'error' ? 'error' : e.level === 'warn' ? 'warn' : 'plain'}>
+            {logLine(e, width)}
+          </Toned>
+        ))}
+        {overflow ? <Toned tone="dim">{fit(`... ${below} more below, ${folded} older folded`, width)}</Toned> : null}
+      </Box>
+    </Panel>
+  );
+}
