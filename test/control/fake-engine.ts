@@ -1,0 +1,109 @@
+// A stand-in for DeviceMapper with the same shape, for testing the daemon's protocol handling without the
+// real engine: devices are names with a table string and memory contents; `wait` blocks until bump().
+
+import { BusyError, ExistsError, NoDeviceError } from '../../src/dm/errors.js';
+import type { ControlEngine, EngineDeviceInfo, EngineOpenDevice } from '../../src/control/engine.js';
+import type { TableLine } from '../../src/control/protocol.js';
+
+interface FakeDevice {
+  minor: number;
+  table: string;
+  data: Buffer;
+  eventNr: number;
+  waiters: Array<() => void>;
+  openCount: number;
+}
+
+export class FakeEngine implements ControlEngine {
+  readonly devices = new Map<string, FakeDevice>();
+  closed = false;
+  private nextMinor = 0;
+
+  create(name: string, table: string): void {
+    if (this.devices.has(name)) throw new ExistsError(`${name}: already exists`);
+    this.devices.set(name, { minor: this.nextMinor++, table, data: Buffer.alloc(64 * 512), eventNr: 0, waiters: [], openCount: 0 });
+  }
+  load(name: string, table: string): void {
+    this.get(name).table = table;
+  }
+  suspend(name: string): void {
+    this.get(name);
+  }
+  resume(name: string): void {
+    this.get(name);
+  }
+  remove(name: string): void {
+    if (this.get(name).openCount > 0) throw new BusyError(`${name}: device is open`);
+    this.devices.delete(name);
+  }
+  removeAll(): void {
+    this.devices.clear();
+  }
+  status(name?: string): TableLine[] {
+    return this.lines(name, () => '');
+  }
+  table(name?: string): TableLine[] {
+    return this.lines(name, (d) => d.table);
+  }
+  info(name?: string): EngineDeviceInfo[] {
+    return this.select(name).map(([n, d]) => ({
+      name: n,
+      state: 'ACTIVE',
+      readOnly: false,
+      tablesPresent: 'LIVE',
+      openCount: d.openCount,
+      eventNr: d.eventNr,
+      targetCount: 1,
+      minor: d.minor,
+      readAhead: 256,
+    }));
+  }
+  message(name: string, _sector: number, args: string[]): string {
+    this.get(name);
+    return args.join(' ');
+  }
+  ls(): Array<{ name: string; minor: number }> {
+    return [...this.devices].map(([name, d]) => ({ name, minor: d.minor }));
+  }
+  wait(name: string, eventNr?: number): Promise<number> {
+    const d = this.get(name);
+    const from = eventNr ?? d.eventNr;
+    if (d.eventNr !== from) return Promise.resolve(d.eventNr);
+    return new Promise((resolve) => d.waiters.push(() => resolve(d.eventNr)));
+  }
+  open(name: string): EngineOpenDevice {
+    const d = this.get(name);
+    d.openCount++;
+    return {
+      read: async (sector, buf) => void d.data.copy(buf, 0, sector * 512, sector * 512 + buf.length),
+      write: async (sector, buf) => void buf.copy(d.data, sector * 512),
+      flush: async () => {},
+      close: async () => void d.openCount--,
+    };
+  }
+  targets(): Array<{ name: string; version: [number, number, number] }> {
+    return [{ name: 'fake', version: [1, 0, 0] }];
+  }
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Raises an event on a device, waking its waiters (the kernel's dm_table_event). */
+  bump(name: string): void {
+    const d = this.get(name);
+    d.eventNr++;
+    for (const w of d.waiters.splice(0)) w();
+  }
+
+  private get(name: string): FakeDevice {
+    const d = this.devices.get(name);
+    if (!d) throw new NoDeviceError(`${name}: no such device`);
+    return d;
+  }
+  private select(name?: string): Array<[string, FakeDevice]> {
+    return name === undefined ? [...this.devices] : [[name, this.get(name)]];
+  }
+  private lines(name: string | undefined, params: (d: FakeDevice) => string): TableLine[] {
+    return this.select(name).map(([n, d]) => ({ name: n, start: 0, length: 64, target: 'fake', params: params(d) }));
+  }
+}
