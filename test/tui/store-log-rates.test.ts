@@ -1,0 +1,50 @@
+// The bounded event log never loses count, and throughput buckets turn bytes into per-second rates.
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { appendLog, loggedCount } from '../../tui/store/event-log.js';
+import { addBytes, advance, currentRate } from '../../tui/store/throughput.js';
+import { initialState } from '../../tui/store/view-state.js';
+
+describe('event log', () => {
+  it('for any burst and capacity: newest first, at most capacity entries, every event counted', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10 }), fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 200 }), (capacity, texts) => {
+        let log = initialState(0, { logCapacity: capacity }).log;
+        texts.forEach((text, i) => {
+          log = appendLog(log, { seq: i + 1, time: i, level: text === 'c' ? 'error' : 'info', device: 'd', text });
+        });
+        expect(log.entries.length).toBeLessThanOrEqual(capacity);
+        expect(loggedCount(log)).toBe(texts.length);
+        expect(log.errors).toBe(texts.filter((t) => t === 'c').length);
+        if (texts.length > 0) expect(log.entries[0]!.text).toBe(texts[texts.length - 1]);
+        // Runs of the same text fold into one entry: no two neighbours are the same.
+        for (let i = 1; i < log.entries.length; i++) expect(log.entries[i]!.text).not.toBe(log.entries[i - 1]!.text);
+      }),
+    );
+  });
+});
+
+describe('throughput', () => {
+  it('closes one-second buckets into bytes per second, with zeros for idle seconds', () => {
+    let t = initialState(0).throughput;
+    t = addBytes(t, 'copy', 1_000_000, 100);
+    t = addBytes(t, 'copy', 1_000_000, 900);
+    expect(currentRate(t, 'copy')).toBe(0); // the first second is still open
+    t = addBytes(t, 'write', 512, 1500);
+    expect(t.history.copy).toEqual([2_000_000]);
+    t = advance(t, 4200);
+    expect(t.history.copy).toEqual([2_000_000, 0, 0, 0]);
+    expect(t.history.write).toEqual([0, 512, 0, 0]);
+    expect(t.totals).toEqual({ read: 0, write: 512, copy: 2_000_000 });
+  });
+
+  it('a 250 ms bucket reports four times its bytes per second, and history is bounded', () => {
+    let t = initialState(0, { bucketMs: 250 }).throughput;
+    t = addBytes(t, 'read', 1000, 10);
+    t = advance(t, 250);
+    expect(currentRate(t, 'read')).toBe(4000);
+    t = advance(t, 250 * 1000);
+    expect(t.history.read.length).toBe(t.historyLength);
+  });
+});
