@@ -1,0 +1,162 @@
+// DiskLog: the persistent dirty log ("disk", drivers/md/dm-log.c disk_*), byte for byte the kernel's format:
+// a 16-byte little-endian header at byte 0 (le32 magic 0x4D695272 "MiRr", le32 version 2, le64 nr_regions),
+// the clean bits from byte 1024 (LOG_OFFSET = 2 sectors), one I/O buffer of roundup(1024 + bitset, 512)
+// bytes that every write rewrites whole from sector 0. Bytes the kernel does not define (16..1023 and
+// after the bitset) keep whatever the device held, because the buffer is read from the device at resume.
+
+import { SECTOR_SIZE } from '../../src/block/block-device.js';
+import { IoError } from '../../src/dm/errors.js';
+import type { DmDevice, StatusType } from '../../src/dm/target.js';
+import { CoreLog } from './core-log.js';
+import { type DirtyLogOwner, type LogArgs, syncWord } from './dirty-log.js';
+import { RegionBitset } from './region-bitset.js';
+
+export const MIRROR_MAGIC = 0x4d695272;
+export const MIRROR_DISK_VERSION = 2;
+/** Byte offset of the clean bits (LOG_OFFSET sectors). */
+export const LOG_BITS_OFFSET = 2 * SECTOR_SIZE;
+
+/** Size of the log's I/O buffer for a mirror with regionCount regions (512-byte logical blocks). */
+export function diskLogBufferSize(regionCount: number): number {
+  const raw = LOG_BITS_OFFSET + RegionBitset.byteSize(regionCount);
+  return Math.ceil(raw / SECTOR_SIZE) * SECTOR_SIZE;
+}
+
+export class DiskLog extends CoreLog {
+  override get typeName(): 'core' | 'disk' {
+    return 'disk';
+  }
+  readonly logDev: DmDevice;
+  private readonly buffer: Buffer;
+  private logDevFailed = false;
+  private logDevFlushFailed = false;
+  /** The header as read (or freshly made) at resume; nr_regions as a bigint since LVM writes 2^64-1. */
+  private header = { magic: MIRROR_MAGIC, version: MIRROR_DISK_VERSION, nrRegions: 0n };
+
+  /** Fails like the kernel's ctr when the device cannot hold the buffer. */
+  static create(owner: DirtyLogOwner, args: LogArgs, logDev: DmDevice): DiskLog {
+    const regionCount = Math.ceil(owner.targetLen / args.regionSize);
+    const size = diskLogBufferSize(regionCount);
+    if (size > logDev.bdev.sizeSectors * SECTOR_SIZE) {
+      throw new IoError(`log device ${logDev.name} too small: need ${size} bytes`);
+    }
+    return new DiskLog(owner, args, logDev, Buffer.alloc(size));
+  }
+
+  private constructor(owner: DirtyLogOwner, args: LogArgs, logDev: DmDevice, buffer: Buffer) {
+    const regionCount = Math.ceil(owner.targetLen / args.regionSize);
+    super(owner, args, new RegionBitset(buffer.subarray(LOG_BITS_OFFSET, LOG_BITS_OFFSET + RegionBitset.byteSize(regionCount))));
+    this.logDev = logDev;
+    this.buffer = buffer;
+  }
+
+  /** disk_resume: read the log, start a fresh header if asked to or if it is not a log, fix up new bits, write it back. */
+  override async resume(): Promise<void> {
+    try {
+      await this.readHeader();
+    } catch {
+      // Unreadable or incompatible: every region is out of sync (header nr_regions 0) and the log is failed.
+      this.failLogDevice();
+      this.header.nrRegions = 0n;
+    }
+    const first = this.header.nrRegions < BigInt(this.regionCount) ? Number(this.header.nrRegions) : this.regionCount;
+    for (let r = first; r < this.regionCount; r++) {
+      if (this.sync === 'nosync') this.setBit(this.cleanBits, r);
+      else this.clearBit(this.cleanBits, r);
+    }
+    for (let r = this.regionCount; r % 64 !== 0; r++) this.clearBit(this.cleanBits, r);
+    this.syncBits.copyFrom(this.cleanBits);
+    this.syncCount = this.cleanBits.popcount();
+    this.syncSearch = 0;
+    this.header.nrRegions = BigInt(this.regionCount);
+    this.headerToBuffer();
+    try {
+      await this.logDev.bdev.write(0, this.buffer);
+      try {
+        await this.logDev.bdev.flush();
+      } catch (e) {
+        this.logDevFlushFailed = true;
+        throw e;
+      }
+    } catch {
+      this.failLogDevice();
+    }
+  }
+
+  override async postsuspend(): Promise<void> {
+    try {
+      await this.flush();
+    } catch {
+      // The kernel warns "log postsuspend failed" and carries on; the log already shows D or F.
+    }
+  }
+
+  /** disk_flush: nothing if no bit changed; legs flushed before clean bits go out; the log device flushed after dirty ones. */
+  override async flush(): Promise<void> {
+    if (!this.touchedCleaned && !this.touchedDirtied) return;
+    if (this.touchedCleaned && !(await this.owner.flushLegs())) {
+      // Which regions are clean cannot be known any more: mark them all dirty.
+      this.flushFailed = true;
+      for (let r = 0; r < this.regionCount; r++) this.clearBit(this.cleanBits, r);
+    }
+    try {
+      await this.logDev.bdev.write(0, this.buffer);
+    } catch (e) {
+      this.failLogDevice();
+      throw new IoError(`mirror disk log ${this.logDev.name}: write failed: ${(e as Error).message}`);
+    }
+    if (this.touchedDirtied) {
+      try {
+        await this.logDev.bdev.flush();
+      } catch (e) {
+        this.logDevFlushFailed = true;
+        this.failLogDevice();
+        throw new IoError(`mirror disk log ${this.logDev.name}: flush failed: ${(e as Error).message}`);
+      }
+      this.touchedDirtied = false;
+    }
+    this.touchedCleaned = false;
+  }
+
+  override status(type: StatusType): string {
+    if (type === 'info') return `3 disk ${this.logDev.name} ${this.healthChar()}`;
+    return `disk ${this.sync === 'default' ? 2 : 3} ${this.logDev.name} ${this.regionSize} ${syncWord(this.sync)}`;
+  }
+
+  /** A: alive; D: an I/O to the log failed; F: a flush of the log device failed. */
+  healthChar(): 'A' | 'D' | 'F' {
+    return this.logDevFlushFailed ? 'F' : this.logDevFailed ? 'D' : 'A';
+  }
+
+  override devices(): DmDevice[] {
+    return [this.logDev];
+  }
+
+  private async readHeader(): Promise<void> {
+    await this.logDev.bdev.read(0, this.buffer);
+    this.header = {
+      magic: this.buffer.readUInt32LE(0),
+      version: this.buffer.readUInt32LE(4),
+      nrRegions: this.buffer.readBigUInt64LE(8),
+    };
+    if (this.sync !== 'default' || this.header.magic !== MIRROR_MAGIC) {
+      this.header = { magic: MIRROR_MAGIC, version: MIRROR_DISK_VERSION, nrRegions: 0n };
+    }
+    if (this.header.version === 1) this.header.version = MIRROR_DISK_VERSION; // little-endian hosts accept version 1
+    if (this.header.version !== MIRROR_DISK_VERSION) {
+      throw new IoError(`mirror disk log ${this.logDev.name}: incompatible disk log version ${this.header.version}`);
+    }
+  }
+
+  private headerToBuffer(): void {
+    this.buffer.writeUInt32LE(this.header.magic, 0);
+    this.buffer.writeUInt32LE(this.header.version, 4);
+    this.buffer.writeBigUInt64LE(this.header.nrRegions, 8);
+  }
+
+  private failLogDevice(): void {
+    if (this.logDevFailed) return;
+    this.logDevFailed = true;
+    this.owner.raiseEvent();
+  }
+}

@@ -1,0 +1,66 @@
+// The mirror's events on the bus (augmenting DmEventMap): region states for the TUI's region map,
+// recovery start and end, leg and log health, sync progress. The kernel shows none of these.
+
+import type { RegionState } from './region-hash.js';
+
+export type RegionStateName = 'clean' | 'dirty' | 'nosync' | 'recovering';
+export type LegHealth = 'A' | 'D' | 'S' | 'R' | 'U' | 'F';
+
+export interface MirrorRegionEvent {
+  /** The mapped device the mirror belongs to. */
+  device: string;
+  region: number;
+  state: RegionStateName;
+  /** The numeric region-hash state (DM_RH_*). */
+  code: RegionState;
+}
+
+export interface MirrorRecoveryEvent {
+  device: string;
+  region: number;
+  phase: 'start' | 'end';
+  /** First sector (relative to the target) and length of the region being copied. */
+  sector: number;
+  count: number;
+  /** Leg index copied from (the default mirror). */
+  source: number;
+  /** Only for 'end': whether the copy succeeded, and the kcopyd error bits. */
+  ok?: boolean;
+  readErr?: boolean;
+  writeErr?: number;
+}
+
+export interface MirrorLegEvent {
+  device: string;
+  leg: number;
+  name: string;
+  health: LegHealth;
+  /** What happened: a failure of the given kind, a primary switch, or every leg reset to A at 100%. */
+  reason: 'write' | 'flush' | 'sync' | 'read' | 'default' | 'reset';
+  /** The default mirror after the event. */
+  defaultLeg: number;
+}
+
+export interface MirrorSyncEvent {
+  device: string;
+  inSync: number;
+  total: number;
+  /** True the first time the mirror reached 100% (the dm event the kernel raises). */
+  complete: boolean;
+}
+
+export interface MirrorLogEvent {
+  device: string;
+  log: string;
+  health: 'A' | 'D' | 'F';
+}
+
+declare module '../../src/dm/events.js' {
+  interface DmEventMap {
+    'mirror.region': MirrorRegionEvent;
+    'mirror.recovery': MirrorRecoveryEvent;
+    'mirror.leg': MirrorLegEvent;
+    'mirror.sync': MirrorSyncEvent;
+    'mirror.log': MirrorLogEvent;
+  }
+}

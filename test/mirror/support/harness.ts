@@ -1,0 +1,128 @@
+// Test harness for the mirror target without the dm core: a TargetContext over named in-memory devices,
+// a kcopyd engine, an event counter, and the helpers the oracle jobs use (pat, wait_sync, md5 of legs).
+
+import { createHash } from 'node:crypto';
+import type { BlockDevice } from '../../../src/block/block-device.js';
+import { MemoryDevice } from '../../../src/block/memory-device.js';
+import { NoDeviceError } from '../../../src/dm/errors.js';
+import { EventBus, type DmEvent } from '../../../src/dm/events.js';
+import type { Clock, DmDevice, TargetContext } from '../../../src/dm/target.js';
+import { KcopydEngine } from '../../../src/kcopyd/engine.js';
+import { MirrorSet, mirrorTargetType } from '../../../targets/mirror/mirror.js';
+import { FaultyDevice } from './faulty-device.js';
+
+/** The oracle jobs' geometry: a 4000-sector mirror of 128-sector regions (32 regions) over 4096-sector legs. */
+export const R = 128;
+export const LEN = 4000;
+
+const clock: Clock = {
+  now: () => 0,
+  setTimer: () => () => {},
+};
+
+export class Rig {
+  readonly bus = new EventBus();
+  readonly engine = new KcopydEngine({ bus: this.bus });
+  readonly devices = new Map<string, FaultyDevice>();
+  readonly events: DmEvent[] = [];
+  /** dm events raised per mapped device (dmsetup info's "Event number"). */
+  readonly eventNr = new Map<string, number>();
+
+  constructor() {
+    this.bus.on((e) => this.events.push(e));
+  }
+
+  /** Adds (or replaces the fault wrapper of) a device; the memory underneath survives a replace. */
+  add(name: string, sizeSectors: number, inner?: BlockDevice): FaultyDevice {
+    const dev = new FaultyDevice(inner ?? new MemoryDevice(name, sizeSectors), name);
+    this.devices.set(name, dev);
+    return dev;
+  }
+
+  dev(name: string): FaultyDevice {
+    const d = this.devices.get(name);
+    if (!d) throw new Error(`no device ${name}`);
+    return d;
+  }
+
+  context(deviceName: string, len: number, readOnly = false): TargetContext {
+    this.eventNr.set(deviceName, 0);
+    return {
+      deviceName,
+      begin: 0,
+      len,
+      readOnly,
+      getDevice: async (name: string): Promise<DmDevice> => {
+        const bdev = this.devices.get(name);
+        if (!bdev) throw new NoDeviceError(`${name}: no such device`);
+        return { name, bdev };
+      },
+      bus: this.bus,
+      kcopyd: this.engine,
+      clock,
+      raiseEvent: () => this.eventNr.set(deviceName, (this.eventNr.get(deviceName) ?? 0) + 1),
+    };
+  }
+
+  /** ctr + resume, as `dmsetup create` does. The table is the part after `<start> <len> mirror `. */
+  async create(deviceName: string, params: string, len = LEN): Promise<MirrorSet> {
+    const t = (await mirrorTargetType.create(this.context(deviceName, len), params.split(/\s+/).filter(Boolean))) as MirrorSet;
+    await t.resume();
+    return t;
+  }
+}
+
+/** Lets the worker, kcopyd and the devices run until nothing moves for a few turns. */
+export async function settle(turns = 20): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
+}
+
+export function syncRatio(m: MirrorSet): [number, number] {
+  const words = m.status('info').split(' ');
+  const [a, b] = words[1 + m.legs.length]!.split('/').map(Number) as [number, number];
+  return [a, b];
+}
+
+/** LVM's wait_for_sync: polls the status until in-sync == total > 0. */
+export async function waitForSync(m: MirrorSet, maxPolls = 20000): Promise<number> {
+  for (let polls = 0; polls < maxPolls; polls++) {
+    const [a, b] = syncRatio(m);
+    if (a === b && b > 0) return polls;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`no sync: ${m.status('info')}`);
+}
+
+/** The jobs' pat(): 4 KiB of 16-byte lines "TAG-rREGION" padded with spaces. */
+export function pattern(tag: string, region: number): Buffer {
+  const line = `${tag}-r${region}`.padEnd(15, ' ') + '\n';
+  return Buffer.from(line.repeat(256), 'latin1');
+}
+
+export async function patDevice(dev: BlockDevice, tag: string, region: number, off = 0): Promise<void> {
+  await dev.write(region * R + off, pattern(tag, region));
+}
+
+/** pat() through the mirror: one 8-sector write bio. */
+export function patMirror(m: MirrorSet, tag: string, region: number, off = 0): Promise<void> {
+  return m.map({ op: 'write', sector: region * R + off, count: 8, buf: pattern(tag, region) });
+}
+
+export async function readMirror(m: MirrorSet, sector: number, count = 1): Promise<Buffer> {
+  const buf = Buffer.alloc(count * 512);
+  await m.map({ op: 'read', sector, count, buf });
+  return buf;
+}
+
+export async function md5Of(dev: BlockDevice, sectors = LEN, start = 0): Promise<string> {
+  const buf = Buffer.alloc(sectors * 512);
+  await dev.read(start, buf);
+  return createHash('md5').update(buf).digest('hex');
+}
+
+/** The jobs' loghex(): header bytes, first 16 bitset bytes, md5 of the 3-sector log buffer. */
+export async function logSummary(dev: BlockDevice): Promise<string> {
+  const buf = Buffer.alloc(1536);
+  await dev.read(0, buf);
+  return `${buf.subarray(0, 16).toString('hex')} ${buf.subarray(1024, 1040).toString('hex')} ${createHash('md5').update(buf).digest('hex')}`;
+}
