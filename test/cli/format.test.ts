@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { formatInfo, formatLs, formatMessageReply, formatTableLines, formatTargets } from '../../src/cli/format/dmsetup.js';
+import { formatAllDevices, formatInfo, formatLs, formatMessageReply, formatOneDevice, formatTargets } from '../../src/cli/format/dmsetup.js';
 import type { DeviceInfo } from '../../src/control/protocol.js';
 import { normaliseKernelStdout, parseTranscript } from '../e2e/transcript.js';
 
@@ -74,13 +74,23 @@ describe('table and status', () => {
       { name: 'mid', start: 0, length: 4096, target: 'linear', params: '/dev/mapper/lower 2048' },
       { name: 'top', start: 0, length: 2048, target: 'linear', params: '/dev/mapper/mid 1024' },
     ];
-    expect(formatTableLines(lines, true)).toBe(kernelPrinted('stacked', 'dmsim table'));
+    expect(formatAllDevices(['lower', 'mid', 'top'], lines)).toBe(kernelPrinted('stacked', 'dmsim table'));
   });
 
   it('keeps the space before empty params, and no prefix for one device', () => {
-    expect(formatTableLines([{ name: 'lin', start: 0, length: 2048, target: 'linear', params: '' }], false)).toBe(
+    expect(formatOneDevice([{ name: 'lin', start: 0, length: 2048, target: 'linear', params: '' }])).toBe(
       kernelPrinted('linear', 'dmsim status lin'),
     );
+  });
+
+  it('prints a device without a live table as an empty line, or "NAME: " when listing all', () => {
+    expect(formatOneDevice([])).toBe(kernelPrinted('notable', 'dmsim table n'));
+    expect(formatOneDevice([])).toBe(kernelPrinted('notable', 'dmsim status n'));
+    expect(formatAllDevices(['n'], [])).toBe(kernelPrinted('notable', 'dmsim table'));
+  });
+
+  it('says No devices found when listing all and there are none', () => {
+    expect(formatAllDevices([], [])).toBe(kernelPrinted('misc', 'dmsim table'));
   });
 
   it('prints a multi-target device one line per target', () => {
@@ -91,7 +101,7 @@ describe('table and status', () => {
       { name: 'd', start: 0, length: 1024, target: 'zero', params: '' },
       { name: 'd', start: 1024, length: 1024, target: 'error', params: '' },
     ];
-    expect(formatTableLines(lines, true)).toBe(kernelPrinted('misc', 'dmsim table', 1));
+    expect(formatAllDevices(['a', 'b', 'c', 'd'], lines)).toBe(kernelPrinted('misc', 'dmsim table', 1));
   });
 });
 

@@ -1,7 +1,7 @@
 // `dmsim status|table [NAME] [--target T]`: one line per target, "NAME: " in front when listing all devices.
 
 import type { Command } from 'commander';
-import { formatTableLines, NO_DEVICES } from '../format/dmsetup.js';
+import { formatAllDevices, formatOneDevice, formatTableLines } from '../format/dmsetup.js';
 import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
 
 type Options = SocketOptions & JsonOptions & { target?: string };
@@ -19,12 +19,13 @@ function registerTableVerb(program: Command, verb: 'status' | 'table', descripti
     await withDaemon(opts, async (c) => {
       const lines = await c.request(verb, { ...(name !== undefined ? { name } : {}), ...(opts.target !== undefined ? { target: opts.target } : {}) });
       if (opts.json) return printJson(lines);
-      // dmsetup says so when there is no device at all, and prints nothing when a --target filter matched none.
-      if (name === undefined && lines.length === 0 && (await c.request('ls', {})).length === 0) {
-        process.stdout.write(NO_DEVICES);
+      if (name !== undefined) {
+        process.stdout.write(opts.target === undefined ? formatOneDevice(lines) : formatTableLines(lines, false));
         return;
       }
-      process.stdout.write(formatTableLines(lines, name === undefined));
+      const names = (await c.request('ls', {})).map((d) => d.name);
+      // With --target, devices without a matching target print nothing (dmsetup's filter), not "NAME: ".
+      process.stdout.write(opts.target === undefined || names.length === 0 ? formatAllDevices(names, lines) : formatTableLines(lines, true));
     });
   });
 }

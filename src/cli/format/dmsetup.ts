@@ -11,6 +11,25 @@ export function formatTableLines(lines: readonly TableLine[], prefixNames: boole
   return lines.map((l) => `${prefixNames ? `${l.name}: ` : ''}${l.start} ${l.length} ${l.target} ${l.params}\n`).join('');
 }
 
+/** `table NAME` / `status NAME`: a device without a live table prints one empty line. */
+export function formatOneDevice(lines: readonly TableLine[]): string {
+  return lines.length === 0 ? '\n' : formatTableLines(lines, false);
+}
+
+/**
+ * `table` / `status` of every device (names in listing order): each device's lines, "NAME: " alone for a
+ * device without a live table, "No devices found" when there is no device.
+ */
+export function formatAllDevices(names: readonly string[], lines: readonly TableLine[]): string {
+  if (names.length === 0) return NO_DEVICES;
+  return names
+    .map((name) => {
+      const own = lines.filter((l) => l.name === name);
+      return own.length === 0 ? `${name}: \n` : formatTableLines(own, true);
+    })
+    .join('');
+}
+
 /** `info`: the long form, values at column 20, a blank line after each device. */
 export function formatInfo(infos: readonly DeviceInfo[]): string {
   return infos.map(formatOneInfo).join('');
