@@ -1,0 +1,251 @@
+// PersistentStore: the `P` / `PO` exception store, byte for byte the kernel's on-disk format
+// (mirrors drivers/md/dm-snap-persistent.c). Layout on the COW, in chunks of C sectors:
+//   chunk 0: header (le32 magic "SnAp", valid, version 1, chunk_size; rest of the chunk zero)
+//   then metadata areas of E = C*512/16 records (le64 old_chunk, le64 new_chunk), each followed by its E data
+//   chunks: [hdr][A0][d x E][A1][d x E]... A record with new_chunk 0 ends the table.
+
+import type { BlockDevice } from '../../src/block/block-device.js';
+import { SECTOR_SIZE } from '../../src/block/block-device.js';
+import { DmError, InvalidArgumentError, IoError, NoDeviceError } from '../../src/dm/errors.js';
+import { chunkSizeError, type ExceptionStore, type MergeRun, type StoreUsage } from './exception-store.js';
+
+export const SNAP_MAGIC = 0x70416e53;
+export const SNAPSHOT_DISK_VERSION = 1;
+/** DM_CHUNK_SIZE_DEFAULT_SECTORS: chunk size 0 on a fresh COW means 16 KiB. */
+export const DEFAULT_CHUNK_SECTORS = 32;
+const HEADER_CHUNKS = 1;
+const RECORD_BYTES = 16;
+
+export class PersistentStore implements ExceptionStore {
+  readonly kind = 'P';
+  readonly cow: BlockDevice;
+  overflowSupported: boolean;
+  private chunk: number;
+  private valid = true;
+  private exceptionsPerArea = 0;
+  /** The current metadata area as it will be written (records 0..currentCommitted-1). */
+  private area: Buffer = Buffer.alloc(0);
+  private currentArea = 0;
+  private nextFree = HEADER_CHUNKS + 1;
+  private currentCommitted = 0;
+  /** Prepared exceptions whose commit has not arrived yet (the kernel's pending_count). */
+  private pendingCount = 0;
+  /** Commits waiting for the area write that makes them durable (the kernel's callbacks array). */
+  private waiting: Array<(valid: boolean) => void> = [];
+  /** Metadata I/O is one at a time, as the kernel's synchronous chunk_io under the serialised commit path. */
+  private ioChain: Promise<unknown> = Promise.resolve();
+
+  constructor(cow: BlockDevice, chunkSize: number, overflowSupported: boolean) {
+    this.cow = cow;
+    this.chunk = chunkSize;
+    this.overflowSupported = overflowSupported;
+  }
+
+  get chunkSize(): number {
+    return this.chunk;
+  }
+
+  async readMetadata(add: (oldChunk: number, newChunk: number) => void): Promise<'ok' | 'invalid'> {
+    const suppliedChunk = this.chunk;
+    if (this.chunk === 0) this.chunk = DEFAULT_CHUNK_SECTORS;
+    const header = Buffer.alloc(this.chunk * SECTOR_SIZE);
+    await this.cowIo('read', 0, header, 'reading the snapshot header');
+    const magic = header.readUInt32LE(0);
+    if (magic === 0) {
+      this.setGeometry();
+      await this.writeHeader();
+      this.area.fill(0);
+      await this.cowIo('write', this.areaLocation(0), Buffer.alloc(this.chunk * SECTOR_SIZE), 'zeroing metadata area 0');
+      return 'ok';
+    }
+    if (magic !== SNAP_MAGIC) {
+      throw new NoDeviceError(
+        `Failed to read snapshot metadata: Invalid or corrupt snapshot (${this.cow.name} has magic 0x${magic.toString(16)}, not "SnAp" 0x70416e53)`,
+      );
+    }
+    this.valid = header.readUInt32LE(4) !== 0;
+    const version = header.readUInt32LE(8);
+    const diskChunk = header.readUInt32LE(12);
+    if (diskChunk !== this.chunk) {
+      // The on-disk chunk size wins over the table's (the kernel logs a warning when one was supplied).
+      const err = chunkSizeError(diskChunk) ?? (diskChunk === 0 ? 'Chunk size is 0' : null);
+      if (err) {
+        throw new InvalidArgumentError(
+          `Failed to read snapshot metadata: invalid on-disk chunk size ${diskChunk}: ${err} (table said ${suppliedChunk})`,
+        );
+      }
+      this.chunk = diskChunk;
+    }
+    this.setGeometry();
+    if (version !== SNAPSHOT_DISK_VERSION) {
+      throw new InvalidArgumentError(
+        `Failed to read snapshot metadata: unable to handle snapshot disk version ${version} (only ${SNAPSHOT_DISK_VERSION})`,
+      );
+    }
+    if (!this.valid) return 'invalid';
+    await this.readExceptions(add);
+    return 'ok';
+  }
+
+  prepareException(): number | null {
+    if (this.cow.sizeSectors < (this.nextFree + 1) * this.chunk) return null;
+    const newChunk = this.nextFree;
+    this.nextFree++;
+    this.skipMetadata();
+    this.pendingCount++;
+    return newChunk;
+  }
+
+  commitException(oldChunk: number, newChunk: number, valid: boolean): Promise<boolean> {
+    if (!valid) this.valid = false;
+    const done = new Promise<boolean>((resolve) => this.waiting.push(resolve));
+    this.writeRecord(this.currentCommitted++, oldChunk, newChunk);
+    this.pendingCount--;
+    const full = this.currentCommitted === this.exceptionsPerArea;
+    // Batch: while other exceptions are in flight and the area has room, their commit will write it.
+    if (this.pendingCount > 0 && !full) return done;
+    const areaImage = Buffer.from(this.area);
+    const areaChunk = this.areaLocation(this.currentArea);
+    const nextAreaChunk = this.areaLocation(this.currentArea + 1);
+    const callbacks = this.waiting;
+    this.waiting = [];
+    if (full) {
+      this.currentCommitted = 0;
+      this.currentArea++;
+      this.area.fill(0);
+    }
+    void this.serialise(async () => {
+      // A full area: its successor is zeroed on disk first, so a reader always finds the end of the table.
+      if (full && !(await this.tryIo('write', nextAreaChunk, Buffer.alloc(this.chunk * SECTOR_SIZE)))) this.valid = false;
+      if (this.valid && !(await this.tryIo('write', areaChunk, areaImage, true))) this.valid = false;
+      for (const cb of callbacks) cb(this.valid);
+    });
+    return done;
+  }
+
+  usage(): StoreUsage {
+    return {
+      totalSectors: this.cow.sizeSectors,
+      sectorsAllocated: this.nextFree * this.chunk,
+      metadataSectors: (this.currentArea + 1 + HEADER_CHUNKS) * this.chunk,
+    };
+  }
+
+  async drop(): Promise<void> {
+    this.valid = false;
+    await this.serialise(() => this.writeHeader().catch(() => undefined));
+  }
+
+  async prepareMerge(): Promise<MergeRun | null> {
+    if (this.currentCommitted === 0) {
+      if (this.currentArea === 0) return null;
+      this.currentArea--;
+      await this.serialise(() => this.cowIo('read', this.areaLocation(this.currentArea), this.area, 'reading a metadata area to merge'));
+      this.currentCommitted = this.exceptionsPerArea;
+    }
+    const last = this.readRecord(this.currentCommitted - 1);
+    let count = 1;
+    while (count < this.currentCommitted) {
+      const r = this.readRecord(this.currentCommitted - 1 - count);
+      if (r.oldChunk !== last.oldChunk - count || r.newChunk !== last.newChunk - count) break;
+      count++;
+    }
+    return { lastOldChunk: last.oldChunk, lastNewChunk: last.newChunk, count };
+  }
+
+  async commitMerge(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) this.writeRecord(this.currentCommitted - 1 - i, 0, 0);
+    const image = Buffer.from(this.area);
+    await this.serialise(() => this.cowIo('write', this.areaLocation(this.currentArea), image, 'writing a merged metadata area', true));
+    this.currentCommitted -= count;
+    this.nextFree = this.areaLocation(this.currentArea) + this.currentCommitted + 1;
+  }
+
+  tableArgs(): string {
+    return `${this.overflowSupported ? 'PO' : 'P'} ${this.chunk}`;
+  }
+
+  /** Chunk index of metadata area k. */
+  areaLocation(k: number): number {
+    return HEADER_CHUNKS + (this.exceptionsPerArea + 1) * k;
+  }
+
+  private setGeometry(): void {
+    this.exceptionsPerArea = (this.chunk * SECTOR_SIZE) / RECORD_BYTES;
+    this.area = Buffer.alloc(this.chunk * SECTOR_SIZE);
+  }
+
+  private skipMetadata(): void {
+    if (this.nextFree % (this.exceptionsPerArea + 1) === HEADER_CHUNKS) this.nextFree++;
+  }
+
+  private async readExceptions(add: (oldChunk: number, newChunk: number) => void): Promise<void> {
+    for (this.currentArea = 0; ; this.currentArea++) {
+      await this.cowIo('read', this.areaLocation(this.currentArea), this.area, `reading metadata area ${this.currentArea}`);
+      let full = true;
+      for (let i = 0; i < this.exceptionsPerArea; i++) {
+        const r = this.readRecord(i);
+        if (r.newChunk === 0) {
+          this.currentCommitted = i;
+          full = false;
+          break;
+        }
+        if (this.nextFree <= r.newChunk) this.nextFree = r.newChunk + 1;
+        add(r.oldChunk, r.newChunk);
+      }
+      if (!full) break;
+    }
+    this.skipMetadata();
+  }
+
+  private readRecord(i: number): { oldChunk: number; newChunk: number } {
+    return {
+      oldChunk: Number(this.area.readBigUInt64LE(i * RECORD_BYTES)),
+      newChunk: Number(this.area.readBigUInt64LE(i * RECORD_BYTES + 8)),
+    };
+  }
+
+  private writeRecord(i: number, oldChunk: number, newChunk: number): void {
+    this.area.writeBigUInt64LE(BigInt(oldChunk), i * RECORD_BYTES);
+    this.area.writeBigUInt64LE(BigInt(newChunk), i * RECORD_BYTES + 8);
+  }
+
+  private async writeHeader(): Promise<void> {
+    const header = Buffer.alloc(this.chunk * SECTOR_SIZE);
+    header.writeUInt32LE(SNAP_MAGIC, 0);
+    header.writeUInt32LE(this.valid ? 1 : 0, 4);
+    header.writeUInt32LE(SNAPSHOT_DISK_VERSION, 8);
+    header.writeUInt32LE(this.chunk, 12);
+    await this.cowIo('write', 0, header, 'writing the snapshot header', true);
+  }
+
+  private serialise<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.ioChain.then(fn, fn);
+    this.ioChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async tryIo(op: 'read' | 'write', chunk: number, buf: Buffer, fua = false): Promise<boolean> {
+    try {
+      await this.cowIo(op, chunk, buf, 'metadata', fua);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** One whole-chunk transfer; FUA writes are followed by a flush (REQ_PREFLUSH | REQ_FUA). */
+  private async cowIo(op: 'read' | 'write', chunk: number, buf: Buffer, what: string, fua = false): Promise<void> {
+    const sector = chunk * this.chunk;
+    try {
+      if (op === 'read') await this.cow.read(sector, buf);
+      else {
+        await this.cow.write(sector, buf);
+        if (fua) await this.cow.flush();
+      }
+    } catch (e) {
+      if (e instanceof DmError && e.code !== 'EIO') throw e;
+      throw new IoError(`${this.cow.name}: ${what} (chunk ${chunk}, sector ${sector}) failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}
