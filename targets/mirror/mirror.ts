@@ -213,6 +213,11 @@ export class MirrorSet implements Target, DirtyLogOwner {
     return this.defaultLeg;
   }
 
+  /** No worker pass running or due, and no region being recovered. */
+  get idle(): boolean {
+    return !this.workerRunning && this.rh.recoveriesInFlight === 0;
+  }
+
   /** Resolves when the worker has nothing left to do (the kernel's flush_workqueue). */
   workerIdle(): Promise<void> {
     if (!this.workerRunning) return Promise.resolve();

@@ -5,13 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import type { MirrorSet } from '../../targets/mirror/mirror.js';
 import { type Checkpoint, checkpoints } from './support/checkpoints.js';
-import { LEN, logSummary, md5Of, patDevice, patMirror, readMirror, Rig, settle, waitForSync } from './support/harness.js';
+import { LEN, logSummary, md5Of, patDevice, patMirror, quiesce, readMirror, Rig, settle, waitForSync } from './support/harness.js';
 
 const LEGS = '2 /dev/mapper/leg0 0 /dev/mapper/leg1 0';
 const MIR = `disk 2 /dev/mapper/mlog 128 ${LEGS}`;
 
 async function observe(rig: Rig, m: MirrorSet | null): Promise<Checkpoint> {
-  await settle();
+  if (m) await quiesce(rig, m);
+  else await settle();
   const cp: Checkpoint = {
     log: await logSummary(rig.dev('/dev/mapper/mlog')),
     md5: [await md5Of(rig.dev('/dev/mapper/leg0')), await md5Of(rig.dev('/dev/mapper/leg1'))],

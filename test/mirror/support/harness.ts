@@ -77,6 +77,20 @@ export async function settle(turns = 20): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
 }
 
+/**
+ * Runs until the mirror, kcopyd and the devices are quiet: no worker pass, no recovery in flight, no kcopyd
+ * pass or region I/O pending, for a few turns in a row (the time the oracle jobs sleep or run commands).
+ */
+export async function quiesce(rig: Rig, m: MirrorSet, maxTurns = 100000): Promise<void> {
+  let quiet = 0;
+  for (let i = 0; i < maxTurns && quiet < 3; i++) {
+    await new Promise((r) => setImmediate(r));
+    const still = m.idle && rig.engine.ioPending === 0 && rig.engine.scheduler.pending.length === 0;
+    quiet = still ? quiet + 1 : 0;
+  }
+  if (quiet < 3) throw new Error(`mirror never went quiet: ${m.status('info')}`);
+}
+
 export function syncRatio(m: MirrorSet): [number, number] {
   const words = m.status('info').split(' ');
   const [a, b] = words[1 + m.legs.length]!.split('/').map(Number) as [number, number];
@@ -87,7 +101,10 @@ export function syncRatio(m: MirrorSet): [number, number] {
 export async function waitForSync(m: MirrorSet, maxPolls = 20000): Promise<number> {
   for (let polls = 0; polls < maxPolls; polls++) {
     const [a, b] = syncRatio(m);
-    if (a === b && b > 0) return polls;
+    if (a === b && b > 0) {
+      await settle(); // the job's next command comes a few milliseconds later: log I/O in flight lands
+      return polls;
+    }
     await new Promise((r) => setImmediate(r));
   }
   throw new Error(`no sync: ${m.status('info')}`);
