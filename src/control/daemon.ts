@@ -163,7 +163,7 @@ export class ControlDaemon {
       case 'wait':
         return engine.wait(request.args.name, request.args.eventNr);
       case 'targets':
-        return (await engine.targets()).map((t) => ({ name: t.name, version: t.version }));
+        return (await engine.targets()).map((t) => ({ name: t.name, version: typeof t.version === 'string' ? t.version : t.version.join('.') }));
       case 'version':
         return { dmsim: this.options.version, driver: DRIVER_VERSION };
       case 'read': {

@@ -49,6 +49,6 @@ export interface ControlEngine {
   ls(): MaybePromise<EngineDeviceSummary[]>;
   wait(name: string, eventNr?: number): MaybePromise<number>;
   open(name: string): MaybePromise<EngineOpenDevice>;
-  targets(): MaybePromise<ReadonlyArray<{ name: string; version: readonly [number, number, number] }>>;
+  targets(): MaybePromise<ReadonlyArray<{ name: string; version: string | readonly number[] }>>;
   close(): MaybePromise<unknown>;
 }

@@ -58,7 +58,8 @@ export interface DeviceSummary {
 /** One line of `dmsetup targets`. */
 export interface TargetVersion {
   name: string;
-  version: readonly [number, number, number];
+  /** "major.minor.patch" */
+  version: string;
 }
 
 export interface VersionInfo {

@@ -108,8 +108,8 @@ describe('table and status', () => {
 describe('targets and message', () => {
   it('pads target names to 16 columns', () => {
     const printed = kernelPrinted('misc', 'dmsim targets #kernel-subset').split('\n');
-    expect(printed).toContain(formatTargets([{ name: 'zero', version: [1, 1, 0] }]).trimEnd());
-    expect(printed).toContain(formatTargets([{ name: 'snapshot-origin', version: [1, 9, 0] }]).trimEnd());
+    expect(printed).toContain(formatTargets([{ name: 'zero', version: '1.1.0' }]).trimEnd());
+    expect(printed).toContain(formatTargets([{ name: 'snapshot-origin', version: '1.9.0' }]).trimEnd());
   });
 
   it('prints a message reply with one newline, and nothing for an empty reply', () => {

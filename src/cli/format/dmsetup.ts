@@ -59,7 +59,7 @@ export function formatLs(devices: readonly DeviceSummary[]): string {
 
 /** `targets`: "%-16s v%u.%u.%u". */
 export function formatTargets(targets: readonly TargetVersion[]): string {
-  return targets.map((t) => `${t.name.padEnd(16)} v${t.version.join('.')}\n`).join('');
+  return targets.map((t) => `${t.name.padEnd(16)} v${t.version}\n`).join('');
 }
 
 /** `version`: dmsetup's two lines; the library line names dmsim instead of libdevmapper. */
