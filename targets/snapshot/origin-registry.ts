@@ -82,3 +82,10 @@ export async function originWrite(origin: BlockDevice, sector: number, write: ()
   }
   await write();
 }
+
+/** Waits for every piece of a split request; the request fails with the first piece's error. */
+export async function settleAll(pieces: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(pieces);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}

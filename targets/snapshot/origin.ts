@@ -7,7 +7,7 @@ import type { Bio } from '../../src/dm/bio.js';
 import { InvalidArgumentError } from '../../src/dm/errors.js';
 import type { DmDevice, StatusType, Target, TargetType } from '../../src/dm/target.js';
 import { SECTOR_SIZE } from '../../src/block/block-device.js';
-import { minimumChunkSize, originWrite } from './origin-registry.js';
+import { minimumChunkSize, originWrite, settleAll } from './origin-registry.js';
 
 export class SnapshotOrigin implements Target {
   private readonly dev: DmDevice;
@@ -34,20 +34,24 @@ export class SnapshotOrigin implements Target {
       return;
     }
     if (bio.op === 'write' && !bio.buf) throw new InvalidArgumentError(`${this.dev.name}: write without a buffer`);
-    // Writes, discards and write-zeroes all change the origin, so snapshots get their copies first.
+    // Writes, discards and write-zeroes all change the origin, so snapshots get their copies first. A bio
+    // longer than the split boundary goes down as pieces submitted together, as the dm core splits it.
     const step = this.splitBoundary || bio.count;
-    let done = 0;
-    while (done < bio.count) {
+    const pieces: Promise<void>[] = [];
+    for (let done = 0; done < bio.count; ) {
       const sector = bio.sector + done;
       const count = Math.min(bio.count - done, step - (sector % step));
       const offset = done;
-      await originWrite(bdev, sector, async () => {
-        if (bio.op === 'discard') await bdev.discard(sector, count);
-        else if (bio.op === 'write_zeroes') await bdev.write(sector, Buffer.alloc(count * SECTOR_SIZE));
-        else await bdev.write(sector, bio.buf!.subarray(offset * SECTOR_SIZE, (offset + count) * SECTOR_SIZE));
-      });
+      pieces.push(
+        originWrite(bdev, sector, async () => {
+          if (bio.op === 'discard') await bdev.discard(sector, count);
+          else if (bio.op === 'write_zeroes') await bdev.write(sector, Buffer.alloc(count * SECTOR_SIZE));
+          else await bdev.write(sector, bio.buf!.subarray(offset * SECTOR_SIZE, (offset + count) * SECTOR_SIZE));
+        }),
+      );
       done += count;
     }
+    await settleAll(pieces);
     if (bio.fua) await bdev.flush();
   }
 

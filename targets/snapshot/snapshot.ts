@@ -13,7 +13,7 @@ import type { KcopydClient } from '../../src/kcopyd/types.js';
 import { ChunkTracker } from './chunk-tracker.js';
 import type { ExceptionStore } from './exception-store.js';
 import './events.js';
-import { registerSnapshot, sharingCow, snapshotsOf, unregisterSnapshot, type RegisteredSnapshot } from './origin-registry.js';
+import { registerSnapshot, settleAll, sharingCow, snapshotsOf, unregisterSnapshot, type RegisteredSnapshot } from './origin-registry.js';
 import { PendingException } from './pending-exception.js';
 import { PersistentStore } from './persistent-store.js';
 import { parseSnapshotArgs, type SnapshotArgs } from './snapshot-args.js';
@@ -301,16 +301,17 @@ export class Snapshot implements Target, RegisteredSnapshot {
     return new IoError(`${this.deviceName}: ${op} at sector ${sector}: snapshot is invalid (status Invalid)`);
   }
 
-  /** Calls fn for each piece of the bio that lies within one chunk (sector, count, offset into the bio). */
+  /** Runs fn for each piece of the bio that lies within one chunk (sector, count, offset), all submitted together. */
   protected async eachChunk(bio: Bio, fn: (sector: number, count: number, offset: number) => Promise<void>): Promise<void> {
     const c = this.chunkSize;
-    let done = 0;
-    while (done < bio.count) {
+    const pieces: Promise<void>[] = [];
+    for (let done = 0; done < bio.count; ) {
       const sector = bio.sector + done;
       const count = Math.min(bio.count - done, c - (sector % c));
-      await fn(sector, count, done);
+      pieces.push(fn(sector, count, done));
       done += count;
     }
+    await settleAll(pieces);
   }
 
   private startCopy(pe: PendingException): void {

@@ -94,3 +94,154 @@ describe('persistent store, chunk 1: three full areas (p1-areas)', () => {
     expect(await j.md5('snap')).toBe(md5Line(kernel, 'snap', 1));
   });
 });
+
+describe('a COW that runs out (p8-full, p1-full)', () => {
+  it('P invalidates on the allocation after the last chunk; PO overflows on snapshot writes (p8-full)', async () => {
+    const kernel = fixtureText('p8-full.txt');
+    const C = '/dev/vdb';
+    const C2 = '/dev/vdc';
+    const j = await Job.start({ [C]: 40, [C2]: 64 });
+    await j.create('origin', `0 2048 snapshot-origin ${O}`);
+    await j.suspend('origin');
+    await j.create('snap', `0 2048 snapshot ${O} ${C} P 8`);
+    await j.create('snapo', `0 2048 snapshot ${O} ${C2} PO 8`);
+    await j.resume('origin');
+    j.st('fresh');
+    for (const c of [0, 1, 2, 3]) {
+      await j.wr('origin', c * 8, 8, 'NEW'); // the origin never fails because a snapshot is full
+      j.st(`after origin chunk ${c}`);
+    }
+    await expect(read(j.dev('snap'), 0, 8)).rejects.toMatchObject({ code: 'EIO' });
+    await expect(j.wr('snap', 800, 8, 'SNA')).rejects.toMatchObject({ code: 'EIO' });
+    const results: string[] = [];
+    for (const c of [50, 51, 52, 53]) {
+      results.push(await j.wr('snapo', c * 8, 8, 'SNO').then(() => 'ok', () => 'failed'));
+      j.st(`after snapo chunk ${c}`);
+    }
+    expect(results).toEqual(['ok', 'ok', 'failed', 'failed']);
+    // An overflowed snapshot still reads, including the chunks it wrote.
+    expect((await read(j.dev('snapo'), 400, 8)).subarray(0, 16).toString()).toBe('SNO:00000012800\n');
+    await j.wr('origin', 480, 8, 'NW2');
+    j.st('after origin chunk 60');
+    const labels = ['fresh', ...[0, 1, 2, 3].map((c) => `after origin chunk ${c}`), ...[50, 51, 52, 53].map((c) => `after snapo chunk ${c}`), 'after origin chunk 60'];
+    for (const label of labels) {
+      const at = j.out.indexOf(`--- ${label}`);
+      expect(j.out.slice(at, at + 4)).toEqual(block(kernel, label));
+    }
+    expect(j.dev('snap').target.status('table')).toBe(`${O} ${C} P 8`);
+    expect(j.dev('snapo').target.status('table')).toBe(`${O} ${C2} PO 8`);
+    await j.remove('snapo');
+    await j.remove('snap');
+    await j.remove('origin');
+    expect(md5(await j.image(C))).toBe(md5(fixtureImage('p8-full.cow40.img.gz')));
+    expect(md5(await j.image(C2))).toBe(md5(fixtureImage('p8-full.cow64.img.gz')));
+    // Reactivated: the header says valid=0, the table loads and shows Invalid.
+    await j.create('snap', `0 2048 snapshot ${O} ${C} P 8`);
+    expect(j.dev('snap').target.status('info')).toBe('Invalid');
+  });
+
+  it('a full area whose successor does not fit invalidates on commit, leaving the area unwritten (p1-full)', async () => {
+    const kernel = fixtureText('p1-full.txt');
+    const C = '/dev/vdb';
+    const j = await Job.start({ [C]: 100 });
+    await snapshotStack(j, C, 'P', 1);
+    for (let i = 0; i < 14; i++) {
+      await j.wr('origin', i * 8, 8, 'NEW');
+      if (i >= 9) j.st(`after ${i + 1} writes`);
+    }
+    for (let i = 10; i <= 14; i++) {
+      const at = j.out.indexOf(`--- after ${i} writes`);
+      expect(j.out.slice(at, at + 3)).toEqual(block(kernel, `after ${i} writes`));
+    }
+    expect(j.rig.events.some((e) => e.type === 'snapshot.invalidated' && e.reason === 'Invalidating snapshot: Error reading/writing.')).toBe(true);
+    await j.remove('snap');
+    await j.remove('origin');
+    expect(md5(await j.image(C))).toBe(md5(fixtureImage('p1-full.cow100.img.gz')));
+  });
+});
+
+describe('transient store (n8)', () => {
+  it('allocates from COW chunk 0, keeps nothing else on disk, and reports 0 metadata', async () => {
+    const kernel = fixtureText('n8.txt');
+    const C = '/dev/vdb';
+    const j = await Job.start({ [C]: 64 });
+    await snapshotStack(j, C, 'N', 8);
+    j.st('fresh');
+    await j.wr('origin', 24, 8, 'NEW');
+    await j.wr('snap', 40, 8, 'SNA');
+    await j.wr('snap', 57, 1, 'SNB');
+    j.st('after 3 exceptions');
+    expect(await j.md5('snap')).toBe(md5Line(kernel, 'snap'));
+    expect(j.dev('snap').target.status('table')).toBe(`${O} ${C} N 8`);
+    for (const c of [10, 11, 12, 13, 14, 15]) {
+      await j.wr('origin', c * 8, 8, 'NW2');
+      j.st(`after origin chunk ${c}`);
+    }
+    for (const label of ['fresh', 'after 3 exceptions', ...[10, 11, 12, 13, 14, 15].map((c) => `after origin chunk ${c}`)]) {
+      const at = j.out.indexOf(`--- ${label}`);
+      expect(j.out.slice(at, at + 3)).toEqual(block(kernel, label));
+    }
+    await expect(read(j.dev('snap'), 0, 8)).rejects.toMatchObject({ code: 'EIO' });
+    await j.remove('snap');
+    await j.remove('origin');
+    expect(md5(await j.image(C))).toBe(md5(fixtureImage('n8.cow64.img.gz')));
+  });
+});
+
+describe('snapshot-merge (merge)', () => {
+  it('merges by handover, gives the other snapshot its copies first, and merges a COW loaded directly', async () => {
+    const kernel = fixtureText('merge.txt');
+    const C1 = '/dev/vdb';
+    const C2 = '/dev/vdc';
+    const j = await Job.start({ [C1]: 2048, [C2]: 2048 });
+    await j.create('origin', `0 2048 snapshot-origin ${O}`);
+    await j.suspend('origin');
+    await j.create('snap1', `0 2048 snapshot ${O} ${C1} P 8`);
+    await j.resume('origin');
+    for (const c of [4, 5, 6, 10, 20]) await j.wr('origin', c * 8, 8, 'NEW');
+    await j.wr('snap1', 240, 8, 'SNA');
+    await j.suspend('origin');
+    await j.create('snap2', `0 2048 snapshot ${O} ${C2} P 8`);
+    await j.resume('origin');
+    await j.wr('origin', 320, 8, 'NW2');
+    j.st('before merge');
+    expect(j.out).toEqual(block(kernel, 'before merge'));
+    const snap1Md5 = await j.md5('snap1');
+    expect(snap1Md5).toBe(md5Line(kernel, 'snap1'));
+    expect(await j.md5('snap2')).toBe(md5Line(kernel, 'snap2'));
+
+    await j.suspend('origin');
+    await j.suspend('snap1');
+    await j.reload('origin', `0 2048 snapshot-merge ${O} ${C1} P 8`);
+    await waitMerged(j, 'origin');
+    await j.resume('snap1');
+    j.st('after merge 1');
+    expect(j.out.slice(j.out.indexOf('--- after merge 1'))).toEqual(block(kernel, 'after merge 1'));
+    expect(j.dev('origin').target.status('table')).toBe(`${O} ${C1} P 8`);
+    expect(j.dev('snap1').target.status('table')).toBe(`${O} ${C1} P 0`);
+    expect(await j.md5('origin')).toBe(snap1Md5);
+    expect(await j.md5('snap2')).toBe(md5Line(kernel, 'snap2', 1));
+    await expect(read(j.dev('snap1'), 0, 8)).rejects.toMatchObject({ code: 'EIO' });
+    await j.remove('snap1');
+    await j.remove('snap2');
+    await j.remove('origin');
+
+    await j.create('origin', `0 2048 snapshot-merge ${O} ${C2} P 8`);
+    await waitMerged(j, 'origin');
+    expect(j.dev('origin').target.status('info')).toBe('16/2048 16');
+    expect(await j.md5('origin')).toBe(md5Line(kernel, 'origin', 2));
+    await j.remove('origin');
+    expect(md5(await j.image(C1))).toBe(md5(fixtureImage('merge.cow2048.img.gz')));
+    expect(md5(await j.image(C2))).toBe(md5(fixtureImage('merge.cow2048b.img.gz')));
+  });
+});
+
+/** Polls the merge target's status (as the job does) until sectors_allocated == metadata_sectors. */
+async function waitMerged(j: Job, name: string): Promise<void> {
+  for (let i = 0; i < 10_000; i++) {
+    const [u, m] = j.dev(name).target.status('info').split(' ');
+    if (u?.split('/')[0] === m) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`merge of ${name} did not finish: ${j.dev(name).target.status('info')}`);
+}

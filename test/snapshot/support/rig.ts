@@ -77,17 +77,24 @@ export class Rig {
   }
 }
 
-/** One request, split at the target's maxIoSectors boundaries like the dm core, pieces issued in order. */
+/**
+ * One request, split at the target's maxIoSectors boundaries like the dm core: the pieces are submitted one
+ * after another without waiting (as __split_and_process_bio does) and the request completes when all have.
+ */
 export async function submit(m: Mapped, op: Bio['op'], sector: number, count: number, buf?: Buffer): Promise<void> {
   const max = m.target.maxIoSectors;
+  const pieces: Promise<void>[] = [];
   let done = 0;
   while (done < count) {
     const s = sector + done;
     const n = max ? Math.min(count - done, max - (s % max)) : count - done;
     const piece = buf?.subarray(done * 512, (done + n) * 512);
-    await m.target.map({ op, sector: s, count: n, ...(piece ? { buf: piece } : {}) });
+    pieces.push(m.target.map({ op, sector: s, count: n, ...(piece ? { buf: piece } : {}) }));
     done += n;
   }
+  const results = await Promise.allSettled(pieces);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 export async function read(m: Mapped, sector: number, count: number): Promise<Buffer> {
