@@ -60,7 +60,7 @@ export class PersistentStore implements ExceptionStore {
     }
     if (magic !== SNAP_MAGIC) {
       throw new NoDeviceError(
-        `Failed to read snapshot metadata: Invalid or corrupt snapshot (${this.cow.name} has magic 0x${magic.toString(16)}, not "SnAp" 0x70416e53)`,
+        `Invalid or corrupt snapshot (${this.cow.name} has magic 0x${magic.toString(16)}, not "SnAp" 0x70416e53)`,
       );
     }
     this.valid = header.readUInt32LE(4) !== 0;
@@ -71,7 +71,7 @@ export class PersistentStore implements ExceptionStore {
       const err = chunkSizeError(diskChunk) ?? (diskChunk === 0 ? 'Chunk size is 0' : null);
       if (err) {
         throw new InvalidArgumentError(
-          `Failed to read snapshot metadata: invalid on-disk chunk size ${diskChunk}: ${err} (table said ${suppliedChunk})`,
+          `invalid on-disk chunk size ${diskChunk}: ${err} (table said ${suppliedChunk})`,
         );
       }
       this.chunk = diskChunk;
@@ -79,7 +79,7 @@ export class PersistentStore implements ExceptionStore {
     this.setGeometry();
     if (version !== SNAPSHOT_DISK_VERSION) {
       throw new InvalidArgumentError(
-        `Failed to read snapshot metadata: unable to handle snapshot disk version ${version} (only ${SNAPSHOT_DISK_VERSION})`,
+        `unable to handle snapshot disk version ${version} (only ${SNAPSHOT_DISK_VERSION})`,
       );
     }
     if (!this.valid) return 'invalid';

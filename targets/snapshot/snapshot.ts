@@ -105,8 +105,8 @@ export class Snapshot implements Target, RegisteredSnapshot {
         if (state === 'invalid') snap.valid = false; // "Snapshot is marked invalid."
       } catch (e) {
         await snap.kcopyd.destroy();
-        if (e instanceof DmError) throw e;
-        throw new IoError(`Failed to read snapshot metadata from ${cow.name}: ${e instanceof Error ? e.message : String(e)}`);
+        const message = `Failed to read snapshot metadata: ${e instanceof Error ? e.message : String(e)}`;
+        throw new DmError(e instanceof DmError ? e.code : 'EIO', message);
       }
     }
     registerSnapshot(origin.bdev, snap);
