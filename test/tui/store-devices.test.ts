@@ -91,11 +91,10 @@ describe('device events', () => {
     expect(s.maps.has('m')).toBe(false);
   });
 
-  it('fail and heal marks show on the device and in the log', () => {
-    const s = reduceAll(start, [ev('tui.failed', { device: 's' })]);
-    expect(s.devices.get('s')!.failed).toBe(true);
-    expect(s.log.entries[0]!.device).toBe('s');
-    expect(reduceAll(s, [ev('tui.healed', { device: 's' })]).devices.get('s')!.failed).toBe(false);
+  it('a snapshot taken while an error table is swapped in marks the device failed', () => {
+    const s = reduceAll(start, [ev('tui.device', { name: 's', table: '0 64 error', status: '0 64 error ', state: 'ACTIVE', failed: true })]);
+    expect(s.devices.get('s')).toMatchObject({ failed: true, target: 'error' });
+    expect(s.devices.get('s')!.snapshot).toBeUndefined();
   });
 
   it('an event kind the store does not know is logged, not dropped', () => {

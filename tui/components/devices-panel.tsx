@@ -4,7 +4,7 @@
 import { Box } from 'ink';
 import { deviceTree, type TreeRow } from '../store/devices.js';
 import type { DeviceView, ViewState } from '../store/view-state.js';
-import { bar, fit, humanSectors, percent } from '../format.js';
+import { bar, fit, humanSectors } from '../format.js';
 import { Panel } from './panel.js';
 import { type Tone, Toned } from './theme.js';
 
@@ -14,20 +14,31 @@ const SHORT_TARGET: Record<string, string> = {
   snapshot: 'snap',
 };
 
-/** Snapshot or mirror details, e.g. `[##..] 50% Invalid` or `[###.] 3/4 AD`. */
-export function deviceDetail(d: DeviceView, barWidth: number): string {
+/** LVM's Snap%: 0 while only the metadata is allocated, else allocated/total. */
+export function snapshotUsage(s: { allocated: number; total: number; metadata: number }): number {
+  if (s.total <= 0 || s.allocated <= s.metadata) return 0;
+  return s.allocated / s.total;
+}
+
+/** Snapshot or mirror details in `width` columns: a bar, then `12%`, `Invalid`, `Merging` or `30/32 AD`. */
+export function deviceDetail(d: DeviceView, width: number): string {
   if (d.failed) return 'FAILED (error table)';
+  let fraction: number | undefined;
+  let text = '';
   if (d.snapshot) {
     const s = d.snapshot;
-    const flags = [s.invalid && 'Invalid', s.overflow && 'Overflow', s.merging && 'Merging', s.mergeFailed && 'Merge failed'].filter(Boolean).join(' ');
-    if (s.invalid || s.mergeFailed) return flags;
-    return `[${bar(s.total ? s.allocated / s.total : 0, barWidth)}]${percent(s.allocated, s.total)}${flags ? ` ${flags}` : ''}`;
-  }
-  if (d.mirror) {
+    if (s.invalid) return 'Invalid';
+    if (s.mergeFailed) return 'Merge failed';
+    fraction = snapshotUsage(s);
+    text = `${Math.floor(fraction * 100)}%${s.overflow ? ' Overflow' : ''}${s.merging ? ' Merging' : ''}`;
+  } else if (d.mirror) {
     const m = d.mirror;
-    return `[${bar(m.regions ? m.inSync / m.regions : 0, barWidth)}] ${m.inSync}/${m.regions} ${m.health}`;
+    fraction = m.regions ? m.inSync / m.regions : 0;
+    text = `${m.inSync}/${m.regions} ${m.health}`;
   }
-  return '';
+  if (fraction === undefined) return '';
+  const barWidth = Math.min(20, width - text.length - 3);
+  return barWidth >= 3 ? `[${bar(fraction, barWidth)}] ${text}` : text;
 }
 
 function tone(d: DeviceView): Tone {
@@ -41,13 +52,12 @@ export function deviceLine(row: TreeRow, width: number, selected: boolean): stri
   const d = row.device;
   const wide = width >= 60;
   const indent = row.depth > 0 ? `${'  '.repeat(row.depth - 1)}└ ` : '';
-  const name = `${indent}${d.name}`.padEnd(wide ? 16 : 11);
+  const name = `${indent}${d.name}`.padEnd(wide ? 16 : 10);
   const target = (wide ? d.target : (SHORT_TARGET[d.target] ?? d.target)).padEnd(wide ? 15 : 6).slice(0, wide ? 15 : 6);
-  const size = humanSectors(d.sizeSectors).padStart(5);
+  const size = humanSectors(d.sizeSectors).padStart(wide ? 5 : 4);
   const state = wide ? d.state.padEnd(9) : d.state.slice(0, 3);
   const head = `${selected ? '>' : ' '}${name} ${target} ${size} ${state} `;
-  const detail = deviceDetail(d, Math.max(4, Math.min(20, width - head.length - 16)));
-  return fit(head + detail, width);
+  return fit(head + deviceDetail(d, width - head.length), width);
 }
 
 export interface DevicesPanelProps {

@@ -9,21 +9,31 @@ import { bar, fit } from '../format.js';
 import { Panel } from './panel.js';
 import { type Tone, Toned } from './theme.js';
 
+/** `c1 snapshot pg 96/128+4 [####.] q 0 2 0`: reserve pages used/total (+shared held), queue lengths
+ * pages_jobs, io_jobs, complete_jobs. */
 export function clientLine(c: KcopydClientView, width: number): string {
+  const wide = width >= 60;
   const used = c.reservePages - c.reserveFree;
-  const gauge = `pages [${bar(c.reservePages ? used / c.reservePages : 0, width >= 60 ? 10 : 5)}] ${used}/${c.reservePages}`;
-  const shared = c.sharedUsed > 0 ? ` +${c.sharedUsed}sh` : '';
-  const q = `q pg${c.queues.pages} io${c.queues.io} cp${c.queues.complete}`;
-  return fit(`c${c.id} ${c.owner.padEnd(8).slice(0, 8)} ${gauge}${shared} ${q}`, width);
+  const pages = `pg ${used}/${c.reservePages}${c.sharedUsed > 0 ? `+${c.sharedUsed}` : ''}`;
+  const gauge = `[${bar(c.reservePages ? used / c.reservePages : 0, wide ? 10 : 4)}]`;
+  const q = wide ? `queues pages ${c.queues.pages} io ${c.queues.io} complete ${c.queues.complete}` : `q ${c.queues.pages} ${c.queues.io} ${c.queues.complete}`;
+  return fit(`c${c.id} ${c.owner.padEnd(8).slice(0, 8)} ${pages} ${gauge} ${q}`, width);
 }
 
+const STAGE_WORD: Record<JobView['stage'], string> = { queued: 'queue', pages: 'pages', read: 'read', write: 'write', complete: 'done' };
+
+/** `#12 snapshot write [###...] 4/10+6`: chunks done/total and in flight; the error bits when set. */
 export function jobLine(j: JobView, width: number): string {
-  const wide = width >= 70;
-  const head = `#${String(j.id).padEnd(3)} ${j.owner.padEnd(8).slice(0, 8)} ${j.stage.padEnd(8)}`;
-  const progress = `[${bar(j.totalSectors ? j.doneSectors / j.totalSectors : 0, wide ? 10 : 6)}] ${j.subDone}+${j.subInFlight}`;
-  const errs = j.readErr || j.writeErr ? ` ${errorBits(j)}` : j.stage === 'complete' ? ' ok' : '';
-  const regions = wide ? ` ${j.source}>${j.dests.join(',')}` : '';
-  return fit(`${head} ${progress}${errs}${regions}`, width);
+  const wide = width >= 60;
+  const head = `#${String(j.id).padEnd(3)} ${j.owner.padEnd(8).slice(0, wide ? 8 : 6)} ${STAGE_WORD[j.stage].padEnd(5)}`;
+  const progress = `[${bar(j.totalSectors ? j.doneSectors / j.totalSectors : 0, wide ? 10 : 5)}] ${j.subDone}/${j.chunks}+${j.subInFlight}`;
+  const errs = j.readErr || j.writeErr ? ` ${wide ? errorBits(j) : `r${j.readErr ? 1 : 0} w0x${(j.writeErr >>> 0).toString(16)}`}` : '';
+  return fit(`${head} ${progress}${errs}`, width);
+}
+
+/** The job's regions: `src:0+640 > dst:0+640,...`. */
+export function jobRegions(j: JobView, width: number): string {
+  return fit(`     ${j.source} > ${j.dests.join(', ')}`, width);
 }
 
 function jobTone(j: JobView): Tone {
@@ -47,8 +57,19 @@ export function KcopydPanel({ state, focused, width, height }: KcopydPanelProps)
   const body = Math.max(0, height - 1);
   const shared = state.shared.limit !== null ? [fit(`shared pool ${state.shared.used}/${state.shared.limit} pages`, width)] : [];
   // Clients get at most half the body so jobs stay visible; the rest of the body lists jobs.
-  const clientRows = Math.min(clients.length, Math.max(1, Math.floor(body / 2)) - shared.length);
-  const jobRows = Math.max(0, body - shared.length - Math.max(0, clientRows));
+  const clientRows = Math.max(0, Math.min(clients.length, Math.max(1, Math.floor(body / 2)) - shared.length));
+  let budget = Math.max(0, body - shared.length - Math.max(1, clientRows));
+  // Each job takes one line; while room remains, a job also shows its regions on a second line.
+  const lines: Array<{ key: string; text: string; tone: Tone }> = [];
+  jobs.forEach((j, i) => {
+    if (budget <= 0) return;
+    lines.push({ key: `j${j.id}`, text: jobLine(j, width), tone: jobTone(j) });
+    budget--;
+    if (budget > jobs.length - i - 1) {
+      lines.push({ key: `r${j.id}`, text: jobRegions(j, width), tone: 'dim' });
+      budget--;
+    }
+  });
   return (
     <Panel title="kcopyd" info={`${clients.length} clients, ${live} jobs${state.paused ? ' PAUSED' : ''}`} focused={focused} width={width} height={height}>
       <Box flexDirection="column">
@@ -61,9 +82,9 @@ export function KcopydPanel({ state, focused, width, height }: KcopydPanelProps)
           </Toned>
         ))}
         {clients.length === 0 ? <Toned tone="dim">{fit(' no kcopyd clients', width)}</Toned> : null}
-        {jobs.slice(0, jobRows).map((j) => (
-          <Toned key={`j${j.id}`} tone={jobTone(j)}>
-            {jobLine(j, width)}
+        {lines.map((l) => (
+          <Toned key={l.key} tone={l.tone}>
+            {l.text}
           </Toned>
         ))}
       </Box>

@@ -12,6 +12,8 @@ export interface DeviceSnapshot {
   table: string;
   status: string;
   state: DeviceRunState;
+  /** An error table put in place by the `fail` shortcut. */
+  failed?: boolean;
 }
 
 export function deviceFromSnapshot(s: DeviceSnapshot, previous?: DeviceView): DeviceView {
@@ -26,7 +28,7 @@ export function deviceFromSnapshot(s: DeviceSnapshot, previous?: DeviceView): De
     sizeSectors: size,
     state: s.state,
     uses: [...new Set(lines.flatMap(usedDevices))],
-    failed: previous?.failed ?? false,
+    failed: s.failed ?? false,
   };
   const status = statusLines[0];
   if (first && lines.length === 1 && (target === 'snapshot' || target === 'snapshot-merge')) {

@@ -8,7 +8,7 @@ import { addBytes, advance } from './throughput.js';
 import { deviceFromSnapshot, putDevice, removeDevice, setHealth, updateDevice, updateMirror, updateSnapshot } from './devices.js';
 import { finishJob, newJob, putJob, removeClient, updateClient, updateJob } from './kcopyd-view.js';
 import { mapForDevice, setCells, setMap } from './device-maps.js';
-import type { CellState, DeviceRunState, JobStage, LogLevel, ViewState } from './view-state.js';
+import type { CellState, DeviceRunState, JobStage, LogLevel, SnapshotView, ViewState } from './view-state.js';
 
 type Handler = (s: ViewState, e: EngineEvent) => ViewState;
 
@@ -63,7 +63,7 @@ function regionText(v: unknown): string {
 function onDeviceSnapshot(s: ViewState, e: EngineEvent): ViewState {
   const name = str(e, 'name') ?? '';
   const state: DeviceRunState = str(e, 'state') === 'SUSPENDED' ? 'SUSPENDED' : 'ACTIVE';
-  const view = deviceFromSnapshot({ name, table: str(e, 'table') ?? '', status: str(e, 'status') ?? '', state }, s.devices.get(name));
+  const view = deviceFromSnapshot({ name, table: str(e, 'table') ?? '', status: str(e, 'status') ?? '', state, failed: bool(e, 'failed') ?? false }, s.devices.get(name));
   const existing = s.maps.get(name);
   const fresh = mapForDevice(view);
   const keep = existing && fresh && existing.kind === fresh.kind && existing.size === fresh.size;
@@ -79,14 +79,6 @@ function onRunState(state: DeviceRunState): Handler {
   return (s, e) => {
     const name = deviceOf(e);
     return log({ ...s, devices: updateDevice(s.devices, name, (d) => ({ ...d, state })) }, e, 'info', state === 'SUSPENDED' ? 'suspended' : 'resumed');
-  };
-}
-
-function onFailMark(failed: boolean): Handler {
-  return (s, e) => {
-    const name = deviceOf(e);
-    const text = failed ? 'error table swapped in (fail)' : 'table restored (heal)';
-    return log({ ...s, devices: updateDevice(s.devices, name, (d) => ({ ...d, failed })) }, e, failed ? 'warn' : 'info', text);
   };
 }
 
@@ -274,90 +266,115 @@ function onPass(s: ViewState, e: EngineEvent): ViewState {
   return str(e, 'kind') === 'full' ? { ...s, passes: s.passes + 1 } : s;
 }
 
-function onSnapshotException(s: ViewState, e: EngineEvent): ViewState {
+// ---- snapshot (targets/snapshot/events.ts) ----
+
+/** An exception was allocated: the chunk's copy is pending and the COW store grew by one chunk. */
+function onExceptionAllocated(s: ViewState, e: EngineEvent): ViewState {
   const name = deviceOf(e);
-  const chunk = num(e, 'chunk', 'oldChunk', 'old_chunk') ?? 0;
-  const pending = str(e, 'state', 'stage') === 'pending' || bool(e, 'pending') === true;
-  const allocated = num(e, 'allocated');
-  const devices = allocated !== undefined ? updateSnapshot(s.devices, name, { allocated }) : s.devices;
-  return { ...s, devices, maps: setCells(s.maps, name, chunk, 1, pending ? 'pending' : 'remapped') };
+  const chunk = num(e, 'oldChunk') ?? 0;
+  const size = num(e, 'chunkSize') ?? 0;
+  const devices = updateDevice(s.devices, name, (d) => (d.snapshot ? { ...d, snapshot: { ...d.snapshot, allocated: d.snapshot.allocated + size } } : d));
+  return { ...s, devices, maps: setCells(s.maps, name, chunk, 1, 'pending') };
 }
 
-function onSnapshotFlag(flag: 'invalid' | 'overflow' | 'mergeFailed', text: string): Handler {
-  return (s, e) => log({ ...s, devices: updateSnapshot(s.devices, deviceOf(e), { [flag]: true }) }, e, 'error', text);
-}
-
-function onMerge(s: ViewState, e: EngineEvent): ViewState {
+function onExceptionCommitted(s: ViewState, e: EngineEvent): ViewState {
   const name = deviceOf(e);
-  const chunk = num(e, 'chunk', 'oldChunk');
-  const count = num(e, 'count', 'chunks') ?? 1;
-  const done = bool(e, 'done', 'complete') ?? str(e, 'stage') === 'done';
-  let next: ViewState = { ...s, devices: updateSnapshot(s.devices, name, { merging: !done }) };
-  if (chunk !== undefined) next = { ...next, maps: setCells(next.maps, name, chunk, count, done ? 'unmapped' : 'merging') };
-  const allocated = num(e, 'allocated');
-  if (allocated !== undefined) next = { ...next, devices: updateSnapshot(next.devices, name, { allocated }) };
-  return done ? log(next, e, 'info', 'merge complete') : next;
+  const ok = bool(e, 'success') ?? true;
+  const next = { ...s, maps: setCells(s.maps, name, num(e, 'oldChunk') ?? 0, 1, ok ? 'remapped' : 'unmapped') };
+  return ok ? next : log(next, e, 'error', `exception for chunk ${num(e, 'oldChunk') ?? '?'} lost`);
 }
 
-const REGION_STATES: Record<string, CellState> = {
-  clean: 'clean',
-  CLEAN: 'clean',
-  dirty: 'dirty',
-  DIRTY: 'dirty',
-  nosync: 'nosync',
-  NOSYNC: 'nosync',
-  recovering: 'recovering',
-  RECOVERING: 'recovering',
-};
+function onCopyFinished(s: ViewState, e: EngineEvent): ViewState {
+  const readErr = bool(e, 'readErr') ?? false;
+  const writeErr = num(e, 'writeErr') ?? 0;
+  if (!readErr && !writeErr) return s;
+  return log(s, e, 'error', `COW copy of chunk ${num(e, 'oldChunk') ?? '?'} failed read_err=${readErr ? 1 : 0} write_err=0x${(writeErr >>> 0).toString(16)}`);
+}
+
+function onInvalidated(s: ViewState, e: EngineEvent): ViewState {
+  const reason = str(e, 'reason') ?? '';
+  return log({ ...s, devices: updateSnapshot(s.devices, deviceOf(e), { invalid: true }) }, e, 'error', `snapshot Invalid${reason ? `: ${reason}` : ''}`);
+}
+
+function onOverflow(s: ViewState, e: EngineEvent): ViewState {
+  return log({ ...s, devices: updateSnapshot(s.devices, deviceOf(e), { overflow: true }) }, e, 'error', 'snapshot Overflow: snapshot writes now fail');
+}
+
+function onMergeProgress(s: ViewState, e: EngineEvent): ViewState {
+  const name = deviceOf(e);
+  const change: Partial<SnapshotView> = { merging: true };
+  const allocated = num(e, 'sectorsAllocated');
+  const metadata = num(e, 'metadataSectors');
+  if (allocated !== undefined) change.allocated = allocated;
+  if (metadata !== undefined) change.metadata = metadata;
+  const maps = setCells(s.maps, name, num(e, 'firstOldChunk') ?? 0, num(e, 'chunks') ?? 0, 'unmapped');
+  return { ...s, devices: updateSnapshot(s.devices, name, change), maps };
+}
+
+function onMergeState(s: ViewState, e: EngineEvent): ViewState {
+  const name = deviceOf(e);
+  const state = str(e, 'state') ?? '';
+  const reason = str(e, 'reason') ?? '';
+  const devices = updateSnapshot(s.devices, name, { merging: state === 'running', ...(state === 'failed' ? { mergeFailed: true } : {}) });
+  return log({ ...s, devices }, e, state === 'failed' ? 'error' : 'info', `merge ${state}${reason ? `: ${reason}` : ''}`);
+}
+
+// ---- mirror (targets/mirror/mirror-events.ts) ----
+
+const REGION_STATES: Record<string, CellState> = { clean: 'clean', dirty: 'dirty', nosync: 'nosync', recovering: 'recovering' };
 
 function onRegion(s: ViewState, e: EngineEvent): ViewState {
+  const state = REGION_STATES[str(e, 'state') ?? ''];
+  return state ? { ...s, maps: setCells(s.maps, deviceOf(e), num(e, 'region') ?? 0, 1, state) } : s;
+}
+
+function onRecovery(s: ViewState, e: EngineEvent): ViewState {
   const name = deviceOf(e);
   const region = num(e, 'region') ?? 0;
-  const state = REGION_STATES[str(e, 'state') ?? ''] ?? 'dirty';
-  return { ...s, maps: setCells(s.maps, name, region, num(e, 'count') ?? 1, state) };
+  if (str(e, 'phase') === 'start') return { ...s, maps: setCells(s.maps, name, region, 1, 'recovering') };
+  if (bool(e, 'ok') === false) {
+    return log(s, e, 'error', `resync of region ${region} failed read_err=${bool(e, 'readErr') ? 1 : 0} write_err=0x${((num(e, 'writeErr') ?? 0) >>> 0).toString(16)}`);
+  }
+  return s;
 }
 
 function onSync(s: ViewState, e: EngineEvent): ViewState {
   const name = deviceOf(e);
-  const inSync = num(e, 'inSync', 'syncCount', 'insync');
-  const regions = num(e, 'regions', 'nrRegions');
-  const region = num(e, 'region');
-  let next: ViewState = {
-    ...s,
-    devices: updateMirror(s.devices, name, (m) => ({ inSync: inSync ?? m.inSync, regions: regions ?? m.regions })),
-  };
-  if (region !== undefined) {
-    const ok = bool(e, 'ok', 'success') ?? true;
-    next = { ...next, maps: setCells(next.maps, name, region, 1, ok ? 'clean' : 'nosync') };
-  }
-  const d = next.devices.get(name);
-  if (d?.mirror && d.mirror.regions > 0 && d.mirror.inSync === d.mirror.regions && (s.devices.get(name)?.mirror?.inSync ?? 0) < d.mirror.regions) {
-    next = log(next, e, 'info', 'mirror in sync');
-  }
-  return next;
+  const inSync = num(e, 'inSync');
+  const total = num(e, 'total');
+  const next = { ...s, devices: updateMirror(s.devices, name, (m) => ({ inSync: inSync ?? m.inSync, regions: total ?? m.regions })) };
+  return bool(e, 'complete') ? log(next, e, 'info', 'mirror in sync') : next;
 }
 
 function onLeg(s: ViewState, e: EngineEvent): ViewState {
   const name = deviceOf(e);
-  const leg = num(e, 'leg', 'mirror') ?? 0;
-  const letter = str(e, 'health', 'letter') ?? 'D';
-  const devices = updateMirror(s.devices, name, (m) => ({ health: setHealth(m.health, leg, letter) }));
-  return log({ ...s, devices }, e, letter === 'A' ? 'info' : 'error', `leg ${leg} ${str(e, 'leg_device', 'legDevice') ?? ''} health ${letter}`.replace(/\s+/g, ' '));
+  const leg = num(e, 'leg') ?? 0;
+  const health = str(e, 'health') ?? 'A';
+  const reason = str(e, 'reason') ?? '';
+  const primary = num(e, 'defaultLeg');
+  const devices = updateMirror(s.devices, name, (m) => ({ health: setHealth(m.health, leg, health), primary: primary ?? m.primary }));
+  const text =
+    reason === 'default'
+      ? `primary switched to leg ${primary ?? '?'} (${str(e, 'name') ?? ''})`
+      : reason === 'reset'
+        ? `leg ${leg} health reset to ${health}`
+        : `leg ${leg} (${str(e, 'name') ?? ''}) ${reason} failure: health ${health}`;
+  return log({ ...s, devices }, e, reason === 'reset' ? 'info' : 'error', text);
 }
 
-function onPrimary(s: ViewState, e: EngineEvent): ViewState {
+function onMirrorLog(s: ViewState, e: EngineEvent): ViewState {
+  const health = str(e, 'health') ?? 'A';
   const name = deviceOf(e);
-  const primary = num(e, 'primary', 'leg', 'to') ?? 0;
-  return log({ ...s, devices: updateMirror(s.devices, name, () => ({ primary })) }, e, 'warn', `primary leg is now ${primary}`);
+  const devices = updateMirror(s.devices, name, (m) => ({ log: m.log.replace(/ [ADF]$/, ` ${health}`) }));
+  return log({ ...s, devices }, e, health === 'A' ? 'info' : 'error', `log ${str(e, 'log') ?? ''} health ${health}`);
 }
 
 const HANDLERS: Record<string, Handler> = {
   'tui.device': onDeviceSnapshot,
   'tui.device-gone': onDeviceGone,
-  'tui.failed': onFailMark(true),
-  'tui.healed': onFailMark(false),
   'tui.paused': onPaused,
   'tui.tick': (s) => s,
+  'tui.output': (s, e) => log(s, e, 'info', `> ${str(e, 'text') ?? ''}`),
   'io.error': onIoError,
   'io.done': onIoDone,
   'dm.remove': onDeviceGone,
@@ -371,13 +388,17 @@ const HANDLERS: Record<string, Handler> = {
   'kcopyd.io-error': onKcopydIoError,
   'kcopyd.pass': onPass,
   'kcopyd.throttle': (s) => s,
-  'snapshot.exception': onSnapshotException,
-  'snapshot.invalid': onSnapshotFlag('invalid', 'snapshot invalidated'),
-  'snapshot.overflow': onSnapshotFlag('overflow', 'snapshot overflow'),
-  'snapshot.merge-failed': onSnapshotFlag('mergeFailed', 'merge failed'),
-  'snapshot.merge': onMerge,
+  'snapshot.exception.allocated': onExceptionAllocated,
+  'snapshot.exception.committed': onExceptionCommitted,
+  'snapshot.copy.started': (s, e) => ({ ...s, maps: setCells(s.maps, deviceOf(e), num(e, 'oldChunk') ?? 0, 1, 'pending') }),
+  'snapshot.copy.finished': onCopyFinished,
+  'snapshot.invalidated': onInvalidated,
+  'snapshot.overflow': onOverflow,
+  'snapshot.merge.progress': onMergeProgress,
+  'snapshot.merge.state': onMergeState,
   'mirror.region': onRegion,
+  'mirror.recovery': onRecovery,
   'mirror.sync': onSync,
   'mirror.leg': onLeg,
-  'mirror.primary': onPrimary,
+  'mirror.log': onMirrorLog,
 };

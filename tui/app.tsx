@@ -1,0 +1,180 @@
+// The Ink app: header, devices | kcopyd, map | throughput, errors and events, command line. Keys act on the
+// panels unless the command line has the focus, where every key is text. The screen is drawn from the
+// store's published state only (at most maxFps frames a second).
+
+import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
+import { Box, useApp, useInput, useStdout } from 'ink';
+import type { ViewStore } from './store/store.js';
+import { deviceTree } from './store/devices.js';
+import { layout } from './layout.js';
+import { ColourContext } from './components/theme.js';
+import { Header } from './components/header.js';
+import { DevicesPanel } from './components/devices-panel.js';
+import { KcopydPanel } from './components/kcopyd-panel.js';
+import { MapPanel } from './components/map-panel.js';
+import { ThroughputPanel } from './components/throughput-panel.js';
+import { LogPanel } from './components/log-panel.js';
+import { CommandLine, type Message } from './components/command-line.js';
+import { HelpPanel } from './components/help-panel.js';
+
+/** What the screen can ask of the engine (TuiController implements it). */
+export interface AppActions {
+  readonly modeName: string;
+  run(line: string): Promise<string>;
+  togglePause(): string;
+  step(): string;
+  quit(): Promise<void>;
+}
+
+export type Focus = 'devices' | 'kcopyd' | 'log' | 'command';
+export const FOCUS_ORDER: Focus[] = ['devices', 'kcopyd', 'log', 'command'];
+
+export interface AppProps {
+  store: ViewStore;
+  actions: AppActions;
+  colour: boolean;
+  /** Fixed size (tests); otherwise the terminal's, following resizes. */
+  cols?: number;
+  rows?: number;
+  /** Lines of output a command may add to the events panel. */
+  outputLines?: number;
+}
+
+function useTerminalSize(cols?: number, rows?: number): [number, number] {
+  const { stdout } = useStdout();
+  const read = (): [number, number] => [cols ?? stdout.columns ?? 80, rows ?? stdout.rows ?? 24];
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    if (cols !== undefined && rows !== undefined) return;
+    const onResize = (): void => setSize(read());
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  });
+  return size;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function App({ store, actions, colour, cols, rows, outputLines = 20 }: AppProps) {
+  const state = useSyncExternalStore(store.subscribe, store.getSnapshot);
+  const [width, height] = useTerminalSize(cols, rows);
+  const { exit } = useApp();
+  const [focus, setFocus] = useState<Focus>('devices');
+  const [selected, setSelected] = useState<string | undefined>(undefined);
+  const [logScroll, setLogScroll] = useState(0);
+  const [help, setHelp] = useState(false);
+  const [text, setText] = useState('');
+  const [history, setHistory] = useState<string[]>([]);
+  const [historyAt, setHistoryAt] = useState<number | null>(null);
+  const [message, setMessage] = useState<Message | null>(null);
+
+  const rowsInTree = deviceTree(state.devices).map((r) => r.device.name);
+  const current = selected !== undefined && rowsInTree.includes(selected) ? selected : rowsInTree[0];
+
+  const quit = useCallback(() => {
+    setMessage({ kind: 'busy', text: 'quitting: closing devices...' });
+    void actions.quit().finally(() => exit());
+  }, [actions, exit]);
+
+  const act = (f: () => string): void => {
+    try {
+      setMessage({ kind: 'info', text: f() });
+    } catch (e) {
+      setMessage({ kind: 'error', text: errorText(e) });
+    }
+  };
+
+  const submit = (line: string): void => {
+    const trimmed = line.trim();
+    setText('');
+    setHistoryAt(null);
+    if (trimmed === '') return;
+    setHistory((h) => (h[h.length - 1] === trimmed ? h : [...h, trimmed]));
+    setMessage({ kind: 'busy', text: `running: ${trimmed}` });
+    actions.run(trimmed).then(
+      (out) => {
+        const lines = out.split('\n');
+        if (lines.length > 1) {
+          for (const l of lines.slice(0, outputLines).reverse()) store.note('tui.output', { text: l });
+          store.flush();
+        }
+        setMessage({ kind: 'info', text: lines.length > 1 ? `${lines[0]}  (all ${lines.length} lines in the events panel)` : out });
+      },
+      (e: unknown) => setMessage({ kind: 'error', text: errorText(e) }),
+    );
+  };
+
+  const moveFocus = (by: number): void => {
+    setFocus((f) => FOCUS_ORDER[(FOCUS_ORDER.indexOf(f) + by + FOCUS_ORDER.length) % FOCUS_ORDER.length]!);
+  };
+
+  useInput((input, key) => {
+    if (key.ctrl && input === 'c') return quit();
+    if (help) {
+      setHelp(false);
+      return;
+    }
+    if (key.tab) return moveFocus(key.shift ? -1 : 1);
+    if (focus === 'command') {
+      if (key.escape) return setFocus('devices');
+      if (key.return) return submit(text);
+      if (key.backspace || key.delete) return setText((t) => t.slice(0, -1));
+      if (key.upArrow || key.downArrow) {
+        if (history.length === 0) return;
+        const at = historyAt === null ? history.length : historyAt;
+        const next = Math.max(0, Math.min(history.length, at + (key.upArrow ? -1 : 1)));
+        setHistoryAt(next);
+        setText(next === history.length ? '' : history[next]!);
+        return;
+      }
+      if (key.ctrl || key.meta || key.leftArrow || key.rightArrow) return;
+      if (input) setText((t) => t + input);
+      return;
+    }
+    if (input === 'q') return quit();
+    if (input === '?') return setHelp(true);
+    if (input === 'p') return act(() => actions.togglePause());
+    if (input === 's') return act(() => actions.step());
+    if (input === ':' || input === '/') return setFocus('command');
+    if (key.upArrow || key.downArrow) {
+      const by = key.upArrow ? -1 : 1;
+      if (focus === 'devices' && rowsInTree.length > 0) {
+        const at = Math.max(0, rowsInTree.indexOf(current ?? ''));
+        setSelected(rowsInTree[Math.max(0, Math.min(rowsInTree.length - 1, at + by))]);
+      } else if (focus === 'log') {
+        setLogScroll((s) => Math.max(0, Math.min(state.log.entries.length - 1, s + by)));
+      }
+    }
+  });
+
+  const L = layout(width, height);
+  return (
+    <ColourContext.Provider value={colour}>
+      <Box flexDirection="column" width={L.cols}>
+        <Header state={state} mode={actions.modeName} width={L.cols} />
+        {help ? (
+          <HelpPanel width={L.cols} height={L.top + L.middle + L.log} />
+        ) : (
+          <>
+            <Box height={L.top}>
+              <DevicesPanel state={state} selected={current} focused={focus === 'devices'} width={L.left} height={L.top} />
+              <Box width={1} />
+              <KcopydPanel state={state} focused={focus === 'kcopyd'} width={L.right} height={L.top} />
+            </Box>
+            <Box height={L.middle}>
+              <MapPanel state={state} device={current} focused={false} width={L.left} height={L.middle} />
+              <Box width={1} />
+              <ThroughputPanel state={state} focused={false} width={L.right} height={L.middle} />
+            </Box>
+            <LogPanel state={state} focused={focus === 'log'} scroll={logScroll} width={L.cols} height={L.log} />
+          </>
+        )}
+        <CommandLine text={text} focused={focus === 'command'} message={message} width={L.cols} />
+      </Box>
+    </ColourContext.Provider>
+  );
+}

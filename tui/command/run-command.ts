@@ -1,0 +1,191 @@
+// Runs a parsed command line against the engine: dmsetup verbs through the control protocol (the embedded
+// engine's private daemon or a running one), read/write through the mapped device, copy through a kcopyd
+// client of the embedded engine, mkimg on the local filesystem, and the fail/heal shortcuts.
+
+import { SECTOR_SIZE } from '../../src/block/block-device.js';
+import { FileDevice } from '../../src/block/file-device.js';
+import type { BlockDevice } from '../../src/block/block-device.js';
+import { InvalidArgumentError } from '../../src/dm/errors.js';
+import { makeImage } from '../../src/cli/commands/mkimg.js';
+import { formatAllDevices, formatInfo, formatLs, formatMessageReply, formatOneDevice } from '../../src/cli/format/dmsetup.js';
+import type { TableLine, Verb, VerbArgs, VerbResult } from '../../src/control/protocol.js';
+import type { KcopydEnvironment } from '../../src/kcopyd/environment.js';
+import { KCOPYD_IGNORE_ERROR } from '../../src/kcopyd/types.js';
+import type { RegionWord, TuiCommand } from './parse-command.js';
+import { USAGE } from './parse-command.js';
+
+/** The control-protocol verbs the command line needs (ControlClient has exactly these). */
+export interface VerbClient {
+  request<V extends Verb>(verb: V, args: VerbArgs<V>): Promise<VerbResult<V>>;
+  read(name: string, sector: number, count: number): Promise<Buffer>;
+  write(name: string, sector: number, buf: Buffer): Promise<void>;
+}
+
+export interface CommandContext {
+  client: VerbClient;
+  /** The embedded engine's kcopyd (null when attached to a daemon: `copy` then refuses). */
+  kcopyd: KcopydEnvironment | null;
+  /** Opens /dev/mapper/NAME as a block device (embedded engine only). */
+  openMapped: ((name: string) => Promise<BlockDevice>) | null;
+  /** Tables replaced by `fail`, by device name, for `heal`. */
+  failed: Map<string, string>;
+  /** Takes a fresh snapshot of a device into the store (after it changed, or to drop it when gone). */
+  refresh(name: string): Promise<void>;
+  pause(): string;
+  unpause(): string;
+  step(): string;
+  quit(): Promise<void>;
+}
+
+const MAPPER = '/dev/mapper/';
+
+export function tableText(lines: readonly TableLine[]): string {
+  return lines.map((l) => `${l.start} ${l.length} ${l.target} ${l.params}`.trimEnd()).join('\n');
+}
+
+/** A short description of read data: runs of equal bytes, e.g. "0xab x4096, 0x00 x512". */
+export function describeBytes(buf: Buffer): string {
+  const runs: string[] = [];
+  let i = 0;
+  while (i < buf.length && runs.length < 6) {
+    let j = i;
+    while (j < buf.length && buf[j] === buf[i]) j++;
+    runs.push(`0x${buf[i]!.toString(16).padStart(2, '0')} x${j - i}`);
+    i = j;
+  }
+  return runs.join(', ') + (i < buf.length ? ', ...' : '');
+}
+
+async function deviceNames(client: VerbClient): Promise<string[]> {
+  return (await client.request('ls', {})).map((d) => d.name);
+}
+
+/** Runs one command; resolves to the text to show (dmsetup's output for the read verbs). */
+export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<string> {
+  const c = ctx.client;
+  switch (cmd.verb) {
+    case 'create':
+      await c.request('create', { name: cmd.name, table: cmd.table });
+      await ctx.refresh(cmd.name);
+      return `created ${cmd.name}`;
+    case 'load':
+      await c.request('load', { name: cmd.name, table: cmd.table });
+      await ctx.refresh(cmd.name);
+      return `loaded the inactive table of ${cmd.name} (resume ${cmd.name} to make it live)`;
+    case 'suspend':
+      await c.request('suspend', { name: cmd.name, noflush: cmd.noflush });
+      await ctx.refresh(cmd.name);
+      return `suspended ${cmd.name}`;
+    case 'resume':
+      await c.request('resume', { name: cmd.name });
+      await ctx.refresh(cmd.name);
+      return `resumed ${cmd.name}`;
+    case 'remove':
+      await c.request('remove', { name: cmd.name, force: cmd.force });
+      ctx.failed.delete(cmd.name);
+      await ctx.refresh(cmd.name);
+      return `removed ${cmd.name}`;
+    case 'message':
+      return formatMessageReply(await c.request('message', { name: cmd.name, sector: cmd.sector, message: cmd.message })).trimEnd() || 'message sent';
+    case 'status':
+    case 'table': {
+      const lines = await c.request(cmd.verb, cmd.name !== undefined ? { name: cmd.name } : {});
+      const text = cmd.name !== undefined ? formatOneDevice(lines) : formatAllDevices(await deviceNames(c), lines);
+      return text.trimEnd() || '(no table)';
+    }
+    case 'info':
+      return formatInfo(await c.request('info', cmd.name !== undefined ? { name: cmd.name } : {})).trimEnd() || 'No devices found';
+    case 'ls':
+      return formatLs(await c.request('ls', {})).trimEnd();
+    case 'write':
+      await c.write(cmd.name, cmd.sector, Buffer.alloc(cmd.count * SECTOR_SIZE, cmd.byte));
+      return `wrote ${cmd.count} sectors of 0x${cmd.byte.toString(16).padStart(2, '0')} at sector ${cmd.sector} of ${cmd.name}`;
+    case 'read': {
+      const buf = await c.read(cmd.name, cmd.sector, cmd.count);
+      return `read ${cmd.count} sectors at ${cmd.sector} of ${cmd.name}: ${describeBytes(buf)}`;
+    }
+    case 'copy':
+      return copy(cmd, ctx);
+    case 'mkimg': {
+      const bytes = await makeImage(cmd.path, cmd.size);
+      return `${cmd.path}: ${bytes / SECTOR_SIZE} sectors (${bytes} bytes), sparse`;
+    }
+    case 'fail':
+      return fail(cmd.name, ctx);
+    case 'heal':
+      return heal(cmd.name, ctx);
+    case 'pause':
+      return ctx.pause();
+    case 'resume-engine':
+      return ctx.unpause();
+    case 'step':
+      return ctx.step();
+    case 'help':
+      return Object.values(USAGE).join(' | ');
+    case 'quit':
+      await ctx.quit();
+      return 'bye';
+  }
+}
+
+/** `fail DEV`: load an error table of the same size, then suspend and resume so it goes live. */
+async function fail(name: string, ctx: CommandContext): Promise<string> {
+  if (ctx.failed.has(name)) throw new InvalidArgumentError(`${name} has already failed; heal ${name} first`);
+  const lines = await ctx.client.request('table', { name });
+  if (lines.length === 0) throw new InvalidArgumentError(`${name} has no live table to replace`);
+  const size = lines.reduce((n, l) => Math.max(n, l.start + l.length), 0);
+  await swapTable(ctx, name, `0 ${size} error`);
+  ctx.failed.set(name, tableText(lines));
+  await ctx.refresh(name);
+  return `${name} now fails every I/O (error table); heal ${name} restores it`;
+}
+
+async function heal(name: string, ctx: CommandContext): Promise<string> {
+  const saved = ctx.failed.get(name);
+  if (saved === undefined) throw new InvalidArgumentError(`${name} was not failed with "fail ${name}"; nothing to restore`);
+  await swapTable(ctx, name, saved);
+  ctx.failed.delete(name);
+  await ctx.refresh(name);
+  return `${name} has its table back`;
+}
+
+/** dmsetup's reload choreography: load the inactive table, suspend, resume (resume swaps it in). */
+async function swapTable(ctx: CommandContext, name: string, table: string): Promise<void> {
+  await ctx.client.request('load', { name, table });
+  await ctx.client.request('suspend', { name, noflush: false });
+  await ctx.client.request('resume', { name });
+}
+
+async function openRegion(word: RegionWord, ctx: CommandContext): Promise<BlockDevice> {
+  if (word.device.startsWith(MAPPER)) {
+    if (!ctx.openMapped) throw new InvalidArgumentError('copy needs the embedded engine for mapped devices');
+    return ctx.openMapped(word.device.slice(MAPPER.length));
+  }
+  return FileDevice.open(word.device);
+}
+
+/** `copy`: one kcopyd job of a 'copy' client, as `dmsim copy` runs it. */
+async function copy(cmd: Extract<TuiCommand, { verb: 'copy' }>, ctx: CommandContext): Promise<string> {
+  if (!ctx.kcopyd) throw new InvalidArgumentError('copy runs kcopyd in this process: not available when attached to a daemon');
+  const count = cmd.from.count!;
+  const opened: BlockDevice[] = [];
+  try {
+    const source = await openRegion(cmd.from, ctx);
+    opened.push(source);
+    const dests = [];
+    for (const d of cmd.to) {
+      const dev = await openRegion(d, ctx);
+      opened.push(dev);
+      dests.push({ bdev: dev, sector: d.sector, count: d.count ?? count });
+    }
+    const client = ctx.kcopyd.createClient({ owner: 'copy' });
+    try {
+      const r = await client.copyAsync({ bdev: source, sector: cmd.from.sector, count }, dests, cmd.ignoreError ? KCOPYD_IGNORE_ERROR : 0);
+      return `copied ${count} sectors: read_err=${r.readErr ? 1 : 0} write_err=0x${(r.writeErr >>> 0).toString(16)}`;
+    } finally {
+      await client.destroy();
+    }
+  } finally {
+    for (const d of opened) await d.close();
+  }
+}

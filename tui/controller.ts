@@ -1,0 +1,153 @@
+// TuiController: the glue between the screen and the engine. Feeds the store with the engine's events and
+// with snapshots of devices (their table and status lines, taken through the verbs at start and whenever a
+// device changed), runs command lines, pauses and steps kcopyd, and quits cleanly.
+
+import { InvalidArgumentError, isDmError } from '../src/dm/errors.js';
+import { runCommand, type CommandContext } from './command/run-command.js';
+import { parseCommand } from './command/parse-command.js';
+import type { TuiSession } from './session.js';
+import type { EngineEvent } from './store/engine-event.js';
+import { str } from './store/engine-event.js';
+import type { ViewStore } from './store/store.js';
+
+/** Event kinds after which a device's table or status lines may have changed. */
+const DEVICE_CHANGES = /^dm\.(create|load|resume|suspend|remove|event|table)/;
+
+export class TuiController {
+  private readonly failed = new Map<string, string>();
+  private unsubscribe: (() => void) | null = null;
+  private readonly refreshing = new Map<string, Promise<void>>();
+  private readonly cleanups: Array<() => Promise<void>> = [];
+  private quitting: Promise<void> | null = null;
+  private resolveDone!: () => void;
+  /** Settles once quit() has closed everything. */
+  readonly done: Promise<void> = new Promise((resolve) => (this.resolveDone = resolve));
+
+  constructor(
+    readonly session: TuiSession,
+    readonly store: ViewStore,
+    /** Shown in the header: embedded, demo, attached to SOCKET. */
+    readonly modeName: string = session.mode,
+  ) {}
+
+  get canPause(): boolean {
+    return this.session.kcopyd !== null;
+  }
+
+  get paused(): boolean {
+    return this.session.kcopyd?.scheduler.paused ?? false;
+  }
+
+  /** Subscribes to events and takes the first snapshot of every device. */
+  async start(): Promise<void> {
+    this.unsubscribe = this.session.subscribe((e) => this.onEvent(e));
+    const names = (await this.session.client.request('ls', {})).map((d) => d.name);
+    for (const name of names) await this.refresh(name);
+  }
+
+  /** Something to do on quit after the session is closed (e.g. removing the demo's temporary files). */
+  onQuit(cleanup: () => Promise<void>): void {
+    this.cleanups.push(cleanup);
+  }
+
+  private onEvent(e: EngineEvent): void {
+    this.store.dispatch(e);
+    if (DEVICE_CHANGES.test(e.type)) {
+      const name = str(e, 'device', 'name');
+      if (name) void this.refresh(name);
+    }
+  }
+
+  /** Re-reads one device's table, status and state into the store; a device that is gone leaves it. */
+  refresh(name: string): Promise<void> {
+    const running = this.refreshing.get(name);
+    if (running) return running.then(() => this.refresh(name));
+    const p = this.snapshot(name).finally(() => this.refreshing.delete(name));
+    this.refreshing.set(name, p);
+    return p;
+  }
+
+  private async snapshot(name: string): Promise<void> {
+    const c = this.session.client;
+    try {
+      const [info] = await c.request('info', { name });
+      const table = await c.request('table', { name });
+      const status = await c.request('status', { name });
+      const text = (lines: typeof table) => lines.map((l) => `${l.start} ${l.length} ${l.target} ${l.params}`).join('\n');
+      this.store.note('tui.device', { name, table: text(table), status: text(status), state: info?.state ?? 'ACTIVE', failed: this.failed.has(name) });
+    } catch (e) {
+      if (isDmError(e) && (e.code === 'ENXIO' || e.code === 'ENODEV' || e.code === 'ENOENT')) this.store.note('tui.device-gone', { device: name });
+      else if (!this.quitting) throw e;
+    }
+  }
+
+  /** Runs one command line; resolves to its output, rejects with the reason it was refused. */
+  async run(line: string): Promise<string> {
+    return runCommand(parseCommand(line), this.context());
+  }
+
+  pause(): string {
+    const k = this.requireKcopyd('pause');
+    if (k.scheduler.paused) return 'kcopyd is already paused (s steps one worker pass, p resumes)';
+    k.scheduler.pause();
+    this.store.note('tui.paused', { paused: true });
+    return 'kcopyd paused: s steps one worker pass, p resumes';
+  }
+
+  unpause(): string {
+    const k = this.requireKcopyd('resume');
+    if (!k.scheduler.paused) return 'kcopyd is running';
+    k.scheduler.resume();
+    this.store.note('tui.paused', { paused: false });
+    return 'kcopyd running';
+  }
+
+  togglePause(): string {
+    return this.paused ? this.unpause() : this.pause();
+  }
+
+  step(): string {
+    const k = this.requireKcopyd('step');
+    if (!k.scheduler.paused) return 'kcopyd is running: press p to pause it, then s to step';
+    const worker = k.scheduler.pending[0];
+    if (!k.scheduler.step()) return 'nothing to step: no kcopyd worker has a pass pending';
+    this.store.flush();
+    return `ran one worker pass of client ${worker?.id} (${worker?.owner}); ${k.scheduler.pending.length} pending`;
+  }
+
+  /** Closes the session (devices, sockets) and runs the cleanups; safe to call more than once. */
+  quit(): Promise<void> {
+    if (!this.quitting) {
+      this.quitting = (async () => {
+        this.unsubscribe?.();
+        try {
+          await this.session.close();
+        } finally {
+          for (const c of this.cleanups) await c();
+          this.resolveDone();
+        }
+      })();
+    }
+    return this.quitting;
+  }
+
+  private requireKcopyd(what: string) {
+    const k = this.session.kcopyd;
+    if (!k) throw new InvalidArgumentError(`${what}: the daemon's kcopyd runs in another process; pause and step need the embedded engine (dmsim tui without --attach)`);
+    return k;
+  }
+
+  private context(): CommandContext {
+    return {
+      client: this.session.client,
+      kcopyd: this.session.kcopyd,
+      openMapped: this.session.openMapped,
+      failed: this.failed,
+      refresh: (name) => this.refresh(name),
+      pause: () => this.pause(),
+      unpause: () => this.unpause(),
+      step: () => this.step(),
+      quit: () => this.quit(),
+    };
+  }
+}
