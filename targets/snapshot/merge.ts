@@ -8,7 +8,6 @@ import type { Bio } from '../../src/dm/bio.js';
 import { IoError } from '../../src/dm/errors.js';
 import type { TargetType } from '../../src/dm/target.js';
 import { SECTOR_SIZE } from '../../src/block/block-device.js';
-import { minimumChunkSize, originWrite, triggerCopies } from './origin-registry.js';
 import { Snapshot } from './snapshot.js';
 
 interface MergingRange {
@@ -53,7 +52,7 @@ export class SnapshotMerge extends Snapshot {
 
   override async resume(): Promise<void> {
     await super.resume();
-    this.splitBoundary = minimumChunkSize(this.origin.bdev);
+    this.splitBoundary = this.registry.minimumChunkSize(this.origin.bdev);
     this.startMerge();
   }
 
@@ -78,7 +77,7 @@ export class SnapshotMerge extends Snapshot {
     const e = this.valid ? this.complete.get(chunk) : undefined;
     if (e === undefined) {
       // Not (or no longer) in the COW: the merge target acts as the origin, other snapshots copy first.
-      await originWrite(this.origin.bdev, sector, () => this.origin.bdev.write(sector, buf));
+      await this.registry.originWrite(this.origin.bdev, sector, () => this.origin.bdev.write(sector, buf));
       return;
     }
     const range = this.range;
@@ -129,10 +128,10 @@ export class SnapshotMerge extends Snapshot {
       const dest = first * c;
       const count = Math.min(ioSize, this.origin.bdev.sizeSectors - dest);
       // The other snapshots copy the range before the merge overwrites it on the origin.
-      const step = minimumChunkSize(this.origin.bdev) || c;
+      const step = this.registry.minimumChunkSize(this.origin.bdev) || c;
       for (;;) {
         const waits = [];
-        for (let n = 0; n < ioSize; n += step) waits.push(...triggerCopies(this.origin.bdev, dest + n));
+        for (let n = 0; n < ioSize; n += step) waits.push(...this.registry.triggerCopies(this.origin.bdev, dest + n));
         if (waits.length === 0) break;
         await Promise.all(waits);
       }

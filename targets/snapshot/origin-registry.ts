@@ -3,6 +3,7 @@
 // active snapshot that lacks the chunk gets a copy of the old data, and the write waits for all of them.
 
 import type { BlockDevice } from '../../src/block/block-device.js';
+import type { TargetContext } from '../../src/dm/target.js';
 /** What the origin needs from each of its snapshots. */
 export interface RegisteredSnapshot {
   readonly cowDevice: BlockDevice;
@@ -24,63 +25,90 @@ interface OriginEntry {
   snapshots: RegisteredSnapshot[];
 }
 
-const origins = new Map<BlockDevice, OriginEntry>();
-
-export function registerSnapshot(origin: BlockDevice, snap: RegisteredSnapshot): void {
-  const entry = origins.get(origin) ?? { snapshots: [] };
-  origins.set(origin, entry);
-  const list = entry.snapshots.filter((s) => s !== snap);
-  const at = list.findIndex((s) => s.chunkSize < snap.chunkSize);
-  list.splice(at < 0 ? list.length : at, 0, snap);
-  entry.snapshots = list;
-}
-
-export function unregisterSnapshot(origin: BlockDevice, snap: RegisteredSnapshot): void {
-  const entry = origins.get(origin);
-  if (!entry) return;
-  entry.snapshots = entry.snapshots.filter((s) => s !== snap);
-  if (entry.snapshots.length === 0) origins.delete(origin);
-}
-
-export function snapshotsOf(origin: BlockDevice): readonly RegisteredSnapshot[] {
-  return origins.get(origin)?.snapshots ?? [];
-}
-
-/** The other snapshots of the origin that share this COW device (for handover and "already merging"). */
-export function sharingCow(origin: BlockDevice, cow: BlockDevice, self: RegisteredSnapshot): RegisteredSnapshot[] {
-  return snapshotsOf(origin).filter((s) => s !== self && s.cowDevice === cow);
-}
-
-/** get_origin_minimum_chunksize: the smallest chunk size of the origin's snapshots, 0 when it has none. */
-export function minimumChunkSize(origin: BlockDevice): number {
-  let min = 0;
-  for (const s of snapshotsOf(origin)) if (s.chunkSize > 0 && (min === 0 || s.chunkSize < min)) min = s.chunkSize;
-  return min;
+/** Whether two handles are the same underlying device (bdev_equal). */
+export function sameDevice(a: BlockDevice, b: BlockDevice): boolean {
+  return a === b || a.name === b.name;
 }
 
 /**
- * Triggers the copies an origin write at `sector` needs, in list order, and returns what to wait for
- * (the kernel's __origin_write). Empty = the write may go to the origin now.
+ * The origins of one device-mapper instance. Origins are keyed by device name (the path or /dev/mapper/NAME the
+ * table gave), not by handle: two tables naming one device may hold different handles on it, and the kernel
+ * keys by the block device.
  */
-export function triggerCopies(origin: BlockDevice, sector: number): Promise<unknown>[] {
-  const waits: Promise<unknown>[] = [];
-  for (const s of snapshotsOf(origin)) {
-    if (s.merging) continue;
-    const pe = s.prepareForOriginWrite(sector);
-    if (pe) waits.push(pe);
+export class OriginRegistry {
+  private readonly origins = new Map<string, OriginEntry>();
+
+  register(origin: BlockDevice, snap: RegisteredSnapshot): void {
+    const entry = this.origins.get(origin.name) ?? { snapshots: [] };
+    this.origins.set(origin.name, entry);
+    const list = entry.snapshots.filter((s) => s !== snap);
+    const at = list.findIndex((s) => s.chunkSize < snap.chunkSize);
+    list.splice(at < 0 ? list.length : at, 0, snap);
+    entry.snapshots = list;
   }
-  return waits;
+
+  unregister(origin: BlockDevice, snap: RegisteredSnapshot): void {
+    const entry = this.origins.get(origin.name);
+    if (!entry) return;
+    entry.snapshots = entry.snapshots.filter((s) => s !== snap);
+    if (entry.snapshots.length === 0) this.origins.delete(origin.name);
+  }
+
+  snapshotsOf(origin: BlockDevice): readonly RegisteredSnapshot[] {
+    return this.origins.get(origin.name)?.snapshots ?? [];
+  }
+
+  /** The other snapshots of the origin that share this COW device (for handover). */
+  sharingCow(origin: BlockDevice, cow: BlockDevice, self: RegisteredSnapshot): RegisteredSnapshot[] {
+    return this.snapshotsOf(origin).filter((s) => s !== self && sameDevice(s.cowDevice, cow));
+  }
+
+  /** get_origin_minimum_chunksize: the smallest chunk size of the origin's snapshots, 0 when it has none. */
+  minimumChunkSize(origin: BlockDevice): number {
+    let min = 0;
+    for (const s of this.snapshotsOf(origin)) if (s.chunkSize > 0 && (min === 0 || s.chunkSize < min)) min = s.chunkSize;
+    return min;
+  }
+
+  /**
+   * Triggers the copies an origin write at `sector` needs, in list order, and returns what to wait for
+   * (the kernel's __origin_write). Empty = the write may go to the origin now.
+   */
+  triggerCopies(origin: BlockDevice, sector: number): Promise<unknown>[] {
+    const waits: Promise<unknown>[] = [];
+    for (const s of this.snapshotsOf(origin)) {
+      if (s.merging) continue;
+      const pe = s.prepareForOriginWrite(sector);
+      if (pe) waits.push(pe);
+    }
+    return waits;
+  }
+
+  /** do_origin: holds the write until no snapshot needs a copy of its chunk any more, then runs it. */
+  async originWrite(origin: BlockDevice, sector: number, write: () => Promise<void>): Promise<void> {
+    for (;;) {
+      const waits = this.triggerCopies(origin, sector);
+      if (waits.length === 0) break;
+      // Whatever the copies' outcome, the check runs again: a snapshot that failed is now invalid and skipped.
+      await Promise.all(waits);
+    }
+    await write();
+  }
 }
 
-/** do_origin: holds the write until no snapshot needs a copy of its chunk any more, then runs it. */
-export async function originWrite(origin: BlockDevice, sector: number, write: () => Promise<void>): Promise<void> {
-  for (;;) {
-    const waits = triggerCopies(origin, sector);
-    if (waits.length === 0) break;
-    // Whatever the copies' outcome, the check runs again: a snapshot that failed is now invalid and skipped.
-    await Promise.all(waits);
+const registries = new WeakMap<object, OriginRegistry>();
+
+/**
+ * The registry of the device-mapper instance a table belongs to. Each DeviceMapper has its own kcopyd
+ * environment, so that object names the instance (several can live in one process: tests, the TUI).
+ */
+export function registryFor(ctx: TargetContext): OriginRegistry {
+  let r = registries.get(ctx.kcopyd);
+  if (!r) {
+    r = new OriginRegistry();
+    registries.set(ctx.kcopyd, r);
   }
-  await write();
+  return r;
 }
 
 /** Waits for every piece of a split request; the request fails with the first piece's error. */

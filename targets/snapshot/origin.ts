@@ -7,14 +7,16 @@ import type { Bio } from '../../src/dm/bio.js';
 import { InvalidArgumentError } from '../../src/dm/errors.js';
 import type { DmDevice, StatusType, Target, TargetType } from '../../src/dm/target.js';
 import { SECTOR_SIZE } from '../../src/block/block-device.js';
-import { minimumChunkSize, originWrite, settleAll } from './origin-registry.js';
+import { registryFor, settleAll, type OriginRegistry } from './origin-registry.js';
 
 export class SnapshotOrigin implements Target {
   private readonly dev: DmDevice;
+  private readonly registry: OriginRegistry;
   private splitBoundary = 0;
 
-  private constructor(dev: DmDevice) {
+  private constructor(dev: DmDevice, registry: OriginRegistry) {
     this.dev = dev;
+    this.registry = registry;
   }
 
   get maxIoSectors(): number {
@@ -43,7 +45,7 @@ export class SnapshotOrigin implements Target {
       const count = Math.min(bio.count - done, step - (sector % step));
       const offset = done;
       pieces.push(
-        originWrite(bdev, sector, async () => {
+        this.registry.originWrite(bdev, sector, async () => {
           if (bio.op === 'discard') await bdev.discard(sector, count);
           else if (bio.op === 'write_zeroes') await bdev.write(sector, Buffer.alloc(count * SECTOR_SIZE));
           else await bdev.write(sector, bio.buf!.subarray(offset * SECTOR_SIZE, (offset + count) * SECTOR_SIZE));
@@ -60,7 +62,7 @@ export class SnapshotOrigin implements Target {
   }
 
   async resume(): Promise<void> {
-    this.splitBoundary = minimumChunkSize(this.dev.bdev);
+    this.splitBoundary = this.registry.minimumChunkSize(this.dev.bdev);
   }
 
   devices(): DmDevice[] {
@@ -76,7 +78,7 @@ export class SnapshotOrigin implements Target {
       if (args.length !== 1) {
         throw new InvalidArgumentError(`origin: incorrect number of arguments: expected <origin_dev>, got ${args.length}`);
       }
-      return new SnapshotOrigin(await ctx.getDevice(args[0]!, ctx.readOnly ? 'r' : 'rw'));
+      return new SnapshotOrigin(await ctx.getDevice(args[0]!, ctx.readOnly ? 'r' : 'rw'), registryFor(ctx));
     },
   };
 }

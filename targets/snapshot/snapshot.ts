@@ -13,7 +13,7 @@ import type { KcopydClient } from '../../src/kcopyd/types.js';
 import { ChunkTracker } from './chunk-tracker.js';
 import type { ExceptionStore } from './exception-store.js';
 import './events.js';
-import { registerSnapshot, settleAll, sharingCow, snapshotsOf, unregisterSnapshot, type RegisteredSnapshot } from './origin-registry.js';
+import { registryFor, sameDevice, settleAll, type OriginRegistry, type RegisteredSnapshot } from './origin-registry.js';
 import { PendingException } from './pending-exception.js';
 import { PersistentStore } from './persistent-store.js';
 import { parseSnapshotArgs, type SnapshotArgs } from './snapshot-args.js';
@@ -39,6 +39,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
   protected readonly ctx: TargetContext;
   protected readonly kcopyd: KcopydClient;
   protected readonly tracker = new ChunkTracker();
+  protected readonly registry: OriginRegistry;
   private readonly discardZeroesCow: boolean;
   private readonly discardPassdownOrigin: boolean;
   /** Loaded while an active snapshot used the same COW: gets its exceptions at resume (handover). */
@@ -57,6 +58,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
     this.discardPassdownOrigin = a.discardPassdownOrigin;
     this.handoverDestination = handover;
     this.kcopyd = ctx.kcopyd.createClient({ owner: 'snapshot' });
+    this.registry = registryFor(ctx);
   }
 
   /** snapshot_ctr, shared with snapshot-merge. */
@@ -69,7 +71,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
     const a = parseSnapshotArgs(args);
     const origin = await ctx.getDevice(a.originPath, merging ? 'rw' : 'r');
     const cow = await ctx.getDevice(a.cowPath, ctx.readOnly ? 'r' : 'rw');
-    if (cow.bdev === origin.bdev || cow.name === origin.name) {
+    if (sameDevice(cow.bdev, origin.bdev)) {
       throw new InvalidArgumentError(`COW device cannot be the same as origin device (${a.cowPath})`);
     }
     if (ctx.len > origin.bdev.sizeSectors) {
@@ -82,13 +84,14 @@ export class Snapshot implements Target, RegisteredSnapshot {
       throw new InvalidArgumentError('Snapshot exception store does not support snapshot-merge: use a persistent (P) COW');
     }
     // Handover (__validate_exception_handover): an active snapshot on this COW gives its exceptions to the new table.
-    const others = snapshotsOf(origin.bdev).filter((s) => s.cowDevice === cow.bdev);
+    const registry = registryFor(ctx);
+    const others = registry.snapshotsOf(origin.bdev).filter((s) => sameDevice(s.cowDevice, cow.bdev));
     if (others.length >= 2 || others.some((s) => !s.active)) {
       throw new InvalidArgumentError('Snapshot cow pairing for exception table handover failed');
     }
     const handover = others.length === 1;
     if (handover && merging) {
-      if (snapshotsOf(origin.bdev).some((s) => s.merging)) throw new InvalidArgumentError('A snapshot is already merging.');
+      if (registry.snapshotsOf(origin.bdev).some((s) => s.merging)) throw new InvalidArgumentError('A snapshot is already merging.');
       const src = others[0];
       if (src instanceof Snapshot && !src.store.prepareMerge) {
         throw new InvalidArgumentError('Snapshot exception store does not support snapshot-merge.');
@@ -109,7 +112,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
         throw new DmError(e instanceof DmError ? e.code : 'EIO', message);
       }
     }
-    registerSnapshot(origin.bdev, snap);
+    registry.register(origin.bdev, snap);
     return snap;
   }
 
@@ -184,7 +187,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
     const peer = this.handoverPeer();
     if (peer && this.handoverDestination) this.takeOver(peer);
     this.handoverDestination = false;
-    registerSnapshot(this.origin.bdev, this); // re-sorted: the chunk size may have changed
+    this.registry.register(this.origin.bdev, this); // re-sorted: the chunk size may have changed
     this.active = true;
     this.suspended = false;
   }
@@ -198,7 +201,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
     if (peer && !this.handoverDestination && peer.handoverDestination) {
       peer.valid = false; // "Cancelling snapshot handover."
     }
-    unregisterSnapshot(this.origin.bdev, this);
+    this.registry.unregister(this.origin.bdev, this);
     await Promise.allSettled([...this.pending.values()].map((pe) => pe.done));
     await this.dropping;
     await this.kcopyd.destroy();
@@ -367,7 +370,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
   }
 
   private handoverPeer(): Snapshot | undefined {
-    const peers = sharingCow(this.origin.bdev, this.cow.bdev, this).filter((s): s is Snapshot => s instanceof Snapshot);
+    const peers = this.registry.sharingCow(this.origin.bdev, this.cow.bdev, this).filter((s): s is Snapshot => s instanceof Snapshot);
     return peers.find((s) => s.handoverDestination !== this.handoverDestination);
   }
 
