@@ -35,6 +35,13 @@ export interface TargetContext {
   raiseEvent(): void;
 }
 
+/** A range of sectors of a device that a target maps. */
+export interface DeviceArea {
+  readonly device: DmDevice;
+  readonly start: number;
+  readonly len: number;
+}
+
 export interface Clock {
   now(): number;
   /** Runs fn after ms; returns a cancel function. */
@@ -63,6 +70,11 @@ export interface Target {
   resume?(): Promise<void>;
   /** The devices the target uses (for deps, EBUSY on remove, and the TUI's tree). */
   devices(): DmDevice[];
+  /**
+   * The kernel's iterate_devices: each device area the target maps (first sector and length on the device).
+   * The table refuses a load when an area does not fit its device ("vda too small for target").
+   */
+  deviceAreas?(): DeviceArea[];
   /** Frees everything (the kernel's dtr). */
   destroy(): Promise<void>;
 }

@@ -1,0 +1,384 @@
+// DeviceMapper: the named mapped devices and the dmsetup verbs as methods (drivers/md/dm-ioctl.c's
+// command set: dev_create, table_load, do_suspend/do_resume, dev_remove, remove_all, table_status,
+// dev_status, target_message, dev_wait, list_devices, list_versions, table_deps). The library entry point;
+// the daemon and the CLI are thin layers over it.
+
+import type { BlockDevice } from '../block/block-device.js';
+import { KcopydEngine } from '../kcopyd/engine.js';
+import type { KcopydEnvironment } from '../kcopyd/environment.js';
+import { registerBuiltinTargets } from './builtin-targets.js';
+import { SystemClock } from './clock.js';
+import { DM_MAJOR, DevicePool } from './device-pool.js';
+import { BusyError, InvalidArgumentError, NoDeviceError } from './errors.js';
+import { defaultBus, type EventBus } from './events.js';
+import { MappedBlockDevice, MappedDevice } from './mapped-device.js';
+import { DmTable } from './table.js';
+import { parseTable } from './table-parser.js';
+import { TargetRegistry } from './target-registry.js';
+import type { Clock, DmDevice } from './target.js';
+
+declare module './events.js' {
+  interface DmEventMap {
+    'dm.created': { device: string; minor: number; uuid?: string };
+    'dm.removed': { device: string; minor: number };
+  }
+}
+
+/** One line of `dmsetup table` / `dmsetup status`: params is the text after the target type. */
+export interface TableLine {
+  name: string;
+  start: number;
+  length: number;
+  target: string;
+  params: string;
+}
+
+/** `dmsetup info` for one device. */
+export interface DeviceInfo {
+  name: string;
+  state: 'ACTIVE' | 'SUSPENDED';
+  readOnly: boolean;
+  tablesPresent: 'LIVE' | 'INACTIVE' | 'LIVE & INACTIVE' | 'None';
+  openCount: number;
+  eventNr: number;
+  /** Targets in the live table. */
+  targetCount: number;
+  uuid?: string;
+  major: number;
+  minor: number;
+  readAhead: number;
+}
+
+/** `dmsetup ls`: NAME (253:MINOR). */
+export interface DeviceSummary {
+  name: string;
+  major: number;
+  minor: number;
+}
+
+export interface DeviceMapperOptions {
+  bus?: EventBus;
+  clock?: Clock;
+  kcopyd?: KcopydEnvironment;
+}
+
+export interface CreateOptions {
+  readOnly?: boolean;
+  uuid?: string;
+  /** Create the device without loading a table (`dmsetup create --notable`). */
+  notable?: boolean;
+}
+
+/** DM_NAME_LEN and DM_UUID_LEN in the kernel include the NUL. */
+const DM_NAME_LEN = 128;
+const DM_UUID_LEN = 129;
+/** The read-ahead dmsetup shows for a mapped device (256 sectors). */
+const READ_AHEAD = 256;
+
+export class DeviceMapper {
+  readonly bus: EventBus;
+  readonly clock: Clock;
+  /** The target types tables may use; register more with `registry.register(type)`. */
+  readonly registry = new TargetRegistry();
+  private readonly devicesByName = new Map<string, MappedDevice>();
+  private readonly pool: DevicePool;
+  private kcopydEnv: KcopydEnvironment | undefined;
+  private ownsKcopyd = false;
+  private closed = false;
+
+  constructor(options: DeviceMapperOptions = {}) {
+    this.bus = options.bus ?? defaultBus;
+    this.clock = options.clock ?? new SystemClock();
+    this.kcopydEnv = options.kcopyd;
+    this.pool = new DevicePool({
+      byName: (name) => this.devicesByName.get(name),
+      byMinor: (minor) => [...this.devicesByName.values()].find((md) => md.minor === minor),
+    });
+    registerBuiltinTargets(this.registry);
+  }
+
+  /** The kcopyd engine targets copy with: the one given, else one made on first use on this bus and clock. */
+  get kcopyd(): KcopydEnvironment {
+    if (!this.kcopydEnv) {
+      this.kcopydEnv = new KcopydEngine({ bus: this.bus, clock: this.clock });
+      this.ownsKcopyd = true;
+    }
+    return this.kcopydEnv;
+  }
+
+  /** Lets tables name `dev` by `name` (for tests and embedders: no files needed). The caller keeps ownership. */
+  addBackingDevice(name: string, dev: BlockDevice): void {
+    this.pool.addBacking(name, dev);
+  }
+
+  /** dmsetup create: a new device, then load + resume of the table unless it is empty or `notable`. */
+  async create(name: string, table: string, options: CreateOptions = {}): Promise<void> {
+    this.checkOpen();
+    checkName(name);
+    if (this.devicesByName.has(name)) throw new BusyError(`${name}: a device with this name already exists`);
+    if (options.uuid !== undefined) {
+      if (options.uuid.length === 0 || options.uuid.length >= DM_UUID_LEN) {
+        throw new InvalidArgumentError(`${name}: uuid must be 1 to ${DM_UUID_LEN - 1} characters`);
+      }
+      const other = [...this.devicesByName.values()].find((md) => md.uuid === options.uuid);
+      if (other) throw new BusyError(`${name}: uuid "${options.uuid}" is already used by device ${other.name}`);
+    }
+    const empty = options.notable || parseTable(table).length === 0;
+    const md = new MappedDevice({ name, minor: this.freeMinor(), uuid: options.uuid, readOnly: options.readOnly ?? false, bus: this.bus });
+    this.devicesByName.set(name, md);
+    this.bus.emit('dm.created', options.uuid === undefined ? { device: name, minor: md.minor } : { device: name, minor: md.minor, uuid: options.uuid });
+    if (empty) return;
+    try {
+      await md.exclusive(async () => {
+        await md.load(await this.buildTable(md, table));
+        await md.resume();
+      });
+    } catch (e) {
+      // dmsetup removes a device whose first table did not load.
+      await this.destroyDevice(md);
+      throw e;
+    }
+  }
+
+  /** dmsetup load / reload: builds the table and puts it in the inactive slot. */
+  async load(name: string, table: string): Promise<void> {
+    const md = this.get(name);
+    await md.exclusive(async () => md.load(await this.buildTable(md, table)));
+  }
+
+  /** dmsetup clear: drops the inactive table. */
+  async clear(name: string): Promise<void> {
+    const md = this.get(name);
+    await md.exclusive(() => md.clearInactive());
+  }
+
+  async suspend(name: string, options: { noflush?: boolean } = {}): Promise<void> {
+    const md = this.get(name);
+    await md.exclusive(() => md.suspend(options.noflush ?? false));
+  }
+
+  async resume(name: string): Promise<void> {
+    const md = this.get(name);
+    await md.exclusive(() => md.resume());
+  }
+
+  /**
+   * dmsetup remove: EBUSY while the device is open or another table uses it. With force, a busy device first
+   * gets an error table (so its users see EIO instead of hanging), and the remove still fails with EBUSY.
+   */
+  async remove(name: string, options: { force?: boolean } = {}): Promise<void> {
+    const md = this.get(name);
+    await md.exclusive(async () => {
+      if (md.openCount > 0) {
+        if (options.force && md.live) {
+          await md.load(await this.buildTable(md, `0 ${md.sizeSectors} error`));
+          await md.resume();
+        }
+        throw new BusyError(`${name}: device is busy: ${this.describeUsers(md)}${options.force ? ' (its table was replaced by an error table)' : ''}`);
+      }
+      await this.destroyDevice(md);
+    });
+  }
+
+  /**
+   * dmsetup remove_all: removes every device that is not in use, over and over so stacks come down top first.
+   * With force, devices still in use get error tables. Fails with EBUSY naming what is left.
+   */
+  async removeAll(options: { force?: boolean } = {}): Promise<void> {
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (const md of this.sorted()) {
+        if (md.openCount === 0) {
+          await this.remove(md.name);
+          progress = true;
+        }
+      }
+    }
+    const left = this.sorted();
+    if (left.length === 0) return;
+    if (options.force) {
+      for (const md of left) await this.remove(md.name, { force: true }).catch(() => undefined);
+    }
+    throw new BusyError(`remove_all left ${left.length} open device(s): ${left.map((md) => `${md.name} (${this.describeUsers(md)})`).join(', ')}`);
+  }
+
+  /** dmsetup status [NAME] [--target T]: each live target's STATUSTYPE_INFO text. */
+  async status(name?: string, options: { target?: string } = {}): Promise<TableLine[]> {
+    return this.tableLines('info', name, options.target);
+  }
+
+  /** dmsetup table [NAME] [--target T]: each live target's STATUSTYPE_TABLE text. */
+  async table(name?: string, options: { target?: string } = {}): Promise<TableLine[]> {
+    return this.tableLines('table', name, options.target);
+  }
+
+  /** dmsetup table --inactive NAME. */
+  async inactiveTable(name: string): Promise<TableLine[]> {
+    const md = this.get(name);
+    return (md.inactive?.lines('table') ?? []).map((l) => ({ name: md.name, ...l }));
+  }
+
+  async info(name?: string): Promise<DeviceInfo[]> {
+    return this.select(name).map((md) => {
+      const tablesPresent = md.live ? (md.inactive ? 'LIVE & INACTIVE' : 'LIVE') : md.inactive ? 'INACTIVE' : 'None';
+      const info: DeviceInfo = {
+        name: md.name,
+        state: md.suspended ? 'SUSPENDED' : 'ACTIVE',
+        readOnly: md.readOnly,
+        tablesPresent,
+        openCount: md.openCount,
+        eventNr: md.eventNr,
+        targetCount: md.live?.targets.length ?? 0,
+        major: DM_MAJOR,
+        minor: md.minor,
+        readAhead: READ_AHEAD,
+      };
+      if (md.uuid !== undefined) info.uuid = md.uuid;
+      return info;
+    });
+  }
+
+  /** dmsetup message NAME SECTOR WORDS...: sent to the live target holding SECTOR; resolves to its reply. */
+  async message(name: string, sector: number, args: string[]): Promise<string> {
+    const md = this.get(name);
+    if (args.length === 0) throw new InvalidArgumentError(`${name}: Empty message received.`);
+    const table = md.live;
+    if (!table) throw new NoDeviceError(`${name}: the device has no live table to send a message to`);
+    if (!Number.isSafeInteger(sector) || sector < 0 || sector >= table.sizeSectors) {
+      throw new InvalidArgumentError(`${name}: Target message sector outside device (sector ${sector}, device has ${table.sizeSectors})`);
+    }
+    const t = table.targetAt(sector);
+    if (!t.target.message) throw new InvalidArgumentError(`${name}: Target type does not support messages (${t.type.name})`);
+    return t.target.message(args);
+  }
+
+  ls(): DeviceSummary[] {
+    return this.sorted().map((md) => ({ name: md.name, major: DM_MAJOR, minor: md.minor }));
+  }
+
+  /** dmsetup wait NAME [EVENT_NR]: resolves with the event counter once it differs from eventNr (default 0). */
+  async wait(name: string, eventNr = 0): Promise<number> {
+    return this.get(name).waitEvent(eventNr);
+  }
+
+  /** Opens a mapped device for I/O; it counts in the open count until closed. */
+  async open(name: string): Promise<MappedBlockDevice> {
+    return this.get(name).blockDevice('opener', `/dev/mapper/${name}`);
+  }
+
+  targets(): { name: string; version: readonly [number, number, number] }[] {
+    return this.registry.list();
+  }
+
+  /** dmsetup deps: the devices the live table uses, each once. */
+  devices(name: string): DmDevice[] {
+    return this.get(name).live?.devices() ?? [];
+  }
+
+  /** Removes every device (open or not, stacks top first), closes the files tables opened and the kcopyd engine. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.devicesByName.size > 0) {
+      const free = this.sorted().filter((md) => this.holdersOf(md).length === 0);
+      // A loop of holders cannot be built (the pool refuses it), so some device is always free.
+      for (const md of free.length > 0 ? free : this.sorted()) await this.destroyDevice(md);
+    }
+    this.closed = true;
+    await this.pool.closeAll();
+    if (this.ownsKcopyd && this.kcopydEnv instanceof KcopydEngine) await this.kcopydEnv.destroy();
+  }
+
+  /** The devices whose tables (live or inactive) use md. */
+  private holdersOf(md: MappedDevice): string[] {
+    const names: string[] = [];
+    for (const other of this.devicesByName.values()) {
+      for (const table of [other.live, other.inactive]) {
+        if (table?.devices().some((d) => d.bdev instanceof MappedBlockDevice && d.bdev.device === md)) names.push(other.name);
+      }
+    }
+    return names;
+  }
+
+  private describeUsers(md: MappedDevice): string {
+    const holders = this.holdersOf(md);
+    const openers = md.openCount - holders.length;
+    const parts: string[] = [`open count ${md.openCount}`];
+    if (holders.length > 0) parts.push(`used by the table of ${holders.join(', ')}`);
+    if (openers > 0) parts.push(`opened ${openers} time(s)`);
+    return parts.join('; ');
+  }
+
+  private async destroyDevice(md: MappedDevice): Promise<void> {
+    await md.destroy();
+    if (this.devicesByName.get(md.name) === md) {
+      this.devicesByName.delete(md.name);
+      this.bus.emit('dm.removed', { device: md.name, minor: md.minor });
+    }
+  }
+
+  private async buildTable(md: MappedDevice, text: string): Promise<DmTable> {
+    const lines = parseTable(text);
+    const devs = this.pool.forTable(md);
+    return DmTable.build(lines, {
+      lookupType: (type) => this.registry.get(type),
+      getDevice: (word, mode) => devs.get(word, md.readOnly ? 'r' : mode),
+      releaseDevices: () => devs.release(),
+      context: {
+        deviceName: md.name,
+        readOnly: md.readOnly,
+        bus: this.bus,
+        kcopyd: this.lazyKcopyd,
+        clock: this.clock,
+        raiseEvent: () => md.raiseEvent(),
+      },
+    });
+  }
+
+  /** Creates the engine only when a target first asks for a client. */
+  private readonly lazyKcopyd: KcopydEnvironment = {
+    createClient: (options) => this.kcopyd.createClient(options),
+  };
+
+  private tableLines(type: 'info' | 'table', name: string | undefined, target: string | undefined): TableLine[] {
+    const out: TableLine[] = [];
+    for (const md of this.select(name)) {
+      for (const l of md.live?.lines(type) ?? []) if (target === undefined || l.target === target) out.push({ name: md.name, ...l });
+    }
+    return out;
+  }
+
+  private select(name: string | undefined): MappedDevice[] {
+    return name === undefined ? this.sorted() : [this.get(name)];
+  }
+
+  private sorted(): MappedDevice[] {
+    return [...this.devicesByName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  private get(name: string): MappedDevice {
+    this.checkOpen();
+    const md = this.devicesByName.get(name);
+    if (!md) throw new NoDeviceError(`${name}: no such device`);
+    return md;
+  }
+
+  /** idr_alloc: the lowest minor not in use. */
+  private freeMinor(): number {
+    const used = new Set([...this.devicesByName.values()].map((md) => md.minor));
+    let m = 0;
+    while (used.has(m)) m++;
+    return m;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new NoDeviceError('the device mapper was closed');
+  }
+}
+
+/** dm-ioctl check_name: not empty, shorter than DM_NAME_LEN, no '/'. */
+function checkName(name: string): void {
+  if (name.length === 0) throw new InvalidArgumentError('a device name may not be empty');
+  if (name.length >= DM_NAME_LEN) throw new InvalidArgumentError(`device name "${name.slice(0, 20)}..." is longer than ${DM_NAME_LEN - 1} characters`);
+  if (name.includes('/')) throw new InvalidArgumentError(`device name "${name}" may not contain '/'`);
+  if (name === '.' || name === '..') throw new InvalidArgumentError(`"${name}" is not a valid device name`);
+}

@@ -1,0 +1,383 @@
+// MappedDevice: one named device-mapper device (drivers/md/dm.c's struct mapped_device with dm-ioctl's
+// live/inactive table slots): loads, suspend/resume with table swap, I/O submission split at target and
+// max_io_len boundaries, held I/O while suspended, the event counter `wait` sleeps on, and the open count.
+
+import { type BlockDevice, SECTOR_SIZE } from '../block/block-device.js';
+import type { Bio, BioOp } from './bio.js';
+import { DmError, IoError, NoDeviceError, ReadOnlyError } from './errors.js';
+import type { EventBus } from './events.js';
+import type { DmTable, TableTarget } from './table.js';
+
+declare module './events.js' {
+  interface DmEventMap {
+    /** A table was loaded into the inactive slot. */
+    'dm.loaded': { device: string; targets: number; sizeSectors: number };
+    /** The inactive table became live (the old live table, if any, is destroyed after the resume). */
+    'dm.table_swapped': { device: string; targets: number; sizeSectors: number };
+    'dm.suspended': { device: string; noflush: boolean };
+    'dm.resumed': { device: string };
+    /** dm_table_event: the event counter moved (a target reported something `wait` should see). */
+    'dm.event': { device: string; eventNr: number };
+  }
+}
+
+export interface MappedDeviceOptions {
+  name: string;
+  minor: number;
+  uuid?: string;
+  readOnly: boolean;
+  bus: EventBus;
+}
+
+/** One request as it enters the device: what `open()` and stacked tables send. */
+export interface DeviceRequest {
+  op: BioOp;
+  sector: number;
+  count: number;
+  buf?: Buffer;
+  fua?: boolean;
+  preflush?: boolean;
+}
+
+export class MappedDevice {
+  readonly name: string;
+  readonly minor: number;
+  readonly uuid: string | undefined;
+  readonly readOnly: boolean;
+  private readonly bus: EventBus;
+  private liveTable: DmTable | undefined;
+  private inactiveTable: DmTable | undefined;
+  private suspendedFlag = false;
+  private removed = false;
+  private eventCounter = 0;
+  private eventWaiters: (() => void)[] = [];
+  private openers = 0;
+  private holders = 0;
+  private inFlight = 0;
+  private drainWaiters: (() => void)[] = [];
+  private resumeWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** md->suspend_lock: load, suspend, resume and remove run one at a time. */
+  private lock: Promise<void> = Promise.resolve();
+
+  constructor(options: MappedDeviceOptions) {
+    this.name = options.name;
+    this.minor = options.minor;
+    this.uuid = options.uuid;
+    this.readOnly = options.readOnly;
+    this.bus = options.bus;
+  }
+
+  get live(): DmTable | undefined {
+    return this.liveTable;
+  }
+
+  get inactive(): DmTable | undefined {
+    return this.inactiveTable;
+  }
+
+  get suspended(): boolean {
+    return this.suspendedFlag;
+  }
+
+  get eventNr(): number {
+    return this.eventCounter;
+  }
+
+  /** Openers plus tables of other devices that hold this one, as the kernel's open count shows. */
+  get openCount(): number {
+    return this.openers + this.holders;
+  }
+
+  get sizeSectors(): number {
+    return this.liveTable?.sizeSectors ?? 0;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight;
+  }
+
+  /** Runs fn with the device's lock held. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn);
+    this.lock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Puts a built table in the inactive slot, destroying any table that was there (dm-ioctl table_load). */
+  async load(table: DmTable): Promise<void> {
+    this.checkPresent();
+    const old = this.inactiveTable;
+    this.inactiveTable = table;
+    this.bus.emit('dm.loaded', { device: this.name, targets: table.targets.length, sizeSectors: table.sizeSectors });
+    await old?.destroy();
+  }
+
+  /** dmsetup clear: drops the inactive table. */
+  async clearInactive(): Promise<void> {
+    const old = this.inactiveTable;
+    this.inactiveTable = undefined;
+    await old?.destroy();
+  }
+
+  /**
+   * dm_suspend: presuspend the live targets, hold new I/O, wait for the I/O in flight, postsuspend.
+   * Suspending a suspended device does nothing, as in the kernel.
+   */
+  async suspend(noflush: boolean): Promise<void> {
+    this.checkPresent();
+    if (this.suspendedFlag) return;
+    await this.liveTable?.presuspend(noflush);
+    this.suspendedFlag = true;
+    await this.drain();
+    await this.liveTable?.postsuspend();
+    this.bus.emit('dm.suspended', { device: this.name, noflush });
+  }
+
+  /**
+   * do_resume: with an inactive table, suspend if needed and swap it in; then (if suspended) run every
+   * preresume and resume hook and release the held I/O. The old live table is destroyed at the end.
+   * A failing preresume leaves the device suspended with the new table live.
+   */
+  async resume(): Promise<void> {
+    this.checkPresent();
+    let old: DmTable | undefined;
+    if (this.inactiveTable) {
+      await this.suspend(false);
+      old = this.liveTable;
+      this.liveTable = this.inactiveTable;
+      this.inactiveTable = undefined;
+      this.bus.emit('dm.table_swapped', { device: this.name, targets: this.liveTable.targets.length, sizeSectors: this.liveTable.sizeSectors });
+    }
+    try {
+      if (this.suspendedFlag && this.liveTable) {
+        await this.liveTable.resumeTargets();
+        this.suspendedFlag = false;
+        for (const w of this.resumeWaiters.splice(0)) w.resolve();
+        this.bus.emit('dm.resumed', { device: this.name });
+      }
+    } finally {
+      await old?.destroy();
+    }
+  }
+
+  /** dm_table_event: bumps the event counter and wakes every `wait`. */
+  raiseEvent(): void {
+    this.eventCounter++;
+    this.bus.emit('dm.event', { device: this.name, eventNr: this.eventCounter });
+    for (const w of this.eventWaiters.splice(0)) w();
+  }
+
+  /** dev_wait: resolves with the counter once it differs from eventNr (at once if it already does). */
+  async waitEvent(eventNr: number): Promise<number> {
+    while (this.eventCounter === eventNr) {
+      this.checkPresent();
+      await new Promise<void>((resolve) => this.eventWaiters.push(resolve));
+    }
+    this.checkPresent();
+    return this.eventCounter;
+  }
+
+  /** Counts an opener (open()) or a table of another device holding this one. */
+  hold(kind: 'opener' | 'holder'): void {
+    if (kind === 'opener') this.openers++;
+    else this.holders++;
+  }
+
+  unhold(kind: 'opener' | 'holder'): void {
+    if (kind === 'opener') this.openers = Math.max(0, this.openers - 1);
+    else this.holders = Math.max(0, this.holders - 1);
+  }
+
+  /**
+   * Tears the device down (dm_destroy): suspends the live table's targets, fails any held I/O and wakes
+   * waiters with ENXIO, destroys both tables. The caller has checked the open count.
+   */
+  async destroy(): Promise<void> {
+    if (this.removed) return;
+    if (!this.suspendedFlag && this.liveTable) {
+      await this.liveTable.presuspend(false);
+      await this.drain();
+      await this.liveTable.postsuspend();
+    }
+    this.removed = true;
+    const gone = new NoDeviceError(`${this.name}: device was removed`);
+    for (const w of this.resumeWaiters.splice(0)) w.reject(gone);
+    for (const w of this.eventWaiters.splice(0)) w();
+    const tables = [this.inactiveTable, this.liveTable];
+    this.inactiveTable = undefined;
+    this.liveTable = undefined;
+    for (const t of tables) await t?.destroy();
+  }
+
+  /**
+   * Serves one request: held while suspended; refused when out of range or misaligned; split at target and
+   * max_io_len boundaries; each piece remapped relative to its target. Fails as a whole if any piece fails,
+   * with an io.error event for every failed piece.
+   */
+  async submit(req: DeviceRequest): Promise<void> {
+    this.checkShape(req);
+    while (this.suspendedFlag) {
+      await new Promise<void>((resolve, reject) => this.resumeWaiters.push({ resolve, reject }));
+    }
+    this.checkPresent();
+    const table = this.liveTable;
+    if (!table) throw this.ioError(req, new IoError('the device has no live table'));
+    if (req.sector + req.count > table.sizeSectors) {
+      throw this.ioError(req, new IoError(`beyond the end of the device (${table.sizeSectors} sectors)`));
+    }
+    if (req.op !== 'read' && this.readOnly) {
+      throw this.ioError(req, new ReadOnlyError('the device is read-only'));
+    }
+    this.inFlight++;
+    try {
+      if (req.op === 'flush' || req.preflush) await this.run(req, flushPieces(table));
+      if (req.op !== 'flush') await this.run(req, splitRequest(table, req));
+    } finally {
+      if (--this.inFlight === 0) for (const w of this.drainWaiters.splice(0)) w();
+    }
+  }
+
+  /** A BlockDevice over this device: for open(name) (an opener) and for tables that stack on it (a holder). */
+  blockDevice(kind: 'opener' | 'holder', displayName: string): MappedBlockDevice {
+    return new MappedBlockDevice(this, kind, displayName);
+  }
+
+  private async run(req: DeviceRequest, pieces: Piece[]): Promise<void> {
+    const results = await Promise.allSettled(pieces.map((p) => p.target.target.map(p.bio)));
+    let first: unknown;
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') return;
+      const p = pieces[i]!;
+      const e = r.reason;
+      const code = e instanceof DmError ? e.code : 'EIO';
+      const message = e instanceof Error ? e.message : String(e);
+      this.bus.emit('io.error', { device: this.name, op: p.bio.op, sector: p.target.begin + p.bio.sector, count: p.bio.count, code, message });
+      first ??= e;
+    });
+    if (first !== undefined) throw this.ioError(req, first);
+  }
+
+  private drain(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private checkPresent(): void {
+    if (this.removed) throw new NoDeviceError(`${this.name}: no such device (it was removed)`);
+  }
+
+  private checkShape(req: DeviceRequest): void {
+    const bad = (why: string): never => {
+      const e = new IoError(`${this.name}: ${req.op} at sector ${req.sector}: ${why}`);
+      this.bus.emit('io.error', { device: this.name, op: req.op, sector: req.sector, count: req.count, code: e.code, message: e.message });
+      throw e;
+    };
+    if (!Number.isSafeInteger(req.sector) || req.sector < 0) bad('not a valid sector number');
+    if (!Number.isSafeInteger(req.count) || req.count < 0) bad(`not a valid sector count (${req.count})`);
+    if (req.op === 'read' || req.op === 'write') {
+      if (!req.buf) bad('no data buffer');
+      if (req.buf!.length % SECTOR_SIZE !== 0) bad(`length ${req.buf!.length} bytes is not a multiple of ${SECTOR_SIZE}`);
+      if (req.buf!.length !== req.count * SECTOR_SIZE) bad(`buffer of ${req.buf!.length} bytes for ${req.count} sectors`);
+    }
+  }
+
+  /** The error a failed request reports: names the device, the op and the sector; keeps the cause's code. */
+  private ioError(req: DeviceRequest, cause: unknown): DmError {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    const text = `${this.name}: ${req.op} of ${req.count} sectors at sector ${req.sector} failed: ${why}`;
+    if (cause instanceof DmError && cause.code !== 'EIO') return new DmError(cause.code, text);
+    return new IoError(text);
+  }
+}
+
+interface Piece {
+  target: TableTarget;
+  bio: Bio;
+}
+
+/** __split_and_process_bio: one piece per target and per max_io_len window, sectors relative to the target. */
+export function splitRequest(table: DmTable, req: DeviceRequest): Piece[] {
+  const pieces: Piece[] = [];
+  const end = req.sector + req.count;
+  for (let s = req.sector; s < end; ) {
+    const t = table.targetAt(s);
+    const rel = s - t.begin;
+    let n = Math.min(t.begin + t.len - s, end - s);
+    const max = t.target.maxIoSectors;
+    if (max > 0) n = Math.min(n, max - (rel % max));
+    const off = (s - req.sector) * SECTOR_SIZE;
+    const bio: Bio = { op: req.op, sector: rel, count: n };
+    if (req.buf) bio.buf = req.buf.subarray(off, off + n * SECTOR_SIZE);
+    if (req.fua) bio.fua = true;
+    pieces.push({ target: t, bio });
+    s += n;
+  }
+  return pieces;
+}
+
+/** __send_empty_flush: one empty flush bio to every target. */
+function flushPieces(table: DmTable): Piece[] {
+  return table.targets.map((t) => ({ target: t, bio: { op: 'flush', sector: 0, count: 0 } }));
+}
+
+/** The block-device face of a mapped device (/dev/mapper/NAME): requests go through MappedDevice.submit. */
+export class MappedBlockDevice implements BlockDevice {
+  readonly name: string;
+  private readonly md: MappedDevice;
+  private readonly kind: 'opener' | 'holder';
+  private closed = false;
+
+  constructor(md: MappedDevice, kind: 'opener' | 'holder', name: string) {
+    this.md = md;
+    this.kind = kind;
+    this.name = name;
+    md.hold(kind);
+  }
+
+  get device(): MappedDevice {
+    return this.md;
+  }
+
+  get sizeSectors(): number {
+    return this.md.sizeSectors;
+  }
+
+  get readOnly(): boolean {
+    return this.md.readOnly;
+  }
+
+  read(sector: number, buf: Buffer): Promise<void> {
+    return this.io({ op: 'read', sector, count: buf.length / SECTOR_SIZE, buf });
+  }
+
+  write(sector: number, buf: Buffer): Promise<void> {
+    return this.io({ op: 'write', sector, count: buf.length / SECTOR_SIZE, buf });
+  }
+
+  flush(): Promise<void> {
+    return this.io({ op: 'flush', sector: 0, count: 0 });
+  }
+
+  discard(sector: number, count: number): Promise<void> {
+    return this.io({ op: 'discard', sector, count });
+  }
+
+  /** Any request, with FUA or PREFLUSH if wanted. */
+  submit(req: DeviceRequest): Promise<void> {
+    return this.io(req);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.md.unhold(this.kind);
+  }
+
+  private io(req: DeviceRequest): Promise<void> {
+    if (this.closed) return Promise.reject(new IoError(`${this.name}: device is closed`));
+    return this.md.submit(req);
+  }
+}

@@ -1,0 +1,41 @@
+// error: fails every read, write and discard with EIO (drivers/md/dm-target.c io_err_*, 6.1: v1.5.0).
+// Takes any arguments and ignores them, so it can replace any live table (`dmsetup remove -f`, LVM's
+// disable_dev). Flushes are not sent to it in 6.1 (num_flush_bios is 0), so a flush succeeds.
+
+import { IoError } from '../src/dm/errors.js';
+import type { Bio } from '../src/dm/bio.js';
+import type { DmDevice, Target, TargetContext, TargetType } from '../src/dm/target.js';
+
+export class ErrorTarget implements Target {
+  readonly maxIoSectors = 0;
+  private readonly deviceName: string;
+  private readonly begin: number;
+
+  constructor(deviceName: string, begin: number) {
+    this.deviceName = deviceName;
+    this.begin = begin;
+  }
+
+  async map(bio: Bio): Promise<void> {
+    if (bio.op === 'flush') return;
+    throw new IoError(`${this.deviceName}: ${bio.op} at sector ${this.begin + bio.sector}: error target`);
+  }
+
+  status(): string {
+    return '';
+  }
+
+  devices(): DmDevice[] {
+    return [];
+  }
+
+  async destroy(): Promise<void> {}
+}
+
+export const errorTargetType: TargetType = {
+  name: 'error',
+  version: [1, 5, 0],
+  async create(ctx: TargetContext): Promise<Target> {
+    return new ErrorTarget(ctx.deviceName, ctx.begin);
+  },
+};
