@@ -22,6 +22,7 @@ import { registerRead } from './commands/read.js';
 import { registerWrite } from './commands/write.js';
 import { registerFlush } from './commands/flush.js';
 import { registerEvents } from './commands/events.js';
+import { registerCopy } from './commands/copy.js';
 
 export function buildProgram(): Command {
   const program = new Command('dmsim')
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerWrite(program);
   registerFlush(program);
   registerEvents(program);
+  registerCopy(program);
   return program;
 }
 
