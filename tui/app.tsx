@@ -2,7 +2,7 @@
 // panels unless the command line has the focus, where every key is text. The screen is drawn from the
 // store's published state only (at most maxFps frames a second).
 
-import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useReducer, useRef, useState, useSyncExternalStore } from 'react';
 import { Box, useApp, useInput, useStdout } from 'ink';
 import type { ViewStore } from './store/store.js';
 import { deviceTree } from './store/devices.js';
@@ -28,6 +28,16 @@ export interface AppActions {
 
 export type Focus = 'devices' | 'kcopyd' | 'log' | 'command';
 export const FOCUS_ORDER: Focus[] = ['devices', 'kcopyd', 'log', 'command'];
+
+interface UiState {
+  focus: Focus;
+  selected: string | undefined;
+  logScroll: number;
+  help: boolean;
+  text: string;
+  history: string[];
+  historyAt: number | null;
+}
 
 export interface AppProps {
   store: ViewStore;
@@ -63,16 +73,18 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20 }: Ap
   const state = useSyncExternalStore(store.subscribe, store.getSnapshot);
   const [width, height] = useTerminalSize(cols, rows);
   const { exit } = useApp();
-  const [focus, setFocus] = useState<Focus>('devices');
-  const [selected, setSelected] = useState<string | undefined>(undefined);
-  const [logScroll, setLogScroll] = useState(0);
-  const [help, setHelp] = useState(false);
-  const [text, setText] = useState('');
-  const [history, setHistory] = useState<string[]>([]);
-  const [historyAt, setHistoryAt] = useState<number | null>(null);
+  // The keyboard state lives in a ref, read and written synchronously by the input handler: keys typed
+  // faster than React re-renders (a ':' and the command right after it) must see the focus they changed.
+  const ui = useRef<UiState>({ focus: 'devices', selected: undefined, logScroll: 0, help: false, text: '', history: [], historyAt: null });
+  const [, redraw] = useReducer((n: number) => n + 1, 0);
   const [message, setMessage] = useState<Message | null>(null);
+  const update = (change: Partial<UiState>): void => {
+    ui.current = { ...ui.current, ...change };
+    redraw();
+  };
 
   const rowsInTree = deviceTree(state.devices).map((r) => r.device.name);
+  const { focus, selected, logScroll, help, text } = ui.current;
   const current = selected !== undefined && rowsInTree.includes(selected) ? selected : rowsInTree[0];
 
   const quit = useCallback(() => {
@@ -90,10 +102,9 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20 }: Ap
 
   const submit = (line: string): void => {
     const trimmed = line.trim();
-    setText('');
-    setHistoryAt(null);
+    const history = ui.current.history;
+    update({ text: '', historyAt: null, history: trimmed === '' || history[history.length - 1] === trimmed ? history : [...history, trimmed] });
     if (trimmed === '') return;
-    setHistory((h) => (h[h.length - 1] === trimmed ? h : [...h, trimmed]));
     setMessage({ kind: 'busy', text: `running: ${trimmed}` });
     actions.run(trimmed).then(
       (out) => {
@@ -102,51 +113,49 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20 }: Ap
           for (const l of lines.slice(0, outputLines).reverse()) store.note('tui.output', { text: l });
           store.flush();
         }
-        setMessage({ kind: 'info', text: lines.length > 1 ? `${lines[0]}  (all ${lines.length} lines in the events panel)` : out });
+        setMessage({ kind: 'info', text: lines.length > 1 ? `(${lines.length} lines in events) ${lines[0]}` : out });
       },
       (e: unknown) => setMessage({ kind: 'error', text: errorText(e) }),
     );
   };
 
   const moveFocus = (by: number): void => {
-    setFocus((f) => FOCUS_ORDER[(FOCUS_ORDER.indexOf(f) + by + FOCUS_ORDER.length) % FOCUS_ORDER.length]!);
+    const at = FOCUS_ORDER.indexOf(ui.current.focus);
+    update({ focus: FOCUS_ORDER[(at + by + FOCUS_ORDER.length) % FOCUS_ORDER.length]! });
   };
 
   useInput((input, key) => {
+    const u = ui.current;
     if (key.ctrl && input === 'c') return quit();
-    if (help) {
-      setHelp(false);
-      return;
-    }
+    if (u.help) return update({ help: false });
     if (key.tab) return moveFocus(key.shift ? -1 : 1);
-    if (focus === 'command') {
-      if (key.escape) return setFocus('devices');
-      if (key.return) return submit(text);
-      if (key.backspace || key.delete) return setText((t) => t.slice(0, -1));
+    if (u.focus === 'command') {
+      if (key.escape) return update({ focus: 'devices' });
+      if (key.return) return submit(u.text);
+      if (key.backspace || key.delete) return update({ text: u.text.slice(0, -1) });
       if (key.upArrow || key.downArrow) {
-        if (history.length === 0) return;
-        const at = historyAt === null ? history.length : historyAt;
-        const next = Math.max(0, Math.min(history.length, at + (key.upArrow ? -1 : 1)));
-        setHistoryAt(next);
-        setText(next === history.length ? '' : history[next]!);
-        return;
+        if (u.history.length === 0) return;
+        const at = u.historyAt === null ? u.history.length : u.historyAt;
+        const next = Math.max(0, Math.min(u.history.length, at + (key.upArrow ? -1 : 1)));
+        return update({ historyAt: next, text: next === u.history.length ? '' : u.history[next]! });
       }
       if (key.ctrl || key.meta || key.leftArrow || key.rightArrow) return;
-      if (input) setText((t) => t + input);
+      if (input) update({ text: u.text + input });
       return;
     }
     if (input === 'q') return quit();
-    if (input === '?') return setHelp(true);
+    if (input === '?') return update({ help: true });
     if (input === 'p') return act(() => actions.togglePause());
     if (input === 's') return act(() => actions.step());
-    if (input === ':' || input === '/') return setFocus('command');
+    if (input === ':' || input === '/') return update({ focus: 'command' });
     if (key.upArrow || key.downArrow) {
       const by = key.upArrow ? -1 : 1;
-      if (focus === 'devices' && rowsInTree.length > 0) {
-        const at = Math.max(0, rowsInTree.indexOf(current ?? ''));
-        setSelected(rowsInTree[Math.max(0, Math.min(rowsInTree.length - 1, at + by))]);
-      } else if (focus === 'log') {
-        setLogScroll((s) => Math.max(0, Math.min(state.log.entries.length - 1, s + by)));
+      if (u.focus === 'devices' && rowsInTree.length > 0) {
+        const now = u.selected !== undefined && rowsInTree.includes(u.selected) ? u.selected : rowsInTree[0]!;
+        const at = rowsInTree.indexOf(now);
+        update({ selected: rowsInTree[Math.max(0, Math.min(rowsInTree.length - 1, at + by))] });
+      } else if (u.focus === 'log') {
+        update({ logScroll: Math.max(0, Math.min(state.log.entries.length - 1, u.logScroll + by)) });
       }
     }
   });

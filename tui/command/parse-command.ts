@@ -17,7 +17,8 @@ export type TuiCommand =
   | { verb: 'copy'; from: RegionWord; to: RegionWord[]; ignoreError: boolean }
   | { verb: 'mkimg'; path: string; size: string }
   | { verb: 'fail' | 'heal'; name: string }
-  | { verb: 'pause' | 'resume-engine' | 'step' | 'help' | 'quit' };
+  | { verb: 'help'; topic?: string }
+  | { verb: 'pause' | 'resume-engine' | 'step' | 'quit' };
 
 /** DEV:SECTOR+COUNT (a source) or DEV:SECTOR (a destination: its count is the source's). */
 export interface RegionWord {
@@ -45,7 +46,7 @@ export const USAGE: Record<string, string> = {
   fail: 'fail NAME   (swap an error table under NAME)',
   heal: 'heal NAME   (restore the table fail replaced)',
   pause: 'pause | unpause | step',
-  help: 'help',
+  help: 'help [VERB]',
   quit: 'quit',
 };
 
@@ -149,9 +150,14 @@ export function parseCommand(line: string): TuiCommand {
     case 'heal':
       extra(2);
       return { verb, name: name(verb, words) };
+    case 'help': {
+      extra(2);
+      const topic = words[1];
+      if (topic !== undefined && USAGE[topic] === undefined) throw usage(verb, `no command '${topic}'`);
+      return topic !== undefined ? { verb, topic } : { verb };
+    }
     case 'pause':
     case 'step':
-    case 'help':
     case 'quit':
       extra(1);
       return { verb };

@@ -121,7 +121,7 @@ export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<
     case 'step':
       return ctx.step();
     case 'help':
-      return Object.values(USAGE).join(' | ');
+      return cmd.topic !== undefined ? `usage: ${USAGE[cmd.topic]}` : Object.values(USAGE).join('\n');
     case 'quit':
       await ctx.quit();
       return 'bye';

@@ -15,32 +15,34 @@ export const KEYS: Array<[string, string]> = [
   ['q', 'quit: devices closed, temporary files removed'],
 ];
 
-export function helpLines(): string[] {
-  return [
-    'Keys',
-    ...KEYS.map(([k, what]) => `  ${k.padEnd(8)} ${what}`),
-    'Commands',
-    ...Object.values(USAGE).map((u) => `  ${u}`),
-  ];
+/** Keys, then every command's usage when there is room, else the command words and how to get a usage. */
+export function helpLines(width: number, height: number): string[] {
+  const keys = ['Keys', ...KEYS.map(([k, what]) => `  ${k.padEnd(8)} ${what}`)];
+  const usages = Object.values(USAGE).map((u) => `  ${u}`);
+  if (keys.length + 1 + usages.length <= height && usages.every((u) => u.length <= width)) return [...keys, 'Commands', ...usages];
+  const words: string[] = [];
+  let line = ' ';
+  for (const verb of Object.keys(USAGE)) {
+    if (line.length + verb.length + 1 > width) {
+      words.push(line);
+      line = ' ';
+    }
+    line += ` ${verb}`;
+  }
+  words.push(line);
+  return [...keys, 'Commands (help VERB shows its usage)', ...words];
 }
 
 export function HelpPanel({ width, height }: { width: number; height: number }) {
-  const lines = helpLines();
-  // Two columns when the help does not fit in one.
-  const columns = lines.length > height && width >= 100 ? 2 : 1;
-  const per = Math.ceil(lines.length / columns);
-  const colWidth = Math.floor(width / columns);
   return (
-    <Box height={height} overflow="hidden">
-      {Array.from({ length: columns }, (_, c) => (
-        <Box key={c} flexDirection="column" width={colWidth}>
-          {lines.slice(c * per, (c + 1) * per).map((l, i) => (
-            <Toned key={i} tone={l.startsWith(' ') ? 'plain' : 'title'} bold={!l.startsWith(' ')}>
-              {fit(l, colWidth - 1)}
-            </Toned>
-          ))}
-        </Box>
-      ))}
+    <Box flexDirection="column" height={height} overflow="hidden">
+      {helpLines(width, height)
+        .slice(0, height)
+        .map((l, i) => (
+          <Toned key={i} tone={l.startsWith(' ') ? 'plain' : 'title'} bold={!l.startsWith(' ')}>
+            {fit(l, width)}
+          </Toned>
+        ))}
     </Box>
   );
 }
