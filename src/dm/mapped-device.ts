@@ -18,6 +18,8 @@ declare module './events.js' {
     'dm.resumed': { device: string };
     /** dm_table_event: the event counter moved (a target reported something `wait` should see). */
     'dm.event': { device: string; eventNr: number };
+    /** A read or write request completed without error (what the TUI's read and write rates count). */
+    'dm.io': { device: string; op: 'read' | 'write'; sector: number; count: number };
   }
 }
 
@@ -235,6 +237,7 @@ export class MappedDevice {
     try {
       if (req.op === 'flush' || req.preflush) await this.run(req, flushPieces(table));
       if (req.op !== 'flush') await this.run(req, splitRequest(table, req));
+      if (req.op === 'read' || req.op === 'write') this.bus.emit('dm.io', { device: this.name, op: req.op, sector: req.sector, count: req.count });
     } finally {
       if (--this.inFlight === 0) for (const w of this.drainWaiters.splice(0)) w();
     }
