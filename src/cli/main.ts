@@ -23,6 +23,7 @@ import { registerWrite } from './commands/write.js';
 import { registerFlush } from './commands/flush.js';
 import { registerEvents } from './commands/events.js';
 import { registerCopy } from './commands/copy.js';
+import { registerDaemon } from './commands/daemon.js';
 
 export function buildProgram(): Command {
   const program = new Command('dmsim')
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerFlush(program);
   registerEvents(program);
   registerCopy(program);
+  registerDaemon(program);
   return program;
 }
 

@@ -1,5 +1,5 @@
 // `dmsim wait NAME [EVENT_NR]`: dmsetup wait (DM_DEV_WAIT): returns once the device's event counter
-// differs from EVENT_NR (default: its current value, i.e. the next event).
+// differs from EVENT_NR (default 0, as dmsetup sends).
 
 import type { Command } from 'commander';
 import { jsonOption, parseWholeNumber, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
@@ -7,7 +7,7 @@ import { jsonOption, parseWholeNumber, printJson, socketOption, withDaemon, type
 export function registerWait(program: Command): void {
   jsonOption(
     socketOption(
-      program.command('wait').description('wait for the next event on a device (or one after EVENT_NR)').argument('<name>').argument('[event_nr]'),
+      program.command('wait').description('wait until the event counter of a device differs from EVENT_NR (default 0)').argument('<name>').argument('[event_nr]'),
     ),
   ).action(async (name: string, eventText: string | undefined, opts: SocketOptions & JsonOptions) => {
     const eventNr = eventText === undefined ? undefined : parseWholeNumber('EVENT_NR', eventText);

@@ -25,8 +25,8 @@ async function payload(opts: WriteOptions, count: number): Promise<Buffer> {
   }
   if (opts.byte !== undefined) return Buffer.alloc(bytes, parseByte(opts.byte));
   const from = opts.from as string;
-  const fh = await fsp.open(from, 'r').catch((e: Error) => {
-    throw new InvalidArgumentError(`cannot open ${from}: ${e.message}`);
+  const fh = await fsp.open(from, 'r').catch((e: NodeJS.ErrnoException) => {
+    throw new InvalidArgumentError(`cannot open ${from}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
   });
   try {
     const buf = Buffer.alloc(bytes);

@@ -1,0 +1,36 @@
+// `dmsim daemon [--socket PATH] [--detach] [--trace FILE]`: holds the devices, as the kernel does, and serves
+// the other verbs over the control socket until SIGTERM/SIGINT.
+
+import type { Command } from 'commander';
+import { detachDaemon, runDaemon } from '../../control/daemon-process.js';
+import { resolveSocketPath } from '../../control/socket-path.js';
+import { DeviceMapper } from '../../dm/device-mapper.js';
+import { socketOption, type SocketOptions } from '../daemon-session.js';
+
+interface DaemonOptions extends SocketOptions {
+  detach?: boolean;
+  trace?: string;
+}
+
+export function registerDaemon(program: Command): void {
+  socketOption(
+    program
+      .command('daemon')
+      .description('hold the devices and serve the other verbs on the control socket')
+      .option('--detach', 'run in the background; print its PID once the socket accepts connections')
+      .option('--trace <file>', 'write every engine event to FILE as JSON lines'),
+  ).action(async (opts: DaemonOptions) => {
+    const socketPath = resolveSocketPath(opts.socket);
+    if (opts.detach) {
+      process.stdout.write(`${await detachDaemon(socketPath, opts.trace)}\n`);
+      return;
+    }
+    await runDaemon({
+      socketPath,
+      trace: opts.trace,
+      version: program.version() ?? 'unknown',
+      makeEngine: (bus) => new DeviceMapper({ bus }),
+      log: (line) => process.stderr.write(`dmsim daemon: ${line}\n`),
+    });
+  });
+}

@@ -1,0 +1,84 @@
+// Runs the real `dmsim` command in tests: builds the sources once with tsc into node_modules/.cache (so the
+// compiled files still find node_modules, and dist/ is left alone), then each command is a plain `node`
+// start (~0.1 s instead of ~0.4 s through tsx). Commands run under bash with `dmsim` on PATH.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { socketAnswers } from '../../src/control/daemon.js';
+
+export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const OUT_DIR = join(REPO, 'node_modules', '.cache', 'dmsim-e2e');
+export const CLI_MAIN = join(OUT_DIR, 'src', 'cli', 'main.js');
+
+/** Compiles the project for the e2e run. Type errors elsewhere do not stop tsc from emitting. */
+export function buildCli(): string {
+  const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', join(REPO, 'tsconfig.json'), '--outDir', OUT_DIR, '--declaration', 'false', '--sourceMap', 'false'], {
+    encoding: 'utf8',
+  });
+  if (!existsSync(CLI_MAIN)) throw new Error(`tsc did not produce ${CLI_MAIN}:\n${r.stdout}${r.stderr}`);
+  return CLI_MAIN;
+}
+
+/** A bin directory holding a `dmsim` that runs the compiled CLI. */
+export async function makeBinDir(dir: string): Promise<string> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin, { recursive: true });
+  const shim = join(bin, 'dmsim');
+  await writeFile(shim, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI_MAIN)} "$@"\n`);
+  await chmod(shim, 0o755);
+  return bin;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exit: number;
+}
+
+/** Runs one shell command line (bash), with stdin closed unless the command redirects it. */
+export function runShell(command: string, options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('bash', ['-c', command], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.once('error', reject);
+    child.once('close', (code, signal) =>
+      resolvePromise({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exit: code ?? (signal ? 128 : 1) }),
+    );
+  });
+}
+
+export interface DaemonHandle {
+  pid: number;
+  /** Sends SIGTERM (or the given signal) and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  stderr(): string;
+}
+
+/** Starts `dmsim daemon --socket PATH` in the foreground of a child process; resolves once it accepts. */
+export async function startDaemon(socketPath: string, env: NodeJS.ProcessEnv = process.env, extraArgs: string[] = []): Promise<DaemonHandle> {
+  const child = spawn(process.execPath, [CLI_MAIN, 'daemon', '--socket', socketPath, ...extraArgs], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  while (!(await socketAnswers(socketPath))) {
+    if (gone) throw new Error(`the daemon exited before listening:\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    pid: child.pid as number,
+    stderr: () => stderr,
+    stop: async (signal = 'SIGTERM') => {
+      if (!gone) child.kill(signal);
+      return exited;
+    },
+  };
+}

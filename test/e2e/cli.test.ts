@@ -1,0 +1,150 @@
+// The `dmsim` command end to end against a real daemon: the golden transcripts (each checked against the
+// kernel's recording of the same commands), and the daemon as a process (no daemon, --detach, two clients).
+// `npm run accept-transcripts` rewrites fixtures/transcripts/*.txt from this run's output; the kernel
+// checks still apply, so an output the kernel contradicts cannot be accepted.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseSizeBytes } from '../../src/block/size.js';
+import { socketAnswers } from '../../src/control/daemon.js';
+import { buildCli, makeBinDir, REPO, runShell, startDaemon } from './cli-harness.js';
+import { disagreements, parseTranscript, renderTranscript, type Transcript } from './transcript.js';
+
+const TRANSCRIPTS = join(REPO, 'fixtures', 'transcripts');
+const ACCEPT = process.env.DMSIM_ACCEPT_TRANSCRIPTS === '1';
+
+let work: string;
+let bin: string;
+
+beforeAll(async () => {
+  buildCli();
+  work = await mkdtemp(join(tmpdir(), 'dmsim-e2e-'));
+  bin = await makeBinDir(work);
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+function envFor(socketPath: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, DMSIM_SOCKET: socketPath, ...extra };
+}
+
+/** Replays a transcript's commands against a fresh daemon over fresh sparse disks; returns what happened. */
+async function replay(name: string, reference: Transcript): Promise<Transcript> {
+  const dir = await mkdtemp(join(work, `${name}-`));
+  const socketPath = join(dir, 'control');
+  const vars: Record<string, string> = {};
+  for (const d of reference.disks) {
+    const path = join(dir, `${d.name}.img`);
+    await writeFile(path, '');
+    await truncate(path, parseSizeBytes(d.size));
+    vars[d.name] = path;
+  }
+  const env = envFor(socketPath, vars);
+  const daemon = await startDaemon(socketPath, env);
+  // Paths differ per run: print them as the variables the commands used.
+  const replacements: Array<[string, string]> = [...Object.entries(vars).map(([k, v]): [string, string] => [v, `$${k}`]), [socketPath, '$SOCKET'], [dir, '$TMP']];
+  const normalise = (text: string): string[] => {
+    let t = text;
+    for (const [from, to] of replacements) t = t.split(from).join(to);
+    const lines = t.split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    return lines;
+  };
+  const steps = [];
+  try {
+    for (const s of reference.steps) {
+      const r = await runShell(s.command, { cwd: dir, env });
+      steps.push({ ...s, stdout: normalise(r.stdout), stderr: normalise(r.stderr), exit: r.exit });
+    }
+  } finally {
+    await daemon.stop();
+  }
+  return { ...reference, steps };
+}
+
+const names = (await readdir(TRANSCRIPTS)).filter((f) => f.endsWith('.txt')).map((f) => f.slice(0, -4));
+
+describe.concurrent('golden transcripts', () => {
+  it.each(names)('%s', async (name) => {
+    const referenceText = await readFile(join(TRANSCRIPTS, `${name}.txt`), 'utf8');
+    const reference = parseTranscript(referenceText);
+    const kernel = parseTranscript(await readFile(join(TRANSCRIPTS, 'kernel', `${name}.txt`), 'utf8'));
+    const actual = await replay(name, reference);
+    // What the kernel also printed must be what it printed (major:minor read as the table's words).
+    expect(disagreements(actual, kernel)).toEqual([]);
+    // dmsim reports every failure in one line on stderr.
+    for (const s of actual.steps) {
+      if (s.exit !== 0 && !s.command.includes('|')) expect(s.stderr, s.command).toHaveLength(1);
+    }
+    const rendered = renderTranscript(actual);
+    if (ACCEPT) await writeFile(join(TRANSCRIPTS, `${name}.txt`), rendered);
+    else expect(rendered).toBe(referenceText);
+  });
+});
+
+describe('the daemon as a process', () => {
+  it('no daemon at the socket: one line saying how to start one, exit 1', async () => {
+    const socketPath = join(work, 'nobody', 'control');
+    const r = await runShell('dmsim ls', { cwd: work, env: envFor(socketPath) });
+    expect(r).toEqual({
+      stdout: '',
+      stderr: `dmsim: no dmsim daemon at ${socketPath} (start one with: dmsim daemon --detach)\n`,
+      exit: 1,
+    });
+  });
+
+  it('--detach prints the PID once the socket answers; a second one is refused; SIGTERM removes the socket', async () => {
+    const socketPath = join(work, 'detached', 'control');
+    const env = envFor(socketPath);
+    const first = await runShell('dmsim daemon --detach', { cwd: work, env });
+    expect(first.exit).toBe(0);
+    expect(first.stdout).toMatch(/^\d+\n$/);
+    const pid = Number(first.stdout);
+    try {
+      expect(await socketAnswers(socketPath)).toBe(true);
+      expect((await stat(socketPath)).mode & 0o777).toBe(0o600);
+      const second = await runShell(`dmsim daemon --detach --socket ${socketPath}`, { cwd: work, env });
+      expect(second).toEqual({ stdout: '', stderr: `dmsim: a daemon is already running at ${socketPath}\n`, exit: 1 });
+      expect((await runShell('dmsim ls', { cwd: work, env })).stdout).toBe('No devices found\n');
+    } finally {
+      process.kill(pid, 'SIGTERM');
+    }
+    for (let i = 0; i < 200 && (await stat(socketPath).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 25));
+    await expect(stat(socketPath)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('--trace writes the engine events as JSON lines; SIGINT stops the daemon cleanly', async () => {
+    const dir = await mkdtemp(join(work, 'trace-'));
+    const socketPath = join(dir, 'control');
+    const env = envFor(socketPath);
+    const daemon = await startDaemon(socketPath, env, ['--trace', join(dir, 'trace.jsonl')]);
+    const r = await runShell('dmsim create z --table "0 64 zero" && dmsim remove z', { cwd: dir, env });
+    expect(r.exit).toBe(0);
+    expect(await daemon.stop('SIGINT')).toBe(0);
+    const events = (await readFile(join(dir, 'trace.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; device?: string });
+    expect(events.filter((e) => e.device === 'z').map((e) => e.type)).toEqual(expect.arrayContaining(['dm.created', 'dm.removed']));
+    await expect(stat(socketPath)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('serves two CLI clients at once', async () => {
+    const dir = await mkdtemp(join(work, 'two-'));
+    const socketPath = join(dir, 'control');
+    const env = envFor(socketPath);
+    const daemon = await startDaemon(socketPath, env);
+    try {
+      await runShell('dmsim create z --table "0 64 zero" && dmsim create m --table "0 64 zero"', { cwd: dir, env });
+      const [a, b] = await Promise.all([
+        runShell('for i in 1 2 3 4 5; do dmsim info z >/dev/null || exit 1; done; dmsim table z', { cwd: dir, env }),
+        runShell('for i in 1 2 3 4 5; do dmsim status m >/dev/null || exit 1; done; dmsim table m', { cwd: dir, env }),
+      ]);
+      expect(a).toEqual({ stdout: '0 64 zero \n', stderr: '', exit: 0 });
+      expect(b).toEqual({ stdout: '0 64 zero \n', stderr: '', exit: 0 });
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  });
+});
