@@ -20,8 +20,8 @@ export interface TableSpecLine {
 }
 
 const U64 = 1n << 64n;
-// start, length (glibc strtoull: optional sign, decimal), the type, then the parameters.
-const LINE = /^\s*([+-]?\d+)\s*([+-]?\d+)\s*(\S+)(.*)$/s;
+// start, length (glibc strtoull: optional sign, decimal, as greedy as sscanf), the type, then the parameters.
+const LINE = /^\s*([+-]?\d+)(?!\d)\s*([+-]?\d+)(?!\d)\s*(\S+)(.*)$/s;
 
 /** Parses table text; throws InvalidArgumentError naming the line for lines dmsetup cannot parse. */
 export function parseTable(text: string): TableSpecLine[] {
