@@ -57,6 +57,8 @@ export class MirrorSet implements Target, DirtyLogOwner {
   private noflushSuspend = false;
   private suspended = false;
   private resumedOnce = false;
+  /** Recovery slots handed to the region hash (resume) and not yet taken back (presuspend). */
+  private recoveryRunning = false;
   private destroyed = false;
   private reads: MirrorBio[] = [];
   private writes: MirrorBio[] = [];
@@ -146,8 +148,12 @@ export class MirrorSet implements Target, DirtyLogOwner {
     this.suspending = true;
     this.noflushSuspend = options.noflush;
     for (const mb of this.holds.splice(0)) this.holdBio(mb);
-    // Finish the recovery in flight (its delayed writes are requeued), then let the worker drain.
-    await this.rh.stopRecovery();
+    // Finish the recovery in flight (its delayed writes are requeued), then let the worker drain. Recovery
+    // only runs between a resume and the next presuspend, so there is nothing to stop otherwise.
+    if (this.recoveryRunning) {
+      this.recoveryRunning = false;
+      await this.rh.stopRecovery();
+    }
     await this.workerIdle();
   }
 
@@ -161,7 +167,10 @@ export class MirrorSet implements Target, DirtyLogOwner {
     this.suspended = false;
     await this.log.resume();
     this.resumedOnce = true;
-    this.rh.startRecovery();
+    if (!this.recoveryRunning) {
+      this.recoveryRunning = true;
+      this.rh.startRecovery();
+    }
     if (this.requeued.length) {
       this.writes.push(...this.requeued.splice(0));
       this.wake();
@@ -174,8 +183,9 @@ export class MirrorSet implements Target, DirtyLogOwner {
 
   async destroy(): Promise<void> {
     if (this.destroyed) return;
-    // A remove without a suspend still quiesces first, as the kernel's __dm_destroy does, so the log ends clean.
-    if (!this.suspended) {
+    // Removing a live, unsuspended mirror quiesces it first, as the kernel's __dm_destroy does, so the log
+    // ends clean. A table that never went live (a failed or replaced load) is just freed.
+    if (this.resumedOnce && !this.suspended) {
       if (!this.suspending) await this.presuspend({ noflush: false });
       await this.postsuspend();
     }
