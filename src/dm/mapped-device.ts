@@ -146,15 +146,18 @@ export class MappedDevice {
   async resume(): Promise<void> {
     this.checkPresent();
     let old: DmTable | undefined;
+    let swapped = false;
     if (this.inactiveTable) {
-      await this.suspend(false);
+      // A device without a live table has nothing to quiesce (its I/O fails at once), so only a live one is suspended.
+      if (this.liveTable) await this.suspend(false);
       old = this.liveTable;
       this.liveTable = this.inactiveTable;
       this.inactiveTable = undefined;
+      swapped = true;
       this.bus.emit('dm.table_swapped', { device: this.name, targets: this.liveTable.targets.length, sizeSectors: this.liveTable.sizeSectors });
     }
     try {
-      if (this.suspendedFlag && this.liveTable) {
+      if ((this.suspendedFlag || swapped) && this.liveTable) {
         await this.liveTable.resumeTargets();
         this.suspendedFlag = false;
         for (const w of this.resumeWaiters.splice(0)) w.resolve();
@@ -226,13 +229,11 @@ export class MappedDevice {
     }
     this.checkPresent();
     const table = this.liveTable;
-    if (!table) throw this.ioError(req, new IoError('the device has no live table'));
+    if (!table) throw this.refused(req, new IoError('the device has no live table'));
     if (req.sector + req.count > table.sizeSectors) {
-      throw this.ioError(req, new IoError(`beyond the end of the device (${table.sizeSectors} sectors)`));
+      throw this.refused(req, new IoError(`beyond the end of the device (${table.sizeSectors} sectors)`));
     }
-    if (req.op !== 'read' && this.readOnly) {
-      throw this.ioError(req, new ReadOnlyError('the device is read-only'));
-    }
+    if (req.op !== 'read' && this.readOnly) throw this.refused(req, new ReadOnlyError('the device is read-only'));
     this.inFlight++;
     try {
       if (req.op === 'flush' || req.preflush) await this.run(req, flushPieces(table));
@@ -279,12 +280,19 @@ export class MappedDevice {
       throw e;
     };
     if (!Number.isSafeInteger(req.sector) || req.sector < 0) bad('not a valid sector number');
-    if (!Number.isSafeInteger(req.count) || req.count < 0) bad(`not a valid sector count (${req.count})`);
     if (req.op === 'read' || req.op === 'write') {
       if (!req.buf) bad('no data buffer');
       if (req.buf!.length % SECTOR_SIZE !== 0) bad(`length ${req.buf!.length} bytes is not a multiple of ${SECTOR_SIZE}`);
-      if (req.buf!.length !== req.count * SECTOR_SIZE) bad(`buffer of ${req.buf!.length} bytes for ${req.count} sectors`);
     }
+    if (!Number.isSafeInteger(req.count) || req.count < 0) bad(`not a valid sector count (${req.count})`);
+    if (req.buf && req.buf.length !== req.count * SECTOR_SIZE) bad(`buffer of ${req.buf.length} bytes for ${req.count} sectors`);
+  }
+
+  /** A request refused before it reached any target: reported as an io.error, returned to throw. */
+  private refused(req: DeviceRequest, cause: DmError): DmError {
+    const e = this.ioError(req, cause);
+    this.bus.emit('io.error', { device: this.name, op: req.op, sector: req.sector, count: req.count, code: e.code, message: e.message });
+    return e;
   }
 
   /** The error a failed request reports: names the device, the op and the sector; keeps the cause's code. */
