@@ -2,7 +2,7 @@
 // the store type letter (P, PO, N), the chunk size rules, and the interface both stores implement.
 
 import type { BlockDevice } from '../../src/block/block-device.js';
-import { InvalidArgumentError } from '../../src/dm/errors.js';
+import { TargetArgumentError } from '../../src/dm/dm-args.js';
 
 /** INT_MAX >> SECTOR_SHIFT: the largest chunk size the kernel accepts (it must also be a power of 2, so 2^21). */
 export const MAX_CHUNK_SECTORS = 0x7fffffff >> 9;
@@ -64,10 +64,13 @@ export interface StoreArgs {
   chunkSize: number;
 }
 
+/** 6.1's ti->error for every store refusal; dmsim adds the precise cause as the detail. */
+const STORE_ERROR = "Couldn't create exception store";
+
 /**
- * Parses `<P|PO|N> <chunk_size>` as dm_exception_store_create does: only the first letter picks the type
- * (case ignored); for P only the first option letter is checked and must be O; extra letters after N are ignored.
- * 6.1 reports most of these as "Couldn't create exception store"; the message here names the precise reason.
+ * Parses `<P|PO|N> <chunk_size>` (arguments 2 and 3 of the table) as dm_exception_store_create does: only the
+ * first letter picks the type (case ignored); for P only the first option letter is checked and must be O;
+ * extra letters after N are ignored.
  */
 export function parseStoreArgs(type: string, chunk: string): StoreArgs {
   const letter = type.charAt(0).toUpperCase();
@@ -75,22 +78,19 @@ export function parseStoreArgs(type: string, chunk: string): StoreArgs {
   if (letter === 'P') {
     if (type.length > 1) {
       if (type.charAt(1).toUpperCase() !== 'O') {
-        throw new InvalidArgumentError(`Couldn't create exception store: Unsupported persistent store option: ${type.slice(1)}`);
+        throw new TargetArgumentError(STORE_ERROR, 2, `Unsupported persistent store option: ${type.slice(1)} (only PO)`);
       }
       overflowSupported = true;
     }
   } else if (letter !== 'N') {
-    throw new InvalidArgumentError(`Couldn't create exception store: Exception store type is not P or N (got "${type}")`);
+    throw new TargetArgumentError(STORE_ERROR, 2, 'Exception store type is not P or N');
   }
-  if (!/^\d+$/.test(chunk)) {
-    throw new InvalidArgumentError(`Couldn't create exception store: Invalid chunk size "${chunk}" (a number of sectors)`);
+  if (!/^\d+$/.test(chunk) || Number(chunk) > 0xffffffff) {
+    throw new TargetArgumentError(STORE_ERROR, 3, 'Invalid chunk size: a whole number of 512-byte sectors');
   }
   const chunkSize = Number(chunk);
-  if (!Number.isSafeInteger(chunkSize) || chunkSize > 0xffffffff) {
-    throw new InvalidArgumentError(`Couldn't create exception store: Invalid chunk size "${chunk}"`);
-  }
   const err = chunkSizeError(chunkSize);
-  if (err) throw new InvalidArgumentError(`Couldn't create exception store: ${err} (${chunkSize})`);
-  if (letter === 'N' && chunkSize === 0) throw new InvalidArgumentError('Chunk size not set');
+  if (err) throw new TargetArgumentError(STORE_ERROR, 3, `${err} (up to ${2 ** 21} sectors)`);
+  if (letter === 'N' && chunkSize === 0) throw new TargetArgumentError('Chunk size not set', 3, 'a transient store has no header to take it from');
   return { kind: letter === 'P' ? 'P' : 'N', overflowSupported, chunkSize };
 }

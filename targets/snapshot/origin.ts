@@ -5,18 +5,21 @@
 
 import type { Bio } from '../../src/dm/bio.js';
 import { InvalidArgumentError } from '../../src/dm/errors.js';
-import type { DmDevice, StatusType, Target, TargetType } from '../../src/dm/target.js';
+import type { DeviceArea, DmDevice, StatusType, Target, TargetType } from '../../src/dm/target.js';
+import { TargetArgumentError } from '../../src/dm/dm-args.js';
 import { SECTOR_SIZE } from '../../src/block/block-device.js';
 import { registryFor, settleAll, type OriginRegistry } from './origin-registry.js';
 
 export class SnapshotOrigin implements Target {
   private readonly dev: DmDevice;
   private readonly registry: OriginRegistry;
+  private readonly len: number;
   private splitBoundary = 0;
 
-  private constructor(dev: DmDevice, registry: OriginRegistry) {
+  private constructor(dev: DmDevice, registry: OriginRegistry, len: number) {
     this.dev = dev;
     this.registry = registry;
+    this.len = len;
   }
 
   get maxIoSectors(): number {
@@ -69,6 +72,10 @@ export class SnapshotOrigin implements Target {
     return [this.dev];
   }
 
+  deviceAreas(): DeviceArea[] {
+    return [{ device: this.dev, start: 0, len: this.len }];
+  }
+
   async destroy(): Promise<void> {}
 
   static readonly type: TargetType = {
@@ -76,9 +83,15 @@ export class SnapshotOrigin implements Target {
     version: [1, 9, 0],
     async create(ctx, args) {
       if (args.length !== 1) {
-        throw new InvalidArgumentError(`origin: incorrect number of arguments: expected <origin_dev>, got ${args.length}`);
+        throw new TargetArgumentError('origin: incorrect number of arguments', undefined, `expected <origin_dev>, got ${args.length}`);
       }
-      return new SnapshotOrigin(await ctx.getDevice(args[0]!, ctx.readOnly ? 'r' : 'rw'), registryFor(ctx));
+      let dev: DmDevice;
+      try {
+        dev = await ctx.getDevice(args[0]!, ctx.readOnly ? 'r' : 'rw');
+      } catch (e) {
+        throw new TargetArgumentError('Cannot get target device', 0, e instanceof Error ? e.message : String(e), 'ENODEV');
+      }
+      return new SnapshotOrigin(dev, registryFor(ctx), ctx.len);
     },
   };
 }

@@ -7,8 +7,9 @@
 import type { BlockDevice } from '../../src/block/block-device.js';
 import { SECTOR_SIZE } from '../../src/block/block-device.js';
 import type { Bio } from '../../src/dm/bio.js';
+import { TargetArgumentError } from '../../src/dm/dm-args.js';
 import { DmError, InvalidArgumentError, IoError } from '../../src/dm/errors.js';
-import type { DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
+import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
 import type { KcopydClient } from '../../src/kcopyd/types.js';
 import { ChunkTracker } from './chunk-tracker.js';
 import type { ExceptionStore } from './exception-store.js';
@@ -20,6 +21,15 @@ import { parseSnapshotArgs, type SnapshotArgs } from './snapshot-args.js';
 import { TransientStore } from './transient-store.js';
 
 type AllocationCause = 'origin-write' | 'snapshot-write' | 'merge';
+
+/** dm_get_device for a constructor argument, refused with the kernel's ti->error and why. */
+async function openDevice(ctx: TargetContext, word: string, mode: 'r' | 'rw', argIndex: number, error: string): Promise<DmDevice> {
+  try {
+    return await ctx.getDevice(word, mode);
+  } catch (e) {
+    throw new TargetArgumentError(error, argIndex, e instanceof Error ? e.message : String(e), e instanceof DmError ? e.code : 'ENODEV');
+  }
+}
 
 export class Snapshot implements Target, RegisteredSnapshot {
   readonly merging: boolean = false;
@@ -69,32 +79,25 @@ export class Snapshot implements Target, RegisteredSnapshot {
     make: (a: SnapshotArgs, origin: DmDevice, cow: DmDevice, store: ExceptionStore, handover: boolean) => T,
   ): Promise<T> {
     const a = parseSnapshotArgs(args);
-    const origin = await ctx.getDevice(a.originPath, merging ? 'rw' : 'r');
-    const cow = await ctx.getDevice(a.cowPath, ctx.readOnly ? 'r' : 'rw');
-    if (sameDevice(cow.bdev, origin.bdev)) {
-      throw new InvalidArgumentError(`COW device cannot be the same as origin device (${a.cowPath})`);
-    }
-    if (ctx.len > origin.bdev.sizeSectors) {
-      throw new InvalidArgumentError(
-        `${origin.name} too small for target: start=0, len=${ctx.len}, dev_size=${origin.bdev.sizeSectors}`,
-      );
-    }
+    const origin = await openDevice(ctx, a.originPath, merging ? 'rw' : 'r', 0, 'Error opening origin device');
+    const cow = await openDevice(ctx, a.cowPath, ctx.readOnly ? 'r' : 'rw', 1, 'Cannot get COW device');
+    if (sameDevice(cow.bdev, origin.bdev)) throw new TargetArgumentError('COW device cannot be the same as origin device', 1);
     if (merging && a.store.kind === 'N') {
       // 6.1 accepts this table and then oopses on resume (the transient store has no merge methods).
-      throw new InvalidArgumentError('Snapshot exception store does not support snapshot-merge: use a persistent (P) COW');
+      throw new TargetArgumentError('Snapshot exception store does not support snapshot-merge.', 2, 'merge needs a persistent (P) COW');
     }
     // Handover (__validate_exception_handover): an active snapshot on this COW gives its exceptions to the new table.
     const registry = registryFor(ctx);
     const others = registry.snapshotsOf(origin.bdev).filter((s) => sameDevice(s.cowDevice, cow.bdev));
     if (others.length >= 2 || others.some((s) => !s.active)) {
-      throw new InvalidArgumentError('Snapshot cow pairing for exception table handover failed');
+      throw new TargetArgumentError('Snapshot cow pairing for exception table handover failed', 1, 'a COW can be shared by two tables only while one hands over to the other');
     }
     const handover = others.length === 1;
     if (handover && merging) {
-      if (registry.snapshotsOf(origin.bdev).some((s) => s.merging)) throw new InvalidArgumentError('A snapshot is already merging.');
+      if (registry.snapshotsOf(origin.bdev).some((s) => s.merging)) throw new TargetArgumentError('A snapshot is already merging.', 0);
       const src = others[0];
       if (src instanceof Snapshot && !src.store.prepareMerge) {
-        throw new InvalidArgumentError('Snapshot exception store does not support snapshot-merge.');
+        throw new TargetArgumentError('Snapshot exception store does not support snapshot-merge.', 2);
       }
     }
     // A handover destination ignores the table's chunk size until it gets the source's store.
@@ -108,8 +111,8 @@ export class Snapshot implements Target, RegisteredSnapshot {
         if (state === 'invalid') snap.valid = false; // "Snapshot is marked invalid."
       } catch (e) {
         await snap.kcopyd.destroy();
-        const message = `Failed to read snapshot metadata: ${e instanceof Error ? e.message : String(e)}`;
-        throw new DmError(e instanceof DmError ? e.code : 'EIO', message);
+        const detail = e instanceof Error ? e.message : String(e);
+        throw new TargetArgumentError('Failed to read snapshot metadata', 1, detail, e instanceof DmError ? e.code : 'EIO');
       }
     }
     registry.register(origin.bdev, snap);
@@ -194,6 +197,14 @@ export class Snapshot implements Target, RegisteredSnapshot {
 
   devices(): DmDevice[] {
     return [this.origin, this.cow];
+  }
+
+  /** snapshot_iterate_devices: the origin over the target's length, the whole COW. */
+  deviceAreas(): DeviceArea[] {
+    return [
+      { device: this.origin, start: 0, len: this.ctx.len },
+      { device: this.cow, start: 0, len: this.cow.bdev.sizeSectors },
+    ];
   }
 
   async destroy(): Promise<void> {

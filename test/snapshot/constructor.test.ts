@@ -5,10 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { cowImage } from './support/pattern.js';
 import { fixtureText, Rig } from './support/rig.js';
-import { originTargetType } from '../../targets/snapshot/origin.js';
+import { Lab } from './support/dm.js';
 import { snapshotTargetType } from '../../targets/snapshot/snapshot.js';
 import { mergeTargetType } from '../../targets/snapshot/merge.js';
-import type { TargetType } from '../../src/dm/target.js';
 
 interface Outcome {
   table: string;
@@ -46,11 +45,10 @@ function header(magic: number, valid: number, version: number, chunk: number): B
 
 describe('snapshot and snapshot-origin constructors (ctr.sh)', () => {
   it('accept and refuse exactly the tables 6.1 does, with its table lines, status and reasons', async () => {
-    const rig = new Rig();
-    await rig.memory('/dev/vda', 2048);
-    await rig.memory('/dev/vdb', 2048, cowImage(2048));
-    const vdc = await rig.memory('/dev/vdc', 64, cowImage(64));
-    const types: Record<string, TargetType> = { 'snapshot-origin': originTargetType, snapshot: snapshotTargetType, 'snapshot-merge': mergeTargetType };
+    const lab = new Lab();
+    await lab.disk('/dev/vda', 2048);
+    await lab.disk('/dev/vdb', 2048, cowImage(2048));
+    const vdc = await lab.disk('/dev/vdc', 64, cowImage(64));
     // Device changes the job makes between tables, keyed by the index of the next table.
     const zero16 = () => vdc.write(0, Buffer.alloc(16 * 512));
     const before: Record<number, () => Promise<void>> = {
@@ -67,11 +65,10 @@ describe('snapshot and snapshot-origin constructors (ctr.sh)', () => {
     expect(expected.length).toBe(43);
     for (const [i, k] of expected.entries()) {
       await before[i]?.();
-      const [, len, type, ...args] = k.table.split(' ');
-      const result = await types[type!]!.create(rig.context('t', Number(len)), args).then(
-        async (t) => {
-          const line = `${t.status('table')} | ${t.status('info')}`;
-          await t.destroy();
+      const result = await lab.dm.create('t', k.table).then(
+        async () => {
+          const line = `${await lab.table('t')} | ${await lab.status('t')}`;
+          await lab.dm.remove('t');
           return { ok: true, detail: line };
         },
         (e: Error) => ({ ok: false, detail: e.message }),
@@ -80,6 +77,7 @@ describe('snapshot and snapshot-origin constructors (ctr.sh)', () => {
       if (k.ok) expect(result.detail, k.table).toBe(k.detail);
       else expect(result.detail, k.table).toContain(k.detail);
     }
+    await lab.dm.close();
   });
 
   it('refuses snapshot-merge over a transient store (6.1 accepts it and oopses on resume)', async () => {
