@@ -7,6 +7,7 @@ import { linearTargetType } from '../../targets/linear.js';
 import { flakeyTargetType } from '../../targets/flakey.js';
 import { delayTargetType } from '../../targets/delay.js';
 import { zeroTargetType } from '../../targets/zero.js';
+import { mirrorTargetType } from '../../targets/mirror/mirror.js';
 import { snapshotTargetType } from '../../targets/snapshot/snapshot.js';
 import { originTargetType } from '../../targets/snapshot/origin.js';
 import { mergeTargetType } from '../../targets/snapshot/merge.js';
@@ -15,6 +16,7 @@ export function registerBuiltinTargets(registry: TargetRegistry): void {
   registry.register(errorTargetType);
   registry.register(linearTargetType);
   // striped would come here; mirror, snapshot, snapshot-origin and snapshot-merge after it, in that order.
+  registry.register(mirrorTargetType);
   registry.register(snapshotTargetType);
   registry.register(originTargetType);
   registry.register(mergeTargetType);

@@ -28,6 +28,8 @@ interface MirrorBio {
   readonly bio: Bio;
   /** Region of the bio's first sector (bios never cross a region boundary). */
   readonly region: number;
+  /** The write was issued to the legs at least once (held writes may never have been tried). */
+  tried?: boolean;
   resolve(): void;
   reject(e: DmError): void;
 }
@@ -64,8 +66,6 @@ export class MirrorSet implements Target, DirtyLogOwner {
   private writes: MirrorBio[] = [];
   private failures: MirrorBio[] = [];
   private holds: MirrorBio[] = [];
-  /** Writes a noflush suspend handed back: reissued when this table resumes (see requeue()). */
-  private requeued: MirrorBio[] = [];
   private wakePending = false;
   private workerRunning = false;
   private idleWaiters: (() => void)[] = [];
@@ -171,10 +171,6 @@ export class MirrorSet implements Target, DirtyLogOwner {
       this.recoveryRunning = true;
       this.rh.startRecovery();
     }
-    if (this.requeued.length) {
-      this.writes.push(...this.requeued.splice(0));
-      this.wake();
-    }
   }
 
   devices(): DmDevice[] {
@@ -191,7 +187,6 @@ export class MirrorSet implements Target, DirtyLogOwner {
     }
     this.destroyed = true;
     await this.workerIdle();
-    for (const mb of this.requeued.splice(0)) mb.reject(this.eio('the mirror was removed with a write still queued'));
     await this.kcopyd.destroy();
   }
 
@@ -385,6 +380,7 @@ export class MirrorSet implements Target, DirtyLogOwner {
 
   /** Writes to every leg at once (dm-io); legs that failed get a write error and the bio goes to failures. */
   private doWrite(mb: MirrorBio): void {
+    mb.tried = true;
     void Promise.allSettled(this.legs.map((l) => l.submit(mb.bio))).then((results) => {
       const failedLegs = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
       if (failedLegs.length === 0) return this.endWrite(mb, null);
@@ -419,17 +415,23 @@ export class MirrorSet implements Target, DirtyLogOwner {
       this.holds.push(mb);
       return;
     }
-    if (this.noflushSuspend) this.requeue(mb);
-    else this.endWrite(mb, this.eio(`write to sector ${mb.bio.sector} was held after a leg failure and failed at suspend`));
+    if (this.noflushSuspend) this.reissue(mb);
+    else this.endWrite(mb, this.eio(`write to sector ${mb.bio.sector} was held after a failure and failed at suspend`));
   }
 
   /**
-   * DM_MAPIO_REQUEUE at a noflush suspend. dmsim's core has no requeue path into a new table, so the write
-   * waits inside this target and is reissued when it resumes; a reload that replaces the table fails it.
+   * DIFFERENCE from the kernel: at a noflush suspend the kernel requeues held writes to the core, which
+   * reissues them through the next live table (LVM's repair). dmsim's core has no requeue path, so the
+   * mirror finishes the write as that reissue would: a write already tried is on every healthy leg and
+   * completes; an untried one (held after a log failure) is written to the healthy legs first.
    */
-  private requeue(mb: MirrorBio): void {
-    if (isAccounted(mb.bio)) this.rh.dec(mb.region);
-    this.requeued.push(mb);
+  private reissue(mb: MirrorBio): void {
+    if (mb.tried) return this.endWrite(mb, null);
+    const healthy = this.legs.filter((l) => !l.failed);
+    void Promise.allSettled(healthy.map((l) => l.submit(mb.bio))).then((results) => {
+      const ok = results.some((r) => r.status === 'fulfilled');
+      this.endWrite(mb, ok ? null : this.eio(`write to sector ${mb.bio.sector} failed on every healthy leg`));
+    });
   }
 
   /** mirror_end_io for writes: release the region, then complete. */
