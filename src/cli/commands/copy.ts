@@ -154,7 +154,9 @@ export function registerCopy(program: Command): void {
       if (tty && lastDraw > 0) process.stderr.write('\r\x1b[K');
       process.stdout.write(`read_err=${outcome.readErr ? 1 : 0} write_err=0x${(outcome.writeErr >>> 0).toString(16)}\n`);
       const rate = outcome.seconds > 0 ? ((outcome.sectors * SECTOR_SIZE) / 2 ** 20 / outcome.seconds).toFixed(1) : 'inf';
-      process.stdout.write(`${opts.zero ? 'zeroed' : 'copied'} ${outcome.sectors} sectors (${mib(outcome.sectors)} MiB) in ${outcome.seconds.toFixed(3)} s: ${rate} MiB/s\n`);
-      if (outcome.readErr || outcome.writeErr !== 0) process.exitCode = 1;
+      const failed = outcome.readErr || outcome.writeErr !== 0;
+      const verb = `${failed ? 'failed to ' : ''}${opts.zero ? (failed ? 'zero' : 'zeroed') : failed ? 'copy' : 'copied'}`;
+      process.stdout.write(`${verb} ${outcome.sectors} sectors (${mib(outcome.sectors)} MiB) in ${outcome.seconds.toFixed(3)} s: ${rate} MiB/s\n`);
+      if (failed) process.exitCode = 1;
     });
 }

@@ -1,0 +1,92 @@
+// `dmsim copy` run as a user runs it (npx tsx src/cli/main.ts): output lines, exit status, the bytes it
+// leaves, the trace file, and one-line refusals.
+
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const exec = promisify(execFile);
+let dir: string;
+
+async function dmsim(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await exec('npx', ['tsx', 'src/cli/main.ts', ...args], { cwd: process.cwd() });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  }
+}
+
+const SRC_SECTORS = 4096;
+let srcData: Buffer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dmsim-copy-'));
+  srcData = Buffer.alloc(SRC_SECTORS * 512);
+  for (let i = 0; i < srcData.length; i++) srcData[i] = (i % 251) + 1;
+  await writeFile(join(dir, 'src.img'), srcData);
+  for (const n of ['a.img', 'b.img']) {
+    await writeFile(join(dir, n), '');
+    await truncate(join(dir, n), SRC_SECTORS * 512);
+  }
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('dmsim copy', () => {
+  it('copies a split job to two destinations, prints the error bits and the throughput, exits 0, traces events', async () => {
+    const trace = join(dir, 'trace.jsonl');
+    const r = await dmsim(
+      'copy', '--from', `${dir}/src.img:100+3000`, '--to', `${dir}/a.img:0`, '--to', `${dir}/b.img:1000+3000`,
+      '--subjob-sectors', '256', '--trace', trace,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('read_err=0 write_err=0x0');
+    expect(lines[1]).toMatch(/^copied 3000 sectors \(1\.5 MiB\) in \d+\.\d{3} s: (\d+\.\d|inf) MiB\/s$/);
+    expect(lines).toHaveLength(2);
+    const want = srcData.subarray(100 * 512, 3100 * 512);
+    expect((await readFile(join(dir, 'a.img'))).subarray(0, 3000 * 512).equals(want)).toBe(true);
+    expect((await readFile(join(dir, 'b.img'))).subarray(1000 * 512, 4000 * 512).equals(want)).toBe(true);
+    const events = (await readFile(trace, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; phase?: string; slot?: number | null });
+    const subJobs = events.filter((e) => e.type === 'kcopyd.job' && e.phase === 'complete' && e.slot !== null);
+    expect(subJobs).toHaveLength(Math.ceil(3000 / 256));
+    expect(events.some((e) => e.type === 'kcopyd.client' && (e as { action?: string }).action === 'destroyed')).toBe(true);
+  });
+
+  it('--zero writes zeros to DEV:SECTOR+COUNT', async () => {
+    const r = await dmsim('copy', '--zero', '--to', `${dir}/a.img:8+16`);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe('read_err=0 write_err=0x0');
+    const a = await readFile(join(dir, 'a.img'));
+    expect(a.subarray(8 * 512, 24 * 512).every((x) => x === 0)).toBe(true);
+    expect(a.subarray(0, 8 * 512).equals(srcData.subarray(100 * 512, 108 * 512))).toBe(true);
+  });
+
+  it('refuses bad requests with one line on stderr and exit status 1, touching nothing', async () => {
+    const before = await readFile(join(dir, 'b.img'));
+    const cases: [string[], RegExp][] = [
+      [['--from', `${dir}/src.img:0+2048`, '--to', `${dir}/src.img:100`], /overlap and the job is split/],
+      [['--zero', '--to', `${dir}/b.img:0`], /with --zero every destination needs a count/],
+      [['--to', `${dir}/b.img:0`], /give --from DEV:SECTOR\+COUNT \(or --zero\)/],
+      [['--from', `${dir}/src.img`, '--to', `${dir}/b.img:0`], /expected DEV:SECTOR or DEV:SECTOR\+COUNT/],
+      [['--from', `${dir}/src.img:4000+200`, '--to', `${dir}/b.img:0`], /beyond the end of .*src\.img \(4096 sectors\)/],
+      [['--from', `${dir}/src.img:0+8`, '--to', `${dir}/b.img:0`, '--subjob-sectors', '4096'], /sub-job size must be .* from 8 to 2048/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => dmsim('copy', ...args)));
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = results[i]!;
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    }
+    expect((await readFile(join(dir, 'b.img'))).equals(before)).toBe(true);
+  });
+});
