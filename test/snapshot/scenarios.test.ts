@@ -298,3 +298,92 @@ describe('LVM2 snapshot-reactivate and reload', () => {
     await lab.dm.close();
   });
 });
+
+describe('discards sent to a snapshot', () => {
+  async function discardLab(features: string): Promise<Lab> {
+    const lab = new Lab();
+    await lab.disk('data', 2048, stamp('OLD', 0, 2048));
+    await lab.disk('cow', 2048);
+    await lab.dm.create('origin', '0 2048 snapshot-origin data');
+    await lab.dm.suspend('origin');
+    await lab.dm.create('snap', `0 2048 snapshot data cow P 8${features}`);
+    await lab.dm.resume('origin');
+    await lab.write('origin', 0, stamp('NEW', 0, 16)); // chunks 0 and 1 get exceptions
+    return lab;
+  }
+  const discard = async (lab: Lab, name: string, sector: number, count: number) => {
+    const dev = await lab.dm.open(name);
+    try {
+      await dev.discard(sector, count);
+    } finally {
+      await dev.close();
+    }
+  };
+
+  it('are refused without discard_zeroes_cow', async () => {
+    const lab = await discardLab('');
+    await expect(discard(lab, 'snap', 0, 8)).rejects.toMatchObject({ code: 'EIO' });
+    await lab.dm.close();
+  });
+
+  it('discard_zeroes_cow: a whole remapped chunk is zeroed in the COW, a partial one passed down, others ignored', async () => {
+    const lab = await discardLab(' 1 discard_zeroes_cow');
+    const before = await lab.status('snap');
+    await discard(lab, 'snap', 0, 8);
+    await discard(lab, 'snap', 10, 2);
+    await discard(lab, 'snap', 100, 8);
+    expect((await lab.read('snap', 0, 8)).equals(Buffer.alloc(4096))).toBe(true);
+    const chunk1 = stamp('OLD', 8, 8);
+    chunk1.fill(0, 2 * 512, 4 * 512);
+    expect((await lab.read('snap', 8, 8)).equals(chunk1)).toBe(true);
+    // No exception, nothing done, no copy: the snapshot still reads the origin's data there.
+    expect((await lab.read('snap', 100, 8)).equals(stamp('OLD', 100, 8))).toBe(true);
+    expect(await lab.status('snap')).toBe(before);
+    expect(await lab.table('snap')).toBe('data cow P 8 1 discard_zeroes_cow');
+    await lab.dm.close();
+  });
+
+  it('discard_passdown_origin: the discard also goes straight to the origin device, with no copy-out', async () => {
+    const lab = await discardLab(' 2 discard_zeroes_cow discard_passdown_origin');
+    const before = await lab.status('snap');
+    await discard(lab, 'snap', 200, 8);
+    expect((await lab.read('origin', 200, 8)).equals(Buffer.alloc(4096))).toBe(true);
+    expect(await lab.status('snap')).toBe(before);
+    await lab.dm.close();
+  });
+});
+
+describe('events for the TUI', () => {
+  it('report allocation, copy, commit, invalidation and overflow with the chunk numbers', async () => {
+    const lab = new Lab();
+    await lab.disk('data', 2048);
+    await lab.disk('cow', 24); // header, area 0, one data chunk
+    await lab.disk('cowo', 32); // two data chunks
+    await lab.dm.create('origin', '0 2048 snapshot-origin data');
+    await lab.dm.suspend('origin');
+    await lab.dm.create('snap', '0 2048 snapshot data cow P 8');
+    await lab.dm.create('snapo', '0 2048 snapshot data cowo PO 8');
+    await lab.dm.resume('origin');
+    await lab.write('origin', 40, stamp('NEW', 40, 8));
+    await lab.write('snapo', 80, stamp('SNP', 80, 8)).catch(() => undefined);
+    await lab.write('snapo', 88, stamp('SNP', 88, 8)).catch(() => undefined);
+    await lab.write('origin', 48, stamp('NEW', 48, 8));
+    const mine = lab.events.filter((e) => e.type.startsWith('snapshot.')).map((e) => {
+      const { seq: _s, time: _t, ...rest } = e;
+      return rest;
+    });
+    expect(mine.slice(0, 4)).toEqual([
+      { type: 'snapshot.exception.allocated', device: 'snap', oldChunk: 5, newChunk: 2, chunkSize: 8, cause: 'origin-write' },
+      { type: 'snapshot.copy.started', device: 'snap', oldChunk: 5, newChunk: 2, chunkSize: 8, sectors: 8, mode: 'copy' },
+      { type: 'snapshot.exception.allocated', device: 'snapo', oldChunk: 5, newChunk: 2, chunkSize: 8, cause: 'origin-write' },
+      { type: 'snapshot.copy.started', device: 'snapo', oldChunk: 5, newChunk: 2, chunkSize: 8, sectors: 8, mode: 'copy' },
+    ]);
+    const kinds = mine.map((e) => `${e.type}:${e.device}`);
+    expect(kinds).toContain('snapshot.copy.finished:snap');
+    expect(kinds).toContain('snapshot.exception.committed:snapo');
+    expect(mine).toContainEqual({ type: 'snapshot.copy.started', device: 'snapo', oldChunk: 10, newChunk: 3, chunkSize: 8, sectors: 8, mode: 'full-write' });
+    expect(mine).toContainEqual({ type: 'snapshot.overflow', device: 'snapo' });
+    expect(mine).toContainEqual({ type: 'snapshot.invalidated', device: 'snap', reason: 'Invalidating snapshot: Unable to allocate exception.' });
+    await lab.dm.close();
+  });
+});
