@@ -1,7 +1,7 @@
 // DirtyLog: the mirror's dirty region log interface (include/linux/dm-dirty-log.h, struct dm_dirty_log_type),
 // plus the argument parsing core and disk logs share (dm-log.c create_log_context).
 
-import { InvalidArgumentError } from '../../src/dm/errors.js';
+import { parseUintArg, TargetArgumentError } from '../../src/dm/dm-args.js';
 import type { DmDevice, StatusType } from '../../src/dm/target.js';
 
 /** DEFAULTSYNC: synchronise if necessary; NOSYNC: legs known identical; FORCESYNC: resync everything. */
@@ -47,31 +47,25 @@ export interface LogArgs {
   sync: SyncMode;
 }
 
-/** Parses "%u" as the kernel's sscanf("%u%c") does for a well-formed word: digits only, nothing after. */
-export function parseUnsigned(word: string | undefined): number | null {
-  if (word === undefined || !/^\d+$/.test(word)) return null;
-  const n = Number(word);
-  return n <= 0xffffffff ? n : null;
-}
-
 /**
  * `<region_size> [sync|nosync]` as create_log_context checks it. The kernel logs the precise reason and the
- * mirror then reports "Error creating mirror dirty log"; dmsim gives both in one message.
+ * mirror reports "Error creating mirror dirty log"; dmsim keeps the reason as the error's detail.
+ * `firstArg` is the index of `args[0]` among the target's arguments (to name the bad word).
  */
-export function parseLogArgs(args: string[], targetLen: number): LogArgs {
-  const fail = (why: string): never => {
-    throw new InvalidArgumentError(`Error creating mirror dirty log: ${why}`);
+export function parseLogArgs(args: string[], targetLen: number, firstArg: number): LogArgs {
+  const fail = (why: string, at?: number): never => {
+    throw new TargetArgumentError('Error creating mirror dirty log', at, why);
   };
-  if (args.length < 1 || args.length > 2) fail('wrong number of arguments to dirty region log');
+  if (args.length < 1 || args.length > 2) fail('wrong number of arguments to dirty region log', firstArg - 1);
   let sync: SyncMode = 'default';
   if (args.length > 1) {
     if (args[1] === 'sync') sync = 'sync';
     else if (args[1] === 'nosync') sync = 'nosync';
-    else fail(`unrecognised sync argument to dirty region log: ${args[1]}`);
+    else fail(`unrecognised sync argument to dirty region log: ${args[1]}`, firstArg + 1);
   }
-  const regionSize = parseUnsigned(args[0]);
-  if (regionSize === null || regionSize < 2 || regionSize > targetLen || (regionSize & (regionSize - 1)) !== 0) {
-    fail(`invalid region size ${args[0]} (a power of 2, at least 2 and at most the target length ${targetLen})`);
+  const regionSize = parseUintArg(args[0]);
+  if (regionSize === undefined || regionSize < 2 || regionSize > targetLen || (regionSize & (regionSize - 1)) !== 0) {
+    fail(`invalid region size ${args[0]} (a power of 2, at least 2 and at most the target length ${targetLen})`, firstArg);
   }
   return { regionSize: regionSize!, sync };
 }

@@ -8,7 +8,7 @@
 import type { Bio } from '../../src/dm/bio.js';
 import { type DmError, IoError } from '../../src/dm/errors.js';
 import type { EventBus } from '../../src/dm/events.js';
-import type { DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
+import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
 import { KcopydEngine } from '../../src/kcopyd/engine.js';
 import { type IoRegion, KCOPYD_IGNORE_ERROR, type KcopydClient } from '../../src/kcopyd/types.js';
 import { CoreLog } from './core-log.js';
@@ -175,6 +175,11 @@ export class MirrorSet implements Target, DirtyLogOwner {
 
   devices(): DmDevice[] {
     return [...this.log.devices(), ...this.legs.map((l) => l.dev)];
+  }
+
+  /** mirror_iterate_devices: each leg maps the target's length from its offset (the log is not counted). */
+  deviceAreas(): DeviceArea[] {
+    return this.legs.map((l) => ({ device: l.dev, start: l.offset, len: this.targetLen }));
   }
 
   async destroy(): Promise<void> {
