@@ -105,3 +105,47 @@ describe.skipIf(reason !== null)(`kcopyd on loop devices${reason ? ` (skipped: $
     });
   });
 });
+
+/** Why a small tmpfs cannot be mounted here (to run a destination out of space), or null. */
+async function tmpfsUnavailable(): Promise<string | null> {
+  if (process.getuid?.() !== 0) return 'not running as root (mount needs root)';
+  const probe = await mkdtemp(join(tmpdir(), 'dmsim-mnt-'));
+  try {
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=1M', 'tmpfs', probe]);
+    await run('umount', [probe]);
+    return null;
+  } catch (e) {
+    return `cannot mount tmpfs: ${(e as Error).message.split('\n')[0]}`;
+  } finally {
+    await rm(probe, { recursive: true, force: true });
+  }
+}
+
+const noTmpfs = await tmpfsUnavailable();
+
+describe.skipIf(noTmpfs !== null)(`dmsim copy on a full filesystem${noTmpfs ? ` (skipped: ${noTmpfs})` : ''}`, () => {
+  it('reports the destination write error bit and exits 1', async () => {
+    const mnt = await mkdtemp(join(tmpdir(), 'dmsim-full-'));
+    const src = `${mnt}-src.img`; // beside the mount point, on the real filesystem
+    let mounted = false;
+    try {
+      await run('mount', ['-t', 'tmpfs', '-o', 'size=1M', 'tmpfs', mnt]);
+      mounted = true;
+      await writeFile(src, pattern(2 * 2 ** 20));
+      const dst = join(mnt, 'dst.img');
+      await writeFile(dst, '');
+      await truncate(dst, 4 * 2 ** 20); // sparse: 4 MiB of file on 1 MiB of tmpfs
+      const r = await run('npx', ['tsx', 'src/cli/main.ts', 'copy', '--from', `${src}:0+4096`, '--to', `${dst}:0`]).then(
+        (ok) => ({ code: 0, ...ok }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+      expect(r.code).toBe(1);
+      expect(r.stdout.split('\n')[0]).toBe('read_err=0 write_err=0x1');
+      expect(r.stderr).toMatch(/write error on .*dst\.img sectors \d+\+\d+: .*ENOSPC/);
+    } finally {
+      if (mounted) await run('umount', [mnt]).catch(() => undefined);
+      await rm(mnt, { recursive: true, force: true });
+      await rm(src, { force: true });
+    }
+  });
+});
