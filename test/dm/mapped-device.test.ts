@@ -55,7 +55,7 @@ describe('splitting and remapping', () => {
         const starts = targets.map((_, i) => targets.slice(0, i).reduce((s, t) => s + t.len, 0));
         const expected: string[] = [];
         for (let s = sector; s < sector + count; s++) {
-          const i = starts.findLastIndex((b) => b <= s);
+          const i = starts.filter((b) => b <= s).length - 1;
           expected.push(`${starts[i]}:${s - starts[i]!}:${(s - sector) & 0xff}`);
         }
         const got: string[] = [];
