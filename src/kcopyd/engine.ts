@@ -31,11 +31,6 @@ export interface KcopydEngineOptions {
   clock?: Clock;
 }
 
-export interface KcopydEngineClientOptions extends Omit<KcopydClientOptions, 'throttle'> {
-  /** A percentage (a throttle of the client's own) or a KcopydThrottle shared with other clients. */
-  throttle?: number | KcopydThrottle;
-}
-
 const realClock: Clock = {
   now: () => Date.now(),
   setTimer(ms, fn) {
@@ -92,7 +87,7 @@ export class KcopydEngine implements KcopydEnvironment {
     return Math.ceil((this.subJobSectors * SECTOR_SIZE) / 4096);
   }
 
-  createClient(options: KcopydEngineClientOptions): KcopydEngineClient {
+  createClient(options: KcopydClientOptions): KcopydEngineClient {
     if (typeof options?.owner !== 'string' || options.owner.trim() === '') {
       throw new InvalidArgumentError('kcopyd: a client needs an owner name (e.g. "snapshot", "mirror", "copy")');
     }

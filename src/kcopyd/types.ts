@@ -1,6 +1,7 @@
 // Public types of the kcopyd engine (include/linux/dm-kcopyd.h in TypeScript form).
 
 import type { BlockDevice } from '../block/block-device.js';
+import type { KcopydThrottle } from './throttle.js';
 
 /** struct dm_io_region: a device, a first sector and a length in sectors. */
 export interface IoRegion {
@@ -28,8 +29,11 @@ export interface KcopydClientOptions {
   owner: string;
   /** Pages set aside for this client (its reserve). Default: one sub-job's worth (128 at 1024 sectors). */
   reservePages?: number;
-  /** Throttle percent (100 = unlimited), as raid1_resync_throttle / snapshot_copy_throttle. */
-  throttle?: number;
+  /**
+   * Throttle percent (100 = unlimited) for this client alone, or a KcopydThrottle several clients share
+   * (as every mirror shares raid1_resync_throttle, every snapshot snapshot_copy_throttle).
+   */
+  throttle?: number | KcopydThrottle;
 }
 
 export interface KcopydResult {
