@@ -40,3 +40,6 @@ export type { KcopydEngineOptions } from './kcopyd/engine.js';
 export { AutoScheduler, ManualScheduler } from './kcopyd/scheduler.js';
 export type { KcopydEnvironment } from './kcopyd/environment.js';
 export * from './kcopyd/types.js';
+export { KcopydClient, defaultKcopydEngine } from './kcopyd/kcopyd-client.js';
+export { KcopydThrottle } from './kcopyd/throttle.js';
+export { runUntilIdle } from './kcopyd/engine.js';
