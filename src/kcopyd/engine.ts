@@ -137,7 +137,10 @@ export class KcopydEngine implements KcopydEnvironment {
   }
 }
 
-/** Runs a manual (or paused) engine until nothing is pending and no I/O is in flight. */
+/**
+ * Runs a manual (or paused) engine until no pass is pending and no I/O is in flight. A throttle sleep is
+ * neither: it ends on the engine clock, so a caller with a fake clock advances it and calls again.
+ */
 export async function runUntilIdle(engine: KcopydEngine): Promise<number> {
   let steps = 0;
   for (;;) {
