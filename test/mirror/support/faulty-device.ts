@@ -17,9 +17,18 @@ export class FaultyDevice implements BlockDevice {
   /** Optional name override (the table word the device was opened by). */
   readonly name: string;
 
-  constructor(inner: BlockDevice, name = inner.name) {
+  /** Shared by several devices: one global order of [device, op, sector, sectors]. */
+  readonly journal: [string, string, number, number][] | undefined;
+
+  constructor(inner: BlockDevice, name = inner.name, journal?: [string, string, number, number][]) {
     this.inner = inner;
     this.name = name;
+    this.journal = journal;
+  }
+
+  private note(op: string, sector: number, sectors: number): void {
+    this.trace.push([op, sector, sectors]);
+    this.journal?.push([this.name, op, sector, sectors]);
   }
 
   get sizeSectors(): number {
@@ -30,27 +39,27 @@ export class FaultyDevice implements BlockDevice {
   }
 
   async read(sector: number, buf: Buffer): Promise<void> {
-    this.trace.push(['read', sector, buf.length / 512]);
+    this.note('read', sector, buf.length / 512);
     if (this.failReads) throw new IoError(`${this.name}: injected read error at sector ${sector}`);
     return this.inner.read(sector, buf);
   }
 
   async write(sector: number, buf: Buffer): Promise<void> {
-    this.trace.push(['write', sector, buf.length / 512]);
+    this.note('write', sector, buf.length / 512);
     if (this.stallWrites) return new Promise<void>(() => {});
     if (this.failWrites) throw new IoError(`${this.name}: injected write error at sector ${sector}`);
     return this.inner.write(sector, buf);
   }
 
   async flush(): Promise<void> {
-    this.trace.push(['flush', 0, 0]);
+    this.note('flush', 0, 0);
     if (this.stallWrites) return new Promise<void>(() => {});
     if (this.failFlushes || this.failWrites) throw new IoError(`${this.name}: injected flush error`);
     return this.inner.flush();
   }
 
   async discard(sector: number, count: number): Promise<void> {
-    this.trace.push(['discard', sector, count]);
+    this.note('discard', sector, count);
     if (this.failWrites) throw new IoError(`${this.name}: injected discard error at sector ${sector}`);
     return this.inner.discard(sector, count);
   }

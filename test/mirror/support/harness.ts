@@ -8,6 +8,7 @@ import { NoDeviceError } from '../../../src/dm/errors.js';
 import { EventBus, type DmEvent } from '../../../src/dm/events.js';
 import type { Clock, DmDevice, TargetContext } from '../../../src/dm/target.js';
 import { KcopydEngine } from '../../../src/kcopyd/engine.js';
+import type { WorkerScheduler } from '../../../src/kcopyd/scheduler.js';
 import { MirrorSet, mirrorTargetType } from '../../../targets/mirror/mirror.js';
 import { FaultyDevice } from './faulty-device.js';
 
@@ -22,19 +23,22 @@ const clock: Clock = {
 
 export class Rig {
   readonly bus = new EventBus();
-  readonly engine = new KcopydEngine({ bus: this.bus });
+  readonly engine: KcopydEngine;
+  /** Every request to every device of the rig, in order. */
+  readonly journal: [string, string, number, number][] = [];
   readonly devices = new Map<string, FaultyDevice>();
   readonly events: DmEvent[] = [];
   /** dm events raised per mapped device (dmsetup info's "Event number"). */
   readonly eventNr = new Map<string, number>();
 
-  constructor() {
+  constructor(options: { scheduler?: WorkerScheduler } = {}) {
+    this.engine = new KcopydEngine({ bus: this.bus, ...(options.scheduler ? { scheduler: options.scheduler } : {}) });
     this.bus.on((e) => this.events.push(e));
   }
 
   /** Adds (or replaces the fault wrapper of) a device; the memory underneath survives a replace. */
   add(name: string, sizeSectors: number, inner?: BlockDevice): FaultyDevice {
-    const dev = new FaultyDevice(inner ?? new MemoryDevice(name, sizeSectors), name);
+    const dev = new FaultyDevice(inner ?? new MemoryDevice(name, sizeSectors), name, this.journal);
     this.devices.set(name, dev);
     return dev;
   }
