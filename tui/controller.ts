@@ -11,7 +11,7 @@ import { str } from './store/engine-event.js';
 import type { ViewStore } from './store/store.js';
 
 /** Event kinds after which a device's table or status lines may have changed. */
-const DEVICE_CHANGES = /^dm\.(create|load|resume|suspend|remove|event|table)/;
+const DEVICE_CHANGES = /^dm\.(created|loaded|table_swapped|suspended|resumed|removed|event)$/;
 
 export class TuiController {
   private readonly failed = new Map<string, string>();

@@ -24,6 +24,7 @@ import { registerFlush } from './commands/flush.js';
 import { registerEvents } from './commands/events.js';
 import { registerCopy } from './commands/copy.js';
 import { registerDaemon } from './commands/daemon.js';
+import { registerTui } from './commands/tui.js';
 
 export function buildProgram(): Command {
   const program = new Command('dmsim')
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerEvents(program);
   registerCopy(program);
   registerDaemon(program);
+  registerTui(program);
   return program;
 }
 

@@ -35,7 +35,7 @@ describe('devices panel', () => {
   });
 
   it('uses the full words when wide, and marks a suspended device', () => {
-    const s = reduceAll(state, [{ type: 'dm.suspend', seq: 1, time: 1, name: 'leg1' } as never]);
+    const s = reduceAll(state, [{ type: 'dm.suspended', seq: 1, time: 1, device: 'leg1', noflush: false } as never]);
     const { lastFrame } = render(<DevicesPanel state={s} selected={undefined} focused={false} width={90} height={9} />);
     const f = lastFrame()!;
     expect(f).toContain('snapshot-origin');

@@ -82,11 +82,11 @@ describe('device events', () => {
   });
 
   it('suspend and resume change the state; remove drops the device and its map', () => {
-    let s = reduceAll(start, [ev('dm.suspend', { name: 'm' })]);
+    let s = reduceAll(start, [ev('dm.suspended', { device: 'm', noflush: false })]);
     expect(s.devices.get('m')!.state).toBe('SUSPENDED');
-    s = reduceAll(s, [ev('dm.resume', { name: 'm' })]);
+    s = reduceAll(s, [ev('dm.resumed', { device: 'm' })]);
     expect(s.devices.get('m')!.state).toBe('ACTIVE');
-    s = reduceAll(s, [ev('dm.remove', { name: 'm' })]);
+    s = reduceAll(s, [ev('dm.removed', { device: 'm', minor: 0 })]);
     expect(s.devices.has('m')).toBe(false);
     expect(s.maps.has('m')).toBe(false);
   });

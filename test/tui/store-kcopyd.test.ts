@@ -77,11 +77,20 @@ describe('store: a split copy with a small reserve (kcopyd-split)', () => {
     expect(final.log.errors).toBe(0);
   });
 
-  it('counts one worker pass per full pass event, and forgets the client and its jobs when it is destroyed', () => {
+  it('counts one worker pass per full pass event, forgets a destroyed client but keeps its finished jobs', () => {
     const final = all[all.length - 1]!;
     expect(final.passes).toBe(events.filter((e) => e.type === 'kcopyd.pass' && fieldOf(e, 'kind') === 'full').length);
     expect(final.clients.size).toBe(0);
-    expect(final.jobs.size).toBe(0);
+    expect([...final.jobs.values()].map((j) => j.stage)).toEqual(['complete', 'complete', 'complete']);
+  });
+
+  it('a worker pass already queued when the client was destroyed does not bring it back', () => {
+    const final = all[all.length - 1]!;
+    const late = [
+      { type: 'kcopyd.queues', seq: 1e6, time: 1, client: 1, owner: 'copy', pagesJobs: 0, ioJobs: 0, completeJobs: 0, callbackJobs: 0, nrJobs: 0 },
+      { type: 'kcopyd.pool', seq: 1e6 + 1, time: 1, client: 1, owner: 'copy', reserveTotal: 8, reserveFree: 8, sharedUsed: 0, engineSharedUsed: 0, sharedLimit: 0 },
+    ];
+    expect(reduceAll(final, late as never[]).clients.size).toBe(0);
   });
 
   it('queue lengths follow the events: pages_jobs holds the waiting chunks', () => {

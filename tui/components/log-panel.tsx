@@ -34,8 +34,8 @@ export function LogPanel({ state, focused, scroll, width, height }: LogPanelProp
   return (
     <Panel title="Errors and events" info={`(${errors} errors)`} focused={focused} width={width} height={height}>
       <Box flexDirection="column">
-        {shown.map((e) => (
-          <Toned key={`${e.seq}-${e.text}`} tone={e.level === 'error' ? 'error' : e.level === 'warn' ? 'warn' : 'plain'}>
+        {shown.map((e, i) => (
+          <Toned key={i} tone={e.level === 'error' ? 'error' : e.level === 'warn' ? 'warn' : 'plain'}>
             {logLine(e, width)}
           </Toned>
         ))}

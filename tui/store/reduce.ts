@@ -72,7 +72,7 @@ function onDeviceSnapshot(s: ViewState, e: EngineEvent): ViewState {
 
 function onDeviceGone(s: ViewState, e: EngineEvent): ViewState {
   const name = deviceOf(e);
-  return log({ ...s, devices: removeDevice(s.devices, name), maps: setMap(s.maps, name, undefined) }, e, 'info', 'removed');
+  return { ...s, devices: removeDevice(s.devices, name), maps: setMap(s.maps, name, undefined) };
 }
 
 function onRunState(state: DeviceRunState): Handler {
@@ -92,11 +92,13 @@ function onIoError(s: ViewState, e: EngineEvent): ViewState {
   return log(s, e, 'error', text);
 }
 
-function onIoDone(s: ViewState, e: EngineEvent): ViewState {
+/** A completed read or write of a device nothing stacks on (so stacked I/O is not counted twice). */
+function onIo(s: ViewState, e: EngineEvent): ViewState {
   const op = str(e, 'op');
-  const bytes = (num(e, 'count') ?? 0) * SECTOR;
-  if (op === 'read' || op === 'write') return { ...s, throughput: addBytes(s.throughput, op, bytes, e.time) };
-  return s;
+  const name = deviceOf(e);
+  if (op !== 'read' && op !== 'write') return s;
+  const held = [...s.devices.values()].some((d) => d.uses.includes(`/dev/mapper/${name}`));
+  return held ? s : { ...s, throughput: addBytes(s.throughput, op, (num(e, 'count') ?? 0) * SECTOR, e.time) };
 }
 
 function onClient(s: ViewState, e: EngineEvent): ViewState {
@@ -104,8 +106,10 @@ function onClient(s: ViewState, e: EngineEvent): ViewState {
   const owner = str(e, 'owner') ?? '?';
   const action = str(e, 'action');
   if (action === 'destroyed') {
-    const jobs = new Map([...s.jobs].filter(([, j]) => j.client !== id));
-    return log({ ...s, clients: removeClient(s.clients, id), jobs }, e, 'info', `kcopyd client ${id} (${owner}) destroyed`);
+    // Its finished jobs stay listed (a `copy` client lives only as long as its one job).
+    const jobs = new Map([...s.jobs].filter(([, j]) => j.client !== id || j.stage === 'complete'));
+    const retiredClients = new Set(s.retiredClients).add(id);
+    return log({ ...s, clients: removeClient(s.clients, id), retiredClients, jobs }, e, 'info', `kcopyd client ${id} (${owner}) destroyed`);
   }
   if (action !== 'create') return s;
   const reservePages = num(e, 'reservePages') ?? 0;
@@ -115,6 +119,7 @@ function onClient(s: ViewState, e: EngineEvent): ViewState {
 
 function onPool(s: ViewState, e: EngineEvent): ViewState {
   const id = num(e, 'client') ?? 0;
+  if (s.retiredClients.has(id)) return s;
   const limit = field(e, 'sharedLimit');
   const shared = { limit: typeof limit === 'number' && Number.isFinite(limit) ? limit : null, used: num(e, 'engineSharedUsed') ?? s.shared.used };
   const c = s.clients.get(id);
@@ -133,6 +138,7 @@ function onPool(s: ViewState, e: EngineEvent): ViewState {
 
 function onQueues(s: ViewState, e: EngineEvent): ViewState {
   const id = num(e, 'client') ?? 0;
+  if (s.retiredClients.has(id)) return s;
   const queues = {
     pages: num(e, 'pagesJobs') ?? 0,
     io: num(e, 'ioJobs') ?? 0,
@@ -376,10 +382,14 @@ const HANDLERS: Record<string, Handler> = {
   'tui.tick': (s) => s,
   'tui.output': (s, e) => log(s, e, 'info', `> ${str(e, 'text') ?? ''}`),
   'io.error': onIoError,
-  'io.done': onIoDone,
-  'dm.remove': onDeviceGone,
-  'dm.suspend': onRunState('SUSPENDED'),
-  'dm.resume': onRunState('ACTIVE'),
+  'dm.io': onIo,
+  'dm.created': (s, e) => log(s, e, 'info', 'created'),
+  'dm.removed': (s, e) => log(onDeviceGone(s, e), e, 'info', 'removed'),
+  'dm.loaded': (s, e) => log(s, e, 'info', `table loaded (inactive): ${num(e, 'targets') ?? '?'} targets, ${num(e, 'sizeSectors') ?? '?'} sectors`),
+  'dm.table_swapped': (s, e) => log(s, e, 'info', 'new table live'),
+  'dm.suspended': onRunState('SUSPENDED'),
+  'dm.resumed': onRunState('ACTIVE'),
+  'dm.event': (s, e) => log(s, e, 'info', 'dm event'),
   'kcopyd.client': onClient,
   'kcopyd.pool': onPool,
   'kcopyd.queues': onQueues,

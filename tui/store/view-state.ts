@@ -137,6 +137,8 @@ export interface ThroughputView {
 export interface ViewState {
   devices: ReadonlyMap<string, DeviceView>;
   clients: ReadonlyMap<number, KcopydClientView>;
+  /** Clients that were destroyed: a worker pass that was already queued may still report on them. */
+  retiredClients: ReadonlySet<number>;
   shared: SharedPoolView;
   /** Live jobs plus the most recently completed ones. */
   jobs: ReadonlyMap<number, JobView>;
@@ -161,6 +163,7 @@ export function initialState(now = 0, options: { logCapacity?: number; bucketMs?
   return {
     devices: new Map(),
     clients: new Map(),
+    retiredClients: new Set(),
     shared: { limit: null, used: 0 },
     jobs: new Map(),
     maps: new Map(),

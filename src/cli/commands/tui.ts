@@ -1,0 +1,38 @@
+// `dmsim tui [--demo] [--attach [SOCKET]]`: the live terminal UI (tui/). Embedded engine with no devices by
+// default; --demo builds the demo on temporary sparse files; --attach watches and drives a running daemon.
+
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../dm/errors.js';
+import { runTui } from '../../../tui/run-tui.js';
+
+interface TuiCliOptions {
+  demo?: boolean;
+  attach?: boolean | string;
+  fps: string;
+  pace: string;
+}
+
+function number(what: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive number, not '${text}'`);
+  return n;
+}
+
+export function registerTui(program: Command): void {
+  program
+    .command('tui')
+    .description('the live terminal UI: devices, kcopyd jobs and pages, region and chunk maps, errors')
+    .option('--demo', 'build a demo on temporary sparse files (what npm start runs)')
+    .option('--attach [socket]', 'watch and drive a running dmsim daemon (default socket: --socket / DMSIM_SOCKET)')
+    .option('--fps <n>', 'most frames drawn per second', '10')
+    .option('--pace <factor>', 'demo speed: waits are multiplied by this (0.5 = twice as fast)', '1')
+    .action(async (opts: TuiCliOptions) => {
+      await runTui({
+        demo: opts.demo ?? false,
+        attach: opts.attach ?? false,
+        fps: number('--fps', opts.fps),
+        pace: number('--pace', opts.pace),
+        version: program.version() ?? undefined,
+      });
+    });
+}

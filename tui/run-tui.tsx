@@ -1,0 +1,76 @@
+// `dmsim tui`: picks the session (embedded, demo, attached), builds the store and the controller, and runs
+// the Ink app until q (or a signal), then closes every device and removes the demo's files.
+
+import { render } from 'ink';
+import { DeviceMapper } from '../src/dm/device-mapper.js';
+import { InvalidArgumentError } from '../src/dm/errors.js';
+import { resolveSocketPath } from '../src/control/socket-path.js';
+import { App } from './app.js';
+import { colourWanted } from './components/theme.js';
+import { TuiController } from './controller.js';
+import { Demo } from './demo.js';
+import { attach, startEmbedded, type TuiSession } from './session.js';
+import { realTimer, ViewStore } from './store/store.js';
+import { initialState } from './store/view-state.js';
+
+export interface TuiOptions {
+  demo?: boolean;
+  /** true: the default socket; a string: that socket. */
+  attach?: boolean | string;
+  fps?: number;
+  /** Demo pace: 1 = the one-minute script, 0.5 = twice as fast. */
+  pace?: number;
+  version?: string;
+}
+
+/** The embedded engine: a DeviceMapper on the session's bus and kcopyd engine. */
+function embeddedEngine(version: string | undefined, sharedPoolPages?: number): Promise<TuiSession> {
+  return startEmbedded({
+    version,
+    ...(sharedPoolPages !== undefined ? { sharedPoolPages } : {}),
+    makeEngine: (bus, kcopyd) => {
+      const dm = new DeviceMapper({ bus, kcopyd });
+      return Object.assign(dm, { openBlock: (name: string) => dm.open(name) });
+    },
+  });
+}
+
+export async function runTui(options: TuiOptions): Promise<void> {
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    throw new InvalidArgumentError('dmsim tui needs a terminal (stdin and stdout must be a TTY)');
+  }
+  if (options.demo && options.attach) throw new InvalidArgumentError('--demo builds its own devices; it cannot be combined with --attach');
+  const fps = options.fps ?? 10;
+  if (!Number.isFinite(fps) || fps < 1 || fps > 60) throw new InvalidArgumentError(`--fps must be 1..60, not ${options.fps}`);
+  const session = options.attach
+    ? await attach(resolveSocketPath(typeof options.attach === 'string' ? options.attach : undefined))
+    : // The demo limits the shared pages so the clients' reserves are used and the page gauges move.
+      await embeddedEngine(options.version, options.demo ? 256 : undefined);
+  const store = new ViewStore({ state: initialState(Date.now()), maxFps: fps, timer: realTimer });
+  const mode = options.demo ? 'demo' : options.attach ? `attached to ${session.client.socketPath}` : 'embedded';
+  const controller = new TuiController(session, store, mode);
+  try {
+    await controller.start();
+    if (options.demo) await Demo.start(controller, { timer: realTimer, pace: options.pace ?? 1 });
+  } catch (e) {
+    await controller.quit();
+    throw e;
+  }
+  const app = render(<App store={store} actions={controller} colour={colourWanted(process.env, process.stdout)} />, {
+    exitOnCtrlC: false,
+    maxFps: fps,
+    patchConsole: true,
+  });
+  const onSignal = (): void => {
+    void controller.quit().finally(() => app.unmount());
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGHUP', onSignal);
+  try {
+    await app.waitUntilExit();
+    await controller.quit();
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+  }
+}
