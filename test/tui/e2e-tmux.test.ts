@@ -1,0 +1,109 @@
+// End to end: `dmsim tui --demo` in a real terminal (tmux), read back with capture-pane. The screen must show
+// kcopyd jobs, page gauges and an error; `q` must quit with status 0 and leave no process and no temporary
+// file behind. Runs the sources through tsx, in a private tmux server, with its own TMPDIR.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const hasTmux = (() => {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const server = `dmsim-e2e-${process.pid}`;
+const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number, show: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the screen was:\n${show()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!hasTmux)('dmsim tui --demo in tmux', () => {
+  const work = mkdtempSync(join(tmpdir(), 'dmsim-e2e-'));
+  const childTmp = join(work, 'tmp');
+  const exitFile = join(work, 'exit-code');
+  afterAll(() => {
+    try {
+      tmux('kill-server');
+    } catch {
+      // already gone
+    }
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('shows jobs, pages and an error, quits on q, and leaves nothing behind', async () => {
+    execFileSync('mkdir', ['-p', childTmp]);
+    const command = [
+      `cd ${root}`,
+      `TMPDIR=${childTmp} NO_COLOR=1 ${process.execPath} --import tsx src/cli/main.ts tui --demo --pace 0.3`,
+      `echo $? > ${exitFile}`,
+      'sleep 30',
+    ].join('; ');
+    tmux('new-session', '-d', '-s', 'demo', '-x', '100', '-y', '30', command);
+    const screen = (): string => tmux('capture-pane', '-p', '-t', 'demo');
+    const pid = await until(
+      'the node process',
+      () => {
+        const panePid = tmux('display-message', '-p', '-t', 'demo', '#{pane_pid}').trim();
+        const out = (() => {
+          try {
+            return execFileSync('pgrep', ['-P', panePid, 'node'], { encoding: 'utf8' }).trim();
+          } catch {
+            return '';
+          }
+        })();
+        return out ? Number(out.split('\n')[0]) : undefined;
+      },
+      20_000,
+      screen,
+    );
+    const shown = await until(
+      'jobs, pages and an error on the screen',
+      () => {
+        const s = screen();
+        const job = /#\d+ +\w+ +(queue|pages|read|write|done) +\[/.test(s);
+        const pages = /pg \d+\/\d+/.test(s);
+        const error = /\(([1-9]\d*) errors\)/.test(s) && /^\d\d:\d\d:\d\d E /m.test(s);
+        return job && pages && error ? s : undefined;
+      },
+      45_000,
+      screen,
+    );
+    expect(shown).toMatch(/kcopyd \d+ clients/);
+    // NO_COLOR: no colour escape sequences at all.
+    expect(tmux('capture-pane', '-p', '-e', '-t', 'demo')).not.toMatch(/\u001b\[(3|4|9)\dm/);
+
+    const during = readdirSync(childTmp);
+    expect(during.some((n) => n.startsWith('dmsim-demo-'))).toBe(true);
+    expect(during.some((n) => n.startsWith('dmsim-tui-'))).toBe(true);
+
+    tmux('send-keys', '-t', 'demo', 'q');
+    const code = await until('the exit status', () => (existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : undefined), 20_000, screen);
+    expect(code).toBe('0');
+    expect(alive(pid)).toBe(false);
+    // The demo's images (dmsim-demo-*) and the private control socket (dmsim-tui-*) are gone; tsx keeps its cache.
+    expect(readdirSync(childTmp).filter((n) => !n.startsWith('tsx-'))).toEqual([]);
+  });
+});
