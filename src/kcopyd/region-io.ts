@@ -1,83 +1,88 @@
-// Region I/O: the part of dm-io (drivers/md/dm-io.c) kcopyd relies on. A read fills a job's pages from one
-// region; a write sends the same pages to every destination in parallel and completes once all are done,
-// with an error bitmask holding bit i when destination i failed.
+// Region I/O: the part of dm-io (drivers/md/dm-io.c) kcopyd relies on. A (sub-)job reads its source into its
+// pages with one request, and writes the same pages to every destination in parallel, one request each,
+// completing once all are done with bit i set when destination i failed. Sub-jobs are at most 2048 sectors
+// (256 pages = BIO_MAX_VECS), so dm-io builds exactly one bio per region, as here.
 //
-// Granularity of failures: dm-io splits a region into bios and a failed READ bio is zero-filled. Here every
-// page of the job (8 sectors, counted from the region's first sector) stands for one bio. The fast path
-// issues one request per region; only when it fails is the region re-issued page by page, so the outcome
-// (which pages were read or zero-filled, which pages reached a destination) is the one-bio-per-page outcome.
-// A page that succeeds on the re-issue counts as done: a transient failure is retried, as the block layer
-// may do.
+// A failed READ bio is zero-filled by dm-io's endio, but only over the bio's final iterator: when the device
+// below split the bio (dm core at target boundaries), that is the piece after the last failing one. The
+// oracle shows it (fixtures/kcopyd/read-error-zero-fill.*): a sub-job over linear|error|linear reads the data
+// before the hole, zeros from the hole to the end of the sub-job; with two holes the data between them
+// survives. dmsim reproduces that outcome sector-exactly: after a failed read it re-reads page by page and
+// then sector by sector to find the unreadable sectors, and zeroes those and everything after the last one.
+// (The kernel leaves the hole's own pages untouched; they held zeros in the oracle run, dmsim zeroes them.)
+// A write is not retried: what reached a destination is whatever its device wrote of the failed request.
 
 import { type BlockDevice, SECTOR_SIZE, SECTORS_PER_PAGE } from '../block/block-device.js';
 
-/** A failed piece of a region: the sectors and the error that ended it. */
+/** A stretch of unreadable or unwritable sectors and the first error seen in it. */
 export interface RegionFailure {
   sector: number;
   count: number;
   error: Error;
 }
 
-/** Reads `count` sectors at `sector` into buf[0..]; failed pages are zero-filled. Never rejects. */
+/**
+ * Reads `count` sectors at `sector` into buf[0..]; on failure the buffer holds the kernel's outcome (see the
+ * header) and the unreadable stretches are returned. Never rejects.
+ */
 export async function readRegion(bdev: BlockDevice, sector: number, count: number, buf: Buffer): Promise<RegionFailure[]> {
-  const bytes = count * SECTOR_SIZE;
   try {
-    await bdev.read(sector, buf.subarray(0, bytes));
+    await bdev.read(sector, buf.subarray(0, count * SECTOR_SIZE));
     return [];
-  } catch {
-    return perPage(sector, count, async (s, n, off) => {
-      const piece = buf.subarray(off, off + n * SECTOR_SIZE);
-      try {
-        await bdev.read(s, piece);
-      } catch (e) {
-        piece.fill(0); // dm-io zero-fills a failed read bio
-        throw e;
-      }
-    });
+  } catch (e) {
+    const failures = await findUnreadable(bdev, sector, count, buf);
+    // A transient failure that no re-read reproduces still failed the bio: treat the whole region as failed.
+    if (failures.length === 0) failures.push({ sector, count, error: asError(e) });
+    for (const f of failures) buf.fill(0, (f.sector - sector) * SECTOR_SIZE, (f.sector - sector + f.count) * SECTOR_SIZE);
+    const last = failures[failures.length - 1]!;
+    buf.fill(0, (last.sector - sector + last.count) * SECTOR_SIZE, count * SECTOR_SIZE);
+    return failures;
   }
 }
 
-/** Writes buf[0 .. count sectors) to one region. Never rejects. */
+/** Writes buf[0 .. count sectors) to one region; the failure (the whole region) or nothing. Never rejects. */
 export async function writeRegion(bdev: BlockDevice, sector: number, count: number, buf: Buffer): Promise<RegionFailure[]> {
   if (count === 0) return []; // dm-io skips an empty region: no I/O, no error bit
-  const bytes = count * SECTOR_SIZE;
   try {
-    await bdev.write(sector, buf.subarray(0, bytes));
+    await bdev.write(sector, buf.subarray(0, count * SECTOR_SIZE));
     return [];
-  } catch {
-    return perPage(sector, count, (s, n, off) => bdev.write(s, buf.subarray(off, off + n * SECTOR_SIZE)));
+  } catch (e) {
+    return [{ sector, count, error: asError(e) }];
   }
 }
 
-/** Runs io on every page-sized piece of [sector, sector + count) in parallel; returns the failures, merged. */
-async function perPage(
-  sector: number,
-  count: number,
-  io: (sector: number, count: number, byteOffset: number) => Promise<void>,
-): Promise<RegionFailure[]> {
-  const pieces: Promise<Error | null>[] = [];
-  for (let done = 0; done < count; done += SECTORS_PER_PAGE) {
-    const n = Math.min(SECTORS_PER_PAGE, count - done);
+/** Re-reads page by page, then the failed pages sector by sector; returns the unreadable stretches in order. */
+async function findUnreadable(bdev: BlockDevice, sector: number, count: number, buf: Buffer): Promise<RegionFailure[]> {
+  const pages = await tryPieces(bdev, sector, count, SECTORS_PER_PAGE, buf);
+  const sectors = await Promise.all(pages.map((p) => tryPieces(bdev, p.sector, p.count, 1, buf.subarray((p.sector - sector) * SECTOR_SIZE))));
+  const failures: RegionFailure[] = [];
+  for (const f of sectors.flat()) {
+    const last = failures[failures.length - 1];
+    if (last && last.sector + last.count === f.sector) last.count += f.count;
+    else failures.push({ ...f });
+  }
+  return failures;
+}
+
+/** Reads [sector, sector + count) in pieces of `size` sectors in parallel into buf; returns the failed pieces. */
+async function tryPieces(bdev: BlockDevice, sector: number, count: number, size: number, buf: Buffer): Promise<RegionFailure[]> {
+  const pieces: Promise<RegionFailure | null>[] = [];
+  for (let off = 0; off < count; off += size) {
+    const n = Math.min(size, count - off);
     pieces.push(
       (async () => {
         try {
-          await io(sector + done, n, done * SECTOR_SIZE);
+          await bdev.read(sector + off, buf.subarray(off * SECTOR_SIZE, (off + n) * SECTOR_SIZE));
           return null;
         } catch (e) {
-          return e instanceof Error ? e : new Error(String(e));
+          return { sector: sector + off, count: n, error: asError(e) };
         }
       })(),
     );
   }
-  const results = await Promise.all(pieces);
-  const failures: RegionFailure[] = [];
-  results.forEach((error, i) => {
-    if (!error) return;
-    const s = sector + i * SECTORS_PER_PAGE;
-    const n = Math.min(SECTORS_PER_PAGE, count - i * SECTORS_PER_PAGE);
-    const last = failures[failures.length - 1];
-    if (last && last.sector + last.count === s) last.count += n; // one event per failed stretch
-    else failures.push({ sector: s, count: n, error });
-  });
-  return failures;
+  return (await Promise.all(pieces)).filter((f): f is RegionFailure => f !== null);
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
 }

@@ -106,6 +106,20 @@ export class GatedDevice implements BlockDevice {
     this.waiting.splice(i, 1)[0]!.release(fail);
   }
 
+  /** Fails every waiting request matching `where`, and the re-reads they cause, until none is left. */
+  async failAll(where: (r: { op: 'read' | 'write'; sector: number; count: number }) => boolean): Promise<number> {
+    let failed = 0;
+    for (let batch = this.waiting.filter(where); batch.length > 0; batch = this.waiting.filter(where)) {
+      for (const r of batch) {
+        this.waiting.splice(this.waiting.indexOf(r), 1);
+        r.release(true);
+        failed++;
+      }
+      await settle();
+    }
+    return failed;
+  }
+
   private gate(op: 'read' | 'write', sector: number, buf: Buffer, io: () => Promise<void>): Promise<void> {
     return new Promise((resolve, reject) => {
       this.waiting.push({

@@ -1,13 +1,14 @@
-// A byte-array reference model of one kcopyd job, written from reference/kcopyd.md (not from the engine):
-// the job is cut into chunks of subJobSectors (one chunk when count <= subJobSectors); chunks are handed out
-// in ascending order; each chunk reads its source page by page (a page = 8 sectors from the chunk's start,
-// the simulator's bio), a failed page reads as zeros; a chunk whose read failed writes nothing unless
-// IGNORE_ERROR; each destination page is written unless it holds a bad sector (then that destination's bit).
+// A byte-array reference model of one kcopyd job, written from reference/kcopyd.md and the oracle's
+// fixtures/kcopyd/read-error-zero-fill.* (not from the engine): the job is cut into chunks of subJobSectors
+// (one chunk when count <= subJobSectors), handed out in ascending order. A chunk's read is one bio: when it
+// fails, the unreadable sectors and every sector after the last unreadable one read as zeros (dm-io zero-fills
+// the split bio's last piece), the sectors before hold the data. A chunk whose read failed writes nothing
+// unless IGNORE_ERROR. Each destination gets one write per chunk; on these test devices a write touching a
+// bad sector writes nothing and sets that destination's bit.
 // Without IGNORE_ERROR, a failure stops the hand-out: only a prefix of the chunks runs, and which prefix
 // depends on timing, so the model gives every outcome the kernel allows, one per possible prefix.
 
 export const SECTOR = 512;
-const PAGE_SECTORS = 8;
 
 export interface ModelDevice {
   bytes: Buffer;
@@ -35,7 +36,7 @@ export interface ModelOutcome {
 
 interface ChunkResult {
   readFailed: boolean;
-  /** Per destination: the sectors to write (absolute) and their data, and whether any page failed. */
+  /** Per destination: what lands (absolute sector and data). */
   writes: { sector: number; data: Buffer }[][];
   writeBits: number;
 }
@@ -49,23 +50,27 @@ function runChunk(job: ModelJob, offset: number, length: number): ChunkResult {
   const data = Buffer.alloc(length * SECTOR);
   let readFailed = false;
   if (job.source) {
-    for (let p = 0; p < length; p += PAGE_SECTORS) {
-      const n = Math.min(PAGE_SECTORS, length - p);
-      const s = job.source.sector + offset + p;
-      if (hasBad(job.source.dev.badReads, s, n)) readFailed = true; // page stays zero
-      else job.source.dev.bytes.copy(data, p * SECTOR, s * SECTOR, (s + n) * SECTOR);
+    const first = job.source.sector + offset;
+    job.source.dev.bytes.copy(data, 0, first * SECTOR, (first + length) * SECTOR);
+    let lastBad = -1;
+    for (let i = 0; i < length; i++) {
+      if (job.source.dev.badReads.has(first + i)) {
+        data.fill(0, i * SECTOR, (i + 1) * SECTOR);
+        lastBad = i;
+      }
+    }
+    if (lastBad >= 0) {
+      readFailed = true;
+      data.fill(0, (lastBad + 1) * SECTOR);
     }
   }
   const writes: { sector: number; data: Buffer }[][] = job.dests.map(() => []);
   let writeBits = 0;
   if (readFailed && !job.ignoreError) return { readFailed, writes, writeBits };
   job.dests.forEach((d, j) => {
-    for (let p = 0; p < length; p += PAGE_SECTORS) {
-      const n = Math.min(PAGE_SECTORS, length - p);
-      const s = d.sector + offset + p;
-      if (hasBad(d.dev.badWrites, s, n)) writeBits |= 1 << j;
-      else writes[j]!.push({ sector: s, data: data.subarray(p * SECTOR, (p + n) * SECTOR) });
-    }
+    const first = d.sector + offset;
+    if (hasBad(d.dev.badWrites, first, length)) writeBits |= 1 << j;
+    else writes[j]!.push({ sector: first, data });
   });
   return { readFailed, writes, writeBits: writeBits >>> 0 };
 }

@@ -186,9 +186,9 @@ describe('sub-job split', () => {
     expect(src.waiting.map((r) => r.sector)).toEqual([0, 8, 16, 24, 32, 40, 48, 56]);
     src.release((r) => r.sector === 0, true); // the chunk read fails...
     await settle();
-    expect(src.waiting.filter((r) => r.sector === 0).map((r) => r.count)).toEqual([8]); // ...and is re-issued page by page
-    src.release((r) => r.sector === 0, true);
-    await settle();
+    expect(src.waiting.filter((r) => r.sector < 8).map((r) => r.count)).toEqual([8]); // ...and is re-read page by page
+    // then sector by sector: the 8 sector reads fail too
+    expect(await src.failAll((r) => r.sector < 8)).toBe(1 + 8);
     while (h.scheduler.step()) {}
     for (let guard = 0; guard < 100 && src.waiting.length + dst.waiting.length > 0; guard++) {
       if (src.waiting.length) src.release();
@@ -283,10 +283,7 @@ describe('WRITE_SEQ', () => {
     h.step();
     src.release((r) => r.sector === 8);
     src.release((r) => r.sector === 16);
-    src.release((r) => r.sector === 0, true);
-    await settle();
-    src.release((r) => r.sector === 0, true); // the page-by-page retry fails too
-    await settle();
+    await src.failAll((r) => r.sector < 8); // the read and its page and sector re-reads
     while (h.scheduler.step()) {}
     expect(dst.waiting).toEqual([]);
     expect(h.jobEvents('rogue').map((e) => e.offset).sort((a, b) => a - b)).toEqual([8, 16]);
