@@ -77,7 +77,7 @@ export class SnapshotMerge extends Snapshot {
     const e = this.valid ? this.complete.get(chunk) : undefined;
     if (e === undefined) {
       // Not (or no longer) in the COW: the merge target acts as the origin, other snapshots copy first.
-      await this.registry.originWrite(this.origin.bdev, sector, () => this.origin.bdev.write(sector, buf));
+      await this.registry.originWrite(this.origin.bdev, sector, () => this.origin.bdev.write(sector, buf), false);
       return;
     }
     const range = this.range;

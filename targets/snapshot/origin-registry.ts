@@ -18,6 +18,8 @@ export interface RegisteredSnapshot {
    * pending exception (created and its copy started if need be), or its invalidation when the COW is full.
    */
   prepareForOriginWrite(sector: number): Promise<unknown> | null;
+  /** wait_for_in_progress: what to wait for while more copies than snapshot_cow_threshold are in flight, else null. */
+  copiesThrottled(): Promise<void> | null;
 }
 
 interface OriginEntry {
@@ -84,9 +86,17 @@ export class OriginRegistry {
     return waits;
   }
 
-  /** do_origin: holds the write until no snapshot needs a copy of its chunk any more, then runs it. */
-  async originWrite(origin: BlockDevice, sector: number, write: () => Promise<void>): Promise<void> {
+  /**
+   * do_origin: holds the write until no snapshot needs a copy of its chunk any more, then runs it. `limit`
+   * (origin target writes, not the merge's) first waits for snapshots with too many copies in flight.
+   */
+  async originWrite(origin: BlockDevice, sector: number, write: () => Promise<void>, limit = true): Promise<void> {
     for (;;) {
+      const throttled = limit ? this.snapshotsOf(origin).map((s) => s.copiesThrottled()).find((w) => w !== null) : undefined;
+      if (throttled) {
+        await throttled;
+        continue;
+      }
       const waits = this.triggerCopies(origin, sector);
       if (waits.length === 0) break;
       // Whatever the copies' outcome, the check runs again: a snapshot that failed is now invalid and skipped.

@@ -15,6 +15,7 @@ import { ChunkTracker } from './chunk-tracker.js';
 import type { ExceptionStore } from './exception-store.js';
 import './events.js';
 import { registryFor, sameDevice, settleAll, type OriginRegistry, type RegisteredSnapshot } from './origin-registry.js';
+import { snapshotParameters } from './parameters.js';
 import { PendingException } from './pending-exception.js';
 import { PersistentStore } from './persistent-store.js';
 import { parseSnapshotArgs, type SnapshotArgs } from './snapshot-args.js';
@@ -58,6 +59,9 @@ export class Snapshot implements Target, RegisteredSnapshot {
   private nextCommit = 0;
   private readonly copiesDone = new Map<number, { pe: PendingException; ok: boolean }>();
   private dropping: Promise<void> = Promise.resolve();
+  /** Copies (and whole-chunk writes) in flight, and the writes waiting for that number to drop. */
+  private inProgress = 0;
+  private inProgressWaiters: Array<() => void> = [];
 
   protected constructor(ctx: TargetContext, a: SnapshotArgs, origin: DmDevice, cow: DmDevice, store: ExceptionStore, handover: boolean) {
     this.ctx = ctx;
@@ -232,6 +236,11 @@ export class Snapshot implements Target, RegisteredSnapshot {
     return pe.done;
   }
 
+  copiesThrottled(): Promise<void> | null {
+    if (this.inProgress <= snapshotParameters.cowThreshold) return null;
+    return new Promise((resolve) => this.inProgressWaiters.push(resolve));
+  }
+
   /** __invalidate_snapshot: status Invalid, every later I/O fails, the persistent header gets valid=0. */
   invalidate(reason: string): Promise<void> {
     if (!this.valid) return this.dropping;
@@ -259,6 +268,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
   }
 
   protected async writeChunk(sector: number, buf: Buffer): Promise<void> {
+    for (let w = this.copiesThrottled(); w; w = this.copiesThrottled()) await w;
     if (!this.valid) throw this.invalidError('write', sector);
     if (this.overflowed) throw new IoError(`${this.deviceName}: write at sector ${sector}: snapshot has overflowed (status Overflow)`);
     const chunk = Math.floor(sector / this.chunkSize);
@@ -283,6 +293,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
     if (!pe.started && buf.length === this.chunkSize * SECTOR_SIZE) {
       // The write replaces the whole chunk: it goes to the COW as the copy would have, and completes with it.
       pe.started = true;
+      this.inProgress++;
       this.emitCopy('snapshot.copy.started', pe, { sectors: this.chunkSize, mode: 'full-write' });
       const target = pe;
       this.cow.bdev.write(this.remap(pe.newChunk, sector), buf).then(
@@ -330,6 +341,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
 
   private startCopy(pe: PendingException): void {
     pe.started = true;
+    this.inProgress++;
     const from = pe.oldChunk * this.chunkSize;
     const count = Math.min(this.chunkSize, this.origin.bdev.sizeSectors - from);
     this.emitCopy('snapshot.copy.started', pe, { sectors: count, mode: 'copy' });
@@ -345,6 +357,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
   /** copy_callback: completions are committed in allocation order. */
   private copyDone(pe: PendingException, readErr: boolean, writeErr: number): void {
     this.emitCopy('snapshot.copy.finished', pe, { readErr, writeErr });
+    if (--this.inProgress <= snapshotParameters.cowThreshold) for (const w of this.inProgressWaiters.splice(0)) w();
     this.copiesDone.set(pe.sequence, { pe, ok: !readErr && writeErr === 0 });
     for (let next = this.copiesDone.get(this.nextCommit); next; next = this.copiesDone.get(this.nextCommit)) {
       this.copiesDone.delete(this.nextCommit++);

@@ -3,9 +3,6 @@
 // and the one-merge-per-origin rule. Expectation: the origin ends up holding what the snapshot showed.
 
 import { describe, expect, it } from 'vitest';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
-import { EventBus } from '../../src/dm/events.js';
-import { KcopydEngine } from '../../src/kcopyd/engine.js';
 import { AutoScheduler } from '../../src/kcopyd/scheduler.js';
 import { Lab, stamp } from './support/dm.js';
 
@@ -36,9 +33,7 @@ async function startMerge(lab: Lab): Promise<void> {
 
 function pausedLab(): { lab: Lab; scheduler: AutoScheduler } {
   const scheduler = new AutoScheduler();
-  const lab = new Lab();
-  (lab as { dm: DeviceMapper }).dm = new DeviceMapper({ bus: lab.bus, kcopyd: new KcopydEngine({ bus: lab.bus, scheduler }) });
-  return { lab, scheduler };
+  return { lab: new Lab({ scheduler }), scheduler };
 }
 
 describe('snapshot-merge', () => {

@@ -4,6 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { Lab, snapPercent, stamp } from './support/dm.js';
+import { AutoScheduler } from '../../src/kcopyd/scheduler.js';
+import { snapshotParameters } from '../../targets/snapshot/parameters.js';
 
 const K = 8; // dmtest's k(4): 4 KiB chunks
 
@@ -385,5 +387,33 @@ describe('events for the TUI', () => {
     expect(mine).toContainEqual({ type: 'snapshot.overflow', device: 'snapo' });
     expect(mine).toContainEqual({ type: 'snapshot.invalidated', device: 'snap', reason: 'Invalidating snapshot: Unable to allocate exception.' });
     await lab.dm.close();
+  });
+});
+
+describe('snapshot_cow_threshold', () => {
+  it('origin writes wait while more copies than the threshold are in flight for a snapshot', async () => {
+    const scheduler = new AutoScheduler({ paused: true });
+    const lab = new Lab({ scheduler });
+    const saved = snapshotParameters.cowThreshold;
+    snapshotParameters.cowThreshold = 2;
+    try {
+      await lab.disk('data', 2048, stamp('OLD', 0, 2048));
+      await lab.disk('cow', 2048);
+      await lab.dm.create('origin', '0 2048 snapshot-origin data');
+      await lab.dm.suspend('origin');
+      await lab.dm.create('snap', '0 2048 snapshot data cow N 8');
+      await lab.dm.resume('origin');
+      const writes = Array.from({ length: 10 }, (_, i) => lab.write('origin', i * 16, stamp('NEW', i * 16, 8)));
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      // 0, 1 and 2 copies in flight let a write through; with 3 (> 2) the others wait.
+      expect(lab.events.filter((e) => e.type === 'snapshot.copy.started')).toHaveLength(3);
+      scheduler.resume();
+      await Promise.all(writes);
+      expect(lab.events.filter((e) => e.type === 'snapshot.copy.finished')).toHaveLength(10);
+      expect((await lab.readAll('snap')).equals(stamp('OLD', 0, 2048))).toBe(true);
+    } finally {
+      snapshotParameters.cowThreshold = saved;
+      await lab.dm.close();
+    }
   });
 });

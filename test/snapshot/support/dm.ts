@@ -3,15 +3,20 @@
 import { MemoryDevice } from '../../../src/block/memory-device.js';
 import { DeviceMapper } from '../../../src/dm/device-mapper.js';
 import { EventBus, type DmEvent } from '../../../src/dm/events.js';
+import { KcopydEngine } from '../../../src/kcopyd/engine.js';
+import type { WorkerScheduler } from '../../../src/kcopyd/scheduler.js';
 
 export class Lab {
   readonly bus = new EventBus();
   readonly events: DmEvent[] = [];
-  readonly dm = new DeviceMapper({ bus: this.bus });
+  readonly dm: DeviceMapper;
   readonly disks = new Map<string, MemoryDevice>();
 
-  constructor() {
+  /** scheduler: the kcopyd worker scheduler, to pause or step copies. */
+  constructor(options: { scheduler?: WorkerScheduler } = {}) {
     this.bus.on((e) => this.events.push(e));
+    const kcopyd = options.scheduler ? new KcopydEngine({ bus: this.bus, scheduler: options.scheduler }) : undefined;
+    this.dm = new DeviceMapper({ bus: this.bus, ...(kcopyd ? { kcopyd } : {}) });
   }
 
   async disk(name: string, sectors: number, content?: Buffer): Promise<MemoryDevice> {
