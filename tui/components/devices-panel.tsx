@@ -52,7 +52,7 @@ export function deviceLine(row: TreeRow, width: number, selected: boolean): stri
   const d = row.device;
   const wide = width >= 60;
   const indent = row.depth > 0 ? `${'  '.repeat(row.depth - 1)}└ ` : '';
-  const name = `${indent}${d.name}`.padEnd(wide ? 16 : 10);
+  const name = `${indent}${d.name}`.padEnd(wide ? 16 : 11);
   const target = (wide ? d.target : (SHORT_TARGET[d.target] ?? d.target)).padEnd(wide ? 15 : 6).slice(0, wide ? 15 : 6);
   const size = humanSectors(d.sizeSectors).padStart(wide ? 5 : 4);
   const state = wide ? d.state.padEnd(9) : d.state.slice(0, 3);

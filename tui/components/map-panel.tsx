@@ -76,7 +76,7 @@ export function MapPanel({ state, device, focused, width, height }: MapPanelProp
   return (
     <Panel title="Map" info={device ? `of ${device}${m ? ` (${m.size} ${m.kind})` : ''}` : ''} focused={focused} width={width} height={height}>
       {!m ? (
-        <Toned tone="dim">{fit(device ? ' no regions or chunks (not a mirror or snapshot)' : ' select a device', width)}</Toned>
+        <Toned tone="dim">{fit(device ? ' no map: not a mirror or a snapshot' : ' select a device', width)}</Toned>
       ) : (
         <Box flexDirection="column">
           {mapRows(m, width, gridRows).map((row, i) => (
