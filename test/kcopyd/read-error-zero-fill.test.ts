@@ -1,6 +1,6 @@
-// What a failed read leaves in the destination with IGNORE_ERROR, against the real kernel: the oracle ran
-// fixtures/kcopyd/*.sh (dm-mirror resync over a leg with dm-error holes: one IGNORE_ERROR kcopyd job per
-// 4096-sector region, 1024-sector sub-jobs) and recorded the other leg as sector runs (*.runs).
+// What a failed read leaves in the destination, against the real kernel: the oracle ran fixtures/kcopyd/*.sh
+// (dm-mirror resync over a leg with dm-error holes: one kcopyd job per 4096-sector region, 1024-sector
+// sub-jobs, IGNORE_ERROR unless the table says handle_errors) and recorded the other leg as sector runs.
 
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
@@ -24,9 +24,11 @@ async function holes(job: string): Promise<number[]> {
   return bad;
 }
 
-describe.each(['read-error-zero-fill', 'read-error-two-holes'])('%s', (job) => {
+describe.each(['read-error-zero-fill', 'read-error-two-holes', 'read-error-no-ignore'])('%s', (job) => {
   it('leaves the destination exactly as the kernel did', async () => {
     const bad = await holes(job);
+    // dm-raid1 recover(): IGNORE_ERROR unless errors are handled
+    const flags = (await readFile(new URL(`${job}.sh`, fixtures), 'utf8')).includes('handle_errors') ? 0 : KCOPYD_IGNORE_ERROR;
     expect(bad.length).toBeGreaterThan(0);
     const leg0 = new FaultyDevice('leg0', SECTORS);
     const leg1 = new FaultyDevice('leg1', SECTORS);
@@ -36,7 +38,7 @@ describe.each(['read-error-zero-fill', 'read-error-two-holes'])('%s', (job) => {
     const engine = new KcopydEngine({ bus: new EventBus() }); // default 1024-sector sub-jobs, as kcopyd_subjob_size_kb=512
     const client = engine.createClient({ owner: 'mirror' });
     for (let region = 0; region < SECTORS; region += REGION) {
-      const r = await client.copyAsync({ bdev: leg0, sector: region, count: REGION }, [{ bdev: leg1, sector: region, count: REGION }], KCOPYD_IGNORE_ERROR);
+      const r = await client.copyAsync({ bdev: leg0, sector: region, count: REGION }, [{ bdev: leg1, sector: region, count: REGION }], flags);
       expect(r.writeErr).toBe(0);
       expect(r.readErr).toBe(bad.some((s) => s >= region && s < region + REGION));
     }
