@@ -294,7 +294,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
       // The write replaces the whole chunk: it goes to the COW as the copy would have, and completes with it.
       pe.started = true;
       this.inProgress++;
-      this.emitCopy('snapshot.copy.started', pe, { sectors: this.chunkSize, mode: 'full-write' });
+      this.ctx.bus.emit('snapshot.copy.started', { ...this.chunkFields(pe), sectors: this.chunkSize, mode: 'full-write' });
       const target = pe;
       this.cow.bdev.write(this.remap(pe.newChunk, sector), buf).then(
         () => this.copyDone(target, false, 0),
@@ -344,7 +344,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
     this.inProgress++;
     const from = pe.oldChunk * this.chunkSize;
     const count = Math.min(this.chunkSize, this.origin.bdev.sizeSectors - from);
-    this.emitCopy('snapshot.copy.started', pe, { sectors: count, mode: 'copy' });
+    this.ctx.bus.emit('snapshot.copy.started', { ...this.chunkFields(pe), sectors: count, mode: 'copy' });
     this.kcopyd.copy(
       { bdev: this.origin.bdev, sector: from, count },
       [{ bdev: this.cow.bdev, sector: pe.newChunk * this.chunkSize, count }],
@@ -356,7 +356,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
 
   /** copy_callback: completions are committed in allocation order. */
   private copyDone(pe: PendingException, readErr: boolean, writeErr: number): void {
-    this.emitCopy('snapshot.copy.finished', pe, { readErr, writeErr });
+    this.ctx.bus.emit('snapshot.copy.finished', { ...this.chunkFields(pe), readErr, writeErr });
     if (--this.inProgress <= snapshotParameters.cowThreshold) for (const w of this.inProgressWaiters.splice(0)) w();
     this.copiesDone.set(pe.sequence, { pe, ok: !readErr && writeErr === 0 });
     for (let next = this.copiesDone.get(this.nextCommit); next; next = this.copiesDone.get(this.nextCommit)) {
@@ -413,18 +413,6 @@ export class Snapshot implements Target, RegisteredSnapshot {
 
   private chunkFields(pe: PendingException): { device: string; oldChunk: number; newChunk: number; chunkSize: number } {
     return { device: this.deviceName, oldChunk: pe.oldChunk, newChunk: pe.newChunk, chunkSize: this.chunkSize };
-  }
-
-  private emitCopy(
-    kind: 'snapshot.copy.started',
-    pe: PendingException,
-    extra: { sectors: number; mode: 'copy' | 'full-write' },
-  ): void;
-  private emitCopy(kind: 'snapshot.copy.finished', pe: PendingException, extra: { readErr: boolean; writeErr: number }): void;
-  private emitCopy(kind: 'snapshot.copy.started' | 'snapshot.copy.finished', pe: PendingException, extra: object): void {
-    if (kind === 'snapshot.copy.started') {
-      this.ctx.bus.emit(kind, { ...this.chunkFields(pe), ...(extra as { sectors: number; mode: 'copy' | 'full-write' }) });
-    } else this.ctx.bus.emit(kind, { ...this.chunkFields(pe), ...(extra as { readErr: boolean; writeErr: number }) });
   }
 
   static readonly type: TargetType = {
