@@ -4,7 +4,7 @@
 
 import { type BlockDevice, SECTOR_SIZE } from '../block/block-device.js';
 import type { Bio, BioOp } from './bio.js';
-import { DmError, IoError, NoDeviceError, ReadOnlyError } from './errors.js';
+import { DmError, InvalidArgumentError, IoError, NoDeviceError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { DmTable, TableTarget } from './table.js';
 
@@ -156,6 +156,10 @@ export class MappedDevice {
       swapped = true;
       this.bus.emit('dm.table_swapped', { device: this.name, targets: this.liveTable.targets.length, sizeSectors: this.liveTable.sizeSectors });
     }
+    // dm_resume of a suspended device without a table: EINVAL, and it stays suspended.
+    if (this.suspendedFlag && !this.liveTable) {
+      throw new InvalidArgumentError(`${this.name}: cannot resume a device that has no table; load one first`);
+    }
     try {
       if ((this.suspendedFlag || swapped) && this.liveTable) {
         await this.liveTable.resumeTargets();
@@ -233,7 +237,8 @@ export class MappedDevice {
     if (req.sector + req.count > table.sizeSectors) {
       throw this.refused(req, new IoError(`beyond the end of the device (${table.sizeSectors} sectors)`));
     }
-    if (req.op !== 'read' && this.readOnly) throw this.refused(req, new ReadOnlyError('the device is read-only'));
+    // The block layer answers EPERM for a write to a read-only disk (6.1: "Operation not permitted").
+    if (req.op !== 'read' && this.readOnly) throw this.refused(req, new DmError('EPERM', 'the device is read-only'));
     this.inFlight++;
     try {
       if (req.op === 'flush' || req.preflush) await this.run(req, flushPieces(table));

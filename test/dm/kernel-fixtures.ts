@@ -45,16 +45,17 @@ export function refusalCases(): RefusalCase[] {
   return cases.filter((c) => c.name !== 'end');
 }
 
-/** `$ command` blocks of a transcript: the command line and the lines it printed (rc line excluded). */
-export function transcript(name: string): { cmd: string; lines: string[]; rc: number }[] {
-  const blocks: { cmd: string; lines: string[]; rc: number }[] = [];
+/** `$ command` blocks of a transcript: the command, the lines it printed, its rc, and any `dmesg:` lines after. */
+export function transcript(name: string): { cmd: string; lines: string[]; rc: number; dmesg: string[] }[] {
+  const blocks: { cmd: string; lines: string[]; rc: number; dmesg: string[] }[] = [];
   for (const line of readFixture(name).split('\n')) {
-    if (line.startsWith('$ ')) blocks.push({ cmd: line.slice(2), lines: [], rc: -1 });
+    if (line.startsWith('$ ')) blocks.push({ cmd: line.slice(2), lines: [], rc: -1, dmesg: [] });
     else if (blocks.length > 0) {
       const b = blocks[blocks.length - 1]!;
       const rc = /^rc: (\d+)$/.exec(line);
       if (rc && b.rc === -1) b.rc = Number(rc[1]);
       else if (b.rc === -1) b.lines.push(line);
+      else if (line.startsWith('dmesg: ')) b.dmesg.push(line.slice(7));
     }
   }
   return blocks;
