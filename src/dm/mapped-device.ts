@@ -94,10 +94,6 @@ export class MappedDevice {
     return this.liveTable?.sizeSectors ?? 0;
   }
 
-  get inFlightCount(): number {
-    return this.inFlight;
-  }
-
   /** Runs fn with the device's lock held. */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.lock.then(fn);
@@ -148,8 +144,9 @@ export class MappedDevice {
     let old: DmTable | undefined;
     let swapped = false;
     if (this.inactiveTable) {
-      // A device without a live table has nothing to quiesce (its I/O fails at once), so only a live one is suspended.
+      // A device without a live table has no targets to quiesce: it is only marked suspended, as dm_suspend does.
       if (this.liveTable) await this.suspend(false);
+      else this.suspendedFlag = true;
       old = this.liveTable;
       this.liveTable = this.inactiveTable;
       this.inactiveTable = undefined;

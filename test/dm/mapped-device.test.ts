@@ -212,6 +212,15 @@ describe('suspend and resume', () => {
     expect([info.state, info.tablesPresent]).toEqual(['SUSPENDED', 'LIVE']);
     expect((await dm.table('p'))[0]!.params).toBe('0 fail-preresume');
   });
+
+  it('a first table whose preresume fails leaves the device suspended too; create removes such a device', async () => {
+    await dm.create('n', '', { notable: true });
+    await dm.load('n', '0 8 probe 0 fail-preresume');
+    await expect(dm.resume('n')).rejects.toThrow(/preresume refused/);
+    expect((await dm.info('n'))[0]!.state).toBe('SUSPENDED');
+    await expect(dm.create('c', '0 8 probe 0 fail-preresume')).rejects.toThrow(/preresume refused/);
+    expect(dm.ls().map((d) => d.name)).toEqual(['n']);
+  });
 });
 
 describe('events and wait', () => {
