@@ -3,7 +3,7 @@
 // store's published state only (at most maxFps frames a second).
 
 import { useCallback, useEffect, useReducer, useRef, useState, useSyncExternalStore } from 'react';
-import { Box, useApp, useInput, useStdout } from 'ink';
+import { Box, type Key, useApp, useInput, useStdout } from 'ink';
 import type { ViewStore } from './store/store.js';
 import { deviceTree } from './store/devices.js';
 import { layout } from './layout.js';
@@ -124,7 +124,18 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20 }: Ap
     update({ focus: FOCUS_ORDER[(at + by + FOCUS_ORDER.length) % FOCUS_ORDER.length]! });
   };
 
+  // A chunk of several characters (typed ahead, pasted, or sent by tmux send-keys) is handled one character at a
+  // time, with CR or LF as Enter, so ':status\r' focuses the command line, types and runs the command.
   useInput((input, key) => {
+    const special = key.upArrow || key.downArrow || key.leftArrow || key.rightArrow || key.escape || key.ctrl || key.meta;
+    if (input.length <= 1 || special) return handleKey(input, key);
+    for (const ch of input) {
+      const enter = ch === '\r' || ch === '\n';
+      handleKey(enter ? '' : ch, { ...key, return: enter, tab: ch === '\t' });
+    }
+  });
+
+  function handleKey(input: string, key: Key): void {
     const u = ui.current;
     if (key.ctrl && input === 'c') return quit();
     if (u.help) return update({ help: false });
@@ -158,7 +169,7 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20 }: Ap
         update({ logScroll: Math.max(0, Math.min(state.log.entries.length - 1, u.logScroll + by)) });
       }
     }
-  });
+  }
 
   const L = layout(width, height);
   return (

@@ -124,6 +124,14 @@ describe('command line', () => {
     unmount();
   });
 
+  it('a chunk of typed-ahead text (":ls" and Enter in one read) focuses, types and runs', async () => {
+    const { press, actions, lastFrame, unmount } = await setup();
+    await press(':status snap1\rp');
+    expect(actions.calls).toEqual(['run status snap1']);
+    await waitForFrame(lastFrame, (f) => f.includes(': p_'));
+    unmount();
+  });
+
   it('shows why a line was refused, with the usage', async () => {
     const { type, press, lastFrame, unmount } = await setup(async (line) => {
       parseCommand(line);

@@ -81,6 +81,16 @@ describe('device events', () => {
     expect(cellCounts(m)).toEqual(new Map([['clean', 30], ['nosync', 2]]));
   });
 
+  it('a snapshot of the same table keeps the map; a new table (a rebuilt mirror) starts a new one', () => {
+    const regionDone = ev('mirror.recovery', { device: 'm', region: 31, phase: 'end', ok: true, sector: 3968, count: 128, source: 0 });
+    let s = reduceAll(start, [regionDone]);
+    expect(cellCounts(s.maps.get('m')!).get('nosync')).toBe(1);
+    s = reduceAll(s, [snap('m', '0 4000 mirror core 1 128 2 /tmp/l0.img 0 /tmp/l1.img 0', '0 4000 mirror 2 /tmp/l0.img /tmp/l1.img 31/32 1 AA 1 core')]);
+    expect(cellCounts(s.maps.get('m')!).get('nosync')).toBe(1);
+    s = reduceAll(s, [snap('m', '0 4000 mirror core 1 128 2 /tmp/l1.img 0 /tmp/l2.img 0', '0 4000 mirror 2 /tmp/l1.img /tmp/l2.img 0/32 1 AA 1 core')]);
+    expect(cellCounts(s.maps.get('m')!)).toEqual(new Map([['clean', 0], ['nosync', 32]]));
+  });
+
   it('suspend and resume change the state; remove drops the device and its map', () => {
     let s = reduceAll(start, [ev('dm.suspended', { device: 'm', noflush: false })]);
     expect(s.devices.get('m')!.state).toBe('SUSPENDED');

@@ -28,6 +28,7 @@ export function deviceFromSnapshot(s: DeviceSnapshot, previous?: DeviceView): De
     sizeSectors: size,
     state: s.state,
     uses: [...new Set(lines.flatMap(usedDevices))],
+    table: s.table.trim(),
     failed: s.failed ?? false,
   };
   const status = statusLines[0];

@@ -64,9 +64,9 @@ function onDeviceSnapshot(s: ViewState, e: EngineEvent): ViewState {
   const name = str(e, 'name') ?? '';
   const state: DeviceRunState = str(e, 'state') === 'SUSPENDED' ? 'SUSPENDED' : 'ACTIVE';
   const view = deviceFromSnapshot({ name, table: str(e, 'table') ?? '', status: str(e, 'status') ?? '', state, failed: bool(e, 'failed') ?? false }, s.devices.get(name));
-  const existing = s.maps.get(name);
-  const fresh = mapForDevice(view);
-  const keep = existing && fresh && existing.kind === fresh.kind && existing.size === fresh.size;
+  // A snapshot of the same table keeps the map the events built; a new table starts a new map.
+  const keep = s.devices.get(name)?.table === view.table && s.maps.has(name);
+  const fresh = keep ? undefined : mapForDevice(view);
   return { ...s, devices: putDevice(s.devices, view), maps: keep ? s.maps : setMap(s.maps, name, fresh) };
 }
 
@@ -338,8 +338,9 @@ function onRecovery(s: ViewState, e: EngineEvent): ViewState {
   const name = deviceOf(e);
   const region = num(e, 'region') ?? 0;
   if (str(e, 'phase') === 'start') return { ...s, maps: setCells(s.maps, name, region, 1, 'recovering') };
+  if (bool(e, 'ok') === true) return { ...s, maps: setCells(s.maps, name, region, 1, 'clean') };
   if (bool(e, 'ok') === false) {
-    return log(s, e, 'error', `resync of region ${region} failed read_err=${bool(e, 'readErr') ? 1 : 0} write_err=0x${((num(e, 'writeErr') ?? 0) >>> 0).toString(16)}`);
+    return log({ ...s, maps: setCells(s.maps, name, region, 1, 'nosync') }, e, 'error', `resync of region ${region} failed read_err=${bool(e, 'readErr') ? 1 : 0} write_err=0x${((num(e, 'writeErr') ?? 0) >>> 0).toString(16)}`);
   }
   return s;
 }

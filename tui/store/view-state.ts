@@ -37,6 +37,8 @@ export interface DeviceView {
   state: DeviceRunState;
   /** Devices named by the live table, as written there. */
   uses: string[];
+  /** The live table's text (a new table means a new map). */
+  table: string;
   snapshot?: SnapshotView;
   mirror?: MirrorView;
   /** Set while a `fail` shortcut has an error table under this device. */
