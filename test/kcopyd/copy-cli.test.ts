@@ -1,5 +1,5 @@
 // `dmsim copy` run as a user runs it (npx tsx src/cli/main.ts): output lines, exit status, the bytes it
-// leaves, the trace file, and one-line refusals.
+// leaves, the trace file, a one-line refusal; and every refusal of its options, in process (runCopy).
 
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCopy } from '../../src/cli/commands/copy.js';
 
 const exec = promisify(execFile);
 let dir: string;
@@ -69,23 +70,34 @@ describe('dmsim copy', () => {
     expect(a.subarray(0, 8 * 512).equals(srcData.subarray(100 * 512, 108 * 512))).toBe(true);
   });
 
-  it('refuses bad requests with one line on stderr and exit status 1, touching nothing', async () => {
+  it('refuses a bad request with one line on stderr and exit status 1', async () => {
+    const r = await dmsim('copy', '--from', `${dir}/src.img:0+2048`, '--to', `${dir}/src.img:100`);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^dmsim: kcopyd: source .*src\.img:0\+2048 and destination 0 .* overlap and the job is split/);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('runCopy refusals (in process)', () => {
+  it('refuses each bad request before touching any file', async () => {
     const before = await readFile(join(dir, 'b.img'));
-    const cases: [string[], RegExp][] = [
-      [['--from', `${dir}/src.img:0+2048`, '--to', `${dir}/src.img:100`], /overlap and the job is split/],
-      [['--zero', '--to', `${dir}/b.img:0`], /with --zero every destination needs a count/],
-      [['--to', `${dir}/b.img:0`], /give --from DEV:SECTOR\+COUNT \(or --zero\)/],
-      [['--from', `${dir}/src.img`, '--to', `${dir}/b.img:0`], /expected DEV:SECTOR or DEV:SECTOR\+COUNT/],
-      [['--from', `${dir}/src.img:4000+200`, '--to', `${dir}/b.img:0`], /beyond the end of .*src\.img \(4096 sectors\)/],
-      [['--from', `${dir}/src.img:0+8`, '--to', `${dir}/b.img:0`, '--subjob-sectors', '4096'], /sub-job size must be .* from 8 to 2048/],
+    const cases: [Parameters<typeof runCopy>[0], RegExp][] = [
+      [{ zero: true, to: [`${dir}/b.img:0`] }, /with --zero every destination needs a count/],
+      [{ to: [`${dir}/b.img:0`] }, /give --from DEV:SECTOR\+COUNT \(or --zero\)/],
+      [{ zero: true, from: `${dir}/src.img:0+8`, to: [`${dir}/b.img:0+8`] }, /--zero writes zeros and takes no --from/],
+      [{ from: `${dir}/src.img:0+8`, to: [] }, /at least one --to/],
+      [{ from: `${dir}/src.img`, to: [`${dir}/b.img:0`] }, /expected DEV:SECTOR or DEV:SECTOR\+COUNT/],
+      [{ from: `${dir}/src.img:0`, to: [`${dir}/b.img:0`] }, /the source needs a count/],
+      [{ from: `${dir}/src.img:0+8`, to: [`${dir}/b.img:0+9`] }, /has 9 sectors but the source has 8/],
+      [{ from: `${dir}/src.img:4000+200`, to: [`${dir}/b.img:0`] }, /beyond the end of .*src\.img \(4096 sectors\)/],
+      [{ from: `${dir}/src.img:0+8`, to: [`${dir}/b.img:0`], subjobSectors: '4096' }, /sub-job size must be .* from 8 to 2048/],
+      [{ from: `${dir}/src.img:0+8`, to: [`${dir}/b.img:0`], pages: 'many' }, /--pages 'many': expected a whole number/],
+      [{ from: `${dir}/src.img:0+8`, to: Array.from({ length: 9 }, (_, i) => `${dir}/b.img:${i * 8}`) }, /9 destinations given, at most 8/],
+      [{ from: `${dir}/nope.img:0+8`, to: [`${dir}/b.img:0`] }, /nope\.img: cannot open/],
     ];
-    const results = await Promise.all(cases.map(([args]) => dmsim('copy', ...args)));
-    for (const [i, [args, message]] of cases.entries()) {
-      const r = results[i]!;
-      expect(r.code, args.join(' ')).toBe(1);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(message);
-      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    for (const [opts, message] of cases) {
+      await expect(runCopy(opts, () => undefined), JSON.stringify(opts)).rejects.toThrow(message);
     }
     expect((await readFile(join(dir, 'b.img'))).equals(before)).toBe(true);
   });
