@@ -170,11 +170,8 @@ export class DeviceMapper {
     const md = this.get(name);
     await md.exclusive(async () => {
       if (md.openCount > 0) {
-        if (options.force && md.live) {
-          await md.load(await this.buildTable(md, `0 ${md.sizeSectors} error`));
-          await md.resume();
-        }
-        throw new BusyError(`${name}: device is busy: ${this.describeUsers(md)}${options.force ? ' (its table was replaced by an error table)' : ''}`);
+        if (options.force) await this.swapInErrorTable(md);
+        throw new BusyError(`${name}: device is busy: ${this.describeUsers(md)}${options.force && md.live ? ' (its table was replaced by an error table)' : ''}`);
       }
       await this.destroyDevice(md);
     });
@@ -182,24 +179,19 @@ export class DeviceMapper {
 
   /**
    * dmsetup remove_all: removes every device that is not in use, over and over so stacks come down top first.
-   * With force, devices still in use get error tables. Fails with EBUSY naming what is left.
+   * With force, the devices still in use then get error tables (which lets go of the devices under them) and
+   * the removal runs again. Fails with EBUSY naming what is left.
    */
   async removeAll(options: { force?: boolean } = {}): Promise<void> {
-    for (let progress = true; progress; ) {
-      progress = false;
-      for (const md of this.sorted()) {
-        if (md.openCount === 0) {
-          await this.remove(md.name);
-          progress = true;
-        }
-      }
+    await this.removeUnused();
+    if (options.force && this.devicesByName.size > 0) {
+      for (const md of this.sorted()) await md.exclusive(() => this.swapInErrorTable(md));
+      await this.removeUnused();
     }
     const left = this.sorted();
-    if (left.length === 0) return;
-    if (options.force) {
-      for (const md of left) await this.remove(md.name, { force: true }).catch(() => undefined);
+    if (left.length > 0) {
+      throw new BusyError(`remove_all left ${left.length} open device(s): ${left.map((md) => `${md.name} (${this.describeUsers(md)})`).join(', ')}`);
     }
-    throw new BusyError(`remove_all left ${left.length} open device(s): ${left.map((md) => `${md.name} (${this.describeUsers(md)})`).join(', ')}`);
   }
 
   /** dmsetup status [NAME] [--target T]: each live target's STATUSTYPE_INFO text. */
@@ -306,6 +298,26 @@ export class DeviceMapper {
     if (holders.length > 0) parts.push(`used by the table of ${holders.join(', ')}`);
     if (openers > 0) parts.push(`opened ${openers} time(s)`);
     return parts.join('; ');
+  }
+
+  /** Removes devices nobody uses until none is left that can go. */
+  private async removeUnused(): Promise<void> {
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (const md of this.sorted()) {
+        if (md.openCount === 0) {
+          await this.remove(md.name);
+          progress = true;
+        }
+      }
+    }
+  }
+
+  /** dmsetup's _error_device: `0 <size> error` loaded and resumed over a live table. */
+  private async swapInErrorTable(md: MappedDevice): Promise<void> {
+    if (!md.live) return;
+    await md.load(await this.buildTable(md, `0 ${md.sizeSectors} error`));
+    await md.resume();
   }
 
   private async destroyDevice(md: MappedDevice): Promise<void> {

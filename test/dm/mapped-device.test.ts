@@ -294,6 +294,17 @@ describe('stacking and remove', () => {
     expect(dm.ls()).toEqual([]);
   });
 
+  it('remove_all --force gives busy devices error tables, which frees the devices under them', async () => {
+    await dm.create('low', '0 8 zero');
+    await dm.create('top', '0 8 linear /dev/mapper/low 0');
+    const top = await dm.open('top');
+    await expect(dm.removeAll({ force: true })).rejects.toMatchObject({ code: 'EBUSY', message: expect.stringMatching(/^remove_all left 1 open device\(s\): top/) });
+    expect(dm.ls().map((d) => d.name)).toEqual(['top']);
+    expect(await dm.table('top')).toEqual([{ name: 'top', start: 0, length: 8, target: 'error', params: '' }]);
+    await expect(top.read(0, Buffer.alloc(512))).rejects.toMatchObject({ code: 'EIO' });
+    await top.close();
+  });
+
   it('minors are reused lowest first, as the kernel hands them out', async () => {
     await dm.create('a', '0 8 zero');
     await dm.create('b', '0 8 zero');
