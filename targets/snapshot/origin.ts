@@ -4,7 +4,7 @@
 // computed at resume (the kernel's split_boundary).
 
 import type { Bio } from '../../src/dm/bio.js';
-import { InvalidArgumentError } from '../../src/dm/errors.js';
+import { submitBio } from '../../src/dm/submit-bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetType } from '../../src/dm/target.js';
 import { TargetArgumentError } from '../../src/dm/dm-args.js';
 import { SECTOR_SIZE } from '../../src/block/block-device.js';
@@ -28,17 +28,7 @@ export class SnapshotOrigin implements Target {
 
   async map(bio: Bio): Promise<void> {
     const bdev = this.dev.bdev;
-    if (bio.op === 'flush' || (bio.preflush && bio.count === 0)) {
-      await bdev.flush();
-      return;
-    }
-    if (bio.preflush) await bdev.flush();
-    if (bio.op === 'read') {
-      if (!bio.buf) throw new InvalidArgumentError(`${this.dev.name}: read without a buffer`);
-      await bdev.read(bio.sector, bio.buf);
-      return;
-    }
-    if (bio.op === 'write' && !bio.buf) throw new InvalidArgumentError(`${this.dev.name}: write without a buffer`);
+    if (bio.op === 'read' || bio.op === 'flush') return submitBio(bdev, bio, bio.sector);
     // Writes, discards and write-zeroes all change the origin, so snapshots get their copies first. A bio
     // longer than the split boundary goes down as pieces submitted together, as the dm core splits it.
     const step = this.splitBoundary || bio.count;
@@ -46,18 +36,12 @@ export class SnapshotOrigin implements Target {
     for (let done = 0; done < bio.count; ) {
       const sector = bio.sector + done;
       const count = Math.min(bio.count - done, step - (sector % step));
-      const offset = done;
-      pieces.push(
-        this.registry.originWrite(bdev, sector, async () => {
-          if (bio.op === 'discard') await bdev.discard(sector, count);
-          else if (bio.op === 'write_zeroes') await bdev.write(sector, Buffer.alloc(count * SECTOR_SIZE));
-          else await bdev.write(sector, bio.buf!.subarray(offset * SECTOR_SIZE, (offset + count) * SECTOR_SIZE));
-        }),
-      );
+      const buf = bio.buf?.subarray(done * SECTOR_SIZE, (done + count) * SECTOR_SIZE);
+      const piece: Bio = { ...bio, sector, count, ...(buf ? { buf } : {}) };
+      pieces.push(this.registry.originWrite(bdev, sector, () => submitBio(bdev, piece, sector)));
       done += count;
     }
     await settleAll(pieces);
-    if (bio.fua) await bdev.flush();
   }
 
   status(type: StatusType): string {
