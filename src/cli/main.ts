@@ -24,6 +24,7 @@ import { registerFlush } from './commands/flush.js';
 import { registerEvents } from './commands/events.js';
 import { registerCopy } from './commands/copy.js';
 import { registerDaemon } from './commands/daemon.js';
+import { registerDeps } from './commands/deps.js';
 import { registerTui } from './commands/tui.js';
 
 export function buildProgram(): Command {
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerEvents(program);
   registerCopy(program);
   registerDaemon(program);
+  registerDeps(program);
   registerTui(program);
   return program;
 }

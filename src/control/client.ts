@@ -9,6 +9,7 @@ import {
   fromWireError,
   MAX_IO_SECTORS,
   MAX_LINE_BYTES,
+  type Request,
   type Verb,
   type VerbArgs,
   type VerbResult,
@@ -106,7 +107,7 @@ export class ControlClient {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onEvent });
-      this.socket.write(encodeLine({ id, verb, args } as never));
+      this.socket.write(encodeLine({ id, verb, args } as Request));
     });
   }
 

@@ -156,6 +156,14 @@ export class ControlDaemon {
         return byName(
           (await engine.info(request.args.name)).map((i): DeviceInfo => ({ ...i, uuid: i.uuid ?? '', major: i.major ?? DM_MAJOR })),
         );
+      case 'deps': {
+        const names = request.args.name !== undefined ? [request.args.name] : (await engine.ls()).map((d) => d.name);
+        const deps = [];
+        // The kernel adds each device at the head of the table's list (dm-table.c list_add), so deps come
+        // out last-named first.
+        for (const name of names) deps.push({ name, devices: (await engine.devices(name)).map((d) => d.name).reverse() });
+        return byName(deps);
+      }
       case 'ls':
         return byName((await engine.ls()).map((d) => ({ name: d.name, major: d.major ?? DM_MAJOR, minor: d.minor })));
       case 'message':

@@ -49,6 +49,8 @@ export interface ControlEngine {
   ls(): MaybePromise<EngineDeviceSummary[]>;
   wait(name: string, eventNr?: number): MaybePromise<number>;
   open(name: string): MaybePromise<EngineOpenDevice>;
+  /** The devices the live table of `name` uses, each once, named as the table named them. */
+  devices(name: string): MaybePromise<ReadonlyArray<{ name: string }>>;
   targets(): MaybePromise<ReadonlyArray<{ name: string; version: string | readonly number[] }>>;
   close(): MaybePromise<unknown>;
 }

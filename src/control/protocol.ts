@@ -62,6 +62,12 @@ export interface TargetVersion {
   version: string;
 }
 
+/** One device of `dmsetup deps`: the devices its live table uses, as the table named them. */
+export interface DeviceDeps {
+  name: string;
+  devices: string[];
+}
+
 export interface VersionInfo {
   /** dmsim's own version. */
   dmsim: string;
@@ -80,6 +86,7 @@ export interface VerbMap {
   status: { args: { name?: string; target?: string }; result: TableLine[] };
   table: { args: { name?: string; target?: string }; result: TableLine[] };
   info: { args: { name?: string }; result: DeviceInfo[] };
+  deps: { args: { name?: string }; result: DeviceDeps[] };
   ls: { args: Record<string, never>; result: DeviceSummary[] };
   message: { args: { name: string; sector: number; message: string[] }; result: string };
   wait: { args: { name: string; eventNr?: number }; result: number };
@@ -130,6 +137,7 @@ const ARG_SPECS: { [V in Verb]: ArgSpec } = {
   status: { name: opt('name'), target: opt('string') },
   table: { name: opt('name'), target: opt('string') },
   info: { name: opt('name') },
+  deps: { name: opt('name') },
   ls: {},
   message: { name: req('name'), sector: req('sector'), message: req('words') },
   wait: { name: req('name'), eventNr: opt('count') },

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { formatAllDevices, formatInfo, formatLs, formatMessageReply, formatOneDevice, formatTargets } from '../../src/cli/format/dmsetup.js';
+import { formatAllDevices, formatDeps, formatInfo, formatLs, formatMessageReply, formatOneDevice, formatTargets } from '../../src/cli/format/dmsetup.js';
 import type { DeviceInfo } from '../../src/control/protocol.js';
 import { normaliseKernelStdout, parseTranscript } from '../e2e/transcript.js';
 
@@ -116,5 +116,20 @@ describe('targets and message', () => {
     expect(formatMessageReply('')).toBe('');
     expect(formatMessageReply('ok')).toBe('ok\n');
     expect(formatMessageReply('ok\n')).toBe('ok\n');
+  });
+});
+
+describe('deps', () => {
+  it('prints the count, a tab, and each device last-named first', () => {
+    expect(formatDeps([{ name: 'a', devices: ['$D2', '$D1'] }], false)).toBe(kernelPrinted('deps', 'dmsim deps a'));
+  });
+
+  it('prefixes NAME: when listing all, including devices with none', () => {
+    const deps = [
+      { name: 'a', devices: ['$D2', '$D1'] },
+      { name: 'b', devices: ['/dev/mapper/a'] },
+      { name: 'z', devices: [] },
+    ];
+    expect(formatDeps(deps, true)).toBe(kernelPrinted('deps', 'dmsim deps'));
   });
 });

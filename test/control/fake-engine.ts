@@ -81,6 +81,10 @@ export class FakeEngine implements ControlEngine {
       close: async () => void d.openCount--,
     };
   }
+  devices(name: string): Array<{ name: string }> {
+    this.get(name);
+    return [];
+  }
   targets(): Array<{ name: string; version: [number, number, number] }> {
     return [{ name: 'fake', version: [1, 0, 0] }];
   }

@@ -102,11 +102,20 @@ export function renderTranscript(t: Transcript): string {
 }
 
 /**
- * The kernel's stdout with every major:minor word replaced by the device it stands for, as dmsim prints
- * tables (the contract: devices print as the table named them). `(253:0)` in `ls` is not a word and stays.
+ * The kernel's stdout with every device number replaced by the device it stands for, as dmsim prints them
+ * (the contract: devices print as the table named them): a `major:minor` word in tables and status lines,
+ * `(major, minor)` in deps. `(253:0)` in `ls` is the device's own number, not a word, and stays.
  */
 export function normaliseKernelStdout(step: Step): string[] {
-  return step.stdout.map((line) => line.replace(/(?<=^|\s)(\d+:\d+)(?=\s|$)/g, (mm) => step.devices.get(mm) ?? mm));
+  const name = (mm: string): string => step.devices.get(mm) ?? mm;
+  return step.stdout.map((line) =>
+    line
+      .replace(/(?<=^|\s)(\d+:\d+)(?=\s|$)/g, (mm) => name(mm))
+      .replace(/\((\d+), (\d+)\)/g, (whole, major: string, minor: string) => {
+        const n = name(`${major}:${minor}`);
+        return n === `${major}:${minor}` ? whole : `(${n})`;
+      }),
+  );
 }
 
 /**

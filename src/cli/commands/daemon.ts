@@ -32,5 +32,7 @@ export function registerDaemon(program: Command): void {
       makeEngine: (bus) => new DeviceMapper({ bus }),
       log: (line) => process.stderr.write(`dmsim daemon: ${line}\n`),
     });
+    // Everything is closed and the socket removed; a timer some target left behind must not keep us alive.
+    process.exit(0);
   });
 }

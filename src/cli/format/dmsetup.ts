@@ -1,7 +1,7 @@
 // dmsetup 1.02.185's text output (libdm/dmsetup.c: _display_info_long, _status, _ls/_display_name,
 // _targets, _version), checked against what the oracle's dmsetup printed (fixtures/transcripts/kernel/).
 
-import type { DeviceInfo, DeviceSummary, TableLine, TargetVersion, VersionInfo } from '../../control/protocol.js';
+import type { DeviceDeps, DeviceInfo, DeviceSummary, TableLine, TargetVersion, VersionInfo } from '../../control/protocol.js';
 
 export const NO_DEVICES = 'No devices found\n';
 
@@ -55,6 +55,14 @@ function formatOneInfo(i: DeviceInfo): string {
 /** `ls`: "name<TAB>(major:minor)". */
 export function formatLs(devices: readonly DeviceSummary[]): string {
   return devices.length === 0 ? NO_DEVICES : devices.map((d) => `${d.name}\t(${d.major}:${d.minor})\n`).join('');
+}
+
+/** `deps`: "<n> dependencies<TAB>:" then " (<device>)" for each, prefixed "NAME: " when listing all. */
+export function formatDeps(deps: readonly DeviceDeps[], prefixNames: boolean): string {
+  if (prefixNames && deps.length === 0) return NO_DEVICES;
+  return deps
+    .map((d) => `${prefixNames ? `${d.name}: ` : ''}${d.devices.length} dependencies\t:${d.devices.map((dev) => ` (${dev})`).join('')}\n`)
+    .join('');
 }
 
 /** `targets`: "%-16s v%u.%u.%u". */
