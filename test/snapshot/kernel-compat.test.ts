@@ -290,3 +290,37 @@ describe('a COW written by dmsim, activated by the kernel (dmsim-c2)', () => {
     expect(md5(await j.image('/dev/vdb'))).toBe(md5(fixtureImage('dmsim-c2.c2.cow.img.gz')));
   });
 });
+
+describe('reload hands exceptions over (reload)', () => {
+  it('keeps a transient store and its chunk size, takes the new table PO flag, ignores origin writes past the end', async () => {
+    const kernel = fixtureText('reload.txt');
+    const [C, C3] = ['/dev/vdb', '/dev/vdc'];
+    const j = await Job.start({ [C]: 2048, [C3]: 64 });
+    await j.create('origin', `0 2048 snapshot-origin ${O}`);
+    await j.suspend('origin');
+    await j.create('sn', `0 2048 snapshot ${O} ${C} N 8`);
+    await j.create('sp', `0 1024 snapshot ${O} ${C3} P 8`);
+    await j.resume('origin');
+    await j.wr('origin', 0, 32, 'NEW');
+    await j.wr('origin', 1600, 8, 'NEW');
+    j.st('before reload');
+    await j.suspend('origin');
+    await j.suspend('sn');
+    await j.reload('sn', `0 2048 snapshot ${O} ${C} N 16`);
+    await j.suspend('sp');
+    await j.reload('sp', `0 1024 snapshot ${O} ${C3} PO 8`);
+    await j.resume('origin');
+    j.st('after reload');
+    expect(j.dev('sn').target.status('table')).toBe(`${O} ${C} N 8`);
+    expect(j.dev('sp').target.status('table')).toBe(`${O} ${C3} PO 8`);
+    expect(await j.md5('sn')).toBe(md5Line(kernel, 'sn'));
+    const results: string[] = [];
+    for (const c of [100, 101, 102]) results.push(await j.wr('sp', c * 8, 8, 'SNA').then(() => 'ok', () => 'failed'));
+    expect(results).toEqual(['ok', 'ok', 'failed']);
+    j.st('after sp writes');
+    for (const label of ['before reload', 'after reload', 'after sp writes']) {
+      const at = j.out.indexOf(`--- ${label}`);
+      expect(j.out.slice(at, at + 4)).toEqual(block(kernel, label));
+    }
+  });
+});

@@ -60,9 +60,10 @@ export class Job {
     const [, len, type, ...args] = table.split(' ');
     const tt = type === 'snapshot-origin' ? originTargetType : type === 'snapshot' ? snapshotTargetType : mergeTargetType;
     const m = await this.rig.create(tt, name, Number(len), args);
+    // As dm do_resume: the new table's hooks run, then the old table is destroyed.
     await m.target.preresume?.();
-    await old.target.destroy();
     await m.target.resume?.();
+    await old.target.destroy();
     this.mapped.set(name, m);
   }
 
