@@ -7,6 +7,7 @@ import { DeviceMapper } from '../../src/dm/device-mapper.js';
 import { EventBus, type DmEvent } from '../../src/dm/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { probeTargetType, ProbeLog, settle } from './probe-target.js';
+import { readFixture } from './kernel-fixtures.js';
 
 let bus: EventBus;
 let events: DmEvent[];
@@ -127,6 +128,8 @@ describe('request checks', () => {
     const dev = await dm.open('sp');
     await expect(dev.read(7, Buffer.alloc(1024))).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/^sp: read of 2 sectors at sector 7 failed/) });
     await expect(dev.write(6, Buffer.alloc(1024))).resolves.toBeUndefined();
+    // 6.1 with direct I/O: "dd: /dev/mapper/sp: Input/output error", 0 bytes read.
+    expect(readFixture('direct-io.out')).toMatch(/bs=8192 count=1 iflag=direct status=none\ndd: \/dev\/mapper\/sp: Input\/output error\nrc: 1\n\$ wc -c \/tmp\/out\n0 /);
     const errs = events.filter((e) => e.type === 'io.error');
     expect(errs).toEqual([expect.objectContaining({ device: 'sp', op: 'read', sector: 8, count: 1, code: 'EIO' })]);
     await dev.close();
