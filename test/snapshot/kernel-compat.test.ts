@@ -324,3 +324,25 @@ describe('reload hands exceptions over (reload)', () => {
     }
   });
 });
+
+describe('merge across metadata areas (merge-areas)', () => {
+  it('steps back area by area, clears every record, and leaves the COW byte-identical to the kernel', async () => {
+    const kernel = fixtureText('merge-areas.txt');
+    const C = '/dev/vdb';
+    const j = await Job.start({ [C]: 120 });
+    await snapshotStack(j, C, 'P', 1);
+    for (let i = 0; i < 10; i++) await j.wr('origin', ((i * 37 + 5) % 256) * 8, 8, 'NEW');
+    j.st('before merge');
+    expect(j.out).toEqual(block(kernel, 'before merge'));
+    await j.remove('snap');
+    await j.remove('origin');
+    await j.create('origin', `0 2048 snapshot-merge ${O} ${C} P 1`);
+    for (let i = 0; i < 100_000 && j.dev('origin').target.status('info') !== '2/120 2'; i++) await new Promise((r) => setImmediate(r));
+    j.out.length = 0;
+    j.st('merged');
+    expect(j.out).toEqual(block(kernel, 'merged'));
+    expect(await j.md5('origin')).toBe(md5Line(kernel, 'origin'));
+    await j.remove('origin');
+    expect(md5(await j.image(C))).toBe(md5(fixtureImage('merge-areas.cow120.img.gz')));
+  });
+});
