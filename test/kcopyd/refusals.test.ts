@@ -98,6 +98,8 @@ describe('copy/zero refusals', () => {
     refused(() => client.copy(r(a, 0, 8), [r(b, 0, 8)], 1, notify, null), /unknown flags 0x1/);
     refused(() => client.copy(r(a, 0, 8), [r(b, 0, 8)], KCOPYD_IGNORE_ERROR | 8, notify, null), /unknown flags 0xa/);
     refused(() => client.copy(r(a, 0, 8), [r(b, 0, 8)], 0, undefined as unknown as typeof notify, null), /notify callback must be a function/);
+    expect(() => client.prepareCallback(42 as unknown as typeof notify, null)).toThrow(/notify callback must be a function/);
+    expect(client.outstanding).toBe(0);
   });
 
   it('a job whose sub-jobs can never get their pages', () => {

@@ -317,3 +317,38 @@ describe('destroy()', () => {
     expect(h.events.some((e) => e.type === 'kcopyd.client' && e.action === 'destroyed')).toBe(true);
   });
 });
+
+describe('one scheduler for the whole engine', () => {
+  it('queues each client at most once, runs passes in wake order, one per step', () => {
+    const h = harness();
+    const a = h.engine.createClient({ owner: 'a' });
+    const b = h.engine.createClient({ owner: 'b' });
+    const ran: string[] = [];
+    b.prepareCallback(() => ran.push('b1'), null).doCallback(false, 0);
+    a.prepareCallback(() => ran.push('a1'), null).doCallback(false, 0);
+    b.prepareCallback(() => ran.push('b2'), null).doCallback(false, 0); // b is already pending: no second entry
+    expect(h.scheduler.pending.map((w) => w.owner)).toEqual(['b', 'a']);
+    h.step();
+    expect(ran).toEqual(['b1', 'b2']);
+    h.step();
+    expect(ran).toEqual(['b1', 'b2', 'a1']);
+    expect(h.scheduler.step()).toBe(false);
+  });
+
+  it('an automatic scheduler can be paused, stepped while paused, and resumed', async () => {
+    const scheduler = new AutoScheduler({ paused: true });
+    const engine = new KcopydEngine({ bus: new EventBus(), scheduler });
+    const client = engine.createClient({ owner: 't' });
+    const ran: string[] = [];
+    client.prepareCallback(() => ran.push('one'), null).doCallback(false, 0);
+    await settle();
+    expect(ran).toEqual([]); // paused: nothing runs by itself
+    expect(scheduler.step()).toBe(true);
+    expect(ran).toEqual(['one']);
+    client.prepareCallback(() => ran.push('two'), null).doCallback(false, 0);
+    scheduler.resume();
+    await settle();
+    expect(ran).toEqual(['one', 'two']);
+    await client.destroy();
+  });
+});
