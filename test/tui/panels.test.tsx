@@ -129,7 +129,7 @@ describe('errors and events panel', () => {
     const state = reduceAll(initialState(0, { logCapacity: 4 }), loadStream('kcopyd-errors'));
     const { lastFrame } = render(<LogPanel state={state} focused={false} scroll={0} width={80} height={4} />);
     const f = lines(lastFrame());
-    expect(f[0]).toContain(`Errors and events (${state.log.errors} errors)`);
+    expect(f[0]).toContain(`Errors and events (${state.log.errors} errors, last 00:00:00`);
     expect(f[1]).toMatch(/^\d\d:\d\d:\d\d /);
     expect(f[1]).toContain(state.log.entries[0]!.text.slice(0, 20));
     expect(f[3]).toMatch(/\.\.\. 2 more below, \d+ older folded/);

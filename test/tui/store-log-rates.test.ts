@@ -18,6 +18,9 @@ describe('event log', () => {
         expect(loggedCount(log)).toBe(texts.length);
         expect(log.errors).toBe(texts.filter((t) => t === 'c').length);
         if (texts.length > 0) expect(log.entries[0]!.text).toBe(texts[texts.length - 1]);
+        // The newest error stays known even when it was pushed out of the list.
+        const lastC = texts.lastIndexOf('c');
+        expect(log.lastError?.seq).toBe(lastC >= 0 ? lastC + 1 : undefined);
         // Runs of the same text fold into one entry: no two neighbours are the same.
         for (let i = 1; i < log.entries.length; i++) expect(log.entries[i]!.text).not.toBe(log.entries[i - 1]!.text);
       }),

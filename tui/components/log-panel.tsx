@@ -24,7 +24,7 @@ export interface LogPanelProps {
 }
 
 export function LogPanel({ state, focused, scroll, width, height }: LogPanelProps) {
-  const { entries, folded, errors } = state.log;
+  const { entries, folded, errors, lastError } = state.log;
   const body = Math.max(0, height - 1);
   const start = Math.max(0, Math.min(scroll, entries.length - 1));
   // The last line tells what does not fit: entries below the window and entries folded out of the list.
@@ -32,7 +32,7 @@ export function LogPanel({ state, focused, scroll, width, height }: LogPanelProp
   const shown = entries.slice(start, start + body - (overflow ? 1 : 0));
   const below = entries.length - start - shown.length;
   return (
-    <Panel title="Errors and events" info={`(${errors} errors)`} focused={focused} width={width} height={height}>
+    <Panel title="Errors and events" info={`(${errors} errors${lastError ? `, last ${clock(lastError.time)}${lastError.device ? ` ${lastError.device}` : ''}` : ''})`} focused={focused} width={width} height={height}>
       <Box flexDirection="column">
         {shown.map((e, i) => (
           <Toned key={i} tone={e.level === 'error' ? 'error' : e.level === 'warn' ? 'warn' : 'plain'}>

@@ -16,9 +16,11 @@ export function appendLog(log: EventLogView, line: LogLine): EventLogView {
   const head = log.entries[0];
   if (head && head.level === line.level && head.device === line.device && head.text === line.text) {
     const merged: LogEntry = { ...head, seq: line.seq, time: line.time, repeat: head.repeat + 1 };
-    return { ...log, entries: [merged, ...log.entries.slice(1)], errors };
+    return { ...log, entries: [merged, ...log.entries.slice(1)], errors, ...(line.level === 'error' ? { lastError: merged } : {}) };
   }
-  const entries = [{ ...line, repeat: 1 }, ...log.entries];
+  const entry: LogEntry = { ...line, repeat: 1 };
+  if (line.level === 'error') log = { ...log, lastError: entry };
+  const entries = [entry, ...log.entries];
   let folded = log.folded;
   while (entries.length > log.capacity) {
     folded += entries.pop()!.repeat;

@@ -109,12 +109,12 @@ function onClient(s: ViewState, e: EngineEvent): ViewState {
     // Its finished jobs stay listed (a `copy` client lives only as long as its one job).
     const jobs = new Map([...s.jobs].filter(([, j]) => j.client !== id || j.stage === 'complete'));
     const retiredClients = new Set(s.retiredClients).add(id);
-    return log({ ...s, clients: removeClient(s.clients, id), retiredClients, jobs }, e, 'info', `kcopyd client ${id} (${owner}) destroyed`);
+    return { ...s, clients: removeClient(s.clients, id), retiredClients, jobs };
   }
   if (action !== 'create') return s;
   const reservePages = num(e, 'reservePages') ?? 0;
-  const clients = updateClient(s.clients, id, { owner, reservePages, reserveFree: reservePages }, owner);
-  return log({ ...s, clients }, e, 'info', `kcopyd client ${id} (${owner}) created, ${reservePages} pages reserved`);
+  // Clients come and go with every table and every `copy`: the kcopyd panel shows them, the log does not.
+  return { ...s, clients: updateClient(s.clients, id, { owner, reservePages, reserveFree: reservePages }, owner) };
 }
 
 function onPool(s: ViewState, e: EngineEvent): ViewState {

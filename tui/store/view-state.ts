@@ -121,6 +121,8 @@ export interface EventLogView {
   /** Older entries pushed out of the bounded list, counted so nothing disappears silently. */
   folded: number;
   errors: number;
+  /** The newest error, kept even after it scrolled out of the list. */
+  lastError?: LogEntry;
 }
 
 export type RateKind = 'read' | 'write' | 'copy';
