@@ -4,21 +4,13 @@
 
 import { IoError } from '../src/dm/errors.js';
 import type { Bio } from '../src/dm/bio.js';
-import type { DmDevice, Target, TargetContext, TargetType } from '../src/dm/target.js';
+import type { DmDevice, Target, TargetType } from '../src/dm/target.js';
 
 export class ErrorTarget implements Target {
   readonly maxIoSectors = 0;
-  private readonly deviceName: string;
-  private readonly begin: number;
-
-  constructor(deviceName: string, begin: number) {
-    this.deviceName = deviceName;
-    this.begin = begin;
-  }
-
   async map(bio: Bio): Promise<void> {
     if (bio.op === 'flush') return;
-    throw new IoError(`${this.deviceName}: ${bio.op} at sector ${this.begin + bio.sector}: error target`);
+    throw new IoError(`error target: ${bio.op} of ${bio.count} sectors at target sector ${bio.sector} fails by design`);
   }
 
   status(): string {
@@ -35,7 +27,7 @@ export class ErrorTarget implements Target {
 export const errorTargetType: TargetType = {
   name: 'error',
   version: [1, 5, 0],
-  async create(ctx: TargetContext): Promise<Target> {
-    return new ErrorTarget(ctx.deviceName, ctx.begin);
+  async create(): Promise<Target> {
+    return new ErrorTarget();
   },
 };

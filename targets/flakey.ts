@@ -46,14 +46,12 @@ export class FlakeyTarget implements Target {
   private readonly len: number;
   private readonly clock: Clock;
   private readonly loadedAt: number;
-  private readonly deviceName: string;
 
   constructor(ctx: TargetContext, dev: DmDevice, cfg: FlakeyConfig) {
     this.dev = dev;
     this.cfg = cfg;
     this.len = ctx.len;
     this.clock = ctx.clock;
-    this.deviceName = ctx.deviceName;
     // fc->start_time = jiffies in the constructor: the cycle starts when the table is loaded.
     this.loadedAt = ctx.clock.now();
   }
@@ -115,7 +113,8 @@ export class FlakeyTarget implements Target {
   }
 
   private downError(bio: Bio): IoError {
-    return new IoError(`${this.deviceName}: ${bio.op} of ${bio.count} sectors at target sector ${bio.sector}: flakey device is down`);
+    const features = this.cfg.errorWrites ? ' (error_writes)' : '';
+    return new IoError(`flakey target is down${features}: ${bio.op} of ${bio.count} sectors at target sector ${bio.sector} refused`);
   }
 }
 
