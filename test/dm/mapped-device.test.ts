@@ -317,6 +317,13 @@ describe('stacking and remove', () => {
       { name: 'b', major: 253, minor: 1 },
       { name: 'c', major: 253, minor: 0 },
     ]);
+    const lifecycle = events.filter((e) => e.type === 'dm.created' || e.type === 'dm.removed');
+    expect(lifecycle.map((e) => `${e.type} ${(e as { device: string }).device} ${(e as { minor: number }).minor}`)).toEqual([
+      'dm.created a 0',
+      'dm.created b 1',
+      'dm.removed a 0',
+      'dm.created c 0',
+    ]);
   });
 
   it('refuses bad names', async () => {
