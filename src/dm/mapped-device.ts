@@ -252,7 +252,8 @@ export class MappedDevice {
   }
 
   private async run(req: DeviceRequest, pieces: Piece[]): Promise<void> {
-    const results = await Promise.allSettled(pieces.map((p) => p.target.target.map(p.bio)));
+    // async: a target that throws instead of rejecting still fails only its piece.
+    const results = await Promise.allSettled(pieces.map(async (p) => p.target.target.map(p.bio)));
     let first: unknown;
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') return;
