@@ -26,11 +26,6 @@ export function bar(fraction: number, width: number): string {
   return '#'.repeat(filled) + '.'.repeat(Math.max(0, width - filled));
 }
 
-export function percent(part: number, whole: number): string {
-  if (whole <= 0) return '  -%';
-  return `${String(Math.floor((100 * part) / whole)).padStart(3)}%`;
-}
-
 const SPARKS = ['_', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /** The last `width` values as a sparkline scaled to their own maximum (`_` is zero). */
