@@ -16,6 +16,7 @@ const DEVICE_CHANGES = /^dm\.(created|loaded|table_swapped|suspended|resumed|rem
 export class TuiController {
   private readonly failed = new Map<string, string>();
   private unsubscribe: (() => void) | null = null;
+  private ticker: ReturnType<typeof setInterval> | null = null;
   private readonly refreshing = new Map<string, Promise<void>>();
   private readonly cleanups: Array<() => Promise<void>> = [];
   private quitting: Promise<void> | null = null;
@@ -41,6 +42,9 @@ export class TuiController {
   /** Subscribes to events and takes the first snapshot of every device. */
   async start(): Promise<void> {
     this.unsubscribe = this.session.subscribe((e) => this.onEvent(e));
+    // Rates must fall to zero when the engine goes quiet: a tick closes the throughput buckets.
+    this.ticker = setInterval(() => this.store.note('tui.tick', {}), 1000);
+    this.ticker.unref();
     const names = (await this.session.client.request('ls', {})).map((d) => d.name);
     for (const name of names) await this.refresh(name);
   }
@@ -120,6 +124,7 @@ export class TuiController {
     if (!this.quitting) {
       this.quitting = (async () => {
         this.unsubscribe?.();
+        if (this.ticker) clearInterval(this.ticker);
         try {
           await this.session.close();
         } finally {

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { appendLog, loggedCount } from '../../tui/store/event-log.js';
 import { addBytes, advance, currentRate } from '../../tui/store/throughput.js';
 import { initialState } from '../../tui/store/view-state.js';
+import { reduceAll } from '../../tui/store/reduce.js';
 
 describe('event log', () => {
   it('for any burst and capacity: newest first, at most capacity entries, every event counted', () => {
@@ -49,5 +50,16 @@ describe('throughput', () => {
     expect(currentRate(t, 'read')).toBe(4000);
     t = advance(t, 250 * 1000);
     expect(t.history.read.length).toBe(t.historyLength);
+  });
+
+  it('a TUI tick with no engine events lets the rate fall back to zero', () => {
+    const s = reduceAll(initialState(0), [
+      { type: 'dm.io', seq: 1, time: 100, device: 'lin', op: 'write', sector: 0, count: 2048 },
+      { type: 'tui.tick', seq: 1, time: 1000 },
+    ] as never[]);
+    expect(currentRate(s.throughput, 'write')).toBe(1024 * 1024);
+    const later = reduceAll(s, [{ type: 'tui.tick', seq: 1, time: 3500 } as never]);
+    expect(currentRate(later.throughput, 'write')).toBe(0);
+    expect(later.throughput.totals.write).toBe(1024 * 1024);
   });
 });

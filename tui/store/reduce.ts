@@ -34,7 +34,7 @@ function log(s: ViewState, e: EngineEvent, level: LogLevel, text: string): ViewS
 }
 
 function deviceOf(e: EngineEvent): string {
-  return str(e, 'device', 'name', 'dev') ?? '';
+  return str(e, 'device', 'name') ?? '';
 }
 
 /** A generic one-line description: the kind and its scalar fields. */
@@ -46,17 +46,12 @@ function describe(e: EngineEvent): string {
   return [e.type, ...parts].join(' ');
 }
 
-/** A region as events carry it: a string already, or {device|bdev, sector, count}. */
+/** A region as kcopyd events carry it ({device, sector, count}) as `device:sector+count`. */
 function regionText(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'object' && v !== null) {
-    const r = v as Record<string, unknown>;
-    const dev = typeof r.device === 'string' ? r.device : typeof r.bdev === 'string' ? r.bdev : typeof r.name === 'string' ? r.name : '?';
-    return `${dev}:${String(r.sector ?? '?')}+${String(r.count ?? '?')}`;
-  }
-  return '?';
+  if (typeof v !== 'object' || v === null) return UNKNOWN;
+  const r = v as Record<string, unknown>;
+  return `${typeof r.device === 'string' ? r.device : UNKNOWN}:${String(r.sector ?? UNKNOWN)}+${String(r.count ?? UNKNOWN)}`;
 }
-
 
 // ---- handlers ---------------------------------------------------------------------------------------
 
@@ -380,6 +375,7 @@ const HANDLERS: Record<string, Handler> = {
   'tui.device': onDeviceSnapshot,
   'tui.device-gone': onDeviceGone,
   'tui.paused': onPaused,
+  // The TUI's clock: closes throughput buckets while no engine event arrives (reduce() advances them).
   'tui.tick': (s) => s,
   'tui.output': (s, e) => log(s, e, 'info', `> ${str(e, 'text') ?? ''}`),
   'io.error': onIoError,
