@@ -28,6 +28,9 @@ describe.each(['P', 'N'] as const)('dmtest snapshot scenarios, store %s', (store
     expect(await lab.table('snap')).toBe(`/dev/mapper/real /dev/mapper/cow ${store} 8`);
     expect(await lab.table('origin')).toBe('/dev/mapper/real');
     expect(await lab.status('origin')).toBe('');
+    // Neither target has a message handler (ctr.sh: the kernel answers EINVAL).
+    await expect(lab.dm.message('snap', 0, ['hello'])).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(lab.dm.message('origin', 0, ['hello'])).rejects.toMatchObject({ code: 'EINVAL' });
     await lab.dm.close();
   });
 
