@@ -22,6 +22,11 @@ export function reduce(state: ViewState, e: EngineEvent): ViewState {
   return handler ? handler(timed, e) : log(timed, e, 'info', describe(e));
 }
 
+/** The event kinds the store draws (everything else only reaches the log). */
+export function handledKinds(): string[] {
+  return Object.keys(HANDLERS);
+}
+
 export function reduceAll(state: ViewState, events: Iterable<EngineEvent>): ViewState {
   let s = state;
   for (const e of events) s = reduce(s, e);
