@@ -36,12 +36,12 @@ function embeddedEngine(version: string | undefined, sharedPoolPages?: number): 
 }
 
 export async function runTui(options: TuiOptions): Promise<void> {
-  if (!process.stdin.isTTY || !process.stdout.isTTY) {
-    throw new InvalidArgumentError('dmsim tui needs a terminal (stdin and stdout must be a TTY)');
-  }
   if (options.demo && options.attach) throw new InvalidArgumentError('--demo builds its own devices; it cannot be combined with --attach');
   const fps = options.fps ?? 10;
   if (!Number.isFinite(fps) || fps < 1 || fps > 60) throw new InvalidArgumentError(`--fps must be 1..60, not ${options.fps}`);
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    throw new InvalidArgumentError('dmsim tui needs a terminal (stdin and stdout must be a TTY)');
+  }
   const session = options.attach
     ? await attach(resolveSocketPath(typeof options.attach === 'string' ? options.attach : undefined))
     : // The demo limits the shared pages so the clients' reserves are used and the page gauges move.
