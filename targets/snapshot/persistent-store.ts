@@ -216,7 +216,8 @@ export class PersistentStore implements ExceptionStore {
     header.writeUInt32LE(this.valid ? 1 : 0, 4);
     header.writeUInt32LE(SNAPSHOT_DISK_VERSION, 8);
     header.writeUInt32LE(this.chunk, 12);
-    await this.cowIo('write', 0, header, 'writing the snapshot header', true);
+    // A plain write, as the kernel's write_header (the next area commit's preflush makes it durable).
+    await this.cowIo('write', 0, header, 'writing the snapshot header');
   }
 
   private serialise<T>(fn: () => Promise<T>): Promise<T> {
@@ -225,23 +226,27 @@ export class PersistentStore implements ExceptionStore {
     return run;
   }
 
-  private async tryIo(op: 'read' | 'write', chunk: number, buf: Buffer, fua = false): Promise<boolean> {
+  private async tryIo(op: 'read' | 'write', chunk: number, buf: Buffer, flushed = false): Promise<boolean> {
     try {
-      await this.cowIo(op, chunk, buf, 'metadata', fua);
+      await this.cowIo(op, chunk, buf, 'metadata', flushed);
       return true;
     } catch {
       return false;
     }
   }
 
-  /** One whole-chunk transfer; FUA writes are followed by a flush (REQ_PREFLUSH | REQ_FUA). */
-  private async cowIo(op: 'read' | 'write', chunk: number, buf: Buffer, what: string, fua = false): Promise<void> {
+  /**
+   * One whole-chunk transfer. `flushed` is REQ_PREFLUSH | REQ_FUA: everything written before (the copied data)
+   * is made durable first, then this write itself, so a record never reaches the disk before its data.
+   */
+  private async cowIo(op: 'read' | 'write', chunk: number, buf: Buffer, what: string, flushed = false): Promise<void> {
     const sector = chunk * this.chunk;
     try {
       if (op === 'read') await this.cow.read(sector, buf);
       else {
+        if (flushed) await this.cow.flush();
         await this.cow.write(sector, buf);
-        if (fua) await this.cow.flush();
+        if (flushed) await this.cow.flush();
       }
     } catch (e) {
       if (e instanceof DmError && e.code !== 'EIO') throw e;
