@@ -100,11 +100,6 @@ export class CoreLog implements DirtyLog {
     return [];
   }
 
-  /** A clean bit as a byte copy, for tests and the TUI's region map. */
-  cleanBitmap(): Buffer {
-    return Buffer.from(this.cleanBits.bytes);
-  }
-
   protected setBit(bits: RegionBitset, region: number): void {
     bits.set(region);
     this.touchedCleaned = true;

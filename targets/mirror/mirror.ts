@@ -54,7 +54,7 @@ export class MirrorSet implements Target, DirtyLogOwner {
   private inSync = false;
   private logFailure = false;
   private legFailure = false;
-  /** Between presuspend and resume: held writes complete at once (requeued or failed). */
+  /** Between presuspend and resume: held writes complete at once (reissued or failed). */
   private suspending = false;
   private noflushSuspend = false;
   private suspended = false;

@@ -4,6 +4,7 @@
 // clean (idle, to be cleared in the log), quiesced (ready to copy), recovered and failed-recovered.
 
 import type { DirtyLog } from './dirty-log.js';
+import type { RegionStateName } from './mirror-events.js';
 
 export const RH_CLEAN = 1;
 export const RH_DIRTY = 2;
@@ -11,7 +12,7 @@ export const RH_NOSYNC = 4;
 export const RH_RECOVERING = 8;
 export type RegionState = typeof RH_CLEAN | typeof RH_DIRTY | typeof RH_NOSYNC | typeof RH_RECOVERING;
 
-export function regionStateName(state: RegionState): 'clean' | 'dirty' | 'nosync' | 'recovering' {
+export function regionStateName(state: RegionState): RegionStateName {
   return state === RH_CLEAN ? 'clean' : state === RH_DIRTY ? 'dirty' : state === RH_NOSYNC ? 'nosync' : 'recovering';
 }
 
