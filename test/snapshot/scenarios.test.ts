@@ -263,6 +263,28 @@ describe('LVM2 full and failing COWs', () => {
   });
 });
 
+describe('LVM2 snapshot-remove-dmsetup', () => {
+  it('a snapshot suspended and removed while its origin is suspended leaves the origin writing straight through', async () => {
+    const lab = new Lab();
+    await lab.disk('data', 2048, stamp('OLD', 0, 2048));
+    await lab.disk('cow', 2048);
+    await lab.dm.create('origin', '0 2048 snapshot-origin data');
+    await lab.dm.suspend('origin');
+    await lab.dm.create('snap', '0 2048 snapshot data cow P 8');
+    await lab.dm.resume('origin');
+    await lab.write('origin', 0, stamp('NEW', 0, 8));
+    await lab.dm.suspend('origin');
+    await lab.dm.suspend('snap');
+    await lab.dm.remove('snap');
+    await lab.dm.resume('origin');
+    const copies = lab.events.filter((e) => e.type === 'snapshot.copy.started').length;
+    await lab.write('origin', 64, stamp('NEW', 64, 8));
+    expect(lab.events.filter((e) => e.type === 'snapshot.copy.started').length).toBe(copies);
+    expect((await lab.read('origin', 64, 8)).equals(stamp('NEW', 64, 8))).toBe(true);
+    await lab.dm.close();
+  });
+});
+
 describe('LVM2 snapshot-reactivate and reload', () => {
   it('the md5 of the snapshot survives odd-sized origin writes and deactivate/reactivate', async () => {
     const lab = new Lab();
