@@ -39,10 +39,19 @@ export interface RunResult {
   exit: number;
 }
 
+/** A command still running after this long is hung (a read on a device left suspended, say): kill it. */
+const COMMAND_TIMEOUT_MS = 60_000;
+
 /** Runs one shell command line (bash), with stdin closed unless the command redirects it. */
 export function runShell(command: string, options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('bash', ['-c', command], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', command], {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: COMMAND_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -55,15 +64,21 @@ export function runShell(command: string, options: { cwd: string; env: NodeJS.Pr
 }
 
 export interface DaemonHandle {
-  pid: number;
   /** Sends SIGTERM (or the given signal) and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   stderr(): string;
 }
 
+// The daemon runs under a bash guard that reads a signal name from its stdin: when the test process dies
+// (timeout, Ctrl-C), stdin closes and the guard stops the daemon, so no daemon outlives its test run.
+const GUARD = '"$@" & d=$!; read -r sig || sig=TERM; kill -s "$sig" "$d" 2>/dev/null; wait "$d"';
+
 /** Starts `dmsim daemon --socket PATH` in the foreground of a child process; resolves once it accepts. */
 export async function startDaemon(socketPath: string, env: NodeJS.ProcessEnv = process.env, extraArgs: string[] = []): Promise<DaemonHandle> {
-  const child = spawn(process.execPath, [CLI_MAIN, 'daemon', '--socket', socketPath, ...extraArgs], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('bash', ['-c', GUARD, 'guard', process.execPath, CLI_MAIN, 'daemon', '--socket', socketPath, ...extraArgs], {
+    env,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -74,10 +89,9 @@ export async function startDaemon(socketPath: string, env: NodeJS.ProcessEnv = p
     await new Promise((r) => setTimeout(r, 25));
   }
   return {
-    pid: child.pid as number,
     stderr: () => stderr,
     stop: async (signal = 'SIGTERM') => {
-      if (!gone) child.kill(signal);
+      if (!gone) child.stdin.end(`${signal.replace(/^SIG/, '')}\n`);
       return exited;
     },
   };

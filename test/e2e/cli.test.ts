@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseSizeBytes } from '../../src/block/size.js';
 import { socketAnswers } from '../../src/control/daemon.js';
@@ -68,7 +69,8 @@ async function replay(name: string, reference: Transcript): Promise<Transcript> 
 
 const names = (await readdir(TRANSCRIPTS)).filter((f) => f.endsWith('.txt')).map((f) => f.slice(0, -4));
 
-describe.concurrent('golden transcripts', () => {
+// One at a time: each runs a daemon and a process per command, and the machine is shared.
+describe('golden transcripts', () => {
   it.each(names)('%s', async (name) => {
     const referenceText = await readFile(join(TRANSCRIPTS, `${name}.txt`), 'utf8');
     const reference = parseTranscript(referenceText);
@@ -83,7 +85,7 @@ describe.concurrent('golden transcripts', () => {
     const rendered = renderTranscript(actual);
     if (ACCEPT) await writeFile(join(TRANSCRIPTS, `${name}.txt`), rendered);
     else expect(rendered).toBe(referenceText);
-  });
+  }, 180_000);
 });
 
 describe('the daemon as a process', () => {
@@ -128,6 +130,41 @@ describe('the daemon as a process', () => {
     const events = (await readFile(join(dir, 'trace.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; device?: string });
     expect(events.filter((e) => e.device === 'z').map((e) => e.type)).toEqual(expect.arrayContaining(['dm.created', 'dm.removed']));
     await expect(stat(socketPath)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('the real daemon answers garbage, unknown verbs and bad tables with errors and carries on', async () => {
+    const dir = await mkdtemp(join(work, 'garbage-'));
+    const socketPath = join(dir, 'control');
+    const env = envFor(socketPath);
+    const daemon = await startDaemon(socketPath, env);
+    try {
+      const replies = await new Promise<string[]>((resolve, reject) => {
+        const s = connect(socketPath);
+        let text = '';
+        s.setEncoding('utf8');
+        s.on('data', (d: string) => {
+          text += d;
+          if (text.split('\n').length > 4) {
+            s.destroy();
+            resolve(text.trim().split('\n'));
+          }
+        });
+        s.on('error', reject);
+        s.write('\u0000\u00ff not json\n');
+        s.write('{"id":1,"verb":"format_disk","args":{}}\n');
+        s.write('{"id":2,"verb":"create","args":{"name":"bad","table":"0 8 linear"}}\n');
+        s.write('{"id":3,"verb":"create","args":{"name":"x","table":"0 8 zero"}}\n');
+      });
+      expect(replies.map((l) => JSON.parse(l) as { id: number | null; ok: boolean })).toEqual([
+        expect.objectContaining({ id: null, ok: false }),
+        expect.objectContaining({ id: 1, ok: false }),
+        expect.objectContaining({ id: 2, ok: false, error: { code: 'EINVAL', message: expect.stringMatching(/linear: Invalid argument count/) } }),
+        { id: 3, ok: true, result: null },
+      ]);
+      expect(await runShell('dmsim ls', { cwd: dir, env })).toEqual({ stdout: 'x\t(253:0)\n', stderr: '', exit: 0 });
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
   });
 
   it('serves two CLI clients at once', async () => {

@@ -4,7 +4,6 @@
 import type { Command } from 'commander';
 import { detachDaemon, runDaemon } from '../../control/daemon-process.js';
 import { resolveSocketPath } from '../../control/socket-path.js';
-import { DeviceMapper } from '../../dm/device-mapper.js';
 import { socketOption, type SocketOptions } from '../daemon-session.js';
 
 interface DaemonOptions extends SocketOptions {
@@ -25,6 +24,8 @@ export function registerDaemon(program: Command): void {
       process.stdout.write(`${await detachDaemon(socketPath, opts.trace)}\n`);
       return;
     }
+    // Loaded here so the client verbs do not load the whole engine at every start.
+    const { DeviceMapper } = await import('../../dm/device-mapper.js');
     await runDaemon({
       socketPath,
       trace: opts.trace,

@@ -3,7 +3,6 @@
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../dm/errors.js';
-import { runTui } from '../../../tui/run-tui.js';
 
 interface TuiCliOptions {
   demo?: boolean;
@@ -27,6 +26,8 @@ export function registerTui(program: Command): void {
     .option('--fps <n>', 'most frames drawn per second', '10')
     .option('--pace <factor>', 'demo speed: waits are multiplied by this (0.5 = twice as fast)', '1')
     .action(async (opts: TuiCliOptions) => {
+      // Loaded here so the other verbs do not pay for Ink and React at every start.
+      const { runTui } = await import('../../../tui/run-tui.js');
       await runTui({
         demo: opts.demo ?? false,
         attach: opts.attach ?? false,
