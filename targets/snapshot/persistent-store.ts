@@ -48,6 +48,7 @@ export class PersistentStore implements ExceptionStore {
   async readMetadata(add: (oldChunk: number, newChunk: number) => void): Promise<'ok' | 'invalid'> {
     const suppliedChunk = this.chunk;
     if (this.chunk === 0) this.chunk = DEFAULT_CHUNK_SECTORS;
+    this.checkFits(this.chunk);
     const header = Buffer.alloc(this.chunk * SECTOR_SIZE);
     await this.cowIo('read', 0, header, 'reading the snapshot header');
     const magic = header.readUInt32LE(0);
@@ -74,6 +75,7 @@ export class PersistentStore implements ExceptionStore {
           `invalid on-disk chunk size ${diskChunk}: ${err} (table said ${suppliedChunk})`,
         );
       }
+      this.checkFits(diskChunk);
       this.chunk = diskChunk;
     }
     this.setGeometry();
@@ -168,6 +170,13 @@ export class PersistentStore implements ExceptionStore {
   /** Chunk index of metadata area k. */
   areaLocation(k: number): number {
     return HEADER_CHUNKS + (this.exceptionsPerArea + 1) * k;
+  }
+
+  /** The header chunk must fit on the COW; checked before a chunk-sized buffer (up to 1 GiB) is allocated. */
+  private checkFits(chunk: number): void {
+    if (this.cow.sizeSectors < chunk) {
+      throw new IoError(`${this.cow.name}: the COW (${this.cow.sizeSectors} sectors) is smaller than one chunk (${chunk} sectors)`);
+    }
   }
 
   private setGeometry(): void {

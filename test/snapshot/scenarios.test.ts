@@ -103,9 +103,12 @@ describe('dmtest chunk size limits', () => {
     const lab = new Lab();
     await lab.disk('data', 2048);
     await lab.disk('big', 2 ** 21 + 8);
+    await lab.disk('data2', 2048);
     await expect(lab.dm.create('s1', '0 2048 snapshot data big N 65')).rejects.toThrow('Chunk size is not a power of 2');
     await expect(lab.dm.create('s2', `0 2048 snapshot data big N ${2 ** 22}`)).rejects.toThrow(/Chunk size is too high|not a power of 2/);
     await lab.dm.create('s3', `0 2048 snapshot data big N ${2 ** 21}`);
+    // A persistent store never allocates a 1 GiB header buffer for a COW that cannot hold one chunk.
+    await expect(lab.dm.create('s4', `0 2048 snapshot data data2 P ${2 ** 21}`)).rejects.toThrow('smaller than one chunk');
     expect(await lab.table('s3')).toBe(`data big N ${2 ** 21}`);
     await lab.dm.close();
   });
