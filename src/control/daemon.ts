@@ -52,7 +52,8 @@ export class ControlDaemon {
   async listen(socketPath: string): Promise<void> {
     await fsp.mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
     await removeStaleSocket(socketPath);
-    const server = createServer((socket) => this.serve(socket));
+    // allowHalfOpen: `printf '%s\n' REQUEST | nc -U SOCKET` closes its side at once and still wants the reply.
+    const server = createServer({ allowHalfOpen: true }, (socket) => this.serve(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(socketPath, () => {
@@ -79,8 +80,20 @@ export class ControlDaemon {
     this.connections.add(socket);
     // Requests on one connection run in order, except `wait`, which may block for as long as it likes.
     let queue: Promise<void> = Promise.resolve();
+    let inFlight = 0;
+    let clientDone = false;
+    const endIfIdle = (): void => {
+      if (clientDone && inFlight === 0 && !socket.destroyed) socket.end();
+    };
     const reply = (r: Reply): void => {
-      if (!socket.destroyed && socket.writable) socket.write(encodeLine(r));
+      if (socket.destroyed || !socket.writable) return;
+      let line: string;
+      try {
+        line = encodeLine(r);
+      } catch (e) {
+        line = encodeLine({ id: r.id, ok: false, error: { code: 'EIO', message: `the reply could not be encoded: ${(e as Error).message}` } });
+      }
+      socket.write(line);
     };
     const reader = new LineReader(
       MAX_LINE_BYTES,
@@ -94,11 +107,17 @@ export class ControlDaemon {
           return reply({ id, ok: false, error: toWireError(e) });
         }
         if (request.verb === 'events') return this.subscribe(socket, request.id, reply);
+        inFlight++;
         const run = (): Promise<void> =>
-          this.dispatch(request).then(
-            (result) => reply({ id: request.id, ok: true, result }),
-            (e: unknown) => reply({ id: request.id, ok: false, error: toWireError(e) }),
-          );
+          this.dispatch(request)
+            .then(
+              (result) => reply({ id: request.id, ok: true, result }),
+              (e: unknown) => reply({ id: request.id, ok: false, error: toWireError(e) }),
+            )
+            .finally(() => {
+              inFlight--;
+              endIfIdle();
+            });
         if (request.verb === 'wait') void run();
         else queue = queue.then(run);
       },
@@ -108,6 +127,11 @@ export class ControlDaemon {
       },
     );
     socket.on('data', (d: Buffer) => reader.push(d));
+    // The client has sent all it will: answer what it asked, then close our side too.
+    socket.on('end', () => {
+      clientDone = true;
+      endIfIdle();
+    });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.connections.delete(socket));
   }
@@ -120,7 +144,14 @@ export class ControlDaemon {
         socket.destroy();
         return;
       }
-      socket.write(encodeLine({ id, event: { ...event } }));
+      let line: string;
+      try {
+        line = encodeLine({ id, event: { ...event } });
+      } catch (e) {
+        // An event field JSON cannot carry (a BigInt, a cycle) must not break the engine that emitted it.
+        line = encodeLine({ id, event: { type: event.type, seq: event.seq, time: event.time, unserialisable: (e as Error).message } });
+      }
+      socket.write(line);
     });
     socket.once('close', unsubscribe);
   }

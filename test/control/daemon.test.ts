@@ -240,3 +240,12 @@ describe('daemon: the socket', () => {
     await daemon.listen(socketPath);
   });
 });
+
+describe('daemon: half-closed clients', () => {
+  it('answers a client that sent its request and closed its side at once (nc -U style)', async () => {
+    const raw = await Raw.open(socketPath);
+    raw.socket.end(JSON.stringify({ id: 5, verb: 'version', args: {} }) + '\n');
+    expect(await raw.reply()).toEqual({ id: 5, ok: true, result: { dmsim: 'test', driver: '4.47.0' } });
+    await raw.untilClosed();
+  });
+});
