@@ -1,10 +1,10 @@
-// `npm run bench -- mirror [sizeMiB] [writeMiB]`: in one run, on files in a temp dir with the page cache warm,
+// `npm run bench -- mirror [sizeMiB] [writeMiB] [rounds]`: in one run, on files in a temp dir, page cache warm,
 //  1. resync: a two-leg mirror of sizeMiB (default 1024) whose leg 0 holds data and leg 1 is blank, from
 //     activation to 100% (dmsim's event), with a core log and with a disk log, against `cp` of the same
 //     bytes (--reflink=never --sparse=never), and `cp` + `sync` for the disk log — goal: resync >= 0.8x cp;
 //  2. writes: writeMiB (default 256) written in 1 MiB requests, 8 in flight, through an in-sync mirror
 //     (core log) and through a linear device over one file — the ratio shows what mirroring costs.
-// Prints throughputs and ratios. The machine may be noisy; numbers are one run.
+// Prints throughputs and ratios (resync: best of `rounds`, default 3). The machine may be noisy.
 
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
@@ -78,6 +78,7 @@ async function writeThrough(dm: DeviceMapper, name: string, bytes: number): Prom
 export async function main(args: string[]): Promise<void> {
   const sizeMiB = Number(args[0] ?? 1024);
   const writeMiB = Number(args[1] ?? 256);
+  const rounds = Number(args[2] ?? 3);
   const bytes = sizeMiB * MiB;
   const dir = await fsp.mkdtemp(join(tmpdir(), 'dmsim-bench-mirror-'));
   try {
@@ -90,23 +91,32 @@ export async function main(args: string[]): Promise<void> {
       await run('sync', []);
       return seconds;
     };
-    await cp(); // warm-up: the first copy after writing the source pays for its writeback
-    const cpSeconds = await cp();
     // The disk log makes the copy durable region by region (legs flushed before a region is marked clean):
     // its fair reference is a copy that is also on disk at the end.
-    const t0 = performance.now();
-    await run('cp', ['--reflink=never', '--sparse=never', join(dir, 'leg0.img'), join(dir, 'cp.img')]);
-    await run('sync', []);
-    const cpSyncSeconds = (performance.now() - t0) / 1000;
-    await fsp.rm(join(dir, 'cp.img'));
-    const core = await resync(dir, bytes / 512, 'core');
-    const disk = await resync(dir, bytes / 512, 'disk');
+    const cpSync = async (): Promise<number> => {
+      const t0 = performance.now();
+      await run('cp', ['--reflink=never', '--sparse=never', join(dir, 'leg0.img'), join(dir, 'cp.img')]);
+      await run('sync', []);
+      const seconds = (performance.now() - t0) / 1000;
+      await fsp.rm(join(dir, 'cp.img'));
+      return seconds;
+    };
+    // Rounds alternate the contenders; the best of each is compared (the first round also pays for the
+    // writeback of the freshly written source, whoever runs first).
+    const best = { cp: Infinity, core: Infinity, cpSync: Infinity, disk: Infinity };
+    for (let r = 0; r < rounds; r++) {
+      best.cp = Math.min(best.cp, await cp());
+      best.core = Math.min(best.core, await resync(dir, bytes / 512, 'core'));
+      best.cpSync = Math.min(best.cpSync, await cpSync());
+      best.disk = Math.min(best.disk, await resync(dir, bytes / 512, 'disk'));
+    }
     const rate = (s: number, mib = sizeMiB): string => `${(mib / s).toFixed(0)} MiB/s`;
-    process.stdout.write(`cp                 ${cpSeconds.toFixed(2)} s  ${rate(cpSeconds)}\n`);
-    process.stdout.write(`resync, core log   ${core.toFixed(2)} s  ${rate(core)}  = ${(cpSeconds / core).toFixed(2)}x cp\n`);
-    process.stdout.write(`cp + sync          ${cpSyncSeconds.toFixed(2)} s  ${rate(cpSyncSeconds)}\n`);
+    process.stdout.write(`best of ${rounds} rounds\n`);
+    process.stdout.write(`cp                 ${best.cp.toFixed(2)} s  ${rate(best.cp)}\n`);
+    process.stdout.write(`resync, core log   ${best.core.toFixed(2)} s  ${rate(best.core)}  = ${(best.cp / best.core).toFixed(2)}x cp\n`);
+    process.stdout.write(`cp + sync          ${best.cpSync.toFixed(2)} s  ${rate(best.cpSync)}\n`);
     process.stdout.write(
-      `resync, disk log   ${disk.toFixed(2)} s  ${rate(disk)}  = ${(cpSeconds / disk).toFixed(2)}x cp, ${(cpSyncSeconds / disk).toFixed(2)}x cp + sync\n`,
+      `resync, disk log   ${best.disk.toFixed(2)} s  ${rate(best.disk)}  = ${(best.cp / best.disk).toFixed(2)}x cp, ${(best.cpSync / best.disk).toFixed(2)}x cp + sync\n`,
     );
 
     const wbytes = writeMiB * MiB;
