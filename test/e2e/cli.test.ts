@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseSizeBytes } from '../../src/block/size.js';
 import { socketAnswers } from '../../src/control/daemon.js';
-import { buildCli, makeBinDir, REPO, runShell, startDaemon } from './cli-harness.js';
+import { buildCli, CLI_MAIN, makeBinDir, REPO, runShell, startDaemon } from './cli-harness.js';
 import { disagreements, parseTranscript, renderTranscript, type Transcript } from './transcript.js';
 
 const TRANSCRIPTS = join(REPO, 'fixtures', 'transcripts');
@@ -163,6 +164,34 @@ describe('the daemon as a process', () => {
       ]);
       expect(await runShell('dmsim ls', { cwd: dir, env })).toEqual({ stdout: 'x\t(253:0)\n', stderr: '', exit: 0 });
     } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  });
+
+  it('dmsim events follows the engine as JSON lines', async () => {
+    const dir = await mkdtemp(join(work, 'events-'));
+    const socketPath = join(dir, 'control');
+    const env = envFor(socketPath);
+    const daemon = await startDaemon(socketPath, env);
+    const follower = spawn(process.execPath, [CLI_MAIN, 'events'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let text = '';
+      const created = new Promise<Record<string, unknown>>((resolve) => {
+        follower.stdout.setEncoding('utf8');
+        follower.stdout.on('data', (d: string) => {
+          text += d;
+          const line = text.split('\n').find((l) => l.includes('"dm.created"'));
+          if (line) resolve(JSON.parse(line) as Record<string, unknown>);
+        });
+      });
+      // The subscription is in place once the daemon has two connections; creating until it shows is simplest.
+      for (let i = 0; i < 100 && text === ''; i++) {
+        await runShell(`dmsim create z${i} --table "0 8 zero"`, { cwd: dir, env });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await created).toMatchObject({ type: 'dm.created', device: expect.stringMatching(/^z\d+$/) });
+    } finally {
+      follower.kill();
       expect(await daemon.stop()).toBe(0);
     }
   });
