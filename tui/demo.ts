@@ -166,11 +166,15 @@ export class Demo {
     this.every(400, () => this.io(this.snapshotName, 'read', this.random(ORIGIN_SECTORS / CHUNK) * CHUNK, CHUNK));
     this.every(7000, () => this.cmd(`copy ${p('base.img')}:0+${4 * MiB} ${p('scratch.img')}:0`));
 
-    await this.wait(18);
+    await this.wait(15);
+    // A primary that fails while the mirror is out of sync stays primary (dm-raid1 fail_mirror): wait for 100%.
+    await this.untilStatus('mirror', (params) => /(\d+)\/\1 1 /.test(params), 60);
     await this.cmd('status snap2');
     this.say('the primary leg of the mirror fails: writes to it get errors, health D, leg1 becomes primary');
     await this.cmd('fail leg0');
-    await this.wait(8);
+    // Until a write has hit the dead leg (health D), then a few seconds to look at it.
+    await this.untilStatus('mirror', (params) => / 1 D/.test(params), 30);
+    await this.wait(6);
     this.say('repair: rebuild the mirror on leg1 and a new leg2, with a fresh log (everything resyncs onto leg2)');
     await this.cmd(`load mirror 0 ${MIRROR_SECTORS} mirror disk 2 ${p('mlog2.img')} 512 2 /dev/mapper/leg1 0 /dev/mapper/leg2 0 1 handle_errors`);
     await this.cmd('suspend mirror');
@@ -184,7 +188,8 @@ export class Demo {
     await this.cmd('suspend base');
     await this.cmd(`load base 0 ${ORIGIN_SECTORS} snapshot-merge /dev/mapper/base-real ${p('cow1.img')} P ${CHUNK}`);
     await this.cmd('resume base');
-    await this.untilMerged('base');
+    // The merge is done when only metadata is left (snapshot.md: allocated == metadata).
+    await this.untilStatus('base', (params) => /^(\d+)\/\d+ \1$/.test(params), 120);
     this.say('merged: base goes back to snapshot-origin, snap2 (Invalid) is dropped, a new snapshot snap3 is taken');
     await this.cmd(`load base 0 ${ORIGIN_SECTORS} snapshot-origin /dev/mapper/base-real`);
     await this.cmd('suspend base');
@@ -196,14 +201,16 @@ export class Demo {
     this.say(`steady load from here on (mirror legs ${this.mirrorLegs.join(', ')}); press q to quit`);
   }
 
-  /** Polls the merge's status until only metadata is left (snapshot.md: allocated == metadata). */
-  private async untilMerged(name: string): Promise<void> {
-    for (;;) {
+  /**
+   * Polls a device's status until `done` says so (or the device is gone), for at most `seconds` of real time:
+   * what it waits for (a resync over slow legs, a merge) does not speed up with the pace.
+   */
+  private async untilStatus(name: string, done: (params: string) => boolean, seconds: number): Promise<void> {
+    for (const deadline = Date.now() + seconds * 1000; Date.now() < deadline && !this.stopped; ) {
       await this.wait(0.5);
       try {
         const [line] = await this.controller.session.client.request('status', { name });
-        const m = /^(\d+)\/\d+ (\d+)$/.exec(line?.params ?? '');
-        if (!m || m[1] === m[2]) return;
+        if (done(line?.params ?? '')) return;
       } catch (e) {
         if (!isDmError(e)) throw e;
         return;

@@ -29,6 +29,27 @@ describe('event log', () => {
   });
 });
 
+describe('I/O error runs', () => {
+  const err = (seq: number, sector: number, op = 'read') =>
+    ({ type: 'io.error', seq, time: seq, device: 'leg0', op, sector, count: 8, code: 'EIO', message: 'error target' }) as never;
+
+  it('errors on consecutive sectors of one device fold into one line with the whole range', () => {
+    const s = reduceAll(initialState(0), [err(1, 100), err(2, 108), err(3, 116)]);
+    expect(s.log.entries).toHaveLength(1);
+    expect(s.log.entries[0]).toMatchObject({ device: 'leg0', repeat: 3, text: 'read error at sector 100+24: error target' });
+    expect(s.log.errors).toBe(3);
+  });
+
+  it('a gap, another op or another device starts a new line', () => {
+    const s = reduceAll(initialState(0), [err(1, 100), err(2, 200), err(3, 208, 'write')]);
+    expect(s.log.entries.map((e) => e.text)).toEqual([
+      'write error at sector 208+8: error target',
+      'read error at sector 200+8: error target',
+      'read error at sector 100+8: error target',
+    ]);
+  });
+});
+
 describe('throughput', () => {
   it('closes one-second buckets into bytes per second, with zeros for idle seconds', () => {
     let t = initialState(0).throughput;

@@ -3,7 +3,7 @@
 // an event added by another module shows up in the errors/events panel before the TUI learns to draw it.
 
 import { bool, type EngineEvent, field, list, num, str } from './engine-event.js';
-import { appendLog, type LogLine } from './event-log.js';
+import { appendLog, type LogLine, spanText } from './event-log.js';
 import { addBytes, advance } from './throughput.js';
 import { deviceFromSnapshot, putDevice, removeDevice, setHealth, updateDevice, updateMirror, updateSnapshot } from './devices.js';
 import { finishJob, newJob, putJob, removeClient, updateClient, updateJob } from './kcopyd-view.js';
@@ -88,8 +88,18 @@ function onPaused(s: ViewState, e: EngineEvent): ViewState {
 }
 
 function onIoError(s: ViewState, e: EngineEvent): ViewState {
-  const text = `${str(e, 'op') ?? 'io'} error at sector ${num(e, 'sector') ?? '?'}+${num(e, 'count') ?? '?'}: ${str(e, 'message') ?? str(e, 'code') ?? ''}`;
-  return log(s, e, 'error', text);
+  const first = num(e, 'sector') ?? 0;
+  const op = str(e, 'op') ?? 'io';
+  const code = str(e, 'code') ?? 'EIO';
+  const span = {
+    key: `${op}|${code}`,
+    first,
+    end: first + (num(e, 'count') ?? 0),
+    label: `${op} error`,
+    detail: str(e, 'message') ?? code,
+  };
+  const line: LogLine = { seq: e.seq, time: e.time, level: 'error', device: deviceOf(e), text: spanText(span), span };
+  return { ...s, log: appendLog(s.log, line) };
 }
 
 /** A completed read or write of a device nothing stacks on (so stacked I/O is not counted twice). */

@@ -110,8 +110,20 @@ export interface LogEntry {
   level: LogLevel;
   device: string;
   text: string;
-  /** How many identical events in a row this entry stands for (1 = just itself). */
+  /** How many events in a row this entry stands for (1 = just itself). */
   repeat: number;
+  /** For I/O errors: the sectors covered, so a run of errors on neighbouring sectors folds into one line. */
+  span?: LogSpan;
+}
+
+export interface LogSpan {
+  /** Entries fold only with the same key (device, op and error code). */
+  key: string;
+  first: number;
+  end: number;
+  /** The text is `${label} at sector ${first}+${end - first}: ${detail}`. */
+  label: string;
+  detail: string;
 }
 
 export interface EventLogView {
