@@ -50,6 +50,7 @@ export async function readTable(tableOption: string | undefined, file: string | 
       throw new InvalidArgumentError(`cannot read the table file ${file}: ${(e as Error).message}`);
     }
   }
+  if (process.stdin.isTTY) process.stderr.write('dmsim: reading the table from stdin (end it with Ctrl-D)\n');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
