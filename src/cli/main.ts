@@ -25,6 +25,7 @@ import { registerEvents } from './commands/events.js';
 import { registerCopy } from './commands/copy.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDeps } from './commands/deps.js';
+import { registerClear } from './commands/clear.js';
 import { registerTui } from './commands/tui.js';
 
 export function buildProgram(): Command {
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerCopy(program);
   registerDaemon(program);
   registerDeps(program);
+  registerClear(program);
   registerTui(program);
   return program;
 }

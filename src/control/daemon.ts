@@ -181,8 +181,17 @@ export class ControlDaemon {
         return null;
       case 'status':
         return byName(onlyTarget(await engine.status(request.args.name), request.args.target));
-      case 'table':
-        return byName(onlyTarget(await engine.table(request.args.name), request.args.target));
+      case 'table': {
+        const { name, target, inactive } = request.args;
+        if (!inactive) return byName(onlyTarget(await engine.table(name), target));
+        const names = name !== undefined ? [name] : (await engine.ls()).map((d) => d.name);
+        const lines: TableLine[] = [];
+        for (const n of names) lines.push(...(await engine.inactiveTable(n)));
+        return byName(onlyTarget(lines, target));
+      }
+      case 'clear':
+        await engine.clear(request.args.name);
+        return null;
       case 'info':
         return byName(
           (await engine.info(request.args.name)).map((i): DeviceInfo => ({ ...i, uuid: i.uuid ?? '', major: i.major ?? DM_MAJOR })),

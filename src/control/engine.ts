@@ -44,6 +44,10 @@ export interface ControlEngine {
   removeAll(options?: { force?: boolean }): MaybePromise<unknown>;
   status(name?: string, options?: { target?: string }): MaybePromise<TableLine[]>;
   table(name?: string): MaybePromise<TableLine[]>;
+  /** The INACTIVE slot's table lines (empty when the slot is empty). */
+  inactiveTable(name: string): MaybePromise<TableLine[]>;
+  /** dmsetup clear: drops the inactive table. */
+  clear(name: string): MaybePromise<unknown>;
   info(name?: string): MaybePromise<EngineDeviceInfo[]>;
   message(name: string, sector: number, args: string[]): MaybePromise<string>;
   ls(): MaybePromise<EngineDeviceSummary[]>;

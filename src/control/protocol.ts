@@ -84,7 +84,8 @@ export interface VerbMap {
   remove: { args: { name: string; force?: boolean }; result: null };
   removeAll: { args: { force?: boolean }; result: null };
   status: { args: { name?: string; target?: string }; result: TableLine[] };
-  table: { args: { name?: string; target?: string }; result: TableLine[] };
+  table: { args: { name?: string; target?: string; inactive?: boolean }; result: TableLine[] };
+  clear: { args: { name: string }; result: null };
   info: { args: { name?: string }; result: DeviceInfo[] };
   deps: { args: { name?: string }; result: DeviceDeps[] };
   ls: { args: Record<string, never>; result: DeviceSummary[] };
@@ -135,7 +136,8 @@ const ARG_SPECS: { [V in Verb]: ArgSpec } = {
   remove: { name: req('name'), force: opt('boolean') },
   removeAll: { force: opt('boolean') },
   status: { name: opt('name'), target: opt('string') },
-  table: { name: opt('name'), target: opt('string') },
+  table: { name: opt('name'), target: opt('string'), inactive: opt('boolean') },
+  clear: { name: req('name') },
   info: { name: opt('name') },
   deps: { name: opt('name') },
   ls: {},

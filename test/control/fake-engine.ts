@@ -45,6 +45,13 @@ export class FakeEngine implements ControlEngine {
   table(name?: string): TableLine[] {
     return this.lines(name, (d) => d.table);
   }
+  inactiveTable(name: string): TableLine[] {
+    this.get(name);
+    return [];
+  }
+  clear(name: string): void {
+    this.get(name);
+  }
   info(name?: string): EngineDeviceInfo[] {
     return this.select(name).map(([n, d]) => ({
       name: n,

@@ -1,23 +1,19 @@
-// `dmsim status|table [NAME] [--target T]`: one line per target, "NAME: " in front when listing all devices.
+// `dmsim status|table [NAME] [--target T]` (table also --inactive): one line per target, "NAME: " in front when
+// listing all devices.
 
 import type { Command } from 'commander';
 import { formatAllDevices, formatOneDevice, formatTableLines } from '../format/dmsetup.js';
 import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
 
-type Options = SocketOptions & JsonOptions & { target?: string };
+type Options = SocketOptions & JsonOptions & { target?: string; inactive?: boolean };
 
 function registerTableVerb(program: Command, verb: 'status' | 'table', description: string): void {
-  jsonOption(
-    socketOption(
-      program
-        .command(verb)
-        .description(description)
-        .argument('[name]')
-        .option('--target <type>', 'only lines of this target type'),
-    ),
-  ).action(async (name: string | undefined, opts: Options) => {
+  const cmd = program.command(verb).description(description).argument('[name]').option('--target <type>', 'only lines of this target type');
+  if (verb === 'table') cmd.option('--inactive', 'show the table loaded in the inactive slot');
+  jsonOption(socketOption(cmd)).action(async (name: string | undefined, opts: Options) => {
     await withDaemon(opts, async (c) => {
-      const lines = await c.request(verb, { ...(name !== undefined ? { name } : {}), ...(opts.target !== undefined ? { target: opts.target } : {}) });
+      const args = { ...(name !== undefined ? { name } : {}), ...(opts.target !== undefined ? { target: opts.target } : {}) };
+      const lines = verb === 'table' ? await c.request('table', { ...args, inactive: opts.inactive ?? false }) : await c.request('status', args);
       if (opts.json) return printJson(lines);
       if (name !== undefined) {
         process.stdout.write(opts.target === undefined ? formatOneDevice(lines) : formatTableLines(lines, false));
@@ -35,5 +31,5 @@ export function registerStatus(program: Command): void {
 }
 
 export function registerTable(program: Command): void {
-  registerTableVerb(program, 'table', 'show the live table (the kernel\'s STATUSTYPE_TABLE)');
+  registerTableVerb(program, 'table', "show the live table, or the inactive one (the kernel's STATUSTYPE_TABLE)");
 }
