@@ -183,7 +183,7 @@ export class Demo {
     await this.cmd('heal leg0');
     await this.wait(12);
     this.say('merge snap1 back into the origin (lvconvert --merge): the COW chunks are copied home');
-    this.snapshotName = 'snap2';
+    this.snapshotName = 'base'; // snap2 is Invalid: every read of it fails
     await this.remove('snap1');
     await this.cmd('suspend base');
     await this.cmd(`load base 0 ${ORIGIN_SECTORS} snapshot-merge /dev/mapper/base-real ${p('cow1.img')} P ${CHUNK}`);
@@ -194,7 +194,6 @@ export class Demo {
     await this.cmd(`load base 0 ${ORIGIN_SECTORS} snapshot-origin /dev/mapper/base-real`);
     await this.cmd('suspend base');
     await this.cmd('resume base');
-    this.snapshotName = 'base';
     await this.remove('snap2');
     await this.cmd(`create snap3 0 ${ORIGIN_SECTORS} snapshot /dev/mapper/base-real ${p('cow3.img')} P ${CHUNK}`);
     this.snapshotName = 'snap3';
