@@ -27,7 +27,8 @@ export class Demo {
   private stopped = false;
   private readonly cancels = new Set<() => void>();
   private seed = 12345;
-  private snapshotName = 'snap1';
+  /** Where the background reads go: a snapshot, or the origin while no valid snapshot is there. */
+  private readTarget = 'snap1';
   private mirrorLegs: [string, string] = ['leg0', 'leg1'];
 
   private constructor(
@@ -163,7 +164,7 @@ export class Demo {
     // Writes to the origin copy each first-touched chunk into both COWs before it lands.
     this.every(120, () => this.io('base', 'write', this.random(ORIGIN_SECTORS / CHUNK) * CHUNK, CHUNK, 0x40 + this.random(64)));
     this.every(250, () => this.io('mirror', 'write', this.random(MIRROR_SECTORS / CHUNK) * CHUNK, CHUNK * 4, 0xa0 + this.random(32)));
-    this.every(400, () => this.io(this.snapshotName, 'read', this.random(ORIGIN_SECTORS / CHUNK) * CHUNK, CHUNK));
+    this.every(400, () => this.io(this.readTarget, 'read', this.random(ORIGIN_SECTORS / CHUNK) * CHUNK, CHUNK));
     this.every(7000, () => this.cmd(`copy ${p('base.img')}:0+${4 * MiB} ${p('scratch.img')}:0`));
 
     await this.wait(15);
@@ -183,7 +184,7 @@ export class Demo {
     await this.cmd('heal leg0');
     await this.wait(12);
     this.say('merge snap1 back into the origin (lvconvert --merge): the COW chunks are copied home');
-    this.snapshotName = 'base'; // snap2 is Invalid: every read of it fails
+    this.readTarget = 'base'; // snap2 is Invalid: every read of it fails
     await this.remove('snap1');
     await this.cmd('suspend base');
     await this.cmd(`load base 0 ${ORIGIN_SECTORS} snapshot-merge /dev/mapper/base-real ${p('cow1.img')} P ${CHUNK}`);
@@ -196,7 +197,7 @@ export class Demo {
     await this.cmd('resume base');
     await this.remove('snap2');
     await this.cmd(`create snap3 0 ${ORIGIN_SECTORS} snapshot /dev/mapper/base-real ${p('cow3.img')} P ${CHUNK}`);
-    this.snapshotName = 'snap3';
+    this.readTarget = 'snap3';
     this.say(`steady load from here on (mirror legs ${this.mirrorLegs.join(', ')}); press q to quit`);
   }
 

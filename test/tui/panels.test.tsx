@@ -84,6 +84,15 @@ describe('kcopyd panel', () => {
     expect(f).toMatch(/c1 copy +pg 8\/8 \[#{10}\]/);
     expect(f).toContain('/tmp/src.img:0+640 > /tmp/dst.img:0+640');
   });
+
+  it('says how many clients do not fit rather than dropping them silently', () => {
+    const created = [1, 2, 3, 4].map((id) => ({ type: 'kcopyd.client', seq: id, time: id, client: id, owner: 'copy', action: 'create', reservePages: 128, subJobSectors: 1024, throttle: 100 }));
+    const state = reduceAll(initialState(0), created as never[]);
+    const { lastFrame } = render(<KcopydPanel state={state} focused={false} width={40} height={6} />);
+    const f = lines(lastFrame());
+    expect(f.filter((l) => /^c\d copy/.test(l))).toHaveLength(1);
+    expect(f).toContain('   ... 3 more clients');
+  });
 });
 
 describe('map panel', () => {

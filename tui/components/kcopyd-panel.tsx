@@ -58,6 +58,7 @@ export function KcopydPanel({ state, focused, width, height }: KcopydPanelProps)
   const shared = state.shared.limit !== null ? [fit(`shared pool ${state.shared.used}/${state.shared.limit} pages`, width)] : [];
   // Clients get at most half the body so jobs stay visible; the rest of the body lists jobs.
   const clientRows = Math.max(0, Math.min(clients.length, Math.max(1, Math.floor(body / 2)) - shared.length));
+  const hiddenClients = clients.length - clientRows;
   let budget = Math.max(0, body - shared.length - Math.max(1, clientRows));
   // Each job takes one line; while room remains, a job also shows its regions on a second line.
   const lines: Array<{ key: string; text: string; tone: Tone }> = [];
@@ -76,11 +77,12 @@ export function KcopydPanel({ state, focused, width, height }: KcopydPanelProps)
         {shared.map((l) => (
           <Toned key="shared" tone="plain">{l}</Toned>
         ))}
-        {clients.slice(0, Math.max(0, clientRows)).map((c) => (
+        {clients.slice(0, hiddenClients > 0 ? clientRows - 1 : clientRows).map((c) => (
           <Toned key={`c${c.id}`} tone={c.reserveFree === 0 ? 'warn' : 'plain'}>
             {clientLine(c, width)}
           </Toned>
         ))}
+        {hiddenClients > 0 ? <Toned tone="dim">{fit(`   ... ${hiddenClients + 1} more clients`, width)}</Toned> : null}
         {clients.length === 0 ? <Toned tone="dim">{fit(' no kcopyd clients', width)}</Toned> : null}
         {lines.map((l) => (
           <Toned key={l.key} tone={l.tone}>
