@@ -27,6 +27,9 @@ import { registerDaemon } from './commands/daemon.js';
 import { registerDeps } from './commands/deps.js';
 import { registerClear } from './commands/clear.js';
 import { registerTui } from './commands/tui.js';
+import { registerExport } from './commands/export.js';
+import { registerUnexport } from './commands/unexport.js';
+import { registerRun } from './commands/run.js';
 
 export function buildProgram(): Command {
   const program = new Command('dmsim')
@@ -57,6 +60,9 @@ export function buildProgram(): Command {
   registerDeps(program);
   registerClear(program);
   registerTui(program);
+  registerExport(program);
+  registerUnexport(program);
+  registerRun(program);
   return program;
 }
 

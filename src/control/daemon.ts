@@ -7,9 +7,10 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import { SECTOR_SIZE } from '../block/block-device.js';
-import { BusyError, ExistsError, InvalidArgumentError } from '../dm/errors.js';
+import { BusyError, ExistsError, InvalidArgumentError, NoDeviceError } from '../dm/errors.js';
 import type { EventBus } from '../dm/events.js';
 import type { ControlEngine } from './engine.js';
+import type { NbdExports } from '../nbd/export-registry.js';
 import { LineReader } from './line-reader.js';
 import {
   encodeLine,
@@ -42,6 +43,8 @@ export class ControlDaemon {
   private readonly connections = new Set<Socket>();
   private server: Server | null = null;
   private socketPath: string | null = null;
+  /** NBD exports (`dmsim export`), made at the first export; loaded then so plain daemons do not load the NBD server. */
+  private exports: NbdExports | null = null;
 
   constructor(private readonly options: DaemonOptions) {}
 
@@ -72,6 +75,8 @@ export class ControlDaemon {
     this.server = null;
     for (const s of this.connections) s.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Exports hold their devices open: withdraw them before the engine removes the devices.
+    await this.exports?.close();
     await this.options.engine.close();
     if (this.socketPath) await fsp.rm(this.socketPath, { force: true });
   }
@@ -174,6 +179,10 @@ export class ControlDaemon {
         await engine.resume(request.args.name);
         return null;
       case 'remove':
+        // An exported device is open, so the engine refuses it too; this says why and what to do.
+        if (!request.args.force && this.exports?.has(request.args.name)) {
+          throw new BusyError(`${request.args.name}: device is busy: exported over NBD at ${this.exports.summary(request.args.name).uri}; run dmsim unexport ${request.args.name} first`);
+        }
         await engine.remove(request.args.name, { force: request.args.force ?? false });
         return null;
       case 'removeAll':
@@ -205,7 +214,12 @@ export class ControlDaemon {
         return byName(deps);
       }
       case 'ls':
-        return byName((await engine.ls()).map((d) => ({ name: d.name, major: d.major ?? DM_MAJOR, minor: d.minor })));
+        return byName(
+          (await engine.ls()).map((d) => {
+            const exported = this.exports?.has(d.name) ? { export: this.exports.summary(d.name) } : {};
+            return { name: d.name, major: d.major ?? DM_MAJOR, minor: d.minor, ...exported };
+          }),
+        );
       case 'message':
         return engine.message(request.args.name, request.args.sector, request.args.message);
       case 'wait':
@@ -234,9 +248,28 @@ export class ControlDaemon {
       case 'flush':
         await withOpen(engine, request.args.name, (dev) => dev.flush());
         return null;
+      case 'export': {
+        const { name, listen, readOnly } = request.args;
+        return (await this.nbdExports()).export(name, { listen, readOnly });
+      }
+      case 'unexport':
+        if (!this.exports) throw new NoDeviceError(`${request.args.name}: not exported`);
+        await this.exports.unexport(request.args.name);
+        return null;
       case 'events':
         throw new InvalidArgumentError('events: already handled');
     }
+  }
+
+  private async nbdExports(): Promise<NbdExports> {
+    if (!this.exports) {
+      const { NbdExports } = await import('../nbd/export-registry.js');
+      const engine = this.options.engine;
+      // Default: a unix socket beside the control socket (loopback only, 0600); any other address is explicit.
+      const path = `${this.socketPath ?? 'dmsim-control'}.nbd`;
+      this.exports ??= new NbdExports({ open: async (name) => engine.open(name), defaultListen: { kind: 'unix', path } });
+    }
+    return this.exports;
   }
 }
 

@@ -27,8 +27,11 @@ export interface EngineDeviceSummary {
   minor: number;
 }
 
-/** An opened mapped device: what `read`, `write` and `flush` requests go through. */
+/** An opened mapped device: what `read`, `write` and `flush` requests (and NBD exports) go through. */
 export interface EngineOpenDevice {
+  readonly sizeSectors: number;
+  readonly readOnly: boolean;
+  discard(sector: number, count: number): Promise<void>;
   read(sector: number, buf: Buffer): Promise<void>;
   write(sector: number, buf: Buffer): Promise<void>;
   flush(): Promise<void>;

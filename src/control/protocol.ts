@@ -53,6 +53,20 @@ export interface DeviceSummary {
   name: string;
   major: number;
   minor: number;
+  /** Present while the device is exported over NBD (`dmsim export`). */
+  export?: ExportSummary;
+}
+
+/** An NBD export of a device (src/nbd/export-registry.ts). */
+export interface ExportSummary {
+  name: string;
+  /** unix:PATH or tcp:HOST:PORT */
+  listen: string;
+  /** nbd://HOST:PORT/NAME or nbd+unix:///NAME?socket=PATH */
+  uri: string;
+  readOnly: boolean;
+  /** Clients connected to the export now. */
+  clients: number;
 }
 
 /** One line of `dmsetup targets`. */
@@ -97,6 +111,8 @@ export interface VerbMap {
   write: { args: { name: string; sector: number; data: string }; result: null };
   flush: { args: { name: string }; result: null };
   events: { args: Record<string, never>; result: { subscribed: true } };
+  export: { args: { name: string; listen?: string; readOnly?: boolean }; result: ExportSummary };
+  unexport: { args: { name: string }; result: null };
 }
 
 export type Verb = keyof VerbMap;
@@ -149,6 +165,8 @@ const ARG_SPECS: { [V in Verb]: ArgSpec } = {
   write: { name: req('name'), sector: req('sector'), data: req('base64') },
   flush: { name: req('name') },
   events: {},
+  export: { name: req('name'), listen: opt('string'), readOnly: opt('boolean') },
+  unexport: { name: req('name') },
 };
 
 export const VERBS = Object.keys(ARG_SPECS) as Verb[];
