@@ -28,10 +28,7 @@ function embeddedEngine(version: string | undefined, sharedPoolPages?: number): 
   return startEmbedded({
     version,
     ...(sharedPoolPages !== undefined ? { sharedPoolPages } : {}),
-    makeEngine: (bus, kcopyd) => {
-      const dm = new DeviceMapper({ bus, kcopyd });
-      return Object.assign(dm, { openBlock: (name: string) => dm.open(name) });
-    },
+    makeEngine: (bus, kcopyd) => new DeviceMapper({ bus, kcopyd }),
   });
 }
 

@@ -29,10 +29,10 @@ export interface TuiSession {
   close(): Promise<void>;
 }
 
-/** What the embedded session needs from the device-mapper library. */
+/** What the embedded session needs from the device-mapper library (DeviceMapper): the daemon's verbs, with
+ * open() giving a full BlockDevice (kcopyd copies from and to /dev/mapper/NAME, the demo's load). */
 export interface EmbeddedEngine extends ControlEngine {
-  /** The mapped device as a BlockDevice (for kcopyd copies from and to /dev/mapper/NAME). */
-  openBlock?(name: string): Promise<BlockDevice>;
+  open(name: string): Promise<BlockDevice>;
 }
 
 export interface EmbeddedOptions {
@@ -66,7 +66,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<TuiSessio
     client,
     kcopyd,
     bus,
-    openMapped: engine.openBlock ? (name) => engine.openBlock!(name) : null,
+    openMapped: (name) => engine.open(name),
     subscribe: (listener) => bus.on(listener),
     async close() {
       client.close();

@@ -24,10 +24,7 @@ afterEach(async () => {
 
 async function embedded() {
   const session = await startEmbedded({
-    makeEngine: (bus, kcopyd) => {
-      const dm = new DeviceMapper({ bus, kcopyd });
-      return Object.assign(dm, { openBlock: (name: string) => dm.open(name) });
-    },
+    makeEngine: (bus, kcopyd) => new DeviceMapper({ bus, kcopyd }),
   });
   const store = new ViewStore({ state: initialState(0), timer: manualTimer });
   const controller = new TuiController(session, store);

@@ -22,10 +22,7 @@ describe('demo', () => {
   it('plays every phase and cleans up on quit', async () => {
     const session = await startEmbedded({
       sharedPoolPages: 256,
-      makeEngine: (bus, kcopyd) => {
-        const dm = new DeviceMapper({ bus, kcopyd });
-        return Object.assign(dm, { openBlock: (name: string) => dm.open(name) });
-      },
+      makeEngine: (bus, kcopyd) => new DeviceMapper({ bus, kcopyd }),
     });
     const store = new ViewStore({ state: initialState(Date.now(), { logCapacity: 5000 }), timer: realTimer });
     controller = new TuiController(session, store, 'demo');
