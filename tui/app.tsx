@@ -20,6 +20,8 @@ import { HelpPanel } from './components/help-panel.js';
 /** What the screen can ask of the engine (TuiController implements it). */
 export interface AppActions {
   readonly modeName: string;
+  /** False when kcopyd runs in another process (attached to a daemon): p and s are refused. */
+  readonly canPause: boolean;
   run(line: string): Promise<string>;
   togglePause(): string;
   step(): string;
@@ -175,7 +177,7 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20 }: Ap
   return (
     <ColourContext.Provider value={colour}>
       <Box flexDirection="column" width={L.cols}>
-        <Header state={state} mode={actions.modeName} width={L.cols} />
+        <Header state={state} mode={actions.modeName} local={actions.canPause} width={L.cols} />
         {help ? (
           <HelpPanel width={L.cols} height={L.top + L.middle + L.log} />
         ) : (

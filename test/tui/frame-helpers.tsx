@@ -57,6 +57,7 @@ export function fakeActions(run: (line: string) => Promise<string> = async (l) =
   const calls: string[] = [];
   return {
     modeName: 'test',
+    canPause: true,
     calls,
     run: (line) => {
       calls.push(`run ${line}`);

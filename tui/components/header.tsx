@@ -4,16 +4,17 @@ import type { ViewState } from '../store/view-state.js';
 import { fit } from '../format.js';
 import { Toned } from './theme.js';
 
-export function headerText(state: ViewState, mode: string, width: number): string {
+/** `local`: kcopyd runs in this process (it can be paused); otherwise it is the daemon's. */
+export function headerText(state: ViewState, mode: string, local: boolean, width: number): string {
   const live = [...state.jobs.values()].filter((j) => j.stage !== 'complete').length;
-  const kcopyd = state.paused ? 'kcopyd PAUSED (s: step)' : 'kcopyd running';
+  const kcopyd = !local ? "daemon's kcopyd" : state.paused ? 'kcopyd PAUSED (s: step)' : 'kcopyd running';
   return fit(` dmsim ${mode} | ${kcopyd} | pass ${state.passes} | ${state.devices.size} devices | ${live} jobs | ? help  q quit`, width);
 }
 
-export function Header({ state, mode, width }: { state: ViewState; mode: string; width: number }) {
+export function Header({ state, mode, local, width }: { state: ViewState; mode: string; local: boolean; width: number }) {
   return (
     <Toned tone={state.paused ? 'warn' : 'title'} bold>
-      {headerText(state, mode, width)}
+      {headerText(state, mode, local, width)}
     </Toned>
   );
 }
