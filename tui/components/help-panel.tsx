@@ -15,9 +15,17 @@ export const KEYS: Array<[string, string]> = [
   ['q', 'quit: devices closed, temporary files removed'],
 ];
 
-/** Keys, then every command's usage when there is room, else the command words and how to get a usage. */
+export const LEGEND = [
+  'Reading the panels',
+  '  kcopyd  pg used/reserve+shared pages, q pages_jobs io_jobs complete_jobs',
+  '  jobs    stage, [progress] sub-jobs done/total+in flight, r/w error bits',
+  '  map     . in sync (mirror) or not remapped (snapshot), d dirty,',
+  '          R recovering, x out of sync, # remapped, p copy pending, m merging',
+];
+
+/** Keys and the legend, then every command's usage when there is room, else the command words. */
 export function helpLines(width: number, height: number): string[] {
-  const keys = ['Keys', ...KEYS.map(([k, what]) => `  ${k.padEnd(8)} ${what}`)];
+  const keys = ['Keys', ...KEYS.map(([k, what]) => `  ${k.padEnd(8)} ${what}`), ...LEGEND];
   const usages = Object.values(USAGE).map((u) => `  ${u}`);
   if (keys.length + 1 + usages.length <= height && usages.every((u) => u.length <= width)) return [...keys, 'Commands', ...usages];
   const words: string[] = [];
