@@ -76,7 +76,7 @@ describe('embedded engine', () => {
   });
 
   it('copy runs one kcopyd job; while paused, each step runs exactly one worker pass', async () => {
-    const { controller, dir, state } = await embedded();
+    const { controller, dir, state, session } = await embedded();
     await controller.run(`mkimg ${dir}/src.img 1M`);
     await controller.run(`mkimg ${dir}/dst.img 1M`);
     expect(controller.step()).toBe('kcopyd is running: press p to pause it, then s to step');
@@ -87,8 +87,8 @@ describe('embedded engine', () => {
     expect(controller.togglePause()).toBe('kcopyd paused: s steps one worker pass, p resumes');
     expect(state().paused).toBe(true);
     const copying = controller.run(`copy ${dir}/src.img:0+16 ${dir}/dst.img:1024`);
-    // Submitting woke the new client's worker; nothing runs until a step.
-    await new Promise((r) => setTimeout(r, 20));
+    // Submitting wakes the new client's worker; nothing runs until a step.
+    while (session.kcopyd!.scheduler.pending.length === 0) await new Promise((r) => setImmediate(r));
     const before = state().passes;
     expect(controller.step()).toMatch(/^ran one worker pass of client \d+ \(copy\)/);
     expect(state().passes).toBe(before + 1);
