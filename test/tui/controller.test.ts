@@ -92,6 +92,8 @@ describe('embedded engine', () => {
     const before = state().passes;
     expect(controller.step()).toMatch(/^ran one worker pass of client \d+ \(copy\)/);
     expect(state().passes).toBe(before + 1);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r)); // I/O completes, wakes pile up...
+    expect(state().passes).toBe(before + 1); // ...but no pass runs without a step
     controller.togglePause();
     expect(await copying).toBe('copied 16 sectors: read_err=0 write_err=0x0');
   });
