@@ -29,6 +29,7 @@ import { registerClear } from './commands/clear.js';
 import { registerTui } from './commands/tui.js';
 import { registerExport } from './commands/export.js';
 import { registerUnexport } from './commands/unexport.js';
+import { registerRun } from './commands/run.js';
 
 export function buildProgram(): Command {
   const program = new Command('dmsim')
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
   registerTui(program);
   registerExport(program);
   registerUnexport(program);
+  registerRun(program);
   return program;
 }
 

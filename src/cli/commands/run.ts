@@ -1,0 +1,26 @@
+// `dmsim run FILE [--socket S]`: plays a scenario (a lesson or a test flow, see fixtures/lessons/SCHEMA.md)
+// headless and prints a TAP report; exit 0 only when every step held.
+
+import type { Command } from 'commander';
+import { resolveSocketPath } from '../../control/socket-path.js';
+import { runScenario } from '../../scenario/run-scenario.js';
+import { parseWholeNumber } from '../daemon-session.js';
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('play a scenario file headless and print a TAP report (embedded engine, or a daemon with --socket)')
+    .argument('<file>', 'the scenario (JSON, format in fixtures/lessons/SCHEMA.md)')
+    .option('--socket <path>', "play against the daemon at this control socket instead of an embedded engine ('-' for the default socket)")
+    .option('--step-limit <ms>', 'how long one step may run before it is reported stuck and playing stops (default 60000; 0 = no limit)')
+    .action(async (file: string, opts: { socket?: string; stepLimit?: string }) => {
+      const socket = opts.socket === undefined ? undefined : resolveSocketPath(opts.socket === '-' ? undefined : opts.socket);
+      const stepLimitMs = opts.stepLimit === undefined ? undefined : parseWholeNumber('--step-limit', opts.stepLimit);
+      const result = await runScenario(file, {
+        ...(socket !== undefined ? { socket } : {}),
+        ...(stepLimitMs !== undefined ? { stepLimitMs } : {}),
+        onLine: (l) => process.stdout.write(`${l}\n`),
+      });
+      if (!result.ok) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,133 @@
+// EmbeddedBackend: a scenario's device-mapper in this process (a DeviceMapper on one bus and one kcopyd
+// engine). `restart` plays a daemon restart: the live tables are noted, the DeviceMapper is closed (every
+// device torn down, every file closed, as when `dmsim daemon` stops), and a new one re-creates the devices
+// from the same tables, lower devices first — what LVM's activation does after a reboot.
+
+import type { BlockDevice } from '../block/block-device.js';
+import { DeviceMapper } from '../dm/device-mapper.js';
+import type { EventBus } from '../dm/events.js';
+import type { KcopydEngine } from '../kcopyd/engine.js';
+import { type ScenarioBackend, tableText } from './scenario-backend.js';
+
+const MAPPER = '/dev/mapper/';
+
+export class EmbeddedBackend implements ScenarioBackend {
+  readonly mode = 'embedded';
+  private current: DeviceMapper;
+  private readonly restartListeners = new Set<(dm: DeviceMapper) => void>();
+
+  constructor(
+    readonly bus: EventBus,
+    readonly kcopyd: KcopydEngine,
+  ) {
+    this.current = this.makeDeviceMapper();
+  }
+
+  /** The DeviceMapper serving the scenario now (a new one after each restart). */
+  get dm(): DeviceMapper {
+    return this.current;
+  }
+
+  /** Called with the new DeviceMapper after each restart; returns the function that unsubscribes. */
+  onRestart(listener: (dm: DeviceMapper) => void): () => void {
+    this.restartListeners.add(listener);
+    return () => this.restartListeners.delete(listener);
+  }
+
+  create(name: string, table: string, readOnly: boolean): Promise<void> {
+    return this.current.create(name, table, { readOnly });
+  }
+
+  load(name: string, table: string): Promise<void> {
+    return this.current.load(name, table);
+  }
+
+  suspend(name: string, noflush: boolean): Promise<void> {
+    return this.current.suspend(name, { noflush });
+  }
+
+  resume(name: string): Promise<void> {
+    return this.current.resume(name);
+  }
+
+  remove(name: string, force: boolean): Promise<void> {
+    return this.current.remove(name, { force });
+  }
+
+  message(name: string, sector: number, args: string[]): Promise<string> {
+    return this.current.message(name, sector, args);
+  }
+
+  status(name: string) {
+    return this.current.status(name);
+  }
+
+  table(name: string) {
+    return this.current.table(name);
+  }
+
+  async eventNr(name: string): Promise<number> {
+    return (await this.current.info(name))[0]!.eventNr;
+  }
+
+  async names(): Promise<string[]> {
+    return this.current.ls().map((d) => d.name);
+  }
+
+  async read(name: string, sector: number, count: number): Promise<Buffer> {
+    const buf = Buffer.alloc(count * 512);
+    await this.withOpen(name, (dev) => dev.read(sector, buf));
+    return buf;
+  }
+
+  write(name: string, sector: number, buf: Buffer): Promise<void> {
+    return this.withOpen(name, (dev) => dev.write(sector, buf));
+  }
+
+  flush(name: string): Promise<void> {
+    return this.withOpen(name, (dev) => dev.flush());
+  }
+
+  openMapped(name: string): Promise<BlockDevice> {
+    return this.current.open(name);
+  }
+
+  async restart(): Promise<void> {
+    const old = this.current;
+    const saved: { name: string; table: string; readOnly: boolean; uses: string[] }[] = [];
+    for (const info of await old.info()) {
+      const lines = await old.table(info.name);
+      const uses = old.devices(info.name).map((d) => d.name).filter((n) => n.startsWith(MAPPER)).map((n) => n.slice(MAPPER.length));
+      saved.push({ name: info.name, table: tableText(lines), readOnly: info.readOnly, uses });
+    }
+    await old.close();
+    this.current = this.makeDeviceMapper();
+    // Lower devices first: a table can only name /dev/mapper devices that exist.
+    const made = new Set<string>();
+    while (made.size < saved.length) {
+      const ready = saved.filter((s) => !made.has(s.name) && s.uses.every((u) => made.has(u)));
+      for (const s of ready) {
+        await this.current.create(s.name, s.table, { readOnly: s.readOnly, notable: s.table === '' });
+        made.add(s.name);
+      }
+    }
+    for (const l of this.restartListeners) l(this.current);
+  }
+
+  close(): Promise<void> {
+    return this.current.close();
+  }
+
+  private makeDeviceMapper(): DeviceMapper {
+    return new DeviceMapper({ bus: this.bus, kcopyd: this.kcopyd });
+  }
+
+  private async withOpen(name: string, fn: (dev: BlockDevice) => Promise<void>): Promise<void> {
+    const dev = await this.current.open(name);
+    try {
+      await fn(dev);
+    } finally {
+      await dev.close();
+    }
+  }
+}

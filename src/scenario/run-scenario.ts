@@ -1,0 +1,65 @@
+// runScenario: plays a whole scenario headless (a file path or an already parsed object) and reports it as
+// TAP; what `dmsim run` prints and what tests call. ok only when every step held.
+
+import { readFile } from 'node:fs/promises';
+import { ScenarioPlayer, type StepOutcome } from './player.js';
+import { parseScenario, type Scenario, ScenarioError, validateScenario } from './schema.js';
+import { tapHeader, tapStep, tapSummary } from './tap-report.js';
+
+export interface RunOptions {
+  /** Play against the daemon at this control socket (default: an embedded device-mapper). */
+  socket?: string;
+  /** How long one step may take before it is reported stuck (default 60 s). */
+  stepLimitMs?: number;
+  /** Receives each report line as it is made (default: collected only). */
+  onLine?: (line: string) => void;
+}
+
+export interface RunResult {
+  ok: boolean;
+  scenario: Scenario;
+  outcomes: StepOutcome[];
+  /** The TAP report. */
+  lines: string[];
+}
+
+/** Reads and validates a scenario file. */
+export async function loadScenario(path: string): Promise<Scenario> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ScenarioError(`cannot read the scenario ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  return parseScenario(text, path);
+}
+
+export async function runScenario(source: string | Scenario | object, options: RunOptions = {}): Promise<RunResult> {
+  const scenario = typeof source === 'string' ? await loadScenario(source) : 'source' in source && 'version' in source ? (source as Scenario) : validateScenario(source);
+  const lines: string[] = [];
+  const emit = (ls: string[]): void => {
+    for (const l of ls) {
+      lines.push(l);
+      options.onLine?.(l);
+    }
+  };
+  const player = await ScenarioPlayer.open(scenario, {
+    ...(options.socket !== undefined ? { socket: options.socket } : {}),
+    ...(options.stepLimitMs !== undefined ? { stepLimitMs: options.stepLimitMs } : {}),
+  });
+  const outcomes: StepOutcome[] = [];
+  emit(tapHeader(scenario));
+  try {
+    while (!player.done) {
+      const o = await player.next();
+      outcomes.push(o);
+      emit(tapStep(o));
+      if (o.bail) break;
+    }
+  } finally {
+    await player.close();
+  }
+  emit(tapSummary(outcomes, scenario.steps.length));
+  const ok = outcomes.length === scenario.steps.length && outcomes.every((o) => o.ok);
+  return { ok, scenario, outcomes, lines };
+}

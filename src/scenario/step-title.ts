@@ -1,0 +1,51 @@
+// One line that says what a scenario step does, for the TAP report and the TUI ("write 0xab to device
+// origin sectors 0+8").
+
+import type { Pattern, Region, Step, Target } from './schema.js';
+
+const where = (t: Target): string => ('device' in t ? `device ${t.device}` : `image ${t.image}`);
+const region = (r: Region, count?: number): string => `${where(r.target)} ${r.sector}+${r.count ?? count}`;
+const pattern = (p: Pattern | { sha256: string }): string =>
+  'byte' in p ? `0x${p.byte.toString(16).padStart(2, '0')}` : 'seed' in p ? `seed "${p.seed}"` : `sha256 ${p.sha256.slice(0, 12)}...`;
+
+export function describeStep(step: Step): string {
+  const expectsError = step.fails ? ` (must fail with ${step.fails.code})` : '';
+  return describe(step) + expectsError;
+}
+
+function describe(step: Step): string {
+  switch (step.do) {
+    case 'note':
+      return 'note';
+    case 'restart':
+      return 'restart the device-mapper (re-create every device from its table)';
+    case 'image':
+      return `image ${step.name} (${step.sizeSectors} sectors)`;
+    case 'create':
+    case 'load':
+    case 'reload':
+      return `${step.do} ${step.name}: ${step.table.split('\n').join(' | ')}`;
+    case 'suspend':
+      return `suspend ${step.name}${step.noflush ? ' --noflush' : ''}`;
+    case 'remove':
+      return `remove ${step.name}${step.force ? ' --force' : ''}`;
+    case 'resume':
+    case 'flush':
+    case 'fail':
+    case 'heal':
+      return `${step.do} ${step.name}`;
+    case 'message':
+      return `message ${step.name} ${step.sector} ${step.args.join(' ')}`;
+    case 'write':
+      return `write ${pattern(step.pattern)} to ${where(step.to)} sectors ${step.sector}+${step.count}`;
+    case 'read':
+      return `read ${where(step.from)} sectors ${step.sector}+${step.count}: expect ${pattern(step.expect)}`;
+    case 'copy':
+      return `kcopyd copy ${region(step.from)} -> ${step.to.map((r) => region(r, step.from.count)).join(', ')}${step.ignoreError ? ' with IGNORE_ERROR' : ''}`;
+    case 'wait':
+      return `wait for ${step.name} ${step.for === 'event' ? `event ${step.event}` : step.for === 'status' ? `status /${step.match!.source}/` : step.for}`;
+    case 'expect-status':
+    case 'expect-table':
+      return `${step.do === 'expect-status' ? 'status' : 'table'} of ${step.name} matches /${step.match.source}/`;
+  }
+}
