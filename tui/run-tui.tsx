@@ -61,13 +61,14 @@ export async function runTui(options: TuiOptions): Promise<void> {
   const onSignal = (): void => {
     void controller.quit().finally(() => app.unmount());
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGHUP', onSignal);
+  // A signal quits as q does: devices closed, the demo's files removed (a closed terminal cannot be drawn on).
+  process.stdout.on('error', () => undefined);
+  const signals = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
+  for (const sig of signals) process.once(sig, onSignal);
   try {
     await app.waitUntilExit();
     await controller.quit();
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
+    for (const sig of signals) process.off(sig, onSignal);
   }
 }
