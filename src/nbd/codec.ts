@@ -91,6 +91,7 @@ export class ByteWriter {
     this.buf = Buffer.allocUnsafe(capacity);
   }
 
+  /** Reserves n bytes (growing the buffer first: callers must read this.buf only after calling this). */
   private room(n: number): number {
     if (this.len + n > this.buf.length) {
       const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
@@ -103,27 +104,32 @@ export class ByteWriter {
   }
 
   u16(v: number): this {
-    this.buf.writeUInt16BE(v, this.room(2));
+    const at = this.room(2);
+    this.buf.writeUInt16BE(v, at);
     return this;
   }
 
   u32(v: number): this {
-    this.buf.writeUInt32BE(v >>> 0, this.room(4));
+    const at = this.room(4);
+    this.buf.writeUInt32BE(v >>> 0, at);
     return this;
   }
 
   u64(v: bigint | number): this {
-    this.buf.writeBigUInt64BE(BigInt(v), this.room(8));
+    const at = this.room(8);
+    this.buf.writeBigUInt64BE(BigInt(v), at);
     return this;
   }
 
   bytes(b: Uint8Array): this {
-    this.buf.set(b, this.room(b.length));
+    const at = this.room(b.length);
+    this.buf.set(b, at);
     return this;
   }
 
   zeroes(n: number): this {
-    this.buf.fill(0, this.room(n), this.len);
+    const at = this.room(n);
+    this.buf.fill(0, at, this.len);
     return this;
   }
 
