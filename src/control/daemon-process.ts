@@ -1,17 +1,23 @@
 // The daemon as a process: runs a ControlDaemon in the foreground until SIGTERM/SIGINT, or starts one in
-// the background (--detach) and returns once its socket accepts connections.
+// the background (--detach) and returns once its socket accepts connections. With a state file it first
+// activates the recorded devices (activation.ts) and records every change after (recording-engine.ts).
 
 import { spawn } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
 import { BusyError, IoError } from '../dm/errors.js';
 import { EventBus } from '../dm/events.js';
 import { TraceFile } from '../dm/trace-file.js';
+import { activate } from './activation.js';
 import { ControlDaemon, socketAnswers } from './daemon.js';
 import type { ControlEngine } from './engine.js';
+import { RecordingEngine } from './recording-engine.js';
+import { checkStateDirectory, readStateFile } from './state-file.js';
 
 export interface DaemonProcessOptions {
   socketPath: string;
   trace?: string;
+  /** The state file (--state): devices recorded there are activated at start, and every change is recorded. */
+  statePath?: string;
   version: string;
   /** Builds the engine the daemon holds (a DeviceMapper on this bus). */
   makeEngine(bus: EventBus): ControlEngine;
@@ -20,9 +26,23 @@ export interface DaemonProcessOptions {
 
 /** Serves until SIGTERM or SIGINT, then closes every device and removes the socket. */
 export async function runDaemon(options: DaemonProcessOptions): Promise<void> {
+  // A state file that cannot be read or parsed stops us here, before any device is touched.
+  const state = options.statePath ? await readStateFile(options.statePath) : null;
+  if (options.statePath) await checkStateDirectory(options.statePath);
+  if (await socketAnswers(options.socketPath)) throw new BusyError(`a daemon is already running at ${options.socketPath}`);
   const bus = new EventBus();
   const trace = options.trace ? new TraceFile(bus, options.trace) : null;
-  const daemon = new ControlDaemon({ engine: options.makeEngine(bus), bus, version: options.version });
+  let engine = options.makeEngine(bus);
+  if (options.statePath) {
+    const results = await activate(engine, state?.devices ?? []);
+    const failed = results.filter((r) => !r.ok);
+    for (const r of failed) options.log(`${r.name}: not activated: ${r.reason} (kept in ${options.statePath})`);
+    if (results.length > 0) options.log(`activated ${results.length - failed.length} of ${results.length} device(s) from ${options.statePath}`);
+    const recording = new RecordingEngine(engine, options.statePath, state?.devices ?? [], failed.map((r) => r.name));
+    await recording.record();
+    engine = recording;
+  }
+  const daemon = new ControlDaemon({ engine, bus, version: options.version });
   await daemon.listen(options.socketPath);
   // A bug in one request's path must not take every device down with it: log it and carry on.
   process.on('uncaughtException', (e) => options.log(`internal error (daemon continues): ${e.stack ?? e.message}`));
@@ -45,12 +65,13 @@ const DETACH_TIMEOUT_MS = 15_000;
  * Starts `dmsim daemon` again in the background with the same node flags and returns its PID once the socket
  * answers. Refuses at once when a daemon already answers there.
  */
-export async function detachDaemon(socketPath: string, trace: string | undefined): Promise<number> {
+export async function detachDaemon(socketPath: string, trace: string | undefined, statePath?: string): Promise<number> {
   if (await socketAnswers(socketPath)) throw new BusyError(`a daemon is already running at ${socketPath}`);
   const script = process.argv[1];
   if (script === undefined) throw new IoError('cannot tell which script to start in the background');
   const args = [...process.execArgv, script, 'daemon', '--socket', resolvePath(socketPath)];
   if (trace) args.push('--trace', resolvePath(trace));
+  if (statePath) args.push('--state', resolvePath(statePath));
   const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
   const pid = child.pid;
   if (pid === undefined) throw new IoError('could not start the daemon process');

@@ -1,4 +1,4 @@
-// `dmsim daemon [--socket PATH] [--detach] [--trace FILE]`: holds the devices, as the kernel does, and serves
+// `dmsim daemon [--socket PATH] [--detach] [--trace FILE] [--state FILE]`: holds the devices, as the kernel does, and serves
 // the other verbs over the control socket until SIGTERM/SIGINT.
 
 import type { Command } from 'commander';
@@ -9,6 +9,7 @@ import { socketOption, type SocketOptions } from '../daemon-session.js';
 interface DaemonOptions extends SocketOptions {
   detach?: boolean;
   trace?: string;
+  state?: string;
 }
 
 export function registerDaemon(program: Command): void {
@@ -17,11 +18,12 @@ export function registerDaemon(program: Command): void {
       .command('daemon')
       .description('hold the devices and serve the other verbs on the control socket')
       .option('--detach', 'run in the background; print its PID once the socket accepts connections')
-      .option('--trace <file>', 'write every engine event to FILE as JSON lines'),
+      .option('--trace <file>', 'write every engine event to FILE as JSON lines')
+      .option('--state <file>', 'record the live tables in FILE on every change and activate them again at start'),
   ).action(async (opts: DaemonOptions) => {
     const socketPath = resolveSocketPath(opts.socket);
     if (opts.detach) {
-      process.stdout.write(`${await detachDaemon(socketPath, opts.trace)}\n`);
+      process.stdout.write(`${await detachDaemon(socketPath, opts.trace, opts.state)}\n`);
       return;
     }
     // Loaded here so the client verbs do not load the whole engine at every start.
@@ -29,6 +31,7 @@ export function registerDaemon(program: Command): void {
     await runDaemon({
       socketPath,
       trace: opts.trace,
+      statePath: opts.state,
       version: program.version() ?? 'unknown',
       makeEngine: (bus) => new DeviceMapper({ bus }),
       log: (line) => process.stderr.write(`dmsim daemon: ${line}\n`),

@@ -1,0 +1,71 @@
+// Activation: re-creates the recorded devices at daemon start, as LVM's vgchange -ay does at boot (a device is
+// created after every mapped device its table names, /dev/mapper/NAME or 253:MINOR; otherwise in the order
+// they were first created). Each device's own target constructors then read what is on disk: persistent
+// snapshots and disk logs come back, transient snapshots and core logs start over, as in the kernel.
+
+import { splitArgs } from '../dm/table-parser.js';
+import type { ControlEngine } from './engine.js';
+import type { RecordedDevice } from './state-file.js';
+
+const MAPPER_PREFIX = '/dev/mapper/';
+const MINOR_WORD = /^253:(\d+)$/;
+
+/** The outcome for one device: created, or the reason it was not. */
+export type ActivationResult = { name: string; ok: true } | { name: string; ok: false; reason: string };
+
+/** The names of the recorded devices `device`'s table uses. */
+export function dependencies(device: RecordedDevice, all: readonly RecordedDevice[]): string[] {
+  const out = new Set<string>();
+  for (const line of device.table) {
+    for (const word of splitArgs(line)) {
+      const minor = MINOR_WORD.exec(word);
+      const name = word.startsWith(MAPPER_PREFIX)
+        ? word.slice(MAPPER_PREFIX.length)
+        : minor
+          ? all.find((d) => d.minor === Number(minor[1]))?.name
+          : undefined;
+      if (name !== undefined && name !== device.name && all.some((d) => d.name === name)) out.add(name);
+    }
+  }
+  return [...out];
+}
+
+/** Stacking order: every device after the devices it uses; ties keep the recorded (creation) order. */
+export function activationOrder(devices: readonly RecordedDevice[]): RecordedDevice[] {
+  const done = new Set<string>();
+  const order: RecordedDevice[] = [];
+  const visiting = new Set<string>();
+  const visit = (d: RecordedDevice): void => {
+    if (done.has(d.name) || visiting.has(d.name)) return; // a loop cannot be built; if a file claims one, creation reports it
+    visiting.add(d.name);
+    for (const dep of dependencies(d, devices)) visit(devices.find((x) => x.name === dep)!);
+    visiting.delete(d.name);
+    done.add(d.name);
+    order.push(d);
+  };
+  for (const d of devices) visit(d);
+  return order;
+}
+
+/** Creates each device in stacking order; a device that fails is reported and the others still come up. */
+export async function activate(engine: ControlEngine, devices: readonly RecordedDevice[]): Promise<ActivationResult[]> {
+  const results: ActivationResult[] = [];
+  for (const d of activationOrder(devices)) {
+    const failedDep = dependencies(d, devices).find((dep) => results.some((r) => r.name === dep && !r.ok));
+    if (failedDep !== undefined) {
+      results.push({ name: d.name, ok: false, reason: `it uses ${failedDep}, which did not come back` });
+      continue;
+    }
+    try {
+      await engine.create(d.name, d.table.join('\n'), {
+        readOnly: d.readOnly,
+        ...(d.uuid !== undefined ? { uuid: d.uuid } : {}),
+        ...(d.table.length === 0 ? { notable: true } : {}),
+      });
+      results.push({ name: d.name, ok: true });
+    } catch (e) {
+      results.push({ name: d.name, ok: false, reason: (e as Error).message });
+    }
+  }
+  return results;
+}
