@@ -24,9 +24,9 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
-  static connect(path: string): Promise<RawClient> {
+  static connect(target: string | { host: string; port: number }): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = connect(path);
+      const s = typeof target === 'string' ? connect(target) : connect(target.port, target.host);
       s.once('error', reject);
       s.once('connect', () => resolve(new RawClient(s)));
     });
@@ -83,8 +83,8 @@ export class RawClient {
 }
 
 /** A handshake that ends in transmission on `name`. */
-export async function openExport(path: string, name: string): Promise<RawClient> {
-  const c = await RawClient.connect(path);
+export async function openExport(target: string | { host: string; port: number }, name: string): Promise<RawClient> {
+  const c = await RawClient.connect(target);
   await c.greet();
   const replies = await c.go(name);
   if (replies.at(-1)?.type !== 1) throw new Error(`OPT_GO ${name} failed: type 0x${replies.at(-1)?.type.toString(16)}`);
