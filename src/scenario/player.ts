@@ -22,7 +22,7 @@ import { EmbeddedBackend } from './embedded-backend.js';
 import { type ScenarioBackend, tableText } from './scenario-backend.js';
 import { type Region, type Scenario, ScenarioError, type Step, type Target } from './schema.js';
 import { describeStep } from './step-title.js';
-import { checkCondition } from './wait-condition.js';
+import { checkCondition, conditionText } from './wait-condition.js';
 
 export interface StepOutcome {
   /** 1-based step number. */
@@ -359,12 +359,12 @@ export class ScenarioPlayer {
       const eventNr = step.for === 'event' ? await this.backend.eventNr(step.name) : 0;
       const state = checkCondition(step, lines, eventNr);
       if (state.done) return state.seen;
-      if (state.hopeless) throw new CheckFailed(`${step.name} can no longer become ${step.for}: ${state.seen}`);
+      if (state.hopeless) throw new CheckFailed(`${step.name} can no longer be ${conditionText(step)}: ${state.seen}`);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       const now = Date.now();
       if (!this.kcopyd.scheduler.paused) waited += now - last;
       last = now;
-      if (waited > step.timeoutMs) throw new CheckFailed(`${step.name} was not ${step.for} within ${step.timeoutMs} ms; last seen: ${state.seen}`);
+      if (waited > step.timeoutMs) throw new CheckFailed(`${step.name} was not ${conditionText(step)} within ${step.timeoutMs} ms; last seen: ${state.seen}`);
     }
   }
 }

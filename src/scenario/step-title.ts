@@ -2,6 +2,7 @@
 // origin sectors 0+8").
 
 import type { Pattern, Region, Step, Target } from './schema.js';
+import { conditionText } from './wait-condition.js';
 
 const where = (t: Target): string => ('device' in t ? `device ${t.device}` : `image ${t.image}`);
 const region = (r: Region, count?: number): string => `${where(r.target)} ${r.sector}+${r.count ?? count}`;
@@ -43,7 +44,7 @@ function describe(step: Step): string {
     case 'copy':
       return `kcopyd copy ${region(step.from)} -> ${step.to.map((r) => region(r, step.from.count)).join(', ')}${step.ignoreError ? ' with IGNORE_ERROR' : ''}`;
     case 'wait':
-      return `wait for ${step.name} ${step.for === 'event' ? `event ${step.event}` : step.for === 'status' ? `status /${step.match!.source}/` : step.for}`;
+      return `wait until ${step.name} is ${conditionText(step)}`;
     case 'expect-status':
     case 'expect-table':
       return `${step.do === 'expect-status' ? 'status' : 'table'} of ${step.name} matches /${step.match.source}/`;

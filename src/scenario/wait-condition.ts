@@ -27,6 +27,22 @@ function mirrorSync(params: string): [number, number] | null {
   return m ? [Number(m[1]), Number(m[2])] : null;
 }
 
+/** The condition in words: "in sync", "at event 2", "matching /AD/". */
+export function conditionText(step: WaitStep): string {
+  switch (step.for) {
+    case 'sync':
+      return 'in sync';
+    case 'merged':
+      return 'merged';
+    case 'invalid':
+      return 'Invalid';
+    case 'event':
+      return `at event ${step.event}`;
+    case 'status':
+      return `matching /${step.match!.source}/`;
+  }
+}
+
 export function checkCondition(step: WaitStep, lines: readonly TableLine[], eventNr: number): ConditionState {
   const text = tableText(lines);
   const state = (done: boolean, hopeless = false, seen = text): ConditionState => ({ done, hopeless, seen });
