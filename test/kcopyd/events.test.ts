@@ -1,0 +1,81 @@
+// The events a viewer rebuilds kcopyd from (the TUI uses nothing else): one job's whole life, with the
+// fields it needs, and an I/O error tied to its job and device.
+
+import { describe, expect, it } from 'vitest';
+import { MemoryDevice } from '../../src/block/memory-device.js';
+import { runUntilIdle } from '../../src/kcopyd/engine.js';
+import { FaultyDevice } from './fault-devices.js';
+import { harness, phases } from './harness.js';
+
+describe('kcopyd events', () => {
+  it('an unsplit copy goes queued > pages > read > io_jobs > write > complete > callback, naming its regions', async () => {
+    const h = harness();
+    const client = h.engine.createClient({ owner: 'snapshot' });
+    const a = new MemoryDevice('origin', 64);
+    const b = new MemoryDevice('cow', 64);
+    const done = client.copyAsync({ bdev: a, sector: 8, count: 16 }, [{ bdev: b, sector: 32, count: 16 }]);
+    await runUntilIdle(h.engine);
+    await done;
+    expect(phases(h.jobEvents())).toEqual([
+      '1:queued>pages_jobs',
+      '1:pages-taken',
+      '1:read-issued',
+      '1:read-done',
+      '1:queued>io_jobs',
+      '1:write-issued',
+      '1:write-done',
+      '1:queued>complete_jobs',
+      '1:complete',
+      '1:callback-done',
+    ]);
+    expect(h.jobEvents('pages-taken')[0]).toMatchObject({
+      client: client.id,
+      owner: 'snapshot',
+      job: 1,
+      master: 1,
+      slot: null,
+      kind: 'copy',
+      source: { device: 'origin', sector: 8, count: 16 },
+      dests: [{ device: 'cow', sector: 32, count: 16 }],
+      pages: 2,
+    });
+    const pool = h.events.flatMap((e) => (e.type === 'kcopyd.pool' ? [e] : []));
+    expect(pool.map((e) => e.engineSharedUsed)).toEqual([0, 2, 0]); // created, pages taken, pages back
+    const queues = h.events.flatMap((e) => (e.type === 'kcopyd.queues' ? [e] : []));
+    expect(queues.at(-1)).toMatchObject({ pagesJobs: 0, ioJobs: 0, completeJobs: 0, callbackJobs: 0, nrJobs: 0 });
+    expect(h.events.filter((e) => e.type === 'kcopyd.pass').length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('an I/O error names the job, the device and the sectors, and the completion carries the bits', async () => {
+    const h = harness();
+    const client = h.engine.createClient({ owner: 'mirror' });
+    const src = new FaultyDevice('leg0', 64);
+    const d0 = new FaultyDevice('leg1', 64);
+    const d1 = new FaultyDevice('leg2', 64);
+    d1.badWrites.add(20);
+    const done = client.copyAsync({ bdev: src, sector: 16, count: 8 }, [
+      { bdev: d0, sector: 16, count: 8 },
+      { bdev: d1, sector: 16, count: 8 },
+    ]);
+    await runUntilIdle(h.engine);
+    expect(await done).toEqual({ readErr: false, writeErr: 0b10 });
+    const errors = h.events.flatMap((e) => (e.type === 'kcopyd.io-error' ? [e] : []));
+    expect(errors).toEqual([
+      expect.objectContaining({ client: client.id, owner: 'mirror', job: 1, master: 1, op: 'write', dest: 1, device: 'leg2', sector: 16, count: 8, code: 'EIO' }),
+    ]);
+    expect(h.events.filter((e) => e.type === 'io.error')).toEqual([expect.objectContaining({ device: 'leg2', op: 'write', sector: 16, count: 8 })]);
+    expect(h.jobEvents('complete')[0]).toMatchObject({ readErr: false, writeErr: 2 });
+  });
+
+  it('a split job reports its chunks in flight and done', async () => {
+    const h = harness({ subJobSectors: 8 });
+    const client = h.engine.createClient({ owner: 't' });
+    const dev = new MemoryDevice('m', 128);
+    const done = client.copyAsync({ bdev: dev, sector: 0, count: 40 }, [{ bdev: dev, sector: 64, count: 40 }]);
+    await runUntilIdle(h.engine);
+    await done;
+    const progress = h.events.flatMap((e) => (e.type === 'kcopyd.progress' ? [e] : []));
+    expect(progress[0]).toMatchObject({ job: 1, totalSectors: 40, handedOut: 8, inFlight: 1, chunks: 5, chunksDone: 0 });
+    expect(progress.at(-1)).toMatchObject({ job: 1, totalSectors: 40, handedOut: 40, doneSectors: 40, inFlight: 0, chunks: 5, chunksDone: 5 });
+  });
+});
