@@ -13,7 +13,6 @@ import { SECTORS_PER_PAGE } from '../block/block-device.js';
 import { InvalidArgumentError } from '../dm/errors.js';
 import type { EventBus } from '../dm/events.js';
 import type { Clock } from '../dm/target.js';
-import './events.js';
 import type { KcopydList, KcopydJobPhase, KcopydRegionInfo } from './events.js';
 import { KcopydJob } from './job.js';
 import { ClientPages, type PagePool } from './page-pool.js';
