@@ -4,6 +4,7 @@
 // from the same tables, lower devices first — what LVM's activation does after a reboot.
 
 import type { BlockDevice } from '../block/block-device.js';
+import type { ControlEngine } from '../control/engine.js';
 import { DeviceMapper } from '../dm/device-mapper.js';
 import type { EventBus } from '../dm/events.js';
 import type { KcopydEngine } from '../kcopyd/engine.js';
@@ -22,6 +23,32 @@ export class EmbeddedBackend implements ScenarioBackend {
   ) {
     this.current = this.makeDeviceMapper();
   }
+
+  /**
+   * The dmsetup verbs of whichever DeviceMapper serves the scenario now: one object that stays valid across
+   * restarts, for a TUI to serve on its control socket (startEmbedded's makeEngine) while the player plays.
+   */
+  readonly engine: ControlEngine & { openBlock(name: string): Promise<BlockDevice> } = {
+    create: (name, table, options) => this.current.create(name, table, options),
+    load: (name, table) => this.current.load(name, table),
+    clear: (name) => this.current.clear(name),
+    inactiveTable: (name) => this.current.inactiveTable(name),
+    suspend: (name, options) => this.current.suspend(name, options),
+    resume: (name) => this.current.resume(name),
+    remove: (name, options) => this.current.remove(name, options),
+    removeAll: (options) => this.current.removeAll(options),
+    status: (name, options) => this.current.status(name, options),
+    table: (name) => this.current.table(name),
+    info: (name) => this.current.info(name),
+    message: (name, sector, args) => this.current.message(name, sector, args),
+    ls: () => this.current.ls(),
+    wait: (name, eventNr) => this.current.wait(name, eventNr),
+    open: (name) => this.current.open(name),
+    devices: (name) => this.current.devices(name),
+    targets: () => this.current.targets(),
+    close: () => this.current.close(),
+    openBlock: (name) => this.current.open(name),
+  };
 
   /** The DeviceMapper serving the scenario now (a new one after each restart). */
   get dm(): DeviceMapper {

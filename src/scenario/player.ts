@@ -17,7 +17,7 @@ import { EventBus } from '../dm/events.js';
 import { KcopydEngine } from '../kcopyd/engine.js';
 import { type IoRegion, KCOPYD_IGNORE_ERROR } from '../kcopyd/types.js';
 import { DaemonBackend } from './daemon-backend.js';
-import { checkData, describeSectors, patternData } from './data-pattern.js';
+import { checkData, patternData } from './data-pattern.js';
 import { EmbeddedBackend } from './embedded-backend.js';
 import { type ScenarioBackend, tableText } from './scenario-backend.js';
 import { type Region, type Scenario, ScenarioError, type Step, type Target } from './schema.js';
@@ -117,6 +117,16 @@ export class ScenarioPlayer {
     return this.backend instanceof EmbeddedBackend ? this.backend.dm : null;
   }
 
+  /** Embedded: the dmsetup verbs of the current DeviceMapper, one object valid across restarts; null with a daemon. */
+  get engine(): EmbeddedBackend['engine'] | null {
+    return this.backend instanceof EmbeddedBackend ? this.backend.engine : null;
+  }
+
+  /** Embedded: calls listener with the new DeviceMapper after each restart step. */
+  onRestart(listener: (dm: DeviceMapper) => void): () => void {
+    return this.backend instanceof EmbeddedBackend ? this.backend.onRestart(listener) : () => undefined;
+  }
+
   /** Index (0-based) of the step next() will run. */
   get position(): number {
     return this.index;
@@ -211,9 +221,8 @@ export class ScenarioPlayer {
       case 'note':
         return;
       case 'image': {
-        const path = await this.imagePath(step.name);
-        await makeImage(path, `${step.sizeSectors}s`);
-        return `${path}: ${step.sizeSectors} sectors, sparse`;
+        await makeImage(await this.imagePath(step.name), `${step.sizeSectors}s`);
+        return;
       }
       case 'create':
         return b.create(step.name, await this.expand(step.table), step.readOnly);
@@ -241,7 +250,7 @@ export class ScenarioPlayer {
         await this.withTarget(step.from, (dev) => dev.read(step.sector, buf));
         const wrong = checkData(buf, step.expect, step.sector);
         if (wrong) throw new CheckFailed(wrong);
-        return describeSectors(buf, step.sector);
+        return;
       }
       case 'flush':
         return b.flush(step.name);

@@ -6,8 +6,13 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { runScenario } from '../../src/scenario/run-scenario.js';
+import { ControlDaemon } from '../../src/control/daemon.js';
+import { DeviceMapper } from '../../src/dm/device-mapper.js';
+import { EventBus } from '../../src/dm/events.js';
+import { loadScenario, runScenario } from '../../src/scenario/run-scenario.js';
 import type { Step } from '../../src/scenario/schema.js';
 
 const lessonsDir = resolve(import.meta.dirname, '../../fixtures/lessons');
@@ -52,6 +57,25 @@ describe.each(lessons)('lesson %s', (file) => {
       const outcome = result.outcomes[step.number - 1]!;
       const checked = checkAgainstKernel(step, seen, outcome.detail);
       if (checked) expect.soft(checked.got, `${file} step ${step.number} (${step.do})`).toEqual(checked.want);
+    }
+  });
+});
+
+describe.each(lessons)('lesson %s against a daemon', (file) => {
+  it('plays through the control socket too (unless it restarts the device-mapper)', async () => {
+    const scenario = await loadScenario(join(lessonsDir, file));
+    if (scenario.steps.some((s) => s.do === 'restart')) return;
+    const dir = await mkdtemp(join(tmpdir(), 'dmsim-lesson-daemon-'));
+    const bus = new EventBus();
+    const daemon = new ControlDaemon({ engine: new DeviceMapper({ bus }), bus, version: 'test' });
+    await daemon.listen(join(dir, 'control'));
+    try {
+      const result = await runScenario(scenario, { socket: join(dir, 'control') });
+      expect(result.outcomes.filter((o) => !o.ok).map((o) => `step ${o.number}: ${o.reason}`)).toEqual([]);
+      expect(result.ok).toBe(true);
+    } finally {
+      await daemon.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
