@@ -29,6 +29,7 @@ import {
 } from './codec.js';
 import { isReadOnly, MAX_PAYLOAD_BYTES, type NbdExport } from './export.js';
 import type { SocketReader } from './socket-reader.js';
+import { BufferPool } from './buffer-pool.js';
 
 /** Requests served at once per connection; the next header is not read until one finishes. */
 const MAX_IN_FLIGHT = 64;
@@ -52,6 +53,7 @@ export class TransmissionSession {
   private inFlight = 0;
   private shuttingDown = false;
   private readonly wakers: Array<() => void> = [];
+  private readonly buffers = new BufferPool();
 
   constructor(
     private readonly socket: Socket,
@@ -136,8 +138,13 @@ export class TransmissionSession {
     try {
       switch (w.type) {
         case CMD_READ: {
-          const buf = Buffer.allocUnsafe(w.bytes);
-          if (count > 0) await dev.read(w.sector, buf);
+          const buf = this.buffers.take(w.bytes);
+          try {
+            if (count > 0) await dev.read(w.sector, buf);
+          } catch (e) {
+            this.buffers.give(buf);
+            throw e;
+          }
           this.reply(0, w.handle, buf);
           return;
         }
@@ -167,10 +174,14 @@ export class TransmissionSession {
 
   private reply(error: number, handle: Buffer, data?: Buffer): void {
     // A client that went away loses its replies, never the writes already done.
-    if (this.socket.destroyed || !this.socket.writable) return;
+    if (this.socket.destroyed || !this.socket.writable) {
+      if (data) this.buffers.give(data);
+      return;
+    }
     this.socket.cork();
     this.socket.write(encodeSimpleReply(error, handle));
-    if (data && data.length > 0) this.socket.write(data);
+    // The buffer goes back to the pool once the socket has handed its bytes to the kernel (or failed).
+    if (data) this.socket.write(data, () => this.buffers.give(data));
     this.socket.uncork();
   }
 
