@@ -1,0 +1,63 @@
+// The real `dmsim daemon` process, started from the sources (through tsx) for tests that kill, restart or
+// attack it. Resolves once its socket answers, which with --state is after the recorded devices are activated.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { socketAnswers } from '../../../src/control/daemon.js';
+
+export const REPO = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+export const CLI = join(REPO, 'src/cli/main.ts');
+
+export interface DaemonHandle {
+  readonly pid: number;
+  /** Everything the daemon printed on stderr so far. */
+  stderr(): string;
+  /** Sends the signal and waits for the process to be gone. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+  /** Whether the process is still running. */
+  alive(): boolean;
+}
+
+/** Runs `dmsim ARGS...` to completion: its status and stderr. */
+export function runCli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((r) => child.once('close', (status) => r({ status, stdout, stderr })));
+}
+
+export async function startDaemon(socket: string, extra: string[] = []): Promise<DaemonHandle> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, 'daemon', '--socket', socket, ...extra], {
+    cwd: REPO,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  let gone = false;
+  const exited = new Promise<void>((r) =>
+    child.once('exit', () => {
+      gone = true;
+      r();
+    }),
+  );
+  for (let i = 0; !(await socketAnswers(socket)); i++) {
+    if (gone) throw new Error(`the daemon exited before listening: ${stderr}`);
+    if (i > 1200) {
+      child.kill('SIGKILL');
+      throw new Error(`the daemon did not listen within 60 s: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    pid: child.pid!,
+    stderr: () => stderr,
+    alive: () => !gone,
+    kill: async (signal) => {
+      if (!gone) child.kill(signal);
+      await exited;
+    },
+  };
+}
