@@ -1,11 +1,12 @@
 // `npm run bench -- nbd [sizeMiB] [rounds]`: in one run, `qemu-img convert` of a sizeMiB (default 1024) file
 // read over NBD from two servers: dmsim exporting a linear device over the file, and nbdkit's file plugin
-// over the same file. Both on unix sockets, the target is qemu's null driver (so only the read path counts),
-// page cache warm, rounds alternate (default 3) and the best of each is kept. Prints MiB/s and
-// dmsim/nbdkit (goal: >= 0.7x). The machine may be noisy.
+// over the same file; both over a unix socket, then both over loopback TCP. The target is qemu's null
+// driver (so only the read path counts), page cache warm, rounds alternate (default 3) and the best of each
+// is kept. Prints MiB/s and dmsim/nbdkit per transport (goal: >= 0.7x). The machine may be noisy.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlClient } from '../src/control/client.js';
@@ -39,13 +40,52 @@ function convert(uri: string, bytes: number): Promise<number> {
   return run('qemu-img', ['convert', '-n', '-f', 'raw', uri, '--target-image-opts', `driver=null-co,size=${bytes}`]);
 }
 
-async function startNbdkit(socket: string, file: string): Promise<ChildProcess> {
-  const p = spawn('nbdkit', ['--foreground', '--unix', socket, 'file', `file=${file}`], { stdio: ['ignore', 'ignore', 'inherit'] });
-  // Wait for the socket file rather than probing it (a probe connection makes nbdkit log an error).
-  const exists = (): Promise<boolean> => fsp.stat(socket).then(() => true, () => false);
-  for (let i = 0; i < 200 && !(await exists()); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!(await exists())) throw new Error('nbdkit did not start');
+/** Starts nbdkit's file plugin on a unix socket and on 127.0.0.1:port; resolves once it wrote its pid file. */
+async function startNbdkit(dir: string, file: string, port: number): Promise<ChildProcess> {
+  const pidFile = join(dir, 'nbdkit.pid');
+  const p = spawn('nbdkit', ['--foreground', '--pidfile', pidFile, '--unix', join(dir, 'nbdkit.sock'), 'file', `file=${file}`], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const q = spawn('nbdkit', ['--foreground', '--pidfile', `${pidFile}.tcp`, '--ipaddr', '127.0.0.1', '--port', String(port), 'file', `file=${file}`], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  p.once('exit', () => q.kill('SIGTERM'));
+  // Wait for the pid files rather than probing the sockets (a probe connection makes nbdkit log an error).
+  const exists = (f: string): Promise<boolean> => fsp.stat(f).then(() => true, () => false);
+  for (let i = 0; i < 400 && !((await exists(pidFile)) && (await exists(`${pidFile}.tcp`))); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!(await exists(pidFile)) || !(await exists(`${pidFile}.tcp`))) throw new Error('nbdkit did not start');
   return p;
+}
+
+/** A free loopback port: listen on port 0, note it, close. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (a !== null && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function compare(label: string, dmsimUri: string, kitUri: string, sizeMiB: number, rounds: number): Promise<void> {
+  const bytes = sizeMiB * MiB;
+  await convert(kitUri, bytes); // warm up both paths
+  await convert(dmsimUri, bytes);
+  let bestDmsim = Infinity;
+  let bestKit = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    const k = await convert(kitUri, bytes);
+    const d = await convert(dmsimUri, bytes);
+    bestKit = Math.min(bestKit, k);
+    bestDmsim = Math.min(bestDmsim, d);
+    process.stdout.write(`${label} round ${r + 1}: nbdkit ${(sizeMiB / k).toFixed(0)} MiB/s, dmsim ${(sizeMiB / d).toFixed(0)} MiB/s\n`);
+  }
+  process.stdout.write(
+    `${label}: qemu-img convert of ${sizeMiB} MiB (best of ${rounds}): nbdkit file ${(sizeMiB / bestKit).toFixed(0)} MiB/s, ` +
+      `dmsim linear ${(sizeMiB / bestDmsim).toFixed(0)} MiB/s, dmsim/nbdkit ${(bestKit / bestDmsim).toFixed(2)}x (goal >= 0.7x)\n`,
+  );
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -64,27 +104,14 @@ export async function main(args: string[]): Promise<void> {
     await daemon.listen(join(dir, 'control'));
     const client = await ControlClient.connect(join(dir, 'control'));
     await client.request('create', { name: 'lin', table: `0 ${bytes / 512} linear ${file} 0` });
-    const dmsimUri = (await client.request('export', { name: 'lin' })).uri;
+    await client.request('create', { name: 'lin2', table: `0 ${bytes / 512} linear ${file} 0` });
+    const dmsimUnix = (await client.request('export', { name: 'lin' })).uri;
+    const dmsimTcp = (await client.request('export', { name: 'lin2', listen: 'tcp:127.0.0.1:0' })).uri;
     client.close();
-    const kitSocket = join(dir, 'nbdkit.sock');
-    nbdkit = await startNbdkit(kitSocket, file);
-    const kitUri = `nbd+unix:///?socket=${kitSocket}`;
-
-    await convert(kitUri, bytes); // warm the page cache
-    let bestDmsim = Infinity;
-    let bestKit = Infinity;
-    for (let r = 0; r < rounds; r++) {
-      const k = await convert(kitUri, bytes);
-      const d = await convert(dmsimUri, bytes);
-      bestKit = Math.min(bestKit, k);
-      bestDmsim = Math.min(bestDmsim, d);
-      process.stdout.write(`round ${r + 1}: nbdkit ${(sizeMiB / k).toFixed(0)} MiB/s, dmsim ${(sizeMiB / d).toFixed(0)} MiB/s\n`);
-    }
-    const ratio = bestKit / bestDmsim;
-    process.stdout.write(
-      `qemu-img convert of ${sizeMiB} MiB over NBD (best of ${rounds}): nbdkit file ${(sizeMiB / bestKit).toFixed(0)} MiB/s, ` +
-        `dmsim linear ${(sizeMiB / bestDmsim).toFixed(0)} MiB/s, dmsim/nbdkit ${ratio.toFixed(2)}x (goal >= 0.7x)\n`,
-    );
+    const kitPort = await freePort();
+    nbdkit = await startNbdkit(dir, file, kitPort);
+    await compare('unix socket', dmsimUnix, `nbd+unix:///?socket=${join(dir, 'nbdkit.sock')}`, sizeMiB, rounds);
+    await compare('loopback tcp', dmsimTcp, `nbd://127.0.0.1:${kitPort}/`, sizeMiB, rounds);
   } finally {
     nbdkit?.kill('SIGTERM');
     await daemon.close();
