@@ -43,6 +43,13 @@ describe('devices panel', () => {
     expect(f).toMatch(/\[#+\.*\] 30\/32 AD/);
   });
 
+  it('scrolls to keep the selection visible and says how many rows are above and below', () => {
+    const { lastFrame } = render(<DevicesPanel state={state} selected="snap2" focused={false} width={40} height={4} />);
+    const f = lines(lastFrame());
+    expect(f[0]).toContain('Devices (7, 1 above, 3 below)');
+    expect(f.slice(1).map((l) => /^[> ]((?:└ )?\S+)/.exec(l)![1])).toEqual(['└ base-real', '└ snap1', '└ snap2']);
+  });
+
   it('says how to start when there are no devices', () => {
     const { lastFrame } = render(<DevicesPanel state={initialState(0)} selected={undefined} focused={false} width={40} height={4} />);
     expect(lastFrame()).toContain('no devices');

@@ -75,7 +75,7 @@ export function DevicesPanel({ state, selected, focused, width, height }: Device
   const first = Math.max(0, Math.min(at - body + 1, rows.length - body));
   const shown = rows.slice(first, first + body);
   return (
-    <Panel title="Devices" info={`(${rows.length})`} focused={focused} width={width} height={height}>
+    <Panel title="Devices" info={`(${rows.length}${rows.length > shown.length ? `, ${first} above, ${rows.length - first - shown.length} below` : ''})`} focused={focused} width={width} height={height}>
       {rows.length === 0 ? <Toned tone="dim">{fit(' no devices: type "create NAME TABLE"', width)}</Toned> : null}
       <Box flexDirection="column">
         {shown.map((r) => (
