@@ -43,7 +43,10 @@ export interface StepOutcome {
 export interface PlayerOptions {
   /** Play against the daemon at this control socket instead of an embedded device-mapper. */
   socket?: string;
-  /** How long one step may take before it is reported stuck and playing stops (default 60 s). */
+  /**
+   * How long one step may take before it is reported stuck and playing stops (default 60 s; 0 = no limit,
+   * what a TUI that pauses kcopyd inside a step wants).
+   */
   stepLimitMs?: number;
   /** Embedded: the bus and kcopyd engine to use (default: new ones, kcopyd running freely). */
   bus?: EventBus;
@@ -59,7 +62,7 @@ class StepStuck extends Error {}
 /** How long one step may run (wait steps have their own, shorter, timeout). */
 export const DEFAULT_STEP_LIMIT_MS = 60_000;
 
-/** Polling interval of wait steps, and how a paused kcopyd engine stops their clock. */
+/** How often a wait step looks at the status (ms). */
 const POLL_MS = 2;
 
 export class ScenarioPlayer {

@@ -34,8 +34,14 @@ export async function loadScenario(path: string): Promise<Scenario> {
   return parseScenario(text, path);
 }
 
+/** A Scenario from loadScenario/validateScenario (it has "version" and "source"; the JSON form has "scenario"). */
+function isValidated(source: object): source is Scenario {
+  return 'version' in source && 'source' in source && !('scenario' in source);
+}
+
+/** Plays a scenario file, a parsed JSON object, or a validated Scenario from start to end. */
 export async function runScenario(source: string | Scenario | object, options: RunOptions = {}): Promise<RunResult> {
-  const scenario = typeof source === 'string' ? await loadScenario(source) : 'source' in source && 'version' in source ? (source as Scenario) : validateScenario(source);
+  const scenario = typeof source === 'string' ? await loadScenario(source) : isValidated(source) ? source : validateScenario(source);
   const lines: string[] = [];
   const emit = (ls: string[]): void => {
     for (const l of ls) {
