@@ -118,17 +118,17 @@ export class TransmissionSession {
   private check(h: RequestHeader): number {
     const known = [CMD_READ, CMD_WRITE, CMD_FLUSH, CMD_TRIM, CMD_WRITE_ZEROES];
     if (!known.includes(h.type)) return NBD_EINVAL;
+    // A read-only export refuses anything that would write before looking further (nbdkit's order too).
+    if (h.type !== CMD_READ && h.type !== CMD_FLUSH && isReadOnly(this.exp)) return NBD_EPERM;
     // FUA may come on any command (proto.md: clients set it on reads too); NO_HOLE only on WRITE_ZEROES.
     const allowed = CMD_FLAG_FUA | (h.type === CMD_WRITE_ZEROES ? CMD_FLAG_NO_HOLE : 0);
     if ((h.flags & ~allowed) !== 0) return NBD_EINVAL;
     if (h.type === CMD_FLUSH) return h.offset === 0n && h.length === 0 ? 0 : NBD_EINVAL;
-    const writes = h.type !== CMD_READ;
-    if (writes && isReadOnly(this.exp)) return NBD_EPERM;
     if ((h.type === CMD_READ || h.type === CMD_WRITE) && h.length > MAX_PAYLOAD_BYTES) return NBD_EOVERFLOW;
     if (h.offset % BigInt(SECTOR_SIZE) !== 0n || h.length % SECTOR_SIZE !== 0) return NBD_EINVAL;
     const size = BigInt(this.exp.device.sizeSectors * SECTOR_SIZE);
-    // Past the end: ENOSPC for writes (proto.md "Error values"), EINVAL for reads.
-    if (h.offset + BigInt(h.length) > size) return writes ? NBD_ENOSPC : NBD_EINVAL;
+    // Past the end: ENOSPC for what writes data (proto.md "Error values"), EINVAL for READ and TRIM (as nbdkit).
+    if (h.offset + BigInt(h.length) > size) return h.type === CMD_WRITE || h.type === CMD_WRITE_ZEROES ? NBD_ENOSPC : NBD_EINVAL;
     return 0;
   }
 
