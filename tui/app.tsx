@@ -1,4 +1,5 @@
-// The Ink app: header, devices | kcopyd, map | throughput, errors and events, command line. Keys act on the
+// The Ink app: header, devices | kcopyd, map | throughput, errors and events, a lesson's narration (scenario
+// mode), command line. Keys act on the
 // panels unless the command line has the focus, where every key is text. The screen is drawn from the
 // store's published state only (at most maxFps frames a second).
 
@@ -16,6 +17,8 @@ import { ThroughputPanel } from './components/throughput-panel.js';
 import { LogPanel } from './components/log-panel.js';
 import { CommandLine, type Message } from './components/command-line.js';
 import { HelpPanel } from './components/help-panel.js';
+import { NarrationPanel, narrationRows } from './components/narration-panel.js';
+import type { LessonActions, LessonView } from './lesson-driver.js';
 
 /** What the screen can ask of the engine (TuiController implements it). */
 export interface AppActions {
@@ -50,7 +53,12 @@ export interface AppProps {
   rows?: number;
   /** Lines of output a command may add to the events panel. */
   outputLines?: number;
+  /** Scenario mode: the lesson's narration is shown, n plays the next step and s steps inside it. */
+  lesson?: LessonActions;
 }
+
+const noLesson = (): (() => void) => () => undefined;
+const noView = (): LessonView | null => null;
 
 function useTerminalSize(cols?: number, rows?: number): [number, number] {
   const { stdout } = useStdout();
@@ -71,8 +79,9 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export function App({ store, actions, colour, cols, rows, outputLines = 20 }: AppProps) {
+export function App({ store, actions, colour, cols, rows, outputLines = 20, lesson }: AppProps) {
   const state = useSyncExternalStore(store.subscribe, store.getSnapshot);
+  const lessonView = useSyncExternalStore<LessonView | null>(lesson?.subscribe ?? noLesson, lesson?.getSnapshot ?? noView);
   const [width, height] = useTerminalSize(cols, rows);
   const { exit } = useApp();
   // The keyboard state lives in a ref, read and written synchronously by the input handler: keys typed
@@ -159,7 +168,8 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20 }: Ap
     if (input === 'q') return quit();
     if (input === '?') return update({ help: true });
     if (input === 'p') return act(() => actions.togglePause());
-    if (input === 's') return act(() => actions.step());
+    if (input === 's') return act(() => (lesson ? lesson.step() : actions.step()));
+    if (input === 'n' && lesson) return act(() => lesson.next());
     if (input === ':' || input === '/') return update({ focus: 'command' });
     if (key.upArrow || key.downArrow) {
       const by = key.upArrow ? -1 : 1;
@@ -173,13 +183,14 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20 }: Ap
     }
   }
 
-  const L = layout(width, height);
+  const narration = lessonView ? narrationRows(height) : 0;
+  const L = layout(width, height - narration);
   return (
     <ColourContext.Provider value={colour}>
       <Box flexDirection="column" width={L.cols}>
         <Header state={state} mode={actions.modeName} local={actions.canPause} width={L.cols} />
         {help ? (
-          <HelpPanel width={L.cols} height={L.top + L.middle + L.log} />
+          <HelpPanel width={L.cols} height={L.top + L.middle + L.log + narration} />
         ) : (
           <>
             <Box height={L.top}>
@@ -193,6 +204,7 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20 }: Ap
               <ThroughputPanel state={state} focused={false} width={L.right} height={L.middle} />
             </Box>
             <LogPanel state={state} focused={focus === 'log'} scroll={logScroll} width={L.cols} height={L.log} />
+            {lessonView && <NarrationPanel view={lessonView} paused={state.paused} width={L.cols} height={narration} />}
           </>
         )}
         <CommandLine text={text} focused={focus === 'command'} message={message} width={L.cols} />

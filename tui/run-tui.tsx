@@ -1,4 +1,4 @@
-// `dmsim tui`: picks the session (embedded, demo, attached), builds the store and the controller, and runs
+// `dmsim tui`: picks the session (embedded, demo, attached, a lesson), builds the store and the controller, and runs
 // the Ink app until q (or a signal), then closes every device and removes the demo's files.
 
 import { render } from 'ink';
@@ -9,6 +9,8 @@ import { App } from './app.js';
 import { colourWanted } from './components/theme.js';
 import { TuiController } from './controller.js';
 import { Demo } from './demo.js';
+import { type LessonDriver, startLesson } from './lesson-driver.js';
+import { loadScenario } from '../src/scenario/index.js';
 import { attach, startEmbedded, type TuiSession } from './session.js';
 import { realTimer, ViewStore } from './store/store.js';
 import { initialState } from './store/view-state.js';
@@ -20,6 +22,8 @@ export interface TuiOptions {
   fps?: number;
   /** Demo pace: 1 = the one-minute script, 0.5 = twice as fast. */
   pace?: number;
+  /** A scenario file to play as a lesson (embedded engine). */
+  scenario?: string;
   version?: string;
 }
 
@@ -34,26 +38,37 @@ function embeddedEngine(version: string | undefined, sharedPoolPages?: number): 
 
 export async function runTui(options: TuiOptions): Promise<void> {
   if (options.demo && options.attach) throw new InvalidArgumentError('--demo builds its own devices; it cannot be combined with --attach');
+  if (options.scenario !== undefined && (options.demo || options.attach)) {
+    throw new InvalidArgumentError('--scenario plays a lesson on its own embedded engine; it cannot be combined with --demo or --attach');
+  }
   const fps = options.fps ?? 10;
   if (!Number.isFinite(fps) || fps < 1 || fps > 60) throw new InvalidArgumentError(`--fps must be 1..60, not ${options.fps}`);
+  // A lesson is read and checked first: a mistake in it is reported even without a terminal.
+  const scenario = options.scenario !== undefined ? await loadScenario(options.scenario) : undefined;
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new InvalidArgumentError('dmsim tui needs a terminal (stdin and stdout must be a TTY)');
   }
-  const session = options.attach
-    ? await attach(resolveSocketPath(typeof options.attach === 'string' ? options.attach : undefined))
-    : // The demo limits the shared pages so the clients' reserves are used and the page gauges move.
-      await embeddedEngine(options.version, options.demo ? 256 : undefined);
   const store = new ViewStore({ state: initialState(Date.now()), maxFps: fps, timer: realTimer });
-  const mode = options.demo ? 'demo' : options.attach ? `attached to ${session.client.socketPath}` : 'embedded';
-  const controller = new TuiController(session, store, mode);
-  try {
-    await controller.start();
-    if (options.demo) await Demo.start(controller, { timer: realTimer, pace: options.pace ?? 1 });
-  } catch (e) {
-    await controller.quit();
-    throw e;
+  let controller: TuiController;
+  let lesson: LessonDriver | undefined;
+  if (scenario) {
+    ({ controller, lesson } = await startLesson(scenario, store, options.version !== undefined ? { version: options.version } : {}));
+  } else {
+    const session = options.attach
+      ? await attach(resolveSocketPath(typeof options.attach === 'string' ? options.attach : undefined))
+      : // The demo limits the shared pages so the clients' reserves are used and the page gauges move.
+        await embeddedEngine(options.version, options.demo ? 256 : undefined);
+    const mode = options.demo ? 'demo' : options.attach ? `attached to ${session.client.socketPath}` : 'embedded';
+    controller = new TuiController(session, store, mode);
+    try {
+      await controller.start();
+      if (options.demo) await Demo.start(controller, { timer: realTimer, pace: options.pace ?? 1 });
+    } catch (e) {
+      await controller.quit();
+      throw e;
+    }
   }
-  const app = render(<App store={store} actions={controller} colour={colourWanted(process.env, process.stdout)} />, {
+  const app = render(<App store={store} actions={controller} lesson={lesson} colour={colourWanted(process.env, process.stdout)} />, {
     exitOnCtrlC: false,
     maxFps: fps,
     patchConsole: true,

@@ -8,6 +8,7 @@ import { Toned } from './theme.js';
 export const KEYS: Array<[string, string]> = [
   ['p', 'pause / resume kcopyd (every worker pass stops)'],
   ['s', 'step one kcopyd worker pass while paused'],
+  ['n', 'lesson: play the next step (s: start it with kcopyd paused)'],
   ['tab', 'move focus: devices, kcopyd, events, command line'],
   ['up/down', 'select a device (its map is shown) / scroll events'],
   [':', 'type a command (esc leaves, up/down: history)'],

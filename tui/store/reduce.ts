@@ -393,6 +393,8 @@ const HANDLERS: Record<string, Handler> = {
   // The TUI's clock: closes throughput buckets while no engine event arrives (reduce() advances them).
   'tui.tick': (s) => s,
   'tui.output': (s, e) => log(s, e, 'info', `> ${str(e, 'text') ?? ''}`),
+  // A lesson's step outcome (scenario mode): a step that is not ok is an error.
+  'tui.lesson': (s, e) => log(s, e, bool(e, 'error') ? 'error' : 'info', str(e, 'text') ?? ''),
   'io.error': onIoError,
   'dm.io': onIo,
   'dm.created': (s, e) => log(s, e, 'info', 'created'),

@@ -1,5 +1,6 @@
-// `dmsim tui [--demo] [--attach [SOCKET]]`: the live terminal UI (tui/). Embedded engine with no devices by
-// default; --demo builds the demo on temporary sparse files; --attach watches and drives a running daemon.
+// `dmsim tui [--demo] [--attach [SOCKET]] [--scenario FILE]`: the live terminal UI (tui/). Embedded engine
+// with no devices by default; --demo builds the demo on temporary sparse files; --attach watches and drives a
+// running daemon; --scenario plays a lesson step by step (n, s) with its narration.
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../dm/errors.js';
@@ -7,6 +8,7 @@ import { InvalidArgumentError } from '../../dm/errors.js';
 interface TuiCliOptions {
   demo?: boolean;
   attach?: boolean | string;
+  scenario?: string;
   fps: string;
   pace: string;
 }
@@ -23,6 +25,7 @@ export function registerTui(program: Command): void {
     .description('the live terminal UI: devices, kcopyd jobs and pages, region and chunk maps, errors')
     .option('--demo', 'build a demo on temporary sparse files (what npm start runs)')
     .option('--attach [socket]', 'watch and drive a running dmsim daemon (default socket: --socket / DMSIM_SOCKET)')
+    .option('--scenario <file>', 'play a lesson (fixtures/lessons/*.json): n plays the next step, s steps kcopyd inside it')
     .option('--fps <n>', 'most frames drawn per second', '10')
     .option('--pace <factor>', 'demo speed: waits are multiplied by this (0.5 = twice as fast)', '1')
     .action(async (opts: TuiCliOptions) => {
@@ -31,6 +34,7 @@ export function registerTui(program: Command): void {
       await runTui({
         demo: opts.demo ?? false,
         attach: opts.attach ?? false,
+        ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}),
         fps: number('--fps', opts.fps),
         pace: number('--pace', opts.pace),
         version: program.version() ?? undefined,
