@@ -33,6 +33,8 @@ import { BufferPool } from './buffer-pool.js';
 
 /** Requests served at once per connection; the next header is not read until one finishes. */
 const MAX_IN_FLIGHT = 64;
+/** READ/WRITE bytes held at once per connection (a request bigger than this still runs, alone). */
+const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 /** Reply bytes queued for a client that does not read them, before the server stops taking requests. */
 const MAX_REPLY_BACKLOG_BYTES = 64 * 1024 * 1024;
 /** WRITE_ZEROES writes this many zero bytes per device write. */
@@ -51,6 +53,7 @@ interface Work {
 
 export class TransmissionSession {
   private inFlight = 0;
+  private inFlightBytes = 0;
   private shuttingDown = false;
   private readonly wakers: Array<() => void> = [];
   private readonly buffers = new BufferPool();
@@ -86,7 +89,15 @@ export class TransmissionSession {
         this.reply(error !== 0 ? error : NBD_ESHUTDOWN, header.handle);
         continue;
       }
+      // Memory for data in flight is bounded: wait for earlier requests before taking (or reading) more.
+      const dataBytes = header.type === CMD_READ || header.type === CMD_WRITE ? header.length : 0;
+      while (this.inFlightBytes > 0 && this.inFlightBytes + dataBytes > MAX_IN_FLIGHT_BYTES) {
+        await new Promise<void>((resolve) => this.wakers.push(resolve));
+      }
+      this.inFlightBytes += dataBytes;
+      // (If the client vanishes in the middle of this payload, run() ends here and nothing reaches the device.)
       const payload = carriesPayload ? await this.reader.read(header.length) : null;
+      this.inFlight++;
       const work: Work = {
         type: header.type,
         fua: (header.flags & CMD_FLAG_FUA) !== 0,
@@ -95,9 +106,9 @@ export class TransmissionSession {
         bytes: header.length,
         payload,
       };
-      this.inFlight++;
       void this.serve(work).finally(() => {
         this.inFlight--;
+        this.inFlightBytes -= dataBytes;
         this.wake();
       });
     }

@@ -251,6 +251,30 @@ describe('transmission', () => {
     expect((await c.reply()).handle).toBe(a);
   });
 
+  it('holds at most 64 MiB of READ/WRITE data in flight per connection; later requests wait their turn', async () => {
+    const big = new GatedDevice(3 * 65536); // 96 MiB, sparse
+    server.add({ name: 'big', device: big, readOnly: false });
+    const c = await open('big');
+    const releaseFirst = big.hold('read', 0);
+    const releaseSecond = big.hold('read', 65536);
+    const MiB32 = 32 * 1024 * 1024;
+    const handles = [c.request(CMD.READ, 0, MiB32), c.request(CMD.READ, MiB32, MiB32), c.request(CMD.READ, 2 * MiB32, MiB32)];
+    const started = (): string[] => big.log.filter((l) => l.startsWith('start read'));
+    await until(() => started().length === 2);
+    for (let i = 0; i < 200; i++) await new Promise((r) => setImmediate(r));
+    // Two 32 MiB reads hold 64 MiB: the third is not taken yet.
+    expect(started()).toEqual(['start read@0', 'start read@65536']);
+    releaseFirst();
+    expect((await c.reply()).handle).toBe(handles[0]);
+    await c.reader.skip(MiB32);
+    await until(() => started().length === 3);
+    expect((await c.reply()).handle).toBe(handles[2]);
+    await c.reader.skip(MiB32);
+    releaseSecond();
+    expect((await c.reply()).handle).toBe(handles[1]);
+    await c.reader.skip(MiB32);
+  });
+
   it('FUA: the write is flushed before its reply; FLUSH answers only after the device flushed', async () => {
     const c = await open();
     const releaseFlush = dev.hold('flush');
