@@ -170,12 +170,8 @@ export async function startLesson(scenario: Scenario, store: ViewStore, options:
   const controller = new TuiController(session, store, 'lesson');
   const lesson = new LessonDriver(player!, controller, (text, error) => store.note('tui.lesson', { text, error }));
   controller.onQuit(() => lesson.close());
-  // A restart step tears every device down and re-creates it: read them all again.
-  player!.onRestart(() => {
-    void (async () => {
-      for (const d of await session.client.request('ls', {})) await controller.refresh(d.name);
-    })().catch(() => undefined); // quitting meanwhile: nothing left to show
-  });
+  // A restart step needs nothing more: the old devices' dm.removed and the new ones' dm.created events
+  // reach the controller like any others, and it re-reads each device.
   try {
     await controller.start();
   } catch (e) {

@@ -28,9 +28,9 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function setup() {
+async function setup(file = FILE) {
   const store = new ViewStore({ state: initialState(Date.now()), timer: realTimer });
-  const session = await startLesson(await loadScenario(FILE), store);
+  const session = await startLesson(await loadScenario(file), store);
   const r = render(<App store={store} actions={session.controller} lesson={session.lesson} colour={false} cols={80} rows={24} />);
   running = { session, unmount: r.unmount };
   await tick(); // useInput subscribes in an effect
@@ -136,6 +136,30 @@ describe('dmsim tui --scenario', () => {
     expect(scheduler.paused).toBe(true);
     await press('p');
     expect(scheduler.paused).toBe(false);
+  });
+
+  it('after a restart step the panels show the re-created devices (lesson 04)', async () => {
+    const file = join(import.meta.dirname, '../../fixtures/lessons/04-persistent-snapshot-restart.json');
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as { steps: Array<{ do: string; name?: string }> };
+    const restartAt = raw.steps.findIndex((x) => x.do === 'restart') + 1;
+    const { lastFrame, playNext, lesson, store, until } = await setup(file);
+    for (let n = 1; n <= restartAt; n++) await playNext();
+    expect(lesson.getSnapshot().outcome).toMatchObject({ number: restartAt, ok: true });
+    // The devices the file made before the restart and did not remove.
+    const alive = new Set<string>();
+    for (const x of raw.steps.slice(0, restartAt)) {
+      if (x.do === 'create') alive.add(x.name!);
+      if (x.do === 'remove') alive.delete(x.name!);
+    }
+    // The lesson's own expectation after the restart: the transient (N) snapshot came back empty, the
+    // persistent (P) one kept its 80 sectors of COW.
+    await until(() => {
+      store.flush();
+      const d = store.getSnapshot().devices;
+      return d.get('snapn')?.snapshot?.allocated === 0 && d.get('snapp')?.snapshot?.allocated === 80;
+    }, 'the re-created snapshots in the store');
+    expect([...store.getSnapshot().devices.keys()].sort()).toEqual([...alive].sort());
+    await waitForFrame(lastFrame, (x) => x.includes(`Devices (${alive.size})`));
   });
 
   it('q in the middle of a paused copy closes the devices and removes the images and the socket directory', async () => {
