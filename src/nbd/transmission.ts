@@ -121,10 +121,6 @@ export class TransmissionSession {
     if (!this.socket.destroyed) this.socket.end(() => this.socket.destroy());
   }
 
-  get requestsInFlight(): number {
-    return this.inFlight;
-  }
-
   /** The protocol's answer to a request that must not reach the device, or 0 when it may. */
   private check(h: RequestHeader): number {
     const known = [CMD_READ, CMD_WRITE, CMD_FLUSH, CMD_TRIM, CMD_WRITE_ZEROES];
