@@ -12,7 +12,7 @@ import { App } from '../../tui/app.js';
 import { startLesson, type LessonSession } from '../../tui/lesson-driver.js';
 import { realTimer, ViewStore } from '../../tui/store/store.js';
 import { initialState } from '../../tui/store/view-state.js';
-import { loadScenario } from '../../src/scenario/index.js';
+import { loadScenario, parseScenario } from '../../src/scenario/index.js';
 import { tick, waitForFrame } from './frame-helpers.js';
 
 const FILE = join(import.meta.dirname, '../../fixtures/lessons/01-kcopyd-basics.json');
@@ -28,9 +28,9 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function setup(file = FILE) {
+async function setup(file = FILE, text?: string) {
   const store = new ViewStore({ state: initialState(Date.now()), timer: realTimer });
-  const session = await startLesson(await loadScenario(file), store);
+  const session = await startLesson(text === undefined ? await loadScenario(file) : parseScenario(text, file), store);
   const r = render(<App store={store} actions={session.controller} lesson={session.lesson} colour={false} cols={80} rows={24} />);
   running = { session, unmount: r.unmount };
   await tick(); // useInput subscribes in an effect
@@ -136,6 +136,34 @@ describe('dmsim tui --scenario', () => {
     expect(scheduler.paused).toBe(true);
     await press('p');
     expect(scheduler.paused).toBe(false);
+  });
+
+  it('a step that is not ok says why; an action that fails stops the lesson', async () => {
+    const text = JSON.stringify({
+      scenario: 1,
+      title: 'two mistakes',
+      steps: [
+        { do: 'image', name: 'd', size: '1M' },
+        { do: 'write', image: 'd', sector: 0, count: 8, byte: 1 },
+        { do: 'read', image: 'd', sector: 0, count: 8, byte: 2, say: 'This check is wrong on purpose.' },
+        { do: 'create', name: 'x', table: '0 8 no-such-target' },
+        { do: 'note', say: 'never reached' },
+      ],
+    });
+    const { lastFrame, playNext, press, lesson } = await setup('mistakes.json', text);
+    for (let n = 1; n <= 3; n++) await playNext();
+    // The check failed (sector 0 holds 0x01, not 0x02) but the lesson goes on.
+    let f = await waitForFrame(lastFrame, (x) => x.includes('not ok: sector 0 is not'));
+    expect(f).toContain('This check is wrong on purpose.');
+    expect(f).toContain('Lesson 3/5 played, 1 not ok');
+    expect(f).toContain('Errors and events (1 errors');
+    expect(f).toMatch(/^\S+ E lesson step 3\/5 not ok: sector 0/m);
+    await playNext();
+    f = await waitForFrame(lastFrame, (x) => x.includes('Lesson stopped at step 4: 4/5 played, 2 not ok. q quits'));
+    expect(f).toMatch(/^not ok: EINVAL: .*no-such-target/m);
+    expect(lesson.getSnapshot().ended).toBe('stopped');
+    await press('n');
+    await waitForFrame(lastFrame, (x) => x.includes('error: the lesson is over (4/5 steps played, 2 not ok)'));
   });
 
   it('after a restart step the panels show the re-created devices (lesson 04)', async () => {
