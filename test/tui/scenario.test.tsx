@@ -113,9 +113,20 @@ describe('dmsim tui --scenario', () => {
 
     let presses = 0;
     const passesBefore = store.getSnapshot().passes;
+    // The copy's stage as the kcopyd panel shows it ("#1   scenar read  [...] 0/2+2"), once per pass.
+    const stages: string[] = [];
+    const WORD = { queued: 'queue', pages: 'pages', read: 'read', write: 'write', complete: 'done' } as const;
+    const stageNow = async (): Promise<void> => {
+      store.flush();
+      const job = [...store.getSnapshot().jobs.values()].find((j) => j.owner === 'scenario')!;
+      const stage = WORD[job.stage];
+      await waitForFrame(lastFrame, (x) => new RegExp(`#${job.id} +scenar\\S* +${stage}`).test(x));
+      if (stages[stages.length - 1] !== stage) stages.push(stage);
+    };
     while (lesson.getSnapshot().running) {
       await until(() => scheduler.pending.length > 0 || !lesson.getSnapshot().running, 'a pass pending or the step done');
       if (!lesson.getSnapshot().running) break;
+      await stageNow();
       await press('s');
       presses++;
       if (presses === 1) {
@@ -129,7 +140,10 @@ describe('dmsim tui --scenario', () => {
     store.flush();
     // Every press ran exactly one full worker pass (the header's pass count is fed by kcopyd.pass events).
     expect(store.getSnapshot().passes - passesBefore).toBe(presses);
-    expect(presses).toBeGreaterThan(1);
+    await stageNow();
+    // dm-kcopyd's order, one worker pass at a time: the job waits on a list, its sub-jobs read the source,
+    // then write every destination, then complete.
+    expect(stages).toEqual(['queue', 'read', 'write', 'done']);
     f = await waitForFrame(lastFrame, (x) => x.includes('ok: read_err=0 write_err=0x0'));
     expect(f).toContain(`step ${copyAt}/${TOTAL}: kcopyd copy`);
     // kcopyd stays paused; p lets it run again.
