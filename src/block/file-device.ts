@@ -1,6 +1,7 @@
 // FileDevice: a regular (sparse) file or a real block device, read and written with positional async I/O.
 // A block device's size comes from sysfs (fstat says 0) and it is claimed exclusively (O_EXCL), as the
-// kernel's device-mapper claims the devices of a table.
+// kernel's device-mapper claims the devices of a table: one that is mounted or claimed by another process is
+// refused with EBUSY unless `force` is given. Anything that is neither a regular file nor a block device is refused.
 
 import { constants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -13,6 +14,8 @@ export interface FileDeviceOptions {
   readOnly?: boolean;
   /** Name for messages; defaults to the path. */
   name?: string;
+  /** Open a block device even while it is mounted or claimed by another process (no O_EXCL claim). */
+  force?: boolean;
 }
 
 export class FileDevice implements BlockDevice {
@@ -45,13 +48,15 @@ export class FileDevice implements BlockDevice {
     }
     const access = options.readOnly ? constants.O_RDONLY : constants.O_RDWR;
     // O_EXCL on a block device is Linux's exclusive claim: it fails with EBUSY while mounted or claimed.
-    const flags = st.isBlockDevice() ? access | constants.O_EXCL : access;
+    const flags = st.isBlockDevice() && !options.force ? access | constants.O_EXCL : access;
     let fh: FileHandle;
     try {
       fh = await fsp.open(path, flags);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EBUSY') throw new BusyError(`${path}: device is busy: ${await describeHolders(path)}`);
+      if (code === 'EBUSY') {
+        throw new BusyError(`${path}: device is busy: ${await describeHolders(path)}; writing to it now would corrupt it (dmsim daemon --force opens it anyway)`);
+      }
       if (code === 'EACCES' || code === 'EROFS') throw new DmError('EPERM', `${path}: cannot open for ${options.readOnly ? 'reading' : 'writing'}: ${code}`);
       throw new NoDeviceError(`${path}: cannot open: ${(e as Error).message}`);
     }

@@ -65,13 +65,14 @@ const DETACH_TIMEOUT_MS = 15_000;
  * Starts `dmsim daemon` again in the background with the same node flags and returns its PID once the socket
  * answers. Refuses at once when a daemon already answers there.
  */
-export async function detachDaemon(socketPath: string, trace: string | undefined, statePath?: string): Promise<number> {
+export async function detachDaemon(socketPath: string, trace: string | undefined, statePath?: string, force?: boolean): Promise<number> {
   if (await socketAnswers(socketPath)) throw new BusyError(`a daemon is already running at ${socketPath}`);
   const script = process.argv[1];
   if (script === undefined) throw new IoError('cannot tell which script to start in the background');
   const args = [...process.execArgv, script, 'daemon', '--socket', resolvePath(socketPath)];
   if (trace) args.push('--trace', resolvePath(trace));
   if (statePath) args.push('--state', resolvePath(statePath));
+  if (force) args.push('--force');
   const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
   const pid = child.pid;
   if (pid === undefined) throw new IoError('could not start the daemon process');

@@ -60,6 +60,8 @@ export interface DeviceMapperOptions {
   bus?: EventBus;
   clock?: Clock;
   kcopyd?: KcopydEnvironment;
+  /** Let tables open block devices that are mounted or claimed by another process (`dmsim daemon --force`). */
+  forceOpen?: boolean;
 }
 
 export interface CreateOptions {
@@ -90,10 +92,13 @@ export class DeviceMapper {
     this.bus = options.bus ?? defaultBus;
     this.clock = options.clock ?? new SystemClock();
     this.kcopydEnv = options.kcopyd;
-    this.pool = new DevicePool({
-      byName: (name) => this.devicesByName.get(name),
-      byMinor: (minor) => [...this.devicesByName.values()].find((md) => md.minor === minor),
-    });
+    this.pool = new DevicePool(
+      {
+        byName: (name) => this.devicesByName.get(name),
+        byMinor: (minor) => [...this.devicesByName.values()].find((md) => md.minor === minor),
+      },
+      { force: options.forceOpen ?? false },
+    );
     registerBuiltinTargets(this.registry);
   }
 

@@ -29,7 +29,11 @@ export class DevicePool {
   private readonly files = new Map<string, SharedFile>();
   private readonly mapped: MappedDeviceLookup;
 
-  constructor(mapped: MappedDeviceLookup) {
+  /** force: open block devices even when mounted or claimed elsewhere (FileDevice's force). */
+  constructor(
+    mapped: MappedDeviceLookup,
+    private readonly options: { force?: boolean } = {},
+  ) {
     this.mapped = mapped;
   }
 
@@ -86,7 +90,7 @@ export class DevicePool {
     }
     let shared = this.files.get(key);
     if (!shared) {
-      const dev = await FileDevice.open(word, { readOnly: mode === 'r' });
+      const dev = await FileDevice.open(word, { readOnly: mode === 'r', force: this.options.force ?? false });
       // Another table may have opened it while we waited.
       shared = this.files.get(key);
       if (shared) await dev.close();

@@ -89,12 +89,14 @@ export class ArgSet {
 
 /**
  * dm_get_device for a constructor: opens the device named by argument `argIndex`, or refuses with the kernel's
- * "Device lookup failed" (ENODEV) and why, naming the word.
+ * "Device lookup failed" (ENODEV, or EBUSY for a device claimed elsewhere) and why, naming the word.
  */
 export async function lookupDevice(ctx: TargetContext, args: readonly string[], argIndex: number): Promise<DmDevice> {
   try {
     return await ctx.getDevice(args[argIndex]!, ctx.readOnly ? 'r' : 'rw');
   } catch (e) {
-    throw new TargetArgumentError('Device lookup failed', argIndex, e instanceof Error ? e.message : String(e), 'ENODEV');
+    // A device claimed elsewhere fails the kernel's exclusive open with EBUSY, which the reload reports as such.
+    const code = e instanceof DmError && e.code === 'EBUSY' ? 'EBUSY' : 'ENODEV';
+    throw new TargetArgumentError('Device lookup failed', argIndex, e instanceof Error ? e.message : String(e), code);
   }
 }

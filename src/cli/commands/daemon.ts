@@ -1,4 +1,4 @@
-// `dmsim daemon [--socket PATH] [--detach] [--trace FILE] [--state FILE]`: holds the devices, as the kernel does, and serves
+// `dmsim daemon [--socket PATH] [--detach] [--trace FILE] [--state FILE] [--force]`: holds the devices, as the kernel does, and serves
 // the other verbs over the control socket until SIGTERM/SIGINT.
 
 import type { Command } from 'commander';
@@ -10,6 +10,7 @@ interface DaemonOptions extends SocketOptions {
   detach?: boolean;
   trace?: string;
   state?: string;
+  force?: boolean;
 }
 
 export function registerDaemon(program: Command): void {
@@ -19,11 +20,12 @@ export function registerDaemon(program: Command): void {
       .description('hold the devices and serve the other verbs on the control socket')
       .option('--detach', 'run in the background; print its PID once the socket accepts connections')
       .option('--trace <file>', 'write every engine event to FILE as JSON lines')
-      .option('--state <file>', 'record the live tables in FILE on every change and activate them again at start'),
+      .option('--state <file>', 'record the live tables in FILE on every change and activate them again at start')
+      .option('--force', 'let tables open block devices that are mounted or claimed by another process (dangerous)'),
   ).action(async (opts: DaemonOptions) => {
     const socketPath = resolveSocketPath(opts.socket);
     if (opts.detach) {
-      process.stdout.write(`${await detachDaemon(socketPath, opts.trace, opts.state)}\n`);
+      process.stdout.write(`${await detachDaemon(socketPath, opts.trace, opts.state, opts.force)}\n`);
       return;
     }
     // Loaded here so the client verbs do not load the whole engine at every start.
@@ -33,7 +35,7 @@ export function registerDaemon(program: Command): void {
       trace: opts.trace,
       statePath: opts.state,
       version: program.version() ?? 'unknown',
-      makeEngine: (bus) => new DeviceMapper({ bus }),
+      makeEngine: (bus) => new DeviceMapper({ bus, forceOpen: opts.force ?? false }),
       log: (line) => process.stderr.write(`dmsim daemon: ${line}\n`),
     });
     // Everything is closed and the socket removed; a timer some target left behind must not keep us alive.
