@@ -58,3 +58,16 @@ it('answered FLUSH makes every earlier answered write durable; an answered FUA w
   expect([await onPlatter(0, 0xa1), await onPlatter(8, 0xb2), await onPlatter(16, 0xc3), await onPlatter(24, 0xd4)]).toEqual([true, true, true, false]);
   c.close();
 });
+
+it('CAN_MULTI_CONN holds: a FLUSH on one connection makes writes answered on another durable', async () => {
+  const a = await openExport(join(dir, 'nbd.sock'), 'lin');
+  const b = await openExport(join(dir, 'nbd.sock'), 'lin');
+  a.request(1, 40 * 512, 512, { payload: Buffer.alloc(512, 0xe5) });
+  expect((await a.reply()).error).toBe(0);
+  b.request(3, 0, 0);
+  expect((await b.reply()).error).toBe(0);
+  disk.crash();
+  expect(await onPlatter(40, 0xe5)).toBe(true);
+  a.close();
+  b.close();
+});

@@ -101,6 +101,21 @@ describe('dmsim export / unexport (daemon verbs)', () => {
     expect((await three.reply()).error).toBe(0);
   });
 
+  it('requests to a suspended device wait for its resume, as the kernel holds bios', async () => {
+    await c.request('export', { name: 'lin' });
+    const r = await openExport(`${control}.nbd`, 'lin');
+    raws.push(r);
+    await c.request('suspend', { name: 'lin' });
+    let answered = false;
+    r.request(1, 0, 512, { payload: Buffer.alloc(512, 0x42) });
+    const reply = r.reply().then((x) => ((answered = true), x));
+    for (let i = 0; i < 200; i++) await new Promise((res) => setImmediate(res));
+    expect(answered).toBe(false);
+    await c.request('resume', { name: 'lin' });
+    expect((await reply).error).toBe(0);
+    expect((await c.read('lin', 0, 1)).equals(Buffer.alloc(512, 0x42))).toBe(true);
+  });
+
   it('closing the daemon withdraws every export and removes its socket', async () => {
     await c.request('export', { name: 'lin' });
     const r = await openExport(`${control}.nbd`, 'lin');
