@@ -84,7 +84,8 @@ export class NbdServer implements ExportLookup {
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const name of [...this.exports.keys()]) await this.remove(name);
-    // Connections still haggling over options hold no device: just drop them.
+    // Then drop what is left: connections still haggling (they hold no device) and any whose client is not
+    // reading its last replies (their writes are done; only the answers are lost).
     for (const s of this.sockets) s.destroy();
     await closed;
     if (this.address.kind === 'unix') await fsp.rm(this.address.path, { force: true });
