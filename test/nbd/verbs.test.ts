@@ -1,7 +1,8 @@
 // The daemon verbs export and unexport over the control socket, with a real DeviceMapper: where exports
 // listen, how they show in `ls`, and what an exported device refuses (remove: EBUSY, like any opener).
 
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -58,6 +59,14 @@ describe('dmsim export / unexport (daemon verbs)', () => {
     await expect(c.request('export', { name: 'two', listen: 'http://0.0.0.0' })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringContaining('unix:PATH or tcp:HOST:PORT') });
     await expect(c.request('export', { name: 'two', listen: 'tcp:127.0.0.1:70000' })).rejects.toMatchObject({ code: 'EINVAL' });
     await expect(c.request('unexport', { name: 'two' })).rejects.toMatchObject({ code: 'ENXIO' });
+    // An address something else holds, and a path that is not a socket.
+    const other = createServer();
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
+    const port = (other.address() as AddressInfo).port;
+    await expect(c.request('export', { name: 'two', listen: `tcp:127.0.0.1:${port}` })).rejects.toMatchObject({ code: 'EBUSY', message: expect.stringContaining('in use') });
+    await new Promise((r) => other.close(r));
+    await writeFile(join(dir, 'plain'), 'x');
+    await expect(c.request('export', { name: 'two', listen: `unix:${join(dir, 'plain')}` })).rejects.toMatchObject({ code: 'EEXIST' });
     // A failed export holds nothing open: the device still removes.
     await c.request('remove', { name: 'two' });
   });
