@@ -47,7 +47,11 @@ export function activationOrder(devices: readonly RecordedDevice[]): RecordedDev
   return order;
 }
 
-/** Creates each device in stacking order; a device that fails is reported and the others still come up. */
+/**
+ * Creates each device in stacking order; a device that fails is reported and the others still come up. Then
+ * every snapshot-origin device is suspended and resumed, as LVM resumes an origin after its snapshots: the
+ * origin learns its snapshots' chunk size (dm-snap origin_resume) only when it resumes, and splits writes by it.
+ */
 export async function activate(engine: ControlEngine, devices: readonly RecordedDevice[]): Promise<ActivationResult[]> {
   const results: ActivationResult[] = [];
   for (const d of activationOrder(devices)) {
@@ -65,6 +69,16 @@ export async function activate(engine: ControlEngine, devices: readonly Recorded
       results.push({ name: d.name, ok: true });
     } catch (e) {
       results.push({ name: d.name, ok: false, reason: (e as Error).message });
+    }
+  }
+  for (const d of devices) {
+    if (!results.some((r) => r.name === d.name && r.ok) || !d.table.some((l) => splitArgs(l)[2] === 'snapshot-origin')) continue;
+    try {
+      await engine.suspend(d.name);
+      await engine.resume(d.name);
+    } catch (e) {
+      const i = results.findIndex((r) => r.name === d.name);
+      results[i] = { name: d.name, ok: false, reason: `created, but resuming it after its snapshots failed: ${(e as Error).message}` };
     }
   }
   return results;

@@ -124,6 +124,52 @@ describe('restart: what comes back', () => {
     await second.dm.close();
   });
 
+  it('an origin recorded before its snapshot still splits writes by chunk after a restart (LVM resumes the origin last)', async () => {
+    const origin = join(dir, 'origin.img');
+    const cow = join(dir, 'cow.img');
+    await makeImage(origin, writeData(0, 256, 0));
+    await makeImage(cow, 256 * 512);
+    const state = join(dir, 'state.json');
+    const first = await boot(state);
+    await first.engine.create('origin', `0 256 snapshot-origin ${origin}`); // first, as a user would
+    await first.engine.suspend('origin');
+    await first.engine.create('snap', `0 256 snapshot ${origin} ${cow} P 8`);
+    await first.engine.resume('origin');
+    await first.dm.close();
+
+    const second = await boot(state);
+    const od = await second.dm.open('origin');
+    await od.write(0, writeData(0, 64, 7)); // one write over 8 chunks
+    await od.close();
+    expect((await second.dm.status('snap'))[0]!.params).toBe('80/256 16'); // 16 metadata + 8 exceptions of 8
+    const buf = Buffer.alloc(64 * 512);
+    await (await second.dm.open('snap')).read(0, buf);
+    expect(buf.equals(writeData(0, 64, 0))).toBe(true);
+    await second.dm.close();
+  });
+
+  it('a persistent snapshot that overflowed comes back Invalid (reference/snapshot.md: invalidation is written to the COW header)', async () => {
+    const origin = join(dir, 'origin.img');
+    const cow = join(dir, 'cow.img');
+    await makeImage(origin, writeData(0, 256, 0));
+    await makeImage(cow, 40 * 512); // header + one metadata area + 3 chunks of 8
+    const state = join(dir, 'state.json');
+    const first = await boot(state);
+    await first.engine.create('origin', `0 256 snapshot-origin ${origin}`);
+    await first.engine.suspend('origin');
+    await first.engine.create('snap', `0 256 snapshot ${origin} ${cow} P 8`);
+    await first.engine.resume('origin');
+    const od = await first.dm.open('origin');
+    await od.write(0, writeData(0, 64, 7)); // 8 chunks: more than the COW holds
+    await od.close();
+    expect((await first.dm.status('snap'))[0]!.params).toBe('Invalid');
+    await first.dm.close();
+    const second = await boot(state);
+    expect(second.failed).toEqual([]);
+    expect((await second.dm.status('snap'))[0]!.params).toBe('Invalid');
+    await second.dm.close();
+  });
+
   it('a core-log mirror resyncs every region after a restart, a disk-log mirror none after a clean stop', async () => {
     const M = 256;
     const files = ['ca', 'cb', 'da', 'db', 'log'].map((f) => join(dir, `${f}.img`));

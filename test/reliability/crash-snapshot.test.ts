@@ -60,8 +60,9 @@ describe('persistent snapshot stack: kill -9 at random points', () => {
         const workers = [0, 1, 2].map((i) => ({
           device: 'origin',
           model: originModel,
-          owns: (s: number) => Math.floor(s / CHUNK) % 3 === i,
-          maxSectors: 1 + rng.int(CHUNK),
+          // Pairs of chunks, so that a write may span two chunks (the origin splits it; both must be copied).
+          owns: (s: number) => Math.floor(s / (2 * CHUNK)) % 3 === i,
+          maxSectors: 1 + rng.int(2 * CHUNK),
         }));
         const running = work.run([...workers, { device: newest.name, model: newest.model, owns: () => true, maxSectors: 16 }]);
         await killPoint(() => work.acknowledged, rng.int(40), rng.int(10));
