@@ -38,7 +38,7 @@ export interface LessonView {
 export interface LessonActions {
   subscribe(listener: () => void): () => void;
   getSnapshot(): LessonView;
-  /** `n`: plays the next step; resolves the line to show. */
+  /** `n`: starts the next step (its outcome comes later, in the view); returns the line to show. */
   next(): string;
   /** `s`: pauses kcopyd and starts the next step, or runs one kcopyd worker pass inside the running one. */
   step(): string;
