@@ -57,15 +57,15 @@ export interface DeviceSummary {
   export?: ExportSummary;
 }
 
-/** An NBD export of a device (src/nbd/export-registry.ts). */
+/** An NBD export of a device (src/nbd/export-registry.ts): what `export` answers and `ls` shows. */
 export interface ExportSummary {
   name: string;
-  /** unix:PATH or tcp:HOST:PORT */
+  /** unix:PATH or tcp:HOST:PORT, as bound (a tcp port 0 becomes the port the system chose). */
   listen: string;
-  /** nbd://HOST:PORT/NAME or nbd+unix:///NAME?socket=PATH */
+  /** What a client connects to: nbd://HOST:PORT/NAME or nbd+unix:///NAME?socket=PATH */
   uri: string;
   readOnly: boolean;
-  /** Clients connected to the export now. */
+  /** Connections in the transmission phase now. */
   clients: number;
 }
 

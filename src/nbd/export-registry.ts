@@ -3,22 +3,11 @@
 // with EBUSY, exactly as the kernel refuses to remove a device that nbd-server (or anyone) holds open.
 // Exports that name the same listen address share one server; clients pick one by name.
 
+import type { ExportSummary } from '../control/protocol.js';
 import { BusyError, DmError, ExistsError, IoError, NoDeviceError } from '../dm/errors.js';
 import type { NbdBackingDevice, NbdExport } from './export.js';
 import { exportUri, formatListenAddress, parseListenAddress, type ListenAddress } from './listen-address.js';
 import { NbdServer } from './server.js';
-
-/** What `dmsim ls --json` shows for an exported device. */
-export interface ExportSummary {
-  name: string;
-  /** The address as given (or the default), with a tcp port 0 replaced by the port bound. */
-  listen: string;
-  /** What a client connects to: nbd://HOST:PORT/NAME or nbd+unix:///NAME?socket=PATH. */
-  uri: string;
-  readOnly: boolean;
-  /** Connections in the transmission phase right now. */
-  clients: number;
-}
 
 export interface ExportOptions {
   /** unix:PATH or tcp:HOST:PORT; default: the registry's default address (loopback only). */
