@@ -164,7 +164,7 @@ describe('daemon: clients', () => {
 
   it('moves more than one request worth of data by splitting it', async () => {
     engine.create('big', '0 64 fake');
-    engine.devices.get('big')!.data = Buffer.alloc(20000 * 512);
+    engine.byName.get('big')!.data = Buffer.alloc(20000 * 512);
     const c = await ControlClient.connect(socketPath);
     const data = Buffer.alloc(17000 * 512);
     for (let i = 0; i < data.length; i += 512) data[i] = (i / 512) & 0xff;

@@ -15,13 +15,13 @@ interface FakeDevice {
 }
 
 export class FakeEngine implements ControlEngine {
-  readonly devices = new Map<string, FakeDevice>();
+  readonly byName = new Map<string, FakeDevice>();
   closed = false;
   private nextMinor = 0;
 
   create(name: string, table: string): void {
-    if (this.devices.has(name)) throw new ExistsError(`${name}: already exists`);
-    this.devices.set(name, { minor: this.nextMinor++, table, data: Buffer.alloc(64 * 512), eventNr: 0, waiters: [], openCount: 0 });
+    if (this.byName.has(name)) throw new ExistsError(`${name}: already exists`);
+    this.byName.set(name, { minor: this.nextMinor++, table, data: Buffer.alloc(64 * 512), eventNr: 0, waiters: [], openCount: 0 });
   }
   load(name: string, table: string): void {
     this.get(name).table = table;
@@ -34,10 +34,10 @@ export class FakeEngine implements ControlEngine {
   }
   remove(name: string): void {
     if (this.get(name).openCount > 0) throw new BusyError(`${name}: device is open`);
-    this.devices.delete(name);
+    this.byName.delete(name);
   }
   removeAll(): void {
-    this.devices.clear();
+    this.byName.clear();
   }
   status(name?: string): TableLine[] {
     return this.lines(name, () => '');
@@ -70,7 +70,7 @@ export class FakeEngine implements ControlEngine {
     return args.join(' ');
   }
   ls(): Array<{ name: string; minor: number }> {
-    return [...this.devices].map(([name, d]) => ({ name, minor: d.minor }));
+    return [...this.byName].map(([name, d]) => ({ name, minor: d.minor }));
   }
   wait(name: string, eventNr?: number): Promise<number> {
     const d = this.get(name);
@@ -82,6 +82,9 @@ export class FakeEngine implements ControlEngine {
     const d = this.get(name);
     d.openCount++;
     return {
+      sizeSectors: d.data.length / 512,
+      readOnly: false,
+      discard: async () => {},
       read: async (sector, buf) => void d.data.copy(buf, 0, sector * 512, sector * 512 + buf.length),
       write: async (sector, buf) => void buf.copy(d.data, sector * 512),
       flush: async () => {},
@@ -107,12 +110,12 @@ export class FakeEngine implements ControlEngine {
   }
 
   private get(name: string): FakeDevice {
-    const d = this.devices.get(name);
+    const d = this.byName.get(name);
     if (!d) throw new NoDeviceError(`${name}: no such device`);
     return d;
   }
   private select(name?: string): Array<[string, FakeDevice]> {
-    return name === undefined ? [...this.devices] : [[name, this.get(name)]];
+    return name === undefined ? [...this.byName] : [[name, this.get(name)]];
   }
   private lines(name: string | undefined, params: (d: FakeDevice) => string): TableLine[] {
     return this.select(name).map(([n, d]) => ({ name: n, start: 0, length: 64, target: 'fake', params: params(d) }));

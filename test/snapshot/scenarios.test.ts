@@ -408,7 +408,7 @@ describe('events for the TUI', () => {
       { type: 'snapshot.exception.allocated', device: 'snapo', oldChunk: 5, newChunk: 2, chunkSize: 8, cause: 'origin-write' },
       { type: 'snapshot.copy.started', device: 'snapo', oldChunk: 5, newChunk: 2, chunkSize: 8, sectors: 8, mode: 'copy' },
     ]);
-    const kinds = mine.map((e) => `${e.type}:${e.device}`);
+    const kinds = mine.map((e) => `${e.type}:${'device' in e ? e.device : ''}`);
     expect(kinds).toContain('snapshot.copy.finished:snap');
     expect(kinds).toContain('snapshot.exception.committed:snapo');
     expect(mine).toContainEqual({ type: 'snapshot.copy.started', device: 'snapo', oldChunk: 10, newChunk: 3, chunkSize: 8, sectors: 8, mode: 'full-write' });
