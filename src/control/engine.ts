@@ -2,24 +2,12 @@
 // Declared here, structurally, so the control layer depends on the verbs and not on the class; the
 // daemon command passes a real DeviceMapper, tests may pass anything with the same shape.
 
-import type { TableLine } from './protocol.js';
+import type { DeviceInfo, TableLine } from '../dm/device-mapper.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
 /** The per-device fields the engine reports; the daemon adds dmsetup's derived fields (major, wording). */
-export interface EngineDeviceInfo {
-  name: string;
-  state: 'ACTIVE' | 'SUSPENDED';
-  readOnly: boolean;
-  tablesPresent: 'LIVE' | 'INACTIVE' | 'LIVE & INACTIVE' | 'None';
-  openCount: number;
-  eventNr: number;
-  targetCount: number;
-  uuid?: string;
-  major?: number;
-  minor: number;
-  readAhead: number;
-}
+export type EngineDeviceInfo = Omit<DeviceInfo, 'major'> & { major?: number };
 
 export interface EngineDeviceSummary {
   name: string;

@@ -18,35 +18,18 @@
 // until the client closes the connection.
 
 import { DmError, type DmErrorCode, InvalidArgumentError } from '../dm/errors.js';
+import type { TableLine } from '../dm/device-mapper.js';
+import type { EngineDeviceInfo } from './engine.js';
 
 /** Longest request or reply line, in bytes (a 4 MiB write is ~5.6 MiB of base64). */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
 /** Most sectors one read or write request moves (4 MiB). */
 export const MAX_IO_SECTORS = 8192;
 
-/** One line of `dmsetup table` / `dmsetup status` output. */
-export interface TableLine {
-  name: string;
-  start: number;
-  length: number;
-  target: string;
-  params: string;
-}
+export type { TableLine };
 
-/** What `dmsetup info` shows for one device. */
-export interface DeviceInfo {
-  name: string;
-  state: 'ACTIVE' | 'SUSPENDED';
-  readOnly: boolean;
-  tablesPresent: 'LIVE' | 'INACTIVE' | 'LIVE & INACTIVE' | 'None';
-  openCount: number;
-  eventNr: number;
-  major: number;
-  minor: number;
-  targetCount: number;
-  uuid: string;
-  readAhead: number;
-}
+/** What `dmsetup info` shows for one device: the engine's fields, with uuid always present on the wire. */
+export type DeviceInfo = Omit<EngineDeviceInfo, 'uuid' | 'major'> & { uuid: string; major: number };
 
 /** One line of `dmsetup ls`. */
 export interface DeviceSummary {
