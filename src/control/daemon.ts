@@ -267,7 +267,7 @@ export class ControlDaemon {
       const engine = this.options.engine;
       // Default: a unix socket beside the control socket (loopback only, 0600); any other address is explicit.
       const path = `${this.socketPath ?? 'dmsim-control'}.nbd`;
-      this.exports ??= new NbdExports({ open: async (name) => engine.open(name), defaultListen: { kind: 'unix', path } });
+      this.exports ??= new NbdExports({ open: async (name) => engine.open(name), defaultListen: { kind: 'unix', path }, bus: this.options.bus });
     }
     return this.exports;
   }

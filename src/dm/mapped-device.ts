@@ -3,7 +3,7 @@
 // max_io_len boundaries, held I/O while suspended, the event counter `wait` sleeps on, and the open count.
 
 import { type BlockDevice, SECTOR_SIZE } from '../block/block-device.js';
-import type { Bio, BioOp } from './bio.js';
+import type { Bio } from './bio.js';
 import { DmError, InvalidArgumentError, IoError, NoDeviceError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { DmTable, TableTarget } from './table.js';
@@ -31,15 +31,8 @@ export interface MappedDeviceOptions {
   bus: EventBus;
 }
 
-/** One request as it enters the device: what `open()` and stacked tables send. */
-export interface DeviceRequest {
-  op: BioOp;
-  sector: number;
-  count: number;
-  buf?: Buffer;
-  fua?: boolean;
-  preflush?: boolean;
-}
+/** One request as it enters the device (what `open()` and stacked tables send): a bio with an absolute sector. */
+export type DeviceRequest = Bio;
 
 export class MappedDevice {
   readonly name: string;

@@ -5,6 +5,8 @@
 
 import type { ExportSummary } from '../control/protocol.js';
 import { BusyError, DmError, ExistsError, IoError, NoDeviceError } from '../dm/errors.js';
+import type { EventBus } from '../dm/events.js';
+import './export-events.js';
 import type { NbdBackingDevice, NbdExport } from './export.js';
 import { exportUri, formatListenAddress, parseListenAddress, type ListenAddress } from './listen-address.js';
 import { NbdServer } from './server.js';
@@ -18,6 +20,8 @@ export interface ExportOptions {
 export interface NbdExportsOptions {
   open(name: string): Promise<NbdBackingDevice>;
   defaultListen: ListenAddress;
+  /** Where nbd.export and nbd.client events go (none without it). */
+  bus?: EventBus;
 }
 
 interface Held {
@@ -44,7 +48,9 @@ export class NbdExports {
         const exp: NbdExport = { name, device, readOnly: options.readOnly ?? false };
         server.add(exp);
         this.held.set(name, { exp, server });
-        return this.summary(name);
+        const summary = this.summary(name);
+        this.options.bus?.emit('nbd.export', { device: name, action: 'exported', listen: summary.listen, uri: summary.uri, readOnly: summary.readOnly, clients: summary.clients });
+        return summary;
       } catch (e) {
         await device.close();
         throw e;
@@ -57,10 +63,12 @@ export class NbdExports {
     return this.serialised(async () => {
       const h = this.held.get(name);
       if (!h) throw new NoDeviceError(`${name}: not exported`);
+      const { listen, uri, readOnly } = this.summary(name);
       this.held.delete(name);
       await h.server.remove(name);
       await h.exp.device.close();
       if (h.server.exportCount === 0) await this.closeServer(h.server);
+      this.options.bus?.emit('nbd.export', { device: name, action: 'unexported', listen, uri, readOnly, clients: 0 });
     });
   }
 
@@ -95,7 +103,10 @@ export class NbdExports {
     if (existing) return existing;
     let server: NbdServer;
     try {
-      server = await NbdServer.listen(address);
+      server = await NbdServer.listen(address, (name, action) => {
+        const h = this.held.get(name);
+        if (h) this.options.bus?.emit('nbd.client', { device: name, action, clients: h.server.clients(name) });
+      });
     } catch (e) {
       if (e instanceof DmError) throw e;
       const err = e as NodeJS.ErrnoException;

@@ -12,6 +12,9 @@ import type { ListenAddress } from './listen-address.js';
 import { SocketReader } from './socket-reader.js';
 import { TransmissionSession } from './transmission.js';
 
+/** Told when a connection enters the transmission phase on an export, and when that session ends. */
+export type ClientListener = (name: string, action: 'connected' | 'disconnected') => void;
+
 export class NbdServer implements ExportLookup {
   private readonly exports = new Map<string, NbdExport>();
   private readonly sessions = new Map<string, Set<TransmissionSession>>();
@@ -21,10 +24,11 @@ export class NbdServer implements ExportLookup {
     private readonly server: Server,
     /** The address actually bound (a tcp port 0 becomes the port the system chose). */
     readonly address: ListenAddress,
+    private readonly onClients?: ClientListener,
   ) {}
 
   /** Listens at the address; a unix socket is made 0600 and a stale one nobody answers on is replaced. */
-  static async listen(address: ListenAddress): Promise<NbdServer> {
+  static async listen(address: ListenAddress, onClients?: ClientListener): Promise<NbdServer> {
     if (address.kind === 'unix') await replaceStaleSocket(address.path);
     let self: NbdServer | null = null;
     const server = createServer((socket) => void self?.serve(socket));
@@ -43,7 +47,7 @@ export class NbdServer implements ExportLookup {
       const a = server.address();
       if (a !== null && typeof a === 'object') bound = { kind: 'tcp', host: address.host, port: a.port };
     }
-    self = new NbdServer(server, bound);
+    self = new NbdServer(server, bound, onClients);
     return self;
   }
 
@@ -105,6 +109,7 @@ export class NbdServer implements ExportLookup {
       }
       session = new TransmissionSession(socket, reader, exp);
       this.sessions.get(exp.name)?.add(session);
+      this.onClients?.(exp.name, 'connected');
       await session.run();
     } catch {
       // A protocol violation or a vanished peer: a hard disconnect, this connection only.
@@ -113,7 +118,8 @@ export class NbdServer implements ExportLookup {
       if (session) {
         // Requests already taken finish (their writes land) before the export may let go of the device.
         await session.shutdown();
-        this.sessions.get(session.exp.name)?.delete(session);
+        // A session of a withdrawn export is not counted down: remove() already dropped its set.
+        if (this.sessions.get(session.exp.name)?.delete(session)) this.onClients?.(session.exp.name, 'disconnected');
       }
     }
   }
