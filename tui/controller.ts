@@ -1,6 +1,6 @@
 // TuiController: the glue between the screen and the engine. Feeds the store with the engine's events and
 // with snapshots of devices (their table and status lines, taken through the verbs at start and whenever a
-// device changed), runs command lines, pauses and steps kcopyd, and quits cleanly.
+// device changed, its NBD export included), runs command lines, pauses and steps kcopyd, and quits cleanly.
 
 import { InvalidArgumentError, isDmError } from '../src/dm/errors.js';
 import { runCommand, type CommandContext } from './command/run-command.js';
@@ -10,8 +10,8 @@ import type { EngineEvent } from './store/engine-event.js';
 import { str } from './store/engine-event.js';
 import type { ViewStore } from './store/store.js';
 
-/** Event kinds after which a device's table or status lines may have changed. */
-const DEVICE_CHANGES = /^dm\.(created|loaded|table_swapped|suspended|resumed|removed|event)$/;
+/** Event kinds after which a device's table, status lines or export may have changed. */
+const DEVICE_CHANGES = /^(dm\.(created|loaded|table_swapped|suspended|resumed|removed|event)|nbd\.(export|client))$/;
 
 export class TuiController {
   private readonly failed = new Map<string, string>();
@@ -77,8 +77,10 @@ export class TuiController {
       const [info] = await c.request('info', { name });
       const table = await c.request('table', { name });
       const status = await c.request('status', { name });
+      // Last, so the export's client count is as fresh as the snapshot can make it.
+      const exp = (await c.request('ls', {})).find((d) => d.name === name)?.export;
       const text = (lines: typeof table) => lines.map((l) => `${l.start} ${l.length} ${l.target} ${l.params}`).join('\n');
-      this.store.note('tui.device', { name, table: text(table), status: text(status), state: info?.state ?? 'ACTIVE', failed: this.failed.has(name) });
+      this.store.note('tui.device', { name, table: text(table), status: text(status), state: info?.state ?? 'ACTIVE', failed: this.failed.has(name), ...(exp ? { export: exp } : {}) });
     } catch (e) {
       if (isDmError(e) && (e.code === 'ENXIO' || e.code === 'ENODEV' || e.code === 'ENOENT')) this.store.note('tui.device-gone', { device: name });
       else if (!this.quitting) throw e;

@@ -1,5 +1,5 @@
 // The UI's command line: the CLI verbs (create, load, suspend, resume, remove, message, status, table, info,
-// ls, write, read, copy, mkimg) with dmsetup's argument order, plus the fail/heal shortcuts and pause/step.
+// ls, write, read, copy, mkimg, export, unexport) with dmsetup's argument order, plus the fail/heal shortcuts and pause/step.
 // Parsing is separate from running so a bad line is refused with its usage before anything happens.
 
 import { InvalidArgumentError } from '../../src/dm/errors.js';
@@ -16,6 +16,8 @@ export type TuiCommand =
   | { verb: 'read'; name: string; sector: number; count: number }
   | { verb: 'copy'; from: RegionWord; to: RegionWord[]; ignoreError: boolean }
   | { verb: 'mkimg'; path: string; size: string }
+  | { verb: 'export'; name: string; listen?: string; readOnly: boolean }
+  | { verb: 'unexport'; name: string }
   | { verb: 'fail' | 'heal'; name: string }
   | { verb: 'help'; topic?: string }
   | { verb: 'pause' | 'resume-engine' | 'step' | 'quit' };
@@ -43,6 +45,8 @@ export const USAGE: Record<string, string> = {
   read: 'read NAME SECTOR COUNT',
   copy: 'copy DEV:SECTOR+COUNT DEV:SECTOR... [--ignore-error]   (DEV: a file or /dev/mapper/NAME)',
   mkimg: 'mkimg PATH SIZE   (SIZE: 2048s, 64M ...)',
+  export: 'export NAME [--listen unix:PATH|tcp:HOST:PORT] [--read-only]   (over NBD)',
+  unexport: 'unexport NAME',
   fail: 'fail NAME   (swap an error table under NAME)',
   heal: 'heal NAME   (restore the table fail replaced)',
   pause: 'pause | unpause | step',
@@ -146,6 +150,21 @@ export function parseCommand(line: string): TuiCommand {
       extra(3);
       if (words.length < 3) throw usage(verb, 'missing PATH or SIZE');
       return { verb, path: words[1]!, size: words[2]! };
+    case 'export': {
+      const readOnly = words.includes('--read-only');
+      const rest = words.filter((w) => w !== '--read-only');
+      let listen: string | undefined;
+      const at = rest.findIndex((w) => w === '--listen' || w.startsWith('--listen='));
+      if (at >= 0) {
+        const word = rest[at]!;
+        listen = word === '--listen' ? rest[at + 1] : word.slice('--listen='.length);
+        if (listen === undefined || listen === '' || listen.startsWith('-')) throw usage(verb, '--listen needs an address');
+        rest.splice(at, word === '--listen' ? 2 : 1);
+      }
+      if (rest.length > 2) throw usage(verb, `unexpected '${rest[2]}'`);
+      return { verb, name: name(verb, rest), readOnly, ...(listen !== undefined ? { listen } : {}) };
+    }
+    case 'unexport':
     case 'fail':
     case 'heal':
       extra(2);

@@ -1,5 +1,5 @@
 // Runs a parsed command line against the engine: dmsetup verbs through the control protocol (the embedded
-// engine's private daemon or a running one), read/write through the mapped device, copy through a kcopyd
+// engine's private daemon or a running one; export/unexport too, as the daemon serves NBD), read/write through the mapped device, copy through a kcopyd
 // client of the embedded engine, mkimg on the local filesystem, and the fail/heal shortcuts.
 
 import { SECTOR_SIZE } from '../../src/block/block-device.js';
@@ -110,6 +110,15 @@ export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<
       const bytes = await makeImage(cmd.path, cmd.size);
       return `${cmd.path}: ${bytes / SECTOR_SIZE} sectors (${bytes} bytes), sparse`;
     }
+    case 'export': {
+      const exp = await c.request('export', { name: cmd.name, readOnly: cmd.readOnly, ...(cmd.listen !== undefined ? { listen: cmd.listen } : {}) });
+      await ctx.refresh(cmd.name);
+      return `exported ${cmd.name}${exp.readOnly ? ' read-only' : ''}: ${exp.uri}`;
+    }
+    case 'unexport':
+      await c.request('unexport', { name: cmd.name });
+      await ctx.refresh(cmd.name);
+      return `unexported ${cmd.name}`;
     case 'fail':
       return fail(cmd.name, ctx);
     case 'heal':

@@ -1,9 +1,10 @@
 // Devices panel: the tree by stacking (origin above its snapshots, mirror above its legs) with target, size,
 // state, and a usage bar with Invalid/Overflow/Merging for snapshots or a sync bar and health letters for mirrors.
+// An exported device has a second line under it: `nbd`, its client count, `ro`, and the URI (or the address).
 
 import { Box } from 'ink';
 import { deviceTree, type TreeRow } from '../store/devices.js';
-import type { DeviceView, ViewState } from '../store/view-state.js';
+import type { DeviceView, ExportView, ViewState } from '../store/view-state.js';
 import { bar, fit, humanSectors } from '../format.js';
 import { Panel } from './panel.js';
 import { type Tone, Toned } from './theme.js';
@@ -60,6 +61,30 @@ export function deviceLine(row: TreeRow, width: number, selected: boolean): stri
   return fit(head + deviceDetail(d, width - head.length), width);
 }
 
+/** Cuts the middle out of text too long for width, so both the start and the end (a socket's file name) stay. */
+function middleCut(text: string, width: number): string {
+  if (text.length <= width) return text;
+  if (width < 8) return fit(text, width);
+  const head = Math.ceil((width - 1) / 2);
+  return `${text.slice(0, head)}~${text.slice(text.length - (width - 1 - head))}`;
+}
+
+/** The export line: `nbd 2 clients ro nbd://127.0.0.1:10809/base`; the listen address when the URI does not fit. */
+export function exportLine(exp: ExportView, depth: number, width: number): string {
+  const head = `${' '.repeat(2 + 2 * depth)}nbd ${exp.clients} client${exp.clients === 1 ? '' : 's'}${exp.readOnly ? ' ro' : ''} `;
+  const room = width - head.length;
+  return fit(head + (exp.uri.length <= room ? exp.uri : middleCut(exp.listen, room)), width);
+}
+
+interface Line {
+  key: string;
+  device: string;
+  text: string;
+  tone: Tone;
+  /** The device's own line (not its export line). */
+  main: boolean;
+}
+
 export interface DevicesPanelProps {
   state: ViewState;
   selected: string | undefined;
@@ -70,17 +95,27 @@ export interface DevicesPanelProps {
 
 export function DevicesPanel({ state, selected, focused, width, height }: DevicesPanelProps) {
   const rows = deviceTree(state.devices);
+  const lines: Line[] = rows.flatMap((r): Line[] => {
+    const d = r.device;
+    const main: Line = { key: d.name, device: d.name, text: deviceLine(r, width, d.name === selected), tone: tone(d), main: true };
+    if (!d.export) return [main];
+    return [main, { key: `${d.name} nbd`, device: d.name, text: exportLine(d.export, r.depth, width), tone: d.export.clients > 0 ? 'ok' : 'plain', main: false }];
+  });
   const body = Math.max(0, height - 1);
-  const at = Math.max(0, rows.findIndex((r) => r.device.name === selected));
-  const first = Math.max(0, Math.min(at - body + 1, rows.length - body));
-  const shown = rows.slice(first, first + body);
+  // The selected device stays in view together with its export line.
+  const at = lines.findIndex((l) => l.device === selected);
+  const end = at < 0 ? 0 : at + (lines[at + 1]?.device === selected ? 1 : 0);
+  const first = Math.max(0, Math.min(end - body + 1, lines.length - body));
+  const shown = lines.slice(first, first + body);
+  const above = lines.slice(0, first).filter((l) => l.main).length;
+  const below = lines.slice(first + body).filter((l) => l.main).length;
   return (
-    <Panel title="Devices" info={`(${rows.length}${rows.length > shown.length ? `, ${first} above, ${rows.length - first - shown.length} below` : ''})`} focused={focused} width={width} height={height}>
+    <Panel title="Devices" info={`(${rows.length}${above + below > 0 ? `, ${above} above, ${below} below` : ''})`} focused={focused} width={width} height={height}>
       {rows.length === 0 ? <Toned tone="dim">{fit(' no devices: type "create NAME TABLE"', width)}</Toned> : null}
       <Box flexDirection="column">
-        {shown.map((r) => (
-          <Toned key={r.device.name} tone={tone(r.device)}>
-            {deviceLine(r, width, r.device.name === selected)}
+        {shown.map((l) => (
+          <Toned key={l.key} tone={l.tone}>
+            {l.text}
           </Toned>
         ))}
       </Box>

@@ -2,7 +2,7 @@
 // tree by stacking (a device above the devices its table uses; an origin above its snapshots).
 
 import { mirrorFromStatus, parseTableLines, snapshotFromStatus, usedDevices } from './status-line.js';
-import type { DeviceRunState, DeviceView, MirrorView, SnapshotView } from './view-state.js';
+import type { DeviceRunState, DeviceView, ExportView, MirrorView, SnapshotView } from './view-state.js';
 
 type Devices = ReadonlyMap<string, DeviceView>;
 
@@ -14,6 +14,8 @@ export interface DeviceSnapshot {
   state: DeviceRunState;
   /** An error table put in place by the `fail` shortcut. */
   failed?: boolean;
+  /** Its NBD export, if it has one. */
+  export?: ExportView;
 }
 
 export function deviceFromSnapshot(s: DeviceSnapshot, previous?: DeviceView): DeviceView {
@@ -30,6 +32,7 @@ export function deviceFromSnapshot(s: DeviceSnapshot, previous?: DeviceView): De
     uses: [...new Set(lines.flatMap(usedDevices))],
     table: s.table.trim(),
     failed: s.failed ?? false,
+    ...(s.export ? { export: s.export } : {}),
   };
   const status = statusLines[0];
   if (first && lines.length === 1 && (target === 'snapshot' || target === 'snapshot-merge')) {
@@ -41,6 +44,15 @@ export function deviceFromSnapshot(s: DeviceSnapshot, previous?: DeviceView): De
     if (mirror) view.mirror = { ...mirror, primary: previous?.mirror?.primary ?? 0 };
   }
   return view;
+}
+
+/** An export's fields (from `ls --json` or an nbd.export event), checked, since they may come off a socket. */
+export function exportFrom(v: unknown): ExportView | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const r = v as Record<string, unknown>;
+  if (typeof r.listen !== 'string' || typeof r.uri !== 'string') return undefined;
+  const clients = typeof r.clients === 'number' && Number.isSafeInteger(r.clients) && r.clients >= 0 ? r.clients : 0;
+  return { listen: r.listen, uri: r.uri, readOnly: r.readOnly === true, clients };
 }
 
 export function putDevice(devices: Devices, view: DeviceView): Devices {
@@ -68,6 +80,16 @@ export function updateSnapshot(devices: Devices, name: string, change: Partial<S
 
 export function updateMirror(devices: Devices, name: string, change: (m: MirrorView) => Partial<MirrorView>): Devices {
   return updateDevice(devices, name, (d) => (d.mirror ? { ...d, mirror: { ...d.mirror, ...change(d.mirror) } } : d));
+}
+
+/** Marks a device exported (or, with undefined, no longer exported). */
+export function setExport(devices: Devices, name: string, exp: ExportView | undefined): Devices {
+  return updateDevice(devices, name, (d) => {
+    const next: DeviceView = { ...d };
+    if (exp) next.export = exp;
+    else delete next.export;
+    return next;
+  });
 }
 
 /** Replaces one leg's health letter. */

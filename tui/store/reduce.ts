@@ -5,7 +5,7 @@
 import { bool, type EngineEvent, field, list, num, str } from './engine-event.js';
 import { appendLog, type LogLine, spanText } from './event-log.js';
 import { addBytes, advance } from './throughput.js';
-import { deviceFromSnapshot, putDevice, removeDevice, setHealth, updateDevice, updateMirror, updateSnapshot } from './devices.js';
+import { deviceFromSnapshot, exportFrom, putDevice, removeDevice, setExport, setHealth, updateDevice, updateMirror, updateSnapshot } from './devices.js';
 import { finishJob, newJob, putJob, removeClient, updateClient, updateJob } from './kcopyd-view.js';
 import { mapForDevice, setCells, setMap } from './device-maps.js';
 import type { CellState, DeviceRunState, JobStage, LogLevel, SnapshotView, ViewState } from './view-state.js';
@@ -63,7 +63,11 @@ function regionText(v: unknown): string {
 function onDeviceSnapshot(s: ViewState, e: EngineEvent): ViewState {
   const name = str(e, 'name') ?? '';
   const state: DeviceRunState = str(e, 'state') === 'SUSPENDED' ? 'SUSPENDED' : 'ACTIVE';
-  const view = deviceFromSnapshot({ name, table: str(e, 'table') ?? '', status: str(e, 'status') ?? '', state, failed: bool(e, 'failed') ?? false }, s.devices.get(name));
+  const exp = exportFrom(field(e, 'export'));
+  const view = deviceFromSnapshot(
+    { name, table: str(e, 'table') ?? '', status: str(e, 'status') ?? '', state, failed: bool(e, 'failed') ?? false, ...(exp ? { export: exp } : {}) },
+    s.devices.get(name),
+  );
   // A snapshot of the same table keeps the map the events built; a new table starts a new map.
   const keep = s.devices.get(name)?.table === view.table && s.maps.has(name);
   const fresh = keep ? undefined : mapForDevice(view);
@@ -335,6 +339,25 @@ function onMergeState(s: ViewState, e: EngineEvent): ViewState {
   return log({ ...s, devices }, e, state === 'failed' ? 'error' : 'info', `merge ${state}${reason ? `: ${reason}` : ''}`);
 }
 
+// ---- NBD exports (src/nbd/export-events.ts) ----
+
+function onExport(s: ViewState, e: EngineEvent): ViewState {
+  const name = deviceOf(e);
+  if (str(e, 'action') === 'unexported') return log({ ...s, devices: setExport(s.devices, name, undefined) }, e, 'info', 'NBD export withdrawn');
+  const exp = exportFrom(e);
+  if (!exp) return log(s, e, 'info', describe(e));
+  return log({ ...s, devices: setExport(s.devices, name, exp) }, e, 'info', `exported over NBD${exp.readOnly ? ' read-only' : ''} at ${exp.uri}`);
+}
+
+function onNbdClient(s: ViewState, e: EngineEvent): ViewState {
+  const name = deviceOf(e);
+  const clients = num(e, 'clients');
+  const exp = s.devices.get(name)?.export;
+  const devices = exp && clients !== undefined ? setExport(s.devices, name, { ...exp, clients }) : s.devices;
+  // Without the count in the text, a client opening several connections at once (nbdcopy) makes one line.
+  return log({ ...s, devices }, e, 'info', `NBD client ${str(e, 'action') ?? 'changed'}`);
+}
+
 // ---- mirror (targets/mirror/mirror-events.ts) ----
 
 const REGION_STATES: Record<string, CellState> = { clean: 'clean', dirty: 'dirty', nosync: 'nosync', recovering: 'recovering' };
@@ -425,4 +448,6 @@ const HANDLERS: Record<string, Handler> = {
   'mirror.sync': onSync,
   'mirror.leg': onLeg,
   'mirror.log': onMirrorLog,
+  'nbd.export': onExport,
+  'nbd.client': onNbdClient,
 };

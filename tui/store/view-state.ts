@@ -29,6 +29,17 @@ export interface MirrorView {
   regionSectors: number;
 }
 
+/** An NBD export of the device (`dmsim export`), as `ls --json` shows it. */
+export interface ExportView {
+  /** unix:PATH or tcp:HOST:PORT. */
+  listen: string;
+  /** What a client connects to: nbd://HOST:PORT/NAME or nbd+unix:///NAME?socket=PATH. */
+  uri: string;
+  readOnly: boolean;
+  /** Connections in the transmission phase. */
+  clients: number;
+}
+
 export interface DeviceView {
   name: string;
   /** Target type of the live table (the first line's, or "multi"). */
@@ -43,6 +54,7 @@ export interface DeviceView {
   mirror?: MirrorView;
   /** Set while a `fail` shortcut has an error table under this device. */
   failed: boolean;
+  export?: ExportView;
 }
 
 /** queued: on a list; pages: waiting for pages (head-of-line); read/write: I/O phase; complete: callback ran. */
