@@ -16,12 +16,14 @@ import { TuiController } from '../../tui/controller.js';
 import { attach, startEmbedded, type TuiSession } from '../../tui/session.js';
 import { ViewStore } from '../../tui/store/store.js';
 import { initialState } from '../../tui/store/view-state.js';
+import { reduceAll } from '../../tui/store/reduce.js';
+import type { EngineEvent } from '../../tui/store/engine-event.js';
 import { parseCommand } from '../../tui/command/parse-command.js';
 import { DeviceMapper } from '../../src/dm/device-mapper.js';
 import { EventBus, type DmEvent } from '../../src/dm/events.js';
 import { ControlDaemon } from '../../src/control/daemon.js';
 import { ControlClient } from '../../src/control/client.js';
-import { tick } from './frame-helpers.js';
+import { deviceEvent, tick } from './frame-helpers.js';
 
 const manualTimer = { setTimer: () => () => undefined };
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -252,5 +254,35 @@ describe('exports in the TUI (attached to a daemon)', () => {
     expect(await controller.run('unexport z')).toBe('unexported z');
     expect(state().devices.get('z')!.export).toBeUndefined();
     expect(state().devices.has('z')).toBe(true);
+  });
+});
+
+describe('exports in the store and the panel (recorded events)', () => {
+  const ev = (type: string, fields: Record<string, unknown>): EngineEvent => ({ type, seq: 1, time: 0, ...fields }) as EngineEvent;
+  const exported = (device: string, port: number) =>
+    ev('nbd.export', { device, action: 'exported', listen: `tcp:127.0.0.1:${port}`, uri: `nbd://127.0.0.1:${port}/${device}`, readOnly: false, clients: 0 });
+
+  it('a snapshot without an export clears it; a malformed one is ignored; events about unknown devices only log', () => {
+    const s = reduceAll(initialState(0), [
+      deviceEvent('a', '0 8 zero', '0 8 zero '),
+      exported('a', 1),
+      ev('nbd.client', { device: 'a', action: 'connected', clients: 3 }),
+      ev('nbd.client', { device: 'ghost', action: 'connected', clients: 1 }),
+    ]);
+    expect(s.devices.get('a')!.export).toEqual({ listen: 'tcp:127.0.0.1:1', uri: 'nbd://127.0.0.1:1/a', readOnly: false, clients: 3 });
+    expect(s.devices.has('ghost')).toBe(false);
+    expect(s.log.entries.map((e) => `${e.device}: ${e.text}`)).toContain('ghost: NBD client connected');
+    const bad = reduceAll(s, [{ ...deviceEvent('a', '0 8 zero', '0 8 zero '), export: { uri: 7 } } as EngineEvent]);
+    expect(bad.devices.get('a')!.export).toBeUndefined();
+  });
+
+  it('scrolling keeps the selected device together with its export line', () => {
+    const s = reduceAll(initialState(0), ['a', 'b', 'c'].flatMap((n, i) => [deviceEvent(n, '0 8 zero', '0 8 zero '), exported(n, i + 1)]));
+    const { lastFrame, unmount } = render(<DevicesPanel state={s} selected="c" focused={false} width={40} height={4} />);
+    const f = lastFrame()!.split('\n');
+    // Six lines for three devices; three fit: the tail of b, then c and its export line.
+    expect(f[0]).toContain('Devices (3, 2 above, 0 below)');
+    expect(f.slice(1).map((l) => l.trimEnd())).toEqual(['  nbd 0 clients nbd://127.0.0.1:2/b', expect.stringMatching(/^>c +zero/), '  nbd 0 clients nbd://127.0.0.1:3/c']);
+    unmount();
   });
 });
