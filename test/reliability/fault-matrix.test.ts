@@ -216,8 +216,10 @@ const kernel = kernelCells();
  * into a test failure the day dmsim matches the kernel and the entry must go.
  */
 const KNOWN_DIVERGENCES = new Set([
-  // Kernel: the origin's device failing outright leaves the snapshot valid (no exception is added, status
-  // unchanged, snapshot chunks already copied stay readable); dmsim invalidates the snapshot.
+  // Kernel: after the steps of these cells (an exception made before the fault, 512-byte O_DIRECT writes with
+  // fsync) the origin's device failing outright leaves the snapshot valid (no exception added, copied chunks
+  // still readable); dmsim invalidates it. A single 4 KiB write with no earlier exception does invalidate in
+  // the kernel too (origin-error-4k below), so the difference lies in that sequence, not yet understood.
   'snapshot origin=error cow=-',
   'snapshot origin=error cow=flakey',
   'snapshot origin=error cow=delay',
@@ -258,6 +260,24 @@ describe('fault matrix against Linux 6.1 (fixtures/reliability/fault-matrix.out)
     ...pairs(FAULTS).flatMap(([f, g]): [Fault, Fault, Fault][] => [[f, g, '-'], [f, '-', g], ['-', f, g]]),
   ];
   for (const [l0, l1, lg] of mirrorCells) cell(`mirror leg0=${l0} leg1=${l1} log=${lg}`, (want) => mirrorCell(new Rig(), l0, l1, lg, want));
+
+  it('origin device failing, one 4 KiB write, no earlier exception: Invalid, as fixtures/reliability/origin-error-4k.out', async () => {
+    const kernelOut = readFileSync(join(REPO, 'fixtures/reliability/origin-error-4k.out'), 'utf8');
+    expect(kernelOut).toContain('rc=1\n0 1024 snapshot Invalid');
+    const rig = new Rig();
+    const { dm } = rig;
+    await dm.create('real', `0 ${N} linear /dev/vda 0`);
+    await dm.create('cowdev', '0 2048 linear /dev/vdb 0');
+    await dm.create('origin', `0 ${N} snapshot-origin /dev/mapper/real`);
+    await dm.suspend('origin');
+    await dm.create('snap', `0 ${N} snapshot /dev/mapper/real /dev/mapper/cowdev P ${C}`);
+    await dm.resume('origin');
+    await rig.swap('real', `0 ${N} error`);
+    const od = await dm.open('origin');
+    await expect(od.write(16, Buffer.alloc(4096))).rejects.toMatchObject({ code: 'EIO' });
+    await od.close();
+    expect(await rig.st('snap')).toBe('snapshot Invalid');
+  });
 
   it('covers every cell the kernel ran, and only those', () => {
     expect(snapshotCells.length + mergeCells.length + mirrorCells.length).toBe(kernel.size);
