@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { activate, activationOrder } from '../../src/control/activation.js';
+import { ControlClient } from '../../src/control/client.js';
+import { socketAnswers } from '../../src/control/daemon.js';
 import { RecordingEngine } from '../../src/control/recording-engine.js';
 import { parseState, readStateFile, type RecordedDevice, StateFileError, writeStateFile } from '../../src/control/state-file.js';
 import { DeviceMapper } from '../../src/dm/device-mapper.js';
@@ -237,7 +239,26 @@ describe('restart: what comes back', () => {
   });
 });
 
-describe('dmsim daemon --state: refusals', () => {
+describe('dmsim daemon --state: the process', () => {
+  it('--detach passes --state on: the background daemon activates the recorded devices', async () => {
+    const state = join(dir, 'state.json');
+    const img = join(dir, 'a.img');
+    await makeImage(img, 64 * 512);
+    await writeStateFile(state, { devices: [dev('a', [`0 64 linear ${img} 0`])] });
+    const socket = join(dir, 'control');
+    const r = await runCli(['daemon', '--detach', '--socket', socket, '--state', state]);
+    expect(r.status, r.stderr).toBe(0);
+    const pid = Number(r.stdout.trim());
+    try {
+      const c = await ControlClient.connect(socket);
+      expect((await c.request('table', {})).map((l) => `${l.name}: ${l.start} ${l.length} ${l.target} ${l.params}`)).toEqual([`a: 0 64 linear ${img} 0`]);
+      c.close();
+    } finally {
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 200 && (await socketAnswers(socket)); i++) await new Promise((res) => setTimeout(res, 25));
+    }
+  });
+
   it('refuses to start on a state file that does not parse, and leaves the file as it was', async () => {
     const state = join(dir, 'state.json');
     const text = '{"format":"dmsim-state","version":1,"devices":[{"name":"a","readOnly":false,"minor":0,"table":["0 8 zero"]}';
