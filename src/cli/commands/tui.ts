@@ -29,6 +29,9 @@ export function registerTui(program: Command): void {
     .option('--fps <n>', 'most frames drawn per second', '10')
     .option('--pace <factor>', 'demo speed: waits are multiplied by this (0.5 = twice as fast)', '1')
     .action(async (opts: TuiCliOptions) => {
+      // Ink draws only a final frame when it believes it runs in CI (the CI variable); the TUI is interactive on a
+      // terminal whatever the environment says, so tell Ink so before it is loaded.
+      if (process.stdout.isTTY) process.env.CI = '0';
       // Loaded here so the other verbs do not pay for Ink and React at every start.
       const { runTui } = await import('../../../tui/run-tui.js');
       await runTui({
