@@ -72,34 +72,47 @@ export class FileDevice implements BlockDevice {
     }
   }
 
+  // The hot path of every copy: one fh.read/fh.write usually does it all, so no per-call closures; the loop
+  // only continues after a short transfer.
   async read(sector: number, buf: Buffer): Promise<void> {
     this.checkOpen();
     checkRequest(this, 'read', sector, buf.length);
+    const pos = sector * SECTOR_SIZE;
     let done = 0;
-    while (done < buf.length) {
-      const { bytesRead } = await this.io(() => this.fh.read(buf, done, buf.length - done, sector * SECTOR_SIZE + done), 'read', sector);
-      if (bytesRead === 0) {
-        buf.fill(0, done); // a file shorter than its recorded size reads as zeros past its end
-        break;
+    try {
+      while (done < buf.length) {
+        const { bytesRead } = await this.fh.read(buf, done, buf.length - done, pos + done);
+        if (bytesRead === 0) {
+          buf.fill(0, done); // a file shorter than its recorded size reads as zeros past its end
+          break;
+        }
+        done += bytesRead;
       }
-      done += bytesRead;
+    } catch (e) {
+      throw this.ioError('read', sector, e);
     }
   }
 
   async write(sector: number, buf: Buffer): Promise<void> {
     this.checkOpen();
     checkRequest(this, 'write', sector, buf.length);
+    const pos = sector * SECTOR_SIZE;
     let done = 0;
-    while (done < buf.length) {
-      const { bytesWritten } = await this.io(() => this.fh.write(buf, done, buf.length - done, sector * SECTOR_SIZE + done), 'write', sector);
-      done += bytesWritten;
+    try {
+      while (done < buf.length) done += (await this.fh.write(buf, done, buf.length - done, pos + done)).bytesWritten;
+    } catch (e) {
+      throw this.ioError('write', sector, e);
     }
   }
 
   async flush(): Promise<void> {
     this.checkOpen();
     if (this.readOnly) return;
-    await this.io(() => this.fh.datasync(), 'flush', 0);
+    try {
+      await this.fh.datasync();
+    } catch (e) {
+      throw this.ioError('flush', 0, e);
+    }
   }
 
   /** Node has no fallocate(PUNCH_HOLE); a discard is advisory, so it leaves the data in place. */
@@ -118,12 +131,8 @@ export class FileDevice implements BlockDevice {
     if (this.closed) throw new IoError(`${this.name}: device is closed`);
   }
 
-  private async io<T>(op: () => Promise<T>, what: string, sector: number): Promise<T> {
-    try {
-      return await op();
-    } catch (e) {
-      throw new IoError(`${this.name}: ${what} at sector ${sector} failed: ${(e as Error).message}`);
-    }
+  private ioError(what: string, sector: number, e: unknown): IoError {
+    return new IoError(`${this.name}: ${what} at sector ${sector} failed: ${(e as Error).message}`);
   }
 }
 
