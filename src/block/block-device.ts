@@ -13,6 +13,12 @@ export interface BlockDevice {
   /** Size in 512-byte sectors. */
   readonly sizeSectors: number;
   readonly readOnly: boolean;
+  /**
+   * Whether the device has a volatile write cache (the queue's QUEUE_FLAG_WC). false: writes are durable when
+   * they complete, and the block layer completes an empty flush at once and drops PREFLUSH/FUA from writes, so
+   * a flush never reaches the driver (submit_bio_noacct). Absent: a write-back cache; flushes are delivered.
+   */
+  readonly writeCache?: boolean;
   /** Reads buf.length bytes (a multiple of 512) starting at `sector` into buf. */
   read(sector: number, buf: Buffer): Promise<void>;
   /** Writes buf (a multiple of 512 bytes) at `sector`. */

@@ -6,13 +6,16 @@ export class MemoryDevice implements BlockDevice {
   readonly name: string;
   readonly sizeSectors: number;
   readonly readOnly: boolean;
+  /** false models a disk without a volatile write cache (as qemu's cache=writethrough virtio disks report). */
+  readonly writeCache: boolean;
   private readonly pages = new Map<number, Buffer>();
   private closed = false;
 
-  constructor(name: string, sizeSectors: number, options: { readOnly?: boolean } = {}) {
+  constructor(name: string, sizeSectors: number, options: { readOnly?: boolean; writeCache?: boolean } = {}) {
     this.name = name;
     this.sizeSectors = sizeSectors;
     this.readOnly = options.readOnly ?? false;
+    this.writeCache = options.writeCache ?? true;
   }
 
   /** Pages currently held in memory (for tests of sparseness). */

@@ -46,6 +46,8 @@ export class MappedDevice {
   private removed = false;
   private eventCounter = 0;
   private eventWaiters: (() => void)[] = [];
+  /** QUEUE_FLAG_WC, set when a table becomes live (dm_table_set_restrictions); see BlockDevice.writeCache. */
+  private writeBack = true;
   private openers = 0;
   private holders = 0;
   private inFlight = 0;
@@ -76,6 +78,10 @@ export class MappedDevice {
 
   get eventNr(): number {
     return this.eventCounter;
+  }
+
+  get writeCache(): boolean {
+    return this.writeBack;
   }
 
   /** Openers plus tables of other devices that hold this one, as the kernel's open count shows. */
@@ -143,6 +149,7 @@ export class MappedDevice {
       old = this.liveTable;
       this.liveTable = this.inactiveTable;
       this.inactiveTable = undefined;
+      this.writeBack = supportsFlush(this.liveTable);
       swapped = true;
       this.bus.emit('dm.table_swapped', { device: this.name, targets: this.liveTable.targets.length, sizeSectors: this.liveTable.sizeSectors });
     }
@@ -218,6 +225,11 @@ export class MappedDevice {
    */
   async submit(req: DeviceRequest): Promise<void> {
     this.checkShape(req);
+    if (!this.writeBack && (req.op === 'flush' || req.preflush || req.fua)) {
+      // submit_bio_noacct: without a volatile write cache there is nothing to flush.
+      if (req.op === 'flush') return;
+      req = { ...req, preflush: false, fua: false };
+    }
     while (this.suspendedFlag) {
       await new Promise<void>((resolve, reject) => this.resumeWaiters.push({ resolve, reject }));
     }
@@ -325,6 +337,16 @@ export function splitRequest(table: DmTable, req: DeviceRequest): Piece[] {
   return pieces;
 }
 
+/**
+ * dm_table_supports_flush: the device gets a write cache when any device a target maps (iterate_devices) has one.
+ * DIFFERENCE: a table that maps no device at all (error, zero) has no write cache in the kernel; here it keeps
+ * one, so flushes still reach its targets, which complete them as the kernel's block layer would.
+ */
+function supportsFlush(table: DmTable): boolean {
+  const devices = table.targets.flatMap((t) => t.target.deviceAreas?.().map((a) => a.device) ?? t.target.devices());
+  return devices.length === 0 || devices.some((d) => d.bdev.writeCache !== false);
+}
+
 /** __send_empty_flush: one empty flush bio to every target. */
 function flushPieces(table: DmTable): Piece[] {
   return table.targets.map((t) => ({ target: t, bio: { op: 'flush', sector: 0, count: 0 } }));
@@ -354,6 +376,10 @@ export class MappedBlockDevice implements BlockDevice {
 
   get readOnly(): boolean {
     return this.md.readOnly;
+  }
+
+  get writeCache(): boolean {
+    return this.md.writeCache;
   }
 
   read(sector: number, buf: Buffer): Promise<void> {
