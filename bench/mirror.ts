@@ -6,45 +6,24 @@
 //     (core log) and through a linear device over one file — the ratio shows what mirroring costs.
 // Prints throughputs and ratios (resync: best of `rounds`, default 3). The machine may be noisy.
 
-import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeviceMapper } from '../src/dm/device-mapper.js';
 import { EventBus } from '../src/dm/events.js';
+import { fillData, MiB, timedRun } from './_support.js';
 
-const MiB = 2 ** 20;
 const REGION = 4096; // LVM's default mirror region: 2 MiB
-
-function run(cmd: string, args: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-    p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve((performance.now() - t0) / 1000) : reject(new Error(`${cmd} exited ${code}`))));
-  });
-}
 
 async function blank(path: string, bytes: number): Promise<void> {
   await fsp.writeFile(path, '');
   await fsp.truncate(path, bytes);
 }
 
-/** Non-zero, non-repeating-per-MiB data, so nothing can take a sparse or dedup shortcut. */
-async function fillData(path: string, bytes: number): Promise<void> {
-  const fh = await fsp.open(path, 'w');
-  const chunk = Buffer.alloc(4 * MiB);
-  for (let off = 0; off < bytes; off += chunk.length) {
-    for (let i = 0; i < chunk.length; i += 8) chunk.writeUInt32LE((off + i) >>> 3, i), chunk.writeUInt32LE(0x5eed1e55, i + 4);
-    await fh.write(chunk, 0, chunk.length, off);
-  }
-  await fh.close();
-}
-
 async function resync(dir: string, sectors: number, log: 'core' | 'disk'): Promise<number> {
   await blank(join(dir, 'leg1.img'), sectors * 512);
   await blank(join(dir, 'log.img'), MiB);
-  await run('sync', []);
+  await timedRun('sync', []);
   const dm = new DeviceMapper({ bus: new EventBus() });
   const logPart = log === 'core' ? `core 1 ${REGION}` : `disk 2 ${join(dir, 'log.img')} ${REGION}`;
   const t0 = performance.now();
@@ -84,19 +63,19 @@ export async function main(args: string[]): Promise<void> {
   try {
     process.stdout.write(`mirror bench: ${sizeMiB} MiB legs in ${dir}, region ${REGION} sectors\n`);
     await fillData(join(dir, 'leg0.img'), bytes);
-    await run('sync', []);
+    await timedRun('sync', []);
     const cp = async (): Promise<number> => {
-      const seconds = await run('cp', ['--reflink=never', '--sparse=never', join(dir, 'leg0.img'), join(dir, 'cp.img')]);
+      const seconds = await timedRun('cp', ['--reflink=never', '--sparse=never', join(dir, 'leg0.img'), join(dir, 'cp.img')]);
       await fsp.rm(join(dir, 'cp.img'));
-      await run('sync', []);
+      await timedRun('sync', []);
       return seconds;
     };
     // The disk log makes the copy durable region by region (legs flushed before a region is marked clean):
     // its fair reference is a copy that is also on disk at the end.
     const cpSync = async (): Promise<number> => {
       const t0 = performance.now();
-      await run('cp', ['--reflink=never', '--sparse=never', join(dir, 'leg0.img'), join(dir, 'cp.img')]);
-      await run('sync', []);
+      await timedRun('cp', ['--reflink=never', '--sparse=never', join(dir, 'leg0.img'), join(dir, 'cp.img')]);
+      await timedRun('sync', []);
       const seconds = (performance.now() - t0) / 1000;
       await fsp.rm(join(dir, 'cp.img'));
       return seconds;
@@ -123,7 +102,7 @@ export async function main(args: string[]): Promise<void> {
     await blank(join(dir, 'leg0.img'), wbytes);
     await blank(join(dir, 'leg1.img'), wbytes);
     await blank(join(dir, 'lin.img'), wbytes);
-    await run('sync', []);
+    await timedRun('sync', []);
     const dm = new DeviceMapper({ bus: new EventBus() });
     const sectors = wbytes / 512;
     await dm.create('lin', `0 ${sectors} linear ${join(dir, 'lin.img')} 0`);

@@ -13,31 +13,10 @@ import { ControlClient } from '../src/control/client.js';
 import { ControlDaemon } from '../src/control/daemon.js';
 import { DeviceMapper } from '../src/dm/device-mapper.js';
 import { EventBus } from '../src/dm/events.js';
-
-const MiB = 2 ** 20;
-
-function run(cmd: string, args: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-    p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve((performance.now() - t0) / 1000) : reject(new Error(`${cmd} exited ${code}`))));
-  });
-}
-
-/** Non-zero, non-repeating data, so no side can take a zero or sparse shortcut. */
-async function fillData(path: string, bytes: number): Promise<void> {
-  const fh = await fsp.open(path, 'w');
-  const chunk = Buffer.alloc(4 * MiB);
-  for (let off = 0; off < bytes; off += chunk.length) {
-    for (let i = 0; i < chunk.length; i += 8) chunk.writeUInt32LE((off + i) >>> 3, i), chunk.writeUInt32LE(0x5eed1e55, i + 4);
-    await fh.write(chunk, 0, chunk.length, off);
-  }
-  await fh.close();
-}
+import { fillData, MiB, timedRun } from './_support.js';
 
 function convert(uri: string, bytes: number): Promise<number> {
-  return run('qemu-img', ['convert', '-n', '-f', 'raw', uri, '--target-image-opts', `driver=null-co,size=${bytes}`]);
+  return timedRun('qemu-img', ['convert', '-n', '-f', 'raw', uri, '--target-image-opts', `driver=null-co,size=${bytes}`]);
 }
 
 /** Starts nbdkit's file plugin on a unix socket and on 127.0.0.1:port; resolves once it wrote its pid file. */
