@@ -7,29 +7,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hasTmux, privateTmux, until } from '../support/tmux.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
-const server = `dmsim-e2e-${process.pid}`;
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
+const tmux = privateTmux('dmsim-e2e');
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number, show: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the screen was:\n${show()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 function alive(pid: number): boolean {
   try {
@@ -76,8 +59,9 @@ describe.skipIf(!hasTmux)('dmsim tui --demo in tmux', () => {
         })();
         return out ? Number(out.split('\n')[0]) : undefined;
       },
-      20_000,
       screen,
+      20_000,
+      250,
     );
     const shown = await until(
       'jobs, pages and an error on the screen',
@@ -88,8 +72,9 @@ describe.skipIf(!hasTmux)('dmsim tui --demo in tmux', () => {
         const error = /\(([1-9]\d*) errors, last \d\d:\d\d:\d\d \S+/.test(s) || /^\d\d:\d\d:\d\d E /m.test(s);
         return job && pages && error ? s : undefined;
       },
-      45_000,
       screen,
+      45_000,
+      250,
     );
     expect(shown).toMatch(/kcopyd \d+ clients/);
     // NO_COLOR: no colour escape sequences at all.
@@ -100,7 +85,7 @@ describe.skipIf(!hasTmux)('dmsim tui --demo in tmux', () => {
     expect(during.some((n) => n.startsWith('dmsim-tui-'))).toBe(true);
 
     tmux('send-keys', '-t', 'demo', 'q');
-    const code = await until('the exit status', () => (existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : undefined), 20_000, screen);
+    const code = await until('the exit status', () => (existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : undefined), screen, 20_000, 250);
     expect(code).toBe('0');
     expect(alive(pid)).toBe(false);
     // The demo's images (dmsim-demo-*) and the private control socket (dmsim-tui-*) are gone; tsx keeps its cache.

@@ -3,11 +3,11 @@
 // the origin with kcopyd paused (its COW copy waits), p lets it finish; q quits with status 0 and leaves no
 // temporary file (the lesson's images, the control socket) behind. Private tmux server and TMPDIR.
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hasTmux, privateTmux, until } from '../support/tmux.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const LESSON = 'fixtures/lessons/02-snapshot-cow.json';
@@ -16,27 +16,9 @@ const TOTAL = RAW.steps.length;
 /** The first write through a mapped device: the origin's first write makes a COW copy. */
 const FIRST_DEVICE_WRITE = RAW.steps.findIndex((s) => s.do === 'write' && s.device !== undefined) + 1;
 
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
-const server = `dmsim-lesson-e2e-${process.pid}`;
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
+const tmux = privateTmux('dmsim-lesson-e2e');
 
-async function until<T>(what: string, probe: () => T | undefined, show: () => string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the screen was:\n${show()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe.skipIf(!hasTmux)('dmsim tui --scenario in tmux', () => {
   const work = mkdtempSync(join(tmpdir(), 'dmsim-lesson-e2e-'));

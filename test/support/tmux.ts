@@ -1,0 +1,29 @@
+// A private tmux server for end-to-end tests of the terminal UI: send keys, read the screen, wait for it.
+
+import { execFileSync } from 'node:child_process';
+
+export const hasTmux = ((): boolean => {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Runs tmux against a server of this test process alone (-L), so tests never touch a user's sessions. */
+export function privateTmux(label: string): (...args: string[]) => string {
+  const server = `${label}-${process.pid}`;
+  return (...args) => execFileSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
+}
+
+/** Polls until probe returns a value; on timeout the error shows what the screen held. */
+export async function until<T>(what: string, probe: () => T | undefined, show: () => string, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the screen was:\n${show()}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
