@@ -20,6 +20,7 @@ interface MergingRange {
 
 export class SnapshotMerge extends Snapshot {
   override readonly merging = true;
+  protected static override readonly kcopydOwner = 'merge';
   private splitBoundary = 0;
   private stopRequested = false;
   private loop: Promise<void> | null = null;

@@ -34,6 +34,8 @@ async function openDevice(ctx: TargetContext, word: string, mode: 'r' | 'rw', ar
 
 export class Snapshot implements Target, RegisteredSnapshot {
   readonly merging: boolean = false;
+  /** Who the kcopyd jobs belong to in events and the TUI: COW copies here, merge copies in snapshot-merge. */
+  protected static readonly kcopydOwner: string = 'snapshot';
   readonly origin: DmDevice;
   readonly cow: DmDevice;
   store: ExceptionStore;
@@ -71,7 +73,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
     this.discardZeroesCow = a.discardZeroesCow;
     this.discardPassdownOrigin = a.discardPassdownOrigin;
     this.handoverDestination = handover;
-    this.kcopyd = ctx.kcopyd.createClient({ owner: 'snapshot' });
+    this.kcopyd = ctx.kcopyd.createClient({ owner: (new.target as typeof Snapshot).kcopydOwner });
     this.registry = registryFor(ctx);
   }
 

@@ -55,6 +55,9 @@ describe('snapshot-merge', () => {
       [10, 1],
       [4, 3],
     ]);
+    // Copies before the merge are the snapshot's COW copies; the merge's own copies are owned by 'merge'.
+    const owners = new Set(lab.events.flatMap((e) => (e.type === 'kcopyd.job' && e.phase === 'queued' ? [`${e.owner}:${e.source?.device}`] : [])));
+    expect([...owners].sort()).toEqual(['merge:/dev/mapper/cow', 'snapshot:data']);
     // The target goes on as the origin: writes now need no copy and go straight down.
     await lab.write('origin', 0, stamp('END', 0, 8));
     expect((await lab.read('origin', 0, 8)).equals(stamp('END', 0, 8))).toBe(true);
