@@ -7,11 +7,12 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import { SECTOR_SIZE } from '../block/block-device.js';
-import { BusyError, ExistsError, InvalidArgumentError, NoDeviceError } from '../dm/errors.js';
+import { BusyError, DmError, ExistsError, InvalidArgumentError, NoDeviceError } from '../dm/errors.js';
 import type { EventBus } from '../dm/events.js';
 import type { ControlEngine } from './engine.js';
 import type { NbdExports } from '../nbd/export-registry.js';
 import { LineReader } from './line-reader.js';
+import { defaultSocketPath } from './socket-path.js';
 import {
   encodeLine,
   MAX_IO_SECTORS,
@@ -39,6 +40,18 @@ export interface DaemonOptions {
   version: string;
 }
 
+/**
+ * The directory dmsim names by default (/tmp/dmsim-UID or XDG_RUNTIME_DIR/dmsim) must be ours alone, as tmux
+ * insists for its socket directory: one left behind with looser modes is tightened, one owned by another user
+ * (someone could swap the socket) is refused. A directory given with --socket is the user's choice.
+ */
+async function securePrivateDirectory(dir: string): Promise<void> {
+  const st = await fsp.stat(dir);
+  const uid = process.getuid?.() ?? st.uid;
+  if (st.uid !== uid) throw new DmError('EPERM', `${dir}: owned by uid ${st.uid}, not by this user (${uid}); remove it or choose another --socket`);
+  if ((st.mode & 0o077) !== 0) await fsp.chmod(dir, 0o700);
+}
+
 export class ControlDaemon {
   private readonly connections = new Set<Socket>();
   private server: Server | null = null;
@@ -54,6 +67,7 @@ export class ControlDaemon {
    */
   async listen(socketPath: string): Promise<void> {
     await fsp.mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
+    if (dirname(socketPath) === dirname(defaultSocketPath())) await securePrivateDirectory(dirname(socketPath));
     await removeStaleSocket(socketPath);
     // allowHalfOpen: `printf '%s\n' REQUEST | nc -U SOCKET` closes its side at once and still wants the reply.
     const server = createServer({ allowHalfOpen: true }, (socket) => this.serve(socket));

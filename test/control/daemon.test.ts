@@ -3,7 +3,7 @@
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
-import { lstat, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -197,6 +197,28 @@ describe('daemon: the socket', () => {
   it('is 0600 in a 0700 directory', async () => {
     expect((await stat(socketPath)).mode & 0o777).toBe(0o600);
     expect((await stat(join(dir, 'run'))).mode & 0o777).toBe(0o700);
+  });
+
+  it('makes the default directory private: looser modes tightened, a directory of another user refused', async () => {
+    const runtime = join(dir, 'xdg');
+    await mkdir(join(runtime, 'dmsim'), { recursive: true, mode: 0o755 });
+    await chmod(join(runtime, 'dmsim'), 0o755);
+    const saved = process.env.XDG_RUNTIME_DIR;
+    process.env.XDG_RUNTIME_DIR = runtime;
+    try {
+      const own = new ControlDaemon({ engine: new FakeEngine(), bus, version: 'test' });
+      await own.listen(join(runtime, 'dmsim', 'control'));
+      expect((await stat(join(runtime, 'dmsim'))).mode & 0o777).toBe(0o700);
+      await own.close();
+      if (process.getuid?.() === 0) {
+        await chown(join(runtime, 'dmsim'), 65534, 65534);
+        const other = new ControlDaemon({ engine: new FakeEngine(), bus, version: 'test' });
+        await expect(other.listen(join(runtime, 'dmsim', 'control'))).rejects.toMatchObject({ code: 'EPERM', message: expect.stringContaining('owned by uid 65534') });
+      }
+    } finally {
+      if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
+      else process.env.XDG_RUNTIME_DIR = saved;
+    }
   });
 
   it('refuses to start over a live daemon, and the live one carries on', async () => {
