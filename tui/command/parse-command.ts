@@ -1,5 +1,5 @@
-// The UI's command line: the CLI verbs (create, load, suspend, resume, remove, message, status, table, info,
-// ls, write, read, copy, mkimg, export, unexport) with dmsetup's argument order, plus the fail/heal shortcuts and pause/step.
+// The UI's command line: the CLI verbs (create, load, suspend, resume, remove, remove_all, clear, message, status,
+// table, info, deps, ls, wait, flush, targets, version, write, read, copy, mkimg, export, unexport) with dmsetup's argument order, plus the fail/heal shortcuts and pause/step.
 // Parsing is separate from running so a bad line is refused with its usage before anything happens.
 
 import { InvalidArgumentError } from '../../src/dm/errors.js';
@@ -9,9 +9,12 @@ export type TuiCommand =
   | { verb: 'suspend'; name: string; noflush: boolean }
   | { verb: 'resume'; name: string }
   | { verb: 'remove'; name: string; force: boolean }
+  | { verb: 'remove_all'; force: boolean }
+  | { verb: 'wait'; name: string; eventNr?: number }
+  | { verb: 'flush' | 'clear'; name: string }
   | { verb: 'message'; name: string; sector: number; message: string[] }
-  | { verb: 'status' | 'table' | 'info'; name?: string }
-  | { verb: 'ls' }
+  | { verb: 'status' | 'table' | 'info' | 'deps'; name?: string }
+  | { verb: 'ls' | 'targets' | 'version' }
   | { verb: 'write'; name: string; sector: number; count: number; byte: number }
   | { verb: 'read'; name: string; sector: number; count: number }
   | { verb: 'copy'; from: RegionWord; to: RegionWord[]; ignoreError: boolean }
@@ -36,11 +39,18 @@ export const USAGE: Record<string, string> = {
   suspend: 'suspend NAME [--noflush]',
   resume: 'resume NAME',
   remove: 'remove NAME [-f]',
+  remove_all: 'remove_all [-f]   (-f: busy devices get error tables first)',
+  clear: 'clear NAME   (drop the inactive table)',
   message: 'message NAME SECTOR MESSAGE...',
   status: 'status [NAME]',
   table: 'table [NAME]',
   info: 'info [NAME]',
+  deps: 'deps [NAME]',
   ls: 'ls',
+  wait: 'wait NAME [EVENT_NR]   (until the event number differs from EVENT_NR, default 0)',
+  flush: 'flush NAME',
+  targets: 'targets',
+  version: 'version',
   write: 'write NAME SECTOR COUNT BYTE   (BYTE: 0xab or 171)',
   read: 'read NAME SECTOR COUNT',
   copy: 'copy DEV:SECTOR+COUNT DEV:SECTOR... [--ignore-error]   (DEV: a file or /dev/mapper/NAME)',
@@ -116,6 +126,17 @@ export function parseCommand(line: string): TuiCommand {
       if (rest.length > 2) throw usage(verb, `unexpected '${rest[2]}'`);
       return { verb, name: name(verb, rest), force };
     }
+    case 'remove_all': {
+      const force = words.includes('-f') || words.includes('--force');
+      const rest = words.filter((w) => w !== '-f' && w !== '--force');
+      if (rest.length > 1) throw usage(verb, `unexpected '${rest[1]}'`);
+      return { verb, force };
+    }
+    case 'wait': {
+      extra(3);
+      const n = name(verb, words);
+      return words[2] !== undefined ? { verb, name: n, eventNr: whole(verb, 'EVENT_NR', words[2]) } : { verb, name: n };
+    }
     case 'message': {
       const n = name(verb, words);
       const sector = whole(verb, 'SECTOR', words[2]);
@@ -125,9 +146,12 @@ export function parseCommand(line: string): TuiCommand {
     case 'status':
     case 'table':
     case 'info':
+    case 'deps':
       extra(2);
       return words[1] !== undefined ? { verb, name: words[1] } : { verb };
     case 'ls':
+    case 'targets':
+    case 'version':
       extra(1);
       return { verb };
     case 'write': {
@@ -165,6 +189,8 @@ export function parseCommand(line: string): TuiCommand {
       return { verb, name: name(verb, rest), readOnly, ...(listen !== undefined ? { listen } : {}) };
     }
     case 'unexport':
+    case 'flush':
+    case 'clear':
     case 'fail':
     case 'heal':
       extra(2);

@@ -1,4 +1,5 @@
-// Runs a parsed command line against the engine: dmsetup verbs through the control protocol (the embedded
+// Runs a parsed command line against the engine: dmsetup verbs through the control protocol, printed by the
+// CLI's formatters (a `wait` is one more request in flight: the UI keeps going until its reply arrives) (the embedded
 // engine's private daemon or a running one; export/unexport too, as the daemon serves NBD), read/write through the mapped device, copy through a kcopyd
 // client of the embedded engine, mkimg on the local filesystem, and the fail/heal shortcuts.
 
@@ -7,7 +8,7 @@ import { FileDevice } from '../../src/block/file-device.js';
 import type { BlockDevice } from '../../src/block/block-device.js';
 import { InvalidArgumentError } from '../../src/dm/errors.js';
 import { makeImage } from '../../src/cli/commands/mkimg.js';
-import { formatAllDevices, formatInfo, formatLs, formatMessageReply, formatOneDevice } from '../../src/cli/format/dmsetup.js';
+import { formatAllDevices, formatDeps, formatInfo, formatLs, formatMessageReply, formatOneDevice, formatTargets, formatVersion } from '../../src/cli/format/dmsetup.js';
 import type { TableLine, Verb, VerbArgs, VerbResult } from '../../src/control/protocol.js';
 import type { KcopydEnvironment } from '../../src/kcopyd/environment.js';
 import { KCOPYD_IGNORE_ERROR } from '../../src/kcopyd/types.js';
@@ -56,6 +57,11 @@ export function describeBytes(buf: Buffer): string {
   return runs.join(', ') + (i < buf.length ? ', ...' : '');
 }
 
+/** A formatter's text without its final newline (the message line and events panel take lines). */
+function shown(text: string): string {
+  return text.replace(/\n$/, '');
+}
+
 async function deviceNames(client: VerbClient): Promise<string[]> {
   return (await client.request('ls', {})).map((d) => d.name);
 }
@@ -85,6 +91,31 @@ export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<
       ctx.failed.delete(cmd.name);
       await ctx.refresh(cmd.name);
       return `removed ${cmd.name}`;
+    case 'remove_all': {
+      const names = await deviceNames(c);
+      await c.request('removeAll', { force: cmd.force });
+      ctx.failed.clear();
+      // -f leaves busy devices in place with error tables: each name's snapshot says which.
+      for (const n of names) await ctx.refresh(n);
+      return names.length === 0 ? 'no devices to remove' : `removed all devices (${names.join(', ')})`;
+    }
+    case 'clear':
+      await c.request('clear', { name: cmd.name });
+      await ctx.refresh(cmd.name);
+      return `cleared the inactive table of ${cmd.name}`;
+    case 'wait': {
+      const now = await c.request('wait', cmd.eventNr !== undefined ? { name: cmd.name, eventNr: cmd.eventNr } : { name: cmd.name });
+      return `${cmd.name}: event number ${now}`;
+    }
+    case 'flush':
+      await c.request('flush', { name: cmd.name });
+      return `flushed ${cmd.name}`;
+    case 'deps':
+      return shown(formatDeps(await c.request('deps', cmd.name !== undefined ? { name: cmd.name } : {}), cmd.name === undefined));
+    case 'targets':
+      return shown(formatTargets(await c.request('targets', {})));
+    case 'version':
+      return shown(formatVersion(await c.request('version', {})));
     case 'message':
       return formatMessageReply(await c.request('message', { name: cmd.name, sector: cmd.sector, message: cmd.message })).replace(/\n$/, '') || 'message sent';
     case 'status':
