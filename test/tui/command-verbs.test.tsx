@@ -149,15 +149,23 @@ describe('verbs through the engine', () => {
     await expect(run('flush nosuch')).rejects.toThrow(/nosuch/);
   });
 
-  it('remove_all removes every device (ls then prints the kernel\'s "No devices found")', async () => {
-    const { run, dir, controller } = await embedded();
-    await run(`create a 0 1024 linear ${dir}/d1.img 0`);
-    await run('create z 0 8 zero');
-    expect(await run('remove_all')).toBe('removed all devices (a, z)');
-    expect(await run('ls')).toBe(kernelPrinted('misc', 'dmsim ls')[0]);
-    controller.store.flush();
-    expect([...controller.store.getSnapshot().devices.keys()]).toEqual([]);
-  });
+  for (const force of [false, true]) {
+    it(`remove_all${force ? ' -f' : ''} removes every device, stacked ones too (ls then prints the kernel's "No devices found")`, async () => {
+      const { run, dir, controller } = await embedded();
+      await run(`create a 0 1024 linear ${dir}/d1.img 0`);
+      await run('create b 0 1024 linear /dev/mapper/a 0');
+      await run('create z 0 8 zero');
+      await run('fail z');
+      expect(await run(force ? 'remove_all -f' : 'remove_all')).toBe('removed all devices (a, b, z)');
+      expect(await run('ls')).toBe(kernelPrinted('misc', 'dmsim ls')[0]);
+      controller.store.flush();
+      expect([...controller.store.getSnapshot().devices.keys()]).toEqual([]);
+      expect(await run('remove_all')).toBe('no devices to remove');
+      // fail's saved table went with the device: a new z can fail again.
+      await run('create z 0 8 zero');
+      expect(await run('fail z')).toContain('z now fails');
+    });
+  }
 
   it('wait resolves when the event arrives, while other commands keep running (kernel: event number 1 after a mirror syncs)', async () => {
     const { run, dir, controller } = await embedded();

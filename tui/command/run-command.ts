@@ -117,17 +117,17 @@ export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<
     case 'version':
       return shown(formatVersion(await c.request('version', {})));
     case 'message':
-      return formatMessageReply(await c.request('message', { name: cmd.name, sector: cmd.sector, message: cmd.message })).replace(/\n$/, '') || 'message sent';
+      return shown(formatMessageReply(await c.request('message', { name: cmd.name, sector: cmd.sector, message: cmd.message }))) || 'message sent';
     case 'status':
     case 'table': {
       const lines = await c.request(cmd.verb, cmd.name !== undefined ? { name: cmd.name } : {});
       const text = cmd.name !== undefined ? formatOneDevice(lines) : formatAllDevices(await deviceNames(c), lines);
-      return text.replace(/\n$/, '');
+      return shown(text);
     }
     case 'info':
       return formatInfo(await c.request('info', cmd.name !== undefined ? { name: cmd.name } : {})).replace(/\n+$/, '') || 'No devices found';
     case 'ls':
-      return formatLs(await c.request('ls', {})).replace(/\n$/, '');
+      return shown(formatLs(await c.request('ls', {})));
     case 'write':
       await c.write(cmd.name, cmd.sector, Buffer.alloc(cmd.count * SECTOR_SIZE, cmd.byte));
       return `wrote ${cmd.count} sectors of 0x${cmd.byte.toString(16).padStart(2, '0')} at sector ${cmd.sector} of ${cmd.name}`;
