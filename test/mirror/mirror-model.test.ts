@@ -2,6 +2,7 @@
 // (core or disk log, no handle_errors, the default leg 0 kept healthy). The model is a plain buffer of
 // what the writer wrote. Every read returns the model's bytes; after every resync (repair, suspend,
 // resume, wait_for_sync) each leg, healthy and in sync, holds exactly the model.
+// Failures of the default leg, handle_errors/keep_log and LVM-style repairs: mirror-repair-model.test.ts.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
