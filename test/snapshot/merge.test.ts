@@ -15,9 +15,7 @@ async function withSnapshot(lab: Lab): Promise<Buffer> {
   await lab.disk('meta', S);
   await lab.dm.create('cow', `0 ${S} linear meta 0`);
   await lab.dm.create('origin', `0 ${S} snapshot-origin data`);
-  await lab.dm.suspend('origin');
-  await lab.dm.create('snap', `0 ${S} snapshot data /dev/mapper/cow P 8`);
-  await lab.dm.resume('origin');
+  await lab.takeSnapshot('origin', 'snap', `0 ${S} snapshot data /dev/mapper/cow P 8`);
   for (const c of CHUNKS) await lab.write('origin', c * 8, stamp('NEW', c * 8, 8));
   await lab.write('snap', 300 * 8 + 3, stamp('SNP', 300 * 8 + 3, 2));
   return lab.readAll('snap');
@@ -135,9 +133,7 @@ describe('snapshot-merge', () => {
     const { lab, scheduler } = pausedLab();
     await withSnapshot(lab);
     await lab.disk('meta2', S);
-    await lab.dm.suspend('origin');
-    await lab.dm.create('snap2', `0 ${S} snapshot data meta2 P 8`);
-    await lab.dm.resume('origin');
+    await lab.takeSnapshot('origin', 'snap2', `0 ${S} snapshot data meta2 P 8`);
     await lab.write('origin', 700 * 8, stamp('NEW', 700 * 8, 8));
     scheduler.pause(); // keep the first merge running
     await startMerge(lab);

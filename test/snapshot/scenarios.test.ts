@@ -118,9 +118,7 @@ describe('dmtest chunk size limits', () => {
     await lab.disk('data', 4096, stamp('OLD', 0, 4096));
     await lab.disk('big', 524288 * 2);
     await lab.dm.create('origin', '0 4096 snapshot-origin data');
-    await lab.dm.suspend('origin');
-    await lab.dm.create('snap', '0 4096 snapshot data big N 524288');
-    await lab.dm.resume('origin');
+    await lab.takeSnapshot('origin', 'snap', '0 4096 snapshot data big N 524288');
     await lab.write('origin', 100, stamp('NEW', 100, 50));
     expect(await lab.status('snap')).toBe(`524288/${524288 * 2} 0`);
     expect((await lab.readAll('snap')).equals(stamp('OLD', 0, 4096))).toBe(true);
@@ -144,9 +142,7 @@ describe('LVM2 snapshot-usage: exact capacity and Snap%', () => {
       await lab.disk('data', n * K, stamp('OLD', 0, n * K));
       await lab.disk('cow', cow);
       await lab.dm.create('origin', `0 ${n * K} snapshot-origin data`);
-      await lab.dm.suspend('origin');
-      await lab.dm.create('snap', `0 ${n * K} snapshot data cow P ${K}`);
-      await lab.dm.resume('origin');
+      await lab.takeSnapshot('origin', 'snap', `0 ${n * K} snapshot data cow P ${K}`);
       await lab.write('origin', 0, stamp('NEW', 0, n * K)); // the origin never fails
       expect(await lab.status('snap')).toBe(survives ? `${full}/${full} 16` : 'Invalid');
       if (survives) expect((await lab.readAll('snap')).equals(stamp('OLD', 0, n * K))).toBe(true);
@@ -164,9 +160,7 @@ describe('LVM2 snapshot-usage: exact capacity and Snap%', () => {
       await lab.disk('data', n * K);
       await lab.disk('cow', (2 + 8) * K); // header + area + 8 chunks
       await lab.dm.create('origin', `0 ${n * K} snapshot-origin data`);
-      await lab.dm.suspend('origin');
-      await lab.dm.create('snap', `0 ${n * K} snapshot data cow P ${K}`);
-      await lab.dm.resume('origin');
+      await lab.takeSnapshot('origin', 'snap', `0 ${n * K} snapshot data cow P ${K}`);
       const write = lab.write('snap', 0, stamp('SNP', 0, kib * 2));
       if (ok) await write;
       else await expect(write).rejects.toMatchObject({ code: 'EIO' });
@@ -209,9 +203,7 @@ describe('LVM2 full and failing COWs', () => {
     await lab.disk('data', O);
     await lab.disk('cow', 16384);
     await lab.dm.create('origin', `0 ${O} snapshot-origin data`);
-    await lab.dm.suspend('origin');
-    await lab.dm.create('snap', `0 ${O} snapshot data cow P ${K}`);
-    await lab.dm.resume('origin');
+    await lab.takeSnapshot('origin', 'snap', `0 ${O} snapshot data cow P ${K}`);
     await lab.write('origin', 0, stamp('ORI', 0, 8192));
     expect(await lab.status('snap')).toMatch(/^\d+\/16384 \d+$/);
     let failedAt = -1;
@@ -239,9 +231,7 @@ describe('LVM2 full and failing COWs', () => {
     await lab.disk('cow2', 16);
     await lab.dm.create('origin', '0 2048 snapshot-origin data');
     await expect(lab.dm.create('s1', '0 2048 snapshot data cow1 P 8')).rejects.toThrow('Failed to read snapshot metadata');
-    await lab.dm.suspend('origin');
-    await lab.dm.create('s2', '0 2048 snapshot data cow2 P 8');
-    await lab.dm.resume('origin');
+    await lab.takeSnapshot('origin', 's2', '0 2048 snapshot data cow2 P 8');
     expect(await lab.status('s2')).toBe('16/16 16');
     await lab.write('origin', 0, stamp('NEW', 0, 8));
     expect(await lab.status('s2')).toBe('Invalid');
@@ -254,9 +244,7 @@ describe('LVM2 full and failing COWs', () => {
     await lab.disk('meta', 2048);
     await lab.dm.create('cow', '0 2048 linear meta 0');
     await lab.dm.create('origin', '0 2048 snapshot-origin data');
-    await lab.dm.suspend('origin');
-    await lab.dm.create('snap', '0 2048 snapshot data /dev/mapper/cow P 8');
-    await lab.dm.resume('origin');
+    await lab.takeSnapshot('origin', 'snap', '0 2048 snapshot data /dev/mapper/cow P 8');
     await lab.reload('cow', '0 16 linear meta 0\n16 2032 error');
     await lab.write('origin', 0, stamp('NEW', 0, 8));
     expect(await lab.status('snap')).toBe('Invalid');
@@ -272,9 +260,7 @@ describe('LVM2 snapshot-remove-dmsetup', () => {
     await lab.disk('data', 2048, stamp('OLD', 0, 2048));
     await lab.disk('cow', 2048);
     await lab.dm.create('origin', '0 2048 snapshot-origin data');
-    await lab.dm.suspend('origin');
-    await lab.dm.create('snap', '0 2048 snapshot data cow P 8');
-    await lab.dm.resume('origin');
+    await lab.takeSnapshot('origin', 'snap', '0 2048 snapshot data cow P 8');
     await lab.write('origin', 0, stamp('NEW', 0, 8));
     await lab.dm.suspend('origin');
     await lab.dm.suspend('snap');
@@ -294,9 +280,7 @@ describe('LVM2 snapshot-reactivate and reload', () => {
     await lab.disk('data', 8192, stamp('OLD', 0, 8192));
     await lab.disk('cow', 8192);
     await lab.dm.create('origin', '0 8192 snapshot-origin data');
-    await lab.dm.suspend('origin');
-    await lab.dm.create('snap', '0 8192 snapshot data cow P 16');
-    await lab.dm.resume('origin');
+    await lab.takeSnapshot('origin', 'snap', '0 8192 snapshot data cow P 16');
     const before = await lab.readAll('snap');
     // 1234567-byte blocks end mid-sector; the block layer writes whole sectors: 2412-sector pieces at odd offsets.
     for (let s = 3; s + 2412 <= 8192; s += 2413) await lab.write('origin', s, stamp('ODD', s, 2412));
@@ -314,9 +298,7 @@ describe('LVM2 snapshot-reactivate and reload', () => {
     await lab.disk('data', 2048, stamp('OLD', 0, 2048));
     await lab.disk('cow', 2048);
     await lab.dm.create('origin', '0 2048 snapshot-origin data');
-    await lab.dm.suspend('origin');
-    await lab.dm.create('snap', '0 2048 snapshot data cow N 8');
-    await lab.dm.resume('origin');
+    await lab.takeSnapshot('origin', 'snap', '0 2048 snapshot data cow N 8');
     await lab.write('origin', 0, stamp('NEW', 0, 64));
     await lab.dm.suspend('origin');
     await lab.reload('snap', '0 2048 snapshot data cow N 16');
@@ -335,9 +317,7 @@ describe('discards sent to a snapshot', () => {
     await lab.disk('data', 2048, stamp('OLD', 0, 2048));
     await lab.disk('cow', 2048);
     await lab.dm.create('origin', '0 2048 snapshot-origin data');
-    await lab.dm.suspend('origin');
-    await lab.dm.create('snap', `0 2048 snapshot data cow P 8${features}`);
-    await lab.dm.resume('origin');
+    await lab.takeSnapshot('origin', 'snap', `0 2048 snapshot data cow P 8${features}`);
     await lab.write('origin', 0, stamp('NEW', 0, 16)); // chunks 0 and 1 get exceptions
     return lab;
   }
@@ -428,9 +408,7 @@ describe('snapshot_cow_threshold', () => {
       await lab.disk('data', 2048, stamp('OLD', 0, 2048));
       await lab.disk('cow', 2048);
       await lab.dm.create('origin', '0 2048 snapshot-origin data');
-      await lab.dm.suspend('origin');
-      await lab.dm.create('snap', '0 2048 snapshot data cow N 8');
-      await lab.dm.resume('origin');
+      await lab.takeSnapshot('origin', 'snap', '0 2048 snapshot data cow N 8');
       const writes = Array.from({ length: 10 }, (_, i) => lab.write('origin', i * 16, stamp('NEW', i * 16, 8)));
       for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
       // 0, 1 and 2 copies in flight let a write through; with 3 (> 2) the others wait.

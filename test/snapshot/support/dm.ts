@@ -83,6 +83,13 @@ export class Lab {
     await this.dm.resume(origin);
   }
 
+  /** Creates a snapshot of an existing snapshot-origin device, with the origin suspended around it as LVM does. */
+  async takeSnapshot(origin: string, snap: string, table: string): Promise<void> {
+    await this.dm.suspend(origin);
+    await this.dm.create(snap, table);
+    await this.dm.resume(origin);
+  }
+
   /** Polls (yielding to I/O) until the merge target's status says sectors_allocated == metadata_sectors. */
   async mergeDone(name: string): Promise<string> {
     for (let i = 0; i < 100_000; i++) {
