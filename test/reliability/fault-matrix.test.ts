@@ -130,18 +130,23 @@ class Rig {
 /** Expected line `prefix ...` of a kernel cell (for the states dmsim reaches in the background). */
 const expectedLine = (cell: string[], prefix: string): string | undefined => cell.find((l) => l.startsWith(prefix))?.slice(prefix.length);
 
-async function snapshotCell(rig: Rig, o: Fault, c: Fault): Promise<string[]> {
-  const out: string[] = [];
+/** The cells' common start: four stamped origin chunks, a fresh COW, the LVM stack, one origin write (its result). */
+async function snapshotStack(rig: Rig): Promise<string> {
   for (let k = 0; k < 4; k++) await rig.wr('/dev/vda', k, `init-c${k}`);
   await rig.zero('/dev/vdb', 1);
+  await rig.dm.create('real', `0 ${N} linear /dev/vda 0`);
+  await rig.dm.create('cowdev', '0 2048 linear /dev/vdb 0');
+  await rig.dm.create('origin', `0 ${N} snapshot-origin /dev/mapper/real`);
+  await rig.dm.suspend('origin');
+  await rig.dm.create('snap', `0 ${N} snapshot /dev/mapper/real /dev/mapper/cowdev P ${C}`);
+  await rig.dm.resume('origin');
+  return rig.wr('/dev/mapper/origin', 1, 'pre');
+}
+
+async function snapshotCell(rig: Rig, o: Fault, c: Fault): Promise<string[]> {
+  const out: string[] = [];
   const { dm } = rig;
-  await dm.create('real', `0 ${N} linear /dev/vda 0`);
-  await dm.create('cowdev', '0 2048 linear /dev/vdb 0');
-  await dm.create('origin', `0 ${N} snapshot-origin /dev/mapper/real`);
-  await dm.suspend('origin');
-  await dm.create('snap', `0 ${N} snapshot /dev/mapper/real /dev/mapper/cowdev P ${C}`);
-  await dm.resume('origin');
-  out.push(`PRE ${await rig.wr('/dev/mapper/origin', 1, 'pre')}`);
+  out.push(`PRE ${await snapshotStack(rig)}`);
   if (o !== '-') await rig.swap('real', faultTable(o, '/dev/vda', N));
   if (c !== '-') await rig.swap('cowdev', faultTable(c, '/dev/vdb', 2048));
   out.push(`WRITE origin ${await rig.wr('/dev/mapper/origin', 2, 'post', true)}`);
@@ -159,16 +164,8 @@ async function snapshotCell(rig: Rig, o: Fault, c: Fault): Promise<string[]> {
 
 async function mergeCell(rig: Rig, o: Fault, c: Fault, kernel: string[]): Promise<string[]> {
   const out: string[] = [];
-  for (let k = 0; k < 4; k++) await rig.wr('/dev/vda', k, `init-c${k}`);
-  await rig.zero('/dev/vdb', 1);
   const { dm } = rig;
-  await dm.create('real', `0 ${N} linear /dev/vda 0`);
-  await dm.create('cowdev', '0 2048 linear /dev/vdb 0');
-  await dm.create('origin', `0 ${N} snapshot-origin /dev/mapper/real`);
-  await dm.suspend('origin');
-  await dm.create('snap', `0 ${N} snapshot /dev/mapper/real /dev/mapper/cowdev P ${C}`);
-  await dm.resume('origin');
-  out.push(`PRE ${await rig.wr('/dev/mapper/origin', 1, 'pre')}`);
+  out.push(`PRE ${await snapshotStack(rig)}`);
   await dm.remove('snap');
   await dm.remove('origin');
   if (o !== '-') await rig.swap('real', faultTable(o, '/dev/vda', N));
