@@ -3,16 +3,12 @@
 // file behind. Runs the sources through tsx, in a private tmux server, with its own TMPDIR.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { hasTmux, privateTmux, until } from '../support/tmux.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hasTmux, terminalWorkspace, until } from '../support/tmux.js';
 
 const root = resolve(import.meta.dirname, '../..');
-
-const tmux = privateTmux('dmsim-e2e');
-
 
 function alive(pid: number): boolean {
   try {
@@ -24,20 +20,9 @@ function alive(pid: number): boolean {
 }
 
 describe.skipIf(!hasTmux)('dmsim tui --demo in tmux', () => {
-  const work = mkdtempSync(join(tmpdir(), 'dmsim-e2e-'));
-  const childTmp = join(work, 'tmp');
-  const exitFile = join(work, 'exit-code');
-  afterAll(() => {
-    try {
-      tmux('kill-server');
-    } catch {
-      // already gone
-    }
-    rmSync(work, { recursive: true, force: true });
-  });
+  const { tmux, childTmp, exitFile } = terminalWorkspace('dmsim-e2e');
 
   it('shows jobs, pages and an error, quits on q, and leaves nothing behind', async () => {
-    execFileSync('mkdir', ['-p', childTmp]);
     const command = [
       `cd ${root}`,
       `TMPDIR=${childTmp} NO_COLOR=1 ${process.execPath} --import tsx src/cli/main.ts tui --demo --pace 0.3`,

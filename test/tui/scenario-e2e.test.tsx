@@ -3,11 +3,10 @@
 // the origin with kcopyd paused (its COW copy waits), p lets it finish; q quits with status 0 and leaves no
 // temporary file (the lesson's images, the control socket) behind. Private tmux server and TMPDIR.
 
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { hasTmux, privateTmux, until } from '../support/tmux.js';
+import { describe, expect, it } from 'vitest';
+import { hasTmux, terminalWorkspace, until } from '../support/tmux.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const LESSON = 'fixtures/lessons/02-snapshot-cow.json';
@@ -16,25 +15,10 @@ const TOTAL = RAW.steps.length;
 /** The first write through a mapped device: the origin's first write makes a COW copy. */
 const FIRST_DEVICE_WRITE = RAW.steps.findIndex((s) => s.do === 'write' && s.device !== undefined) + 1;
 
-
-const tmux = privateTmux('dmsim-lesson-e2e');
-
-
 describe.skipIf(!hasTmux)('dmsim tui --scenario in tmux', () => {
-  const work = mkdtempSync(join(tmpdir(), 'dmsim-lesson-e2e-'));
-  const childTmp = join(work, 'tmp');
-  const exitFile = join(work, 'exit-code');
-  afterAll(() => {
-    try {
-      tmux('kill-server');
-    } catch {
-      // already gone
-    }
-    rmSync(work, { recursive: true, force: true });
-  });
+  const { tmux, childTmp, exitFile } = terminalWorkspace('dmsim-lesson-e2e');
 
   it('plays steps with n, holds a COW copy with s, quits on q leaving nothing behind', async () => {
-    mkdirSync(childTmp);
     const command = [
       `cd ${root}`,
       `TMPDIR=${childTmp} NO_COLOR=1 ${process.execPath} --import tsx src/cli/main.ts tui --scenario ${LESSON}`,
