@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileDevice } from '../src/block/file-device.js';
-import { EventBus } from '../src/dm/events.js';
+import { EventBus } from '../src/base/events.js';
 import { KcopydEngine } from '../src/kcopyd/engine.js';
 
 const MiB = 2 ** 20;

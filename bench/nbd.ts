@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlClient } from '../src/control/client.js';
 import { ControlDaemon } from '../src/control/daemon.js';
-import { DeviceMapper } from '../src/dm/device-mapper.js';
-import { EventBus } from '../src/dm/events.js';
+import { DeviceMapper } from '../targets/device-mapper.js';
+import { EventBus } from '../src/base/events.js';
 import { fillData, MiB, timedRun } from './_support.js';
 
 function convert(uri: string, bytes: number): Promise<number> {

@@ -1,8 +1,8 @@
 // dmsim's package root: the DeviceMapper library, the block devices, errors, the event bus, kcopyd and the
 // types tables, targets and embedders need.
 
-export { DeviceMapper } from './dm/device-mapper.js';
-export type { CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceSummary, TableLine } from './dm/device-mapper.js';
+export { DeviceMapper } from '../targets/device-mapper.js';
+export type { CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceSummary, TableLine } from './dm/device-mapper-core.js';
 export { MappedBlockDevice, MappedDevice } from './dm/mapped-device.js';
 export type { DeviceRequest } from './dm/mapped-device.js';
 export { TargetRegistry } from './dm/target-registry.js';
@@ -10,9 +10,10 @@ export { parseTable, splitArgs } from './dm/table-parser.js';
 export type { TableSpecLine } from './dm/table-parser.js';
 export { ArgSet, lookupDevice, parseSectorArg, parseUintArg, TargetArgumentError } from './dm/dm-args.js';
 export { submitBio } from './dm/submit-bio.js';
-export { ManualClock, SystemClock } from './dm/clock.js';
+export { ManualClock, SystemClock } from './base/clock.js';
 export type { Bio, BioOp } from './dm/bio.js';
-export type { Clock, DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from './dm/target.js';
+export type { Clock } from './base/clock.js';
+export type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from './dm/target.js';
 export {
   BusyError,
   DmError,
@@ -23,17 +24,17 @@ export {
   NoDeviceError,
   NoSpaceError,
   ReadOnlyError,
-} from './dm/errors.js';
-export type { DmErrorCode } from './dm/errors.js';
-export { defaultBus, EventBus } from './dm/events.js';
-export type { DmEvent, DmEventListener, DmEventMap, DmEventType } from './dm/events.js';
+} from './base/errors.js';
+export type { DmErrorCode } from './base/errors.js';
+export { defaultBus, EventBus } from './base/events.js';
+export type { DmEvent, DmEventListener, DmEventMap, DmEventType } from './base/events.js';
 export { TraceFile } from './dm/trace-file.js';
 
 export type { BlockDevice } from './block/block-device.js';
-export { PAGE_SIZE, SECTOR_SIZE } from './block/block-device.js';
+export { PAGE_SIZE, SECTOR_SIZE } from './base/size.js';
 export { FileDevice } from './block/file-device.js';
 export { MemoryDevice } from './block/memory-device.js';
-export { parseSizeBytes } from './block/size.js';
+export { parseSizeBytes } from './base/size.js';
 
 export { KcopydEngine } from './kcopyd/engine.js';
 export type { KcopydEngineOptions } from './kcopyd/engine.js';

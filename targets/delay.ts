@@ -7,7 +7,8 @@
 import { lookupDevice, parseSectorArg, parseUintArg, TargetArgumentError } from '../src/dm/dm-args.js';
 import { submitBio } from '../src/dm/submit-bio.js';
 import type { Bio } from '../src/dm/bio.js';
-import type { Clock, DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../src/dm/target.js';
+import type { Clock } from '../src/base/clock.js';
+import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../src/dm/target.js';
 
 /** struct delay_class: one triple and the count of its bios queued now. */
 interface DelayClass {

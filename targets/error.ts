@@ -2,7 +2,7 @@
 // Takes any arguments and ignores them, so it can replace any live table (`dmsetup remove -f`, LVM's
 // disable_dev). Flushes are not sent to it in 6.1 (num_flush_bios is 0), so a flush succeeds.
 
-import { IoError } from '../src/dm/errors.js';
+import { IoError } from '../src/base/errors.js';
 import type { Bio } from '../src/dm/bio.js';
 import type { DmDevice, Target, TargetType } from '../src/dm/target.js';
 

@@ -1,7 +1,7 @@
 // zero: reads return zeros, writes are dropped (drivers/md/dm-zero.c, 6.1: v1.1.0). No arguments.
 // In 6.1 the target takes no discards (they fail); flushes never reach it, so they succeed.
 
-import { IoError } from '../src/dm/errors.js';
+import { IoError } from '../src/base/errors.js';
 import { bioBuffer } from '../src/dm/submit-bio.js';
 import type { Bio } from '../src/dm/bio.js';
 import type { DmDevice, Target, TargetContext, TargetType } from '../src/dm/target.js';

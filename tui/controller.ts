@@ -2,7 +2,7 @@
 // with snapshots of devices (their table and status lines, taken through the verbs at start and whenever a
 // device changed, its NBD export included), runs command lines, pauses and steps kcopyd, and quits cleanly.
 
-import { InvalidArgumentError, isDmError } from '../src/dm/errors.js';
+import { InvalidArgumentError, isDmError } from '../src/base/errors.js';
 import { runCommand, type CommandContext } from './command/run-command.js';
 import { parseCommand } from './command/parse-command.js';
 import type { TuiSession } from './session.js';

@@ -10,8 +10,8 @@
 import { join } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { SECTOR_SIZE } from '../src/block/block-device.js';
-import { isDmError } from '../src/dm/errors.js';
+import { SECTOR_SIZE } from '../src/base/size.js';
+import { isDmError } from '../src/base/errors.js';
 import type { TuiController } from './controller.js';
 
 export interface DemoTimer {

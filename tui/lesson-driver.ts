@@ -4,7 +4,7 @@
 // one kcopyd worker pass per press, so a copy can be watched sub-job by sub-job. The narration (step number,
 // title, `say`, then ok / not ok and why) is a small store of its own that the narration panel subscribes to.
 
-import { InvalidArgumentError } from '../src/dm/errors.js';
+import { InvalidArgumentError } from '../src/base/errors.js';
 import { ScenarioPlayer, type Scenario, type StepOutcome } from '../src/scenario/index.js';
 import { describeStep } from '../src/scenario/step-title.js';
 import { TuiController } from './controller.js';

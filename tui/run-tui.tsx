@@ -2,8 +2,8 @@
 // the Ink app until q (or a signal), then closes every device and removes the demo's files.
 
 import { render } from 'ink';
-import { DeviceMapper } from '../src/dm/device-mapper.js';
-import { InvalidArgumentError } from '../src/dm/errors.js';
+import { DeviceMapper } from '../targets/device-mapper.js';
+import { InvalidArgumentError } from '../src/base/errors.js';
 import { resolveSocketPath } from '../src/control/socket-path.js';
 import { App } from './app.js';
 import { colourWanted } from './components/theme.js';

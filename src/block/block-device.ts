@@ -1,11 +1,7 @@
 // BlockDevice: what every layer reads and writes. The dm core's bdev, in sectors of 512 bytes.
 
-import { IoError, ReadOnlyError } from '../dm/errors.js';
-
-export const SECTOR_SIZE = 512;
-export const SECTOR_SHIFT = 9;
-export const PAGE_SIZE = 4096;
-export const SECTORS_PER_PAGE = PAGE_SIZE / SECTOR_SIZE;
+import { IoError, ReadOnlyError } from '../base/errors.js';
+import { SECTOR_SIZE } from '../base/size.js';
 
 export interface BlockDevice {
   /** A name for messages and status lines: the path or mapped-device name it was opened by. */

@@ -6,8 +6,9 @@
 import { constants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { BusyError, DmError, InvalidArgumentError, IoError, NoDeviceError } from '../dm/errors.js';
-import { type BlockDevice, checkRequest, SECTOR_SIZE } from './block-device.js';
+import { BusyError, DmError, InvalidArgumentError, IoError, NoDeviceError } from '../base/errors.js';
+import { type BlockDevice, checkRequest } from './block-device.js';
+import { SECTOR_SIZE } from '../base/size.js';
 import { describeHolders } from './holders.js';
 
 export interface FileDeviceOptions {

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { promises as fsp } from 'node:fs';
 import { ControlClient } from '../control/client.js';
 import { resolveSocketPath } from '../control/socket-path.js';
-import { InvalidArgumentError } from '../dm/errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 
 export interface SocketOptions {
   socket?: string;

@@ -3,7 +3,7 @@
 // Each verb lives in its own module under src/cli/commands/ and registers itself here.
 
 import { Command, CommanderError } from 'commander';
-import { isDmError } from '../dm/errors.js';
+import { isDmError } from '../base/errors.js';
 import { registerMkimg } from './commands/mkimg.js';
 import { registerCreate } from './commands/create.js';
 import { registerLoad } from './commands/load.js';

@@ -2,19 +2,10 @@
 // dmsetup). Sends requests, matches replies by id, turns error replies back into DmErrors.
 
 import { connect, type Socket } from 'node:net';
-import { DmError, IoError } from '../dm/errors.js';
+import { DmError, IoError } from '../base/errors.js';
 import { LineReader } from './line-reader.js';
-import {
-  encodeLine,
-  fromWireError,
-  MAX_IO_SECTORS,
-  MAX_LINE_BYTES,
-  type Request,
-  type Verb,
-  type VerbArgs,
-  type VerbResult,
-} from './protocol.js';
-import { SECTOR_SIZE } from '../block/block-device.js';
+import { encodeLine, fromWireError, MAX_IO_SECTORS, MAX_LINE_BYTES, type Request, type Verb, type VerbArgs, type VerbResult } from './protocol.js';
+import { SECTOR_SIZE } from '../base/size.js';
 
 /** Nobody answers at the socket: the one line the CLI prints, with how to start a daemon. */
 export class NoDaemonError extends DmError {

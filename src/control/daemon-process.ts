@@ -4,11 +4,12 @@
 
 import { spawn } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
-import { BusyError, IoError } from '../dm/errors.js';
-import { EventBus } from '../dm/events.js';
+import { BusyError, IoError } from '../base/errors.js';
+import { EventBus } from '../base/events.js';
 import { TraceFile } from '../dm/trace-file.js';
 import { activate } from './activation.js';
-import { ControlDaemon, socketAnswers } from './daemon.js';
+import { ControlDaemon } from './daemon.js';
+import { socketAnswers } from '../net/unix-socket.js';
 import type { ControlEngine } from './engine.js';
 import { RecordingEngine } from './recording-engine.js';
 import { checkStateDirectory, readStateFile } from './state-file.js';

@@ -3,28 +3,18 @@
 // Each connection is independent: a bad line gets an error reply, an oversized line closes that
 // connection, a client that vanishes mid-request loses its reply; nothing here ends the process.
 
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { removeStaleSocket } from '../net/unix-socket.js';
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
-import { SECTOR_SIZE } from '../block/block-device.js';
-import { BusyError, DmError, ExistsError, InvalidArgumentError, NoDeviceError } from '../dm/errors.js';
-import type { EventBus } from '../dm/events.js';
+import { SECTOR_SIZE } from '../base/size.js';
+import { BusyError, DmError, InvalidArgumentError, NoDeviceError } from '../base/errors.js';
+import type { EventBus } from '../base/events.js';
 import type { ControlEngine } from './engine.js';
 import type { NbdExports } from '../nbd/export-registry.js';
 import { LineReader } from './line-reader.js';
 import { defaultSocketPath } from './socket-path.js';
-import {
-  encodeLine,
-  MAX_IO_SECTORS,
-  MAX_LINE_BYTES,
-  parseRequest,
-  RequestError,
-  toWireError,
-  type DeviceInfo,
-  type Reply,
-  type Request,
-  type TableLine,
-} from './protocol.js';
+import { encodeLine, MAX_IO_SECTORS, MAX_LINE_BYTES, parseRequest, RequestError, toWireError, type DeviceInfo, type Reply, type Request, type TableLine } from './protocol.js';
 
 /** The block major the oracle's kernel gave device-mapper; dmsim reports it in `info` and `ls`. */
 export const DM_MAJOR = 253;
@@ -68,7 +58,10 @@ export class ControlDaemon {
   async listen(socketPath: string): Promise<void> {
     await fsp.mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
     if (dirname(socketPath) === dirname(defaultSocketPath())) await securePrivateDirectory(dirname(socketPath));
-    await removeStaleSocket(socketPath);
+    await removeStaleSocket(socketPath, {
+      busy: `a daemon is already running at ${socketPath}`,
+      notSocket: `${socketPath} exists and is not a socket; remove it or choose another --socket`,
+    });
     // allowHalfOpen: `printf '%s\n' REQUEST | nc -U SOCKET` closes its side at once and still wants the reply.
     const server = createServer({ allowHalfOpen: true }, (socket) => this.serve(socket));
     await new Promise<void>((resolve, reject) => {
@@ -312,27 +305,3 @@ async function withOpen(engine: ControlEngine, name: string, io: (dev: Awaited<R
   }
 }
 
-/** A socket file nobody accepts on is left over from a daemon that died: remove it. A live one is refused. */
-async function removeStaleSocket(socketPath: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = (await fsp.lstat(socketPath)).isSocket();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
-  }
-  if (!isSocket) throw new ExistsError(`${socketPath} exists and is not a socket; remove it or choose another --socket`);
-  if (await socketAnswers(socketPath)) throw new BusyError(`a daemon is already running at ${socketPath}`);
-  await fsp.rm(socketPath, { force: true });
-}
-
-export function socketAnswers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(socketPath);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}

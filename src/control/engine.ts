@@ -2,7 +2,7 @@
 // Declared here, structurally, so the control layer depends on the verbs and not on the class; the
 // daemon command passes a real DeviceMapper, tests may pass anything with the same shape.
 
-import type { DeviceInfo, TableLine } from '../dm/device-mapper.js';
+import type { DeviceInfo, TableLine } from '../dm/device-mapper-core.js';
 
 type MaybePromise<T> = T | Promise<T>;
 

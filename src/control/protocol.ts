@@ -17,9 +17,10 @@
 //   {"id": <the events request id>, "event": {...}}
 // until the client closes the connection.
 
-import { DmError, type DmErrorCode, InvalidArgumentError } from '../dm/errors.js';
-import type { TableLine } from '../dm/device-mapper.js';
+import { DmError, type DmErrorCode, InvalidArgumentError } from '../base/errors.js';
+import type { TableLine } from '../dm/device-mapper-core.js';
 import type { EngineDeviceInfo } from './engine.js';
+import type { ExportSummary } from '../nbd/export-registry.js';
 
 /** Longest request or reply line, in bytes (a 4 MiB write is ~5.6 MiB of base64). */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
@@ -38,18 +39,6 @@ export interface DeviceSummary {
   minor: number;
   /** Present while the device is exported over NBD (`dmsim export`). */
   export?: ExportSummary;
-}
-
-/** An NBD export of a device (src/nbd/export-registry.ts): what `export` answers and `ls` shows. */
-export interface ExportSummary {
-  name: string;
-  /** unix:PATH or tcp:HOST:PORT, as bound (a tcp port 0 becomes the port the system chose). */
-  listen: string;
-  /** What a client connects to: nbd://HOST:PORT/NAME or nbd+unix:///NAME?socket=PATH */
-  uri: string;
-  readOnly: boolean;
-  /** Connections in the transmission phase now. */
-  clients: number;
 }
 
 /** One line of `dmsetup targets`. */

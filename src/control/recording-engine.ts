@@ -3,7 +3,7 @@
 // is activated again after a crash. Devices that failed to come back at start are kept in the file (never
 // silently dropped) until a device of that name is created or `remove NAME` forgets them.
 
-import { NoDeviceError } from '../dm/errors.js';
+import { NoDeviceError } from '../base/errors.js';
 import type { ControlEngine, EngineDeviceInfo, EngineDeviceSummary, EngineOpenDevice } from './engine.js';
 import type { TableLine } from './protocol.js';
 import { writeStateFile, type RecordedDevice } from './state-file.js';

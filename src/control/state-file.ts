@@ -6,7 +6,7 @@
 
 import { constants, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { DmError, InvalidArgumentError, IoError } from '../dm/errors.js';
+import { DmError, InvalidArgumentError, IoError } from '../base/errors.js';
 
 /** One device to activate: what `dmsetup create` needs to bring it back. */
 export interface RecordedDevice {

@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import type { BlockDevice } from '../block/block-device.js';
 import { FileDevice } from '../block/file-device.js';
-import { DmError, ExistsError, NoDeviceError } from './errors.js';
+import { DmError, ExistsError, NoDeviceError } from '../base/errors.js';
 import { MappedBlockDevice, type MappedDevice } from './mapped-device.js';
 import type { DmDevice } from './target.js';
 

@@ -2,7 +2,7 @@
 // dm_shift_arg, and the `sscanf("%llu%c")` / `sscanf("%u%c")` idiom of every target constructor).
 // Constructors throw TargetArgumentError: the kernel's ti->error text, plus which argument caused it.
 
-import { DmError, type DmErrorCode } from './errors.js';
+import { DmError, type DmErrorCode } from '../base/errors.js';
 import type { DmDevice, TargetContext } from './target.js';
 
 /**

@@ -2,7 +2,7 @@
 // devices). Used by every target that passes I/O through (linear, flakey, delay, and the snapshot/mirror legs).
 
 import type { BlockDevice } from '../block/block-device.js';
-import { SECTOR_SIZE } from '../block/block-device.js';
+import { SECTOR_SIZE } from '../base/size.js';
 import type { Bio } from './bio.js';
 
 export async function submitBio(dev: BlockDevice, bio: Bio, sector: number): Promise<void> {

@@ -3,7 +3,7 @@
 // parameters (dm-table.c: dm_split_args, backslash escapes). The checks (zero-length target, too large,
 // unknown type, gaps) are made when the table is built (table.ts), line by line in the kernel's order.
 
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 
 export interface TableSpecLine {
   /** 1-based line number in the text (comments and blank lines count), for error messages. */

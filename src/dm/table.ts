@@ -3,7 +3,7 @@
 // suspend/resume hooks run over every target in order.
 
 import type { DmDevice, StatusType, Target, TargetContext, TargetType } from './target.js';
-import { DmError, InvalidArgumentError } from './errors.js';
+import { DmError, InvalidArgumentError } from '../base/errors.js';
 import { TargetArgumentError } from './dm-args.js';
 import type { TableSpecLine } from './table-parser.js';
 

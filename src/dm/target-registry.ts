@@ -1,6 +1,6 @@
 // The registry of target types (dm-target.c: dm_register_target / dm_get_target_type / `dmsetup targets`).
 
-import { ExistsError } from './errors.js';
+import { ExistsError } from '../base/errors.js';
 import type { TargetType } from './target.js';
 
 export class TargetRegistry {

@@ -1,9 +1,10 @@
 // Target: the kernel's struct target_type / dm_target in TypeScript. A target type builds a target from its
 // table arguments; the mapped device sends it bios (already split so none crosses maxIoSectors boundaries).
 
+import type { Clock } from '../base/clock.js';
 import type { BlockDevice } from '../block/block-device.js';
 import type { Bio } from './bio.js';
-import type { EventBus } from './events.js';
+import type { EventBus } from '../base/events.js';
 import type { KcopydEnvironment } from '../kcopyd/environment.js';
 
 export type StatusType = 'info' | 'table';
@@ -40,12 +41,6 @@ export interface DeviceArea {
   readonly device: DmDevice;
   readonly start: number;
   readonly len: number;
-}
-
-export interface Clock {
-  now(): number;
-  /** Runs fn after ms; returns a cancel function. */
-  setTimer(ms: number, fn: () => void): () => void;
 }
 
 export interface Target {

@@ -1,7 +1,7 @@
 // Trace file: every event on a bus written as one JSON line (`--trace FILE`).
 
 import { createWriteStream, type WriteStream } from 'node:fs';
-import type { EventBus } from './events.js';
+import type { EventBus } from '../base/events.js';
 
 export class TraceFile {
   private readonly out: WriteStream;

@@ -9,10 +9,10 @@
 // - the "all ones" write_err of a job that failed before its I/O is WRITE_ERR_ALL (32 bits, not 64);
 // - no WRITE_ZEROES: a zero job writes from a zero buffer (BlockDevice has no write-zeroes operation).
 
-import { SECTORS_PER_PAGE } from '../block/block-device.js';
-import { InvalidArgumentError } from '../dm/errors.js';
-import type { EventBus } from '../dm/events.js';
-import type { Clock } from '../dm/target.js';
+import { SECTORS_PER_PAGE } from '../base/size.js';
+import { InvalidArgumentError } from '../base/errors.js';
+import type { EventBus } from '../base/events.js';
+import type { Clock } from '../base/clock.js';
 import type { KcopydList, KcopydJobPhase, KcopydRegionInfo } from './events.js';
 import { KcopydJob } from './job.js';
 import { ClientPages, type PagePool } from './page-pool.js';

@@ -127,7 +127,7 @@ export interface KcopydThrottleEvent extends KcopydClientRef {
   throttle: number;
 }
 
-declare module '../dm/events.js' {
+declare module '../base/events.js' {
   interface DmEventMap {
     'kcopyd.client': KcopydClientEvent;
     'kcopyd.job': KcopydJobEvent;

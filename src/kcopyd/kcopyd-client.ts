@@ -2,7 +2,7 @@
 // (kcopyd_client_create(num_pages, &client)), on a process-wide default engine. The numPages pages are the
 // client's reserve; the rest of the 6.1 semantics (shared allocator first, split, 8 in flight) apply.
 
-import { InvalidArgumentError } from '../dm/errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 import { KcopydEngine } from './engine.js';
 import type { KcopydThrottle } from './throttle.js';
 import type { KcopydClient as KcopydClientApi } from './types.js';

@@ -9,7 +9,7 @@
 // The pages are real memory: a job's pages are one Buffer of n * 4 KiB. Freed buffers are recycled (bounded)
 // so a long copy does not churn the allocator.
 
-import { PAGE_SIZE } from '../block/block-device.js';
+import { PAGE_SIZE } from '../base/size.js';
 
 /** The pages one job holds: how many came from where, and the memory itself. */
 export interface PageSet {

@@ -6,7 +6,7 @@
 // (SHIFT_HZ for HZ=1000). The kernel sleeps 100 ms inside the worker when over the limit, at most 10 times
 // per I/O; the worker asks `mustWait` and does the sleeping itself.
 
-import { InvalidArgumentError } from '../dm/errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 
 export const THROTTLE_SLEEP_MS = 100;
 export const THROTTLE_MAX_SLEEPS = 10;

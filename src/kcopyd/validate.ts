@@ -3,7 +3,7 @@
 // failing past the end, corrupted overlapping split copies); dmsim refuses them before any I/O, on purpose.
 
 import type { BlockDevice } from '../block/block-device.js';
-import { InvalidArgumentError, ReadOnlyError } from '../dm/errors.js';
+import { InvalidArgumentError, ReadOnlyError } from '../base/errors.js';
 import { DM_KCOPYD_MAX_REGIONS, type IoRegion, KCOPYD_IGNORE_ERROR, KCOPYD_WRITE_SEQ } from './types.js';
 
 const KNOWN_FLAGS = KCOPYD_IGNORE_ERROR | KCOPYD_WRITE_SEQ;

@@ -3,7 +3,7 @@
 // Modelled on esbuild's stdio_protocol: one small byte writer, one small byte reader that refuses to run
 // past its end, and one function per message. Everything on the wire is big-endian.
 
-import { DmError } from '../dm/errors.js';
+import { DmError } from '../base/errors.js';
 
 // ---- magics ----
 export const NBDMAGIC = 0x4e42444d41474943n;

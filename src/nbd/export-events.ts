@@ -19,7 +19,7 @@ export interface NbdClientEvent {
   clients: number;
 }
 
-declare module '../dm/events.js' {
+declare module '../base/events.js' {
   interface DmEventMap {
     'nbd.export': NbdExportEvent;
     'nbd.client': NbdClientEvent;

@@ -3,13 +3,24 @@
 // with EBUSY, exactly as the kernel refuses to remove a device that nbd-server (or anyone) holds open.
 // Exports that name the same listen address share one server; clients pick one by name.
 
-import type { ExportSummary } from '../control/protocol.js';
-import { BusyError, DmError, ExistsError, IoError, NoDeviceError } from '../dm/errors.js';
-import type { EventBus } from '../dm/events.js';
+import { BusyError, DmError, ExistsError, IoError, NoDeviceError } from '../base/errors.js';
+import type { EventBus } from '../base/events.js';
 import './export-events.js';
 import type { NbdBackingDevice, NbdExport } from './export.js';
 import { exportUri, formatListenAddress, parseListenAddress, type ListenAddress } from './listen-address.js';
 import { NbdServer } from './server.js';
+
+/** An NBD export of a device: what `export` answers and `ls` shows. */
+export interface ExportSummary {
+  name: string;
+  /** unix:PATH or tcp:HOST:PORT, as bound (a tcp port 0 becomes the port the system chose). */
+  listen: string;
+  /** What a client connects to: nbd://HOST:PORT/NAME or nbd+unix:///NAME?socket=PATH */
+  uri: string;
+  readOnly: boolean;
+  /** Connections in the transmission phase now. */
+  clients: number;
+}
 
 export interface ExportOptions {
   /** unix:PATH or tcp:HOST:PORT; default: the registry's default address (loopback only). */

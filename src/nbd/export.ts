@@ -1,7 +1,8 @@
 // NbdExport: one mapped device offered over NBD under its name, and what the handshake tells clients about
 // it (proto.md "Transmission flags" and "Block size constraints").
 
-import { SECTOR_SIZE, type BlockDevice } from '../block/block-device.js';
+import { SECTOR_SIZE } from '../base/size.js';
+import { type BlockDevice } from '../block/block-device.js';
 import {
   TFLAG_CAN_MULTI_CONN,
   TFLAG_HAS_FLAGS,

@@ -3,7 +3,7 @@
 // nbd+unix:///NAME?socket=PATH), as qemu, nbdinfo and nbdcopy accept it.
 
 import { isIP } from 'node:net';
-import { InvalidArgumentError } from '../dm/errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 
 export type ListenAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 

@@ -4,8 +4,8 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { promises as fsp } from 'node:fs';
-import { BusyError, ExistsError, NoDeviceError } from '../dm/errors.js';
-import { socketAnswers } from '../control/daemon.js';
+import { ExistsError, NoDeviceError } from '../base/errors.js';
+import { removeStaleSocket } from '../net/unix-socket.js';
 import type { NbdExport } from './export.js';
 import { negotiate, type ExportLookup } from './handshake.js';
 import type { ListenAddress } from './listen-address.js';
@@ -29,7 +29,10 @@ export class NbdServer implements ExportLookup {
 
   /** Listens at the address; a unix socket is made 0600 and a stale one nobody answers on is replaced. */
   static async listen(address: ListenAddress, onClients?: ClientListener): Promise<NbdServer> {
-    if (address.kind === 'unix') await replaceStaleSocket(address.path);
+    if (address.kind === 'unix') await removeStaleSocket(address.path, {
+        busy: `something already listens on ${address.path}; choose another --listen address`,
+        notSocket: `${address.path} exists and is not a socket; choose another --listen address`,
+      });
     let self: NbdServer | null = null;
     const server = createServer((socket) => void self?.serve(socket));
     await new Promise<void>((resolve, reject) => {
@@ -125,16 +128,3 @@ export class NbdServer implements ExportLookup {
   }
 }
 
-/** A socket file left by a server that died is replaced; one that still answers, or a file that is not a socket, is refused. */
-async function replaceStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = (await fsp.lstat(path)).isSocket();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
-  }
-  if (!isSocket) throw new ExistsError(`${path} exists and is not a socket; choose another --listen address`);
-  if (await socketAnswers(path)) throw new BusyError(`something already listens on ${path}; choose another --listen address`);
-  await fsp.rm(path, { force: true });
-}

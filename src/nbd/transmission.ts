@@ -5,8 +5,8 @@
 // broken header (wrong magic) or a vanished peer ends it.
 
 import type { Socket } from 'node:net';
-import { SECTOR_SIZE } from '../block/block-device.js';
-import { DmError } from '../dm/errors.js';
+import { SECTOR_SIZE } from '../base/size.js';
+import { DmError } from '../base/errors.js';
 import {
   CMD_DISC,
   CMD_FLAG_FUA,

@@ -4,7 +4,7 @@
 // dmsim's own (the kernel has nothing like it; lvm2's tests use dd from /dev/urandom and compare).
 
 import { createHash } from 'node:crypto';
-import { SECTOR_SIZE } from '../block/block-device.js';
+import { SECTOR_SIZE } from '../base/size.js';
 import type { Pattern } from './schema.js';
 
 function seededSector(seed: string, n: number): Buffer {

@@ -5,8 +5,8 @@
 
 import type { BlockDevice } from '../block/block-device.js';
 import type { ControlEngine } from '../control/engine.js';
-import { DeviceMapper } from '../dm/device-mapper.js';
-import type { EventBus } from '../dm/events.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import type { EventBus } from '../base/events.js';
 import type { KcopydEngine } from '../kcopyd/engine.js';
 import { type ScenarioBackend, tableText } from './scenario-backend.js';
 

@@ -1,9 +1,8 @@
 // The mirror's events on the bus (augmenting DmEventMap): region states for the TUI's region map,
 // recovery start and end, leg and log health, sync progress. The kernel shows none of these.
 
-import type { RegionState } from './region-hash.js';
+import type { RegionState, RegionStateName } from './region-hash.js';
 
-export type RegionStateName = 'clean' | 'dirty' | 'nosync' | 'recovering';
 export type LegHealth = 'A' | 'D' | 'S' | 'R' | 'U' | 'F';
 
 export interface MirrorRegionEvent {
@@ -55,7 +54,7 @@ export interface MirrorLogEvent {
   health: 'A' | 'D' | 'F';
 }
 
-declare module '../../src/dm/events.js' {
+declare module '../../src/base/events.js' {
   interface DmEventMap {
     'mirror.region': MirrorRegionEvent;
     'mirror.recovery': MirrorRecoveryEvent;

@@ -3,7 +3,7 @@
 //   <core|disk> <#log args> <log args> <#legs 2..9> (<dev> <offset>){#legs} [<#features> handle_errors keep_log]
 // Refusals are TargetArgumentErrors: the kernel's ti->error, the word at fault, dmsim's detail.
 
-import { SECTOR_SIZE } from '../../src/block/block-device.js';
+import { SECTOR_SIZE } from '../../src/base/size.js';
 import { parseSectorArg, parseUintArg, TargetArgumentError } from '../../src/dm/dm-args.js';
 import type { DmDevice, TargetContext } from '../../src/dm/target.js';
 import { type LogArgs, parseLogArgs } from './dirty-log.js';

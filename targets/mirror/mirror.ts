@@ -6,10 +6,9 @@
 // writes that failed on some legs.
 
 import type { Bio } from '../../src/dm/bio.js';
-import { type DmError, IoError } from '../../src/dm/errors.js';
-import type { EventBus } from '../../src/dm/events.js';
+import { type DmError, IoError } from '../../src/base/errors.js';
+import type { EventBus } from '../../src/base/events.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
-import { KcopydEngine } from '../../src/kcopyd/engine.js';
 import { type IoRegion, KCOPYD_IGNORE_ERROR, type KcopydClient } from '../../src/kcopyd/types.js';
 import { CoreLog } from './core-log.js';
 import type { DirtyLog, DirtyLogOwner } from './dirty-log.js';
@@ -102,11 +101,7 @@ export class MirrorSet implements Target, DirtyLogOwner {
       stateChanged: (region, state) =>
         this.bus.emit('mirror.region', { device: ctx.deviceName, region, state: regionStateName(state), code: state }),
     });
-    const env = ctx.kcopyd;
-    this.kcopyd =
-      env instanceof KcopydEngine
-        ? env.createClient({ owner: 'mirror', throttle: raid1ResyncThrottle })
-        : env.createClient({ owner: 'mirror', throttle: raid1ResyncThrottle.throttle });
+    this.kcopyd = ctx.kcopyd.createClient({ owner: 'mirror', throttle: raid1ResyncThrottle });
     this.wake();
   }
 

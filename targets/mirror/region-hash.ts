@@ -4,12 +4,12 @@
 // clean (idle, to be cleared in the log), quiesced (ready to copy), recovered and failed-recovered.
 
 import type { DirtyLog } from './dirty-log.js';
-import type { RegionStateName } from './mirror-events.js';
 
 export const RH_CLEAN = 1;
 export const RH_DIRTY = 2;
 export const RH_NOSYNC = 4;
 export const RH_RECOVERING = 8;
+export type RegionStateName = 'clean' | 'dirty' | 'nosync' | 'recovering';
 export type RegionState = typeof RH_CLEAN | typeof RH_DIRTY | typeof RH_NOSYNC | typeof RH_RECOVERING;
 
 export function regionStateName(state: RegionState): RegionStateName {

@@ -10,7 +10,7 @@ export interface SnapshotExceptionEvent {
   chunkSize: number;
 }
 
-declare module '../../src/dm/events.js' {
+declare module '../../src/base/events.js' {
   interface DmEventMap {
     /** A COW chunk was handed out for an origin chunk; cause says which write needed it. */
     'snapshot.exception.allocated': SnapshotExceptionEvent & { cause: 'origin-write' | 'snapshot-write' | 'merge' };

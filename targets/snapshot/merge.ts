@@ -5,9 +5,9 @@
 // resume restarts it; progress is on disk after every run, so a new activation continues where it stopped.
 
 import type { Bio } from '../../src/dm/bio.js';
-import { IoError } from '../../src/dm/errors.js';
+import { IoError } from '../../src/base/errors.js';
 import type { TargetType } from '../../src/dm/target.js';
-import { SECTOR_SIZE } from '../../src/block/block-device.js';
+import { SECTOR_SIZE } from '../../src/base/size.js';
 import { Snapshot } from './snapshot.js';
 
 interface MergingRange {

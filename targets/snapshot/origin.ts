@@ -7,7 +7,7 @@ import type { Bio } from '../../src/dm/bio.js';
 import { submitBio } from '../../src/dm/submit-bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetType } from '../../src/dm/target.js';
 import { TargetArgumentError } from '../../src/dm/dm-args.js';
-import { SECTOR_SIZE } from '../../src/block/block-device.js';
+import { SECTOR_SIZE } from '../../src/base/size.js';
 import { registryFor, settleAll, type OriginRegistry } from './origin-registry.js';
 
 export class SnapshotOrigin implements Target {

@@ -5,8 +5,8 @@
 //   chunks: [hdr][A0][d x E][A1][d x E]... A record with new_chunk 0 ends the table.
 
 import type { BlockDevice } from '../../src/block/block-device.js';
-import { SECTOR_SIZE } from '../../src/block/block-device.js';
-import { DmError, InvalidArgumentError, IoError, NoDeviceError } from '../../src/dm/errors.js';
+import { SECTOR_SIZE } from '../../src/base/size.js';
+import { DmError, InvalidArgumentError, IoError, NoDeviceError } from '../../src/base/errors.js';
 import { chunkSizeError, type ExceptionStore, type MergeRun, type StoreUsage } from './exception-store.js';
 
 export const SNAP_MAGIC = 0x70416e53;

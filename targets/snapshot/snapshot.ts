@@ -5,10 +5,10 @@
 // The `snapshot-merge` target (merge.ts) extends it.
 
 import type { BlockDevice } from '../../src/block/block-device.js';
-import { SECTOR_SIZE } from '../../src/block/block-device.js';
+import { SECTOR_SIZE } from '../../src/base/size.js';
 import type { Bio } from '../../src/dm/bio.js';
 import { TargetArgumentError } from '../../src/dm/dm-args.js';
-import { DmError, InvalidArgumentError, IoError } from '../../src/dm/errors.js';
+import { DmError, InvalidArgumentError, IoError } from '../../src/base/errors.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
 import type { KcopydClient } from '../../src/kcopyd/types.js';
 import { ChunkTracker } from './chunk-tracker.js';

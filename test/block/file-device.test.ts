@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileDevice } from '../../src/block/file-device.js';
-import { makeImage } from '../../src/cli/commands/mkimg.js';
+import { makeImage } from '../../src/block/image.js';
 
 let dir: string;
 beforeEach(async () => {

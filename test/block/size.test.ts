@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSizeBytes } from '../../src/block/size.js';
+import { parseSizeBytes } from '../../src/base/size.js';
 
 describe('parseSizeBytes', () => {
   it.each([

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ControlDaemon } from '../../src/control/daemon.js';
 import { ControlClient, NoDaemonError } from '../../src/control/client.js';
 import { MAX_LINE_BYTES } from '../../src/control/protocol.js';
-import { EventBus } from '../../src/dm/events.js';
+import { EventBus } from '../../src/base/events.js';
 import { FakeEngine } from './fake-engine.js';
 
 /** A raw connection that sends text and reads reply lines. */

@@ -1,7 +1,7 @@
 // A stand-in for DeviceMapper with the same shape, for testing the daemon's protocol handling without the
 // real engine: devices are names with a table string and memory contents; `wait` blocks until bump().
 
-import { BusyError, ExistsError, NoDeviceError } from '../../src/dm/errors.js';
+import { BusyError, ExistsError, NoDeviceError } from '../../src/base/errors.js';
 import type { ControlEngine, EngineDeviceInfo, EngineOpenDevice } from '../../src/control/engine.js';
 import type { TableLine } from '../../src/control/protocol.js';
 

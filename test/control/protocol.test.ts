@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { fromWireError, parseRequest, RequestError, toWireError } from '../../src/control/protocol.js';
-import { DmError, NoSpaceError } from '../../src/dm/errors.js';
+import { DmError, NoSpaceError } from '../../src/base/errors.js';
 
 describe('parseRequest', () => {
   it('accepts a request and keeps its arguments', () => {

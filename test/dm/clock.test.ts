@@ -1,7 +1,7 @@
 // ManualClock: timers fire in due order (ties in the order set), only when time is advanced past them.
 
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/dm/clock.js';
+import { ManualClock } from '../../src/base/clock.js';
 
 describe('ManualClock', () => {
   it('fires due timers earliest first, ties in the order they were set, reading each due time', () => {

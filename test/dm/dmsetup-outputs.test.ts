@@ -3,8 +3,9 @@
 // tables, suspend, refusals and their errno, remove EBUSY and remove --force.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceMapper, type TableLine } from '../../src/dm/device-mapper.js';
-import { EventBus } from '../../src/dm/events.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import { type TableLine } from '../../src/dm/device-mapper-core.js';
+import { EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import type { MappedBlockDevice } from '../../src/dm/mapped-device.js';
 import { outputOf, translateDevices, VDA_SECTORS, VDB_SECTORS } from './kernel-fixtures.js';

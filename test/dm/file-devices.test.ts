@@ -5,8 +5,8 @@ import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
-import { EventBus } from '../../src/dm/events.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import { EventBus } from '../../src/base/events.js';
 import { FileDevice } from '../../src/block/file-device.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 

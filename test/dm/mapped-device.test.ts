@@ -3,8 +3,8 @@
 
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
-import { EventBus, type DmEvent } from '../../src/dm/events.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import { EventBus, type DmEvent } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { probeTargetType, ProbeLog, settle } from './probe-target.js';
 import { readFixture } from './kernel-fixtures.js';

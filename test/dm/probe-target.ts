@@ -2,7 +2,7 @@
 // Table: `probe <maxIoSectors> [fail-preresume]`. Messages: `event` raises a dm event, anything else echoes.
 
 import type { Bio } from '../../src/dm/bio.js';
-import { IoError } from '../../src/dm/errors.js';
+import { IoError } from '../../src/base/errors.js';
 import type { DmDevice, Target, TargetContext, TargetType } from '../../src/dm/target.js';
 
 export interface ProbeRecord {

@@ -3,9 +3,9 @@
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
-import { DmError } from '../../src/dm/errors.js';
-import { EventBus } from '../../src/dm/events.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import { DmError } from '../../src/base/errors.js';
+import { EventBus } from '../../src/base/events.js';
 import { parseTable, splitArgs } from '../../src/dm/table-parser.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 

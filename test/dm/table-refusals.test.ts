@@ -3,9 +3,9 @@
 // print the kernel's table line.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
-import { DmError } from '../../src/dm/errors.js';
-import { EventBus } from '../../src/dm/events.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import { DmError } from '../../src/base/errors.js';
+import { EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { refusalCases, translateDevices, VDA_SECTORS, VDB_SECTORS } from './kernel-fixtures.js';
 

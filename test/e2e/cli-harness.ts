@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { socketAnswers } from '../../src/control/daemon.js';
+import { socketAnswers } from '../../src/net/unix-socket.js';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const OUT_DIR = join(REPO, 'node_modules', '.cache', 'dmsim-e2e');

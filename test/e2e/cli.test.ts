@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { parseSizeBytes } from '../../src/block/size.js';
-import { socketAnswers } from '../../src/control/daemon.js';
+import { parseSizeBytes } from '../../src/base/size.js';
+import { socketAnswers } from '../../src/net/unix-socket.js';
 import { buildCli, CLI_MAIN, makeBinDir, REPO, runShell, startDaemon } from './cli-harness.js';
 import { disagreements, parseTranscript, renderTranscript, type Transcript } from './transcript.js';
 

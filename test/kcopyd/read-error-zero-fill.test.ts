@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { EventBus } from '../../src/dm/events.js';
+import { EventBus } from '../../src/base/events.js';
 import { KcopydEngine } from '../../src/kcopyd/engine.js';
 import { KCOPYD_IGNORE_ERROR } from '../../src/kcopyd/types.js';
 import { FaultyDevice } from './fault-devices.js';

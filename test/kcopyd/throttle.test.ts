@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { MemoryDevice } from '../../src/block/memory-device.js';
-import type { Clock } from '../../src/dm/target.js';
+import type { Clock } from '../../src/base/clock.js';
 import { KcopydThrottle } from '../../src/kcopyd/throttle.js';
 import { settle } from './fault-devices.js';
 import { harness } from './harness.js';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { AutoScheduler } from '../../src/kcopyd/scheduler.js';
 import { KcopydEngine } from '../../src/kcopyd/engine.js';
-import { EventBus } from '../../src/dm/events.js';
+import { EventBus } from '../../src/base/events.js';
 import { KCOPYD_IGNORE_ERROR, KCOPYD_WRITE_SEQ, WRITE_ERR_ALL, type KcopydResult } from '../../src/kcopyd/types.js';
 import { GatedDevice, settle } from './fault-devices.js';
 import { harness, phases } from './harness.js';

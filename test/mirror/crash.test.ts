@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/control/client.js';
-import { socketAnswers } from '../../src/control/daemon.js';
+import { socketAnswers } from '../../src/net/unix-socket.js';
 import { pattern } from './support/harness.js';
 
 const R = 128;

@@ -6,9 +6,9 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryDevice } from '../../src/block/memory-device.js';
-import { ManualClock } from '../../src/dm/clock.js';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
-import { EventBus } from '../../src/dm/events.js';
+import { ManualClock } from '../../src/base/clock.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import { EventBus } from '../../src/base/events.js';
 import { KcopydEngine } from '../../src/kcopyd/engine.js';
 import { raid1ResyncThrottle } from '../../targets/mirror/resync-throttle.js';
 import { settle } from './support/harness.js';

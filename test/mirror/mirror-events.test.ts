@@ -2,7 +2,7 @@
 // recovery start/end per region, leg failures and primary switches, the sync ratio and the first 100%.
 
 import { describe, expect, it } from 'vitest';
-import type { DmEvent } from '../../src/dm/events.js';
+import type { DmEvent } from '../../src/base/events.js';
 import { quiesce, Rig, waitForSync } from './support/harness.js';
 
 function ofType<T extends DmEvent['type']>(events: DmEvent[], type: T): Extract<DmEvent, { type: T }>[] {

@@ -20,10 +20,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryDevice } from '../../src/block/memory-device.js';
-import { ManualClock } from '../../src/dm/clock.js';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
-import { IoError } from '../../src/dm/errors.js';
-import { EventBus } from '../../src/dm/events.js';
+import { ManualClock } from '../../src/base/clock.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import { IoError } from '../../src/base/errors.js';
+import { EventBus } from '../../src/base/events.js';
 import { KcopydEngine } from '../../src/kcopyd/engine.js';
 import { settle } from './support/harness.js';
 

@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { ControlDaemon } from '../../src/control/daemon.js';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
-import { EventBus } from '../../src/dm/events.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import { EventBus } from '../../src/base/events.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 

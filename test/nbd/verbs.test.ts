@@ -9,8 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { ControlClient } from '../../src/control/client.js';
 import { ControlDaemon } from '../../src/control/daemon.js';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
-import { EventBus } from '../../src/dm/events.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import { EventBus } from '../../src/base/events.js';
 import { openExport, type RawClient } from './support/raw-client.js';
 
 let dir: string;

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BlockDevice } from '../../src/block/block-device.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
-import { EventBus } from '../../src/dm/events.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import { EventBus } from '../../src/base/events.js';
 import { REPO } from './support/daemon-process.js';
 
 const C = 8;

@@ -10,8 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ControlDaemon } from '../../src/control/daemon.js';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
-import { EventBus } from '../../src/dm/events.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import { EventBus } from '../../src/base/events.js';
 import { loadScenario, runScenario } from '../../src/scenario/run-scenario.js';
 import type { Step } from '../../src/scenario/schema.js';
 

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/control/client.js';
-import { socketAnswers } from '../../src/control/daemon.js';
+import { socketAnswers } from '../../src/net/unix-socket.js';
 import { cowImage, pattern } from './support/pattern.js';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));

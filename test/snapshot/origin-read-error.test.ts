@@ -10,8 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MemoryDevice } from '../../src/block/memory-device.js';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
-import { EventBus } from '../../src/dm/events.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import { EventBus } from '../../src/base/events.js';
 import { FIXTURES } from './support/rig.js';
 
 const N = 1024;

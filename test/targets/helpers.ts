@@ -2,9 +2,9 @@
 // that counts flushes.
 
 import { MemoryDevice } from '../../src/block/memory-device.js';
-import { ManualClock } from '../../src/dm/clock.js';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
-import { EventBus } from '../../src/dm/events.js';
+import { ManualClock } from '../../src/base/clock.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import { EventBus } from '../../src/base/events.js';
 
 export class CountingDevice extends MemoryDevice {
   flushes = 0;

@@ -16,8 +16,8 @@ import { parseCommand } from '../../tui/command/parse-command.js';
 import { startEmbedded } from '../../tui/session.js';
 import { ViewStore } from '../../tui/store/store.js';
 import { initialState } from '../../tui/store/view-state.js';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
-import { formatDeps, formatTargets, formatVersion } from '../../src/cli/format/dmsetup.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
+import { formatDeps, formatTargets, formatVersion } from '../../src/control/dmsetup-format.js';
 import { demoState, fakeActions, tick, waitForFrame } from './frame-helpers.js';
 
 const manualTimer = { setTimer: () => () => undefined };

@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeviceMapper } from '../../src/dm/device-mapper.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 import { TuiController } from '../../tui/controller.js';
 import { Demo } from '../../tui/demo.js';
 import { startEmbedded } from '../../tui/session.js';

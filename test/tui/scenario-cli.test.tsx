@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isDmError } from '../../src/dm/errors.js';
+import { isDmError } from '../../src/base/errors.js';
 import { runTui } from '../../tui/run-tui.js';
 
 const root = resolve(import.meta.dirname, '../..');

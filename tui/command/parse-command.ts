@@ -2,7 +2,7 @@
 // table, info, deps, ls, wait, flush, targets, version, write, read, copy, mkimg, export, unexport) with dmsetup's argument order, plus the fail/heal shortcuts and pause/step.
 // Parsing is separate from running so a bad line is refused with its usage before anything happens.
 
-import { InvalidArgumentError } from '../../src/dm/errors.js';
+import { InvalidArgumentError } from '../../src/base/errors.js';
 
 export type TuiCommand =
   | { verb: 'create' | 'load'; name: string; table: string }

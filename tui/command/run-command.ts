@@ -3,12 +3,12 @@
 // engine's private daemon or a running one; export/unexport too, as the daemon serves NBD), read/write through the mapped device, copy through a kcopyd
 // client of the embedded engine, mkimg on the local filesystem, and the fail/heal shortcuts.
 
-import { SECTOR_SIZE } from '../../src/block/block-device.js';
+import { SECTOR_SIZE } from '../../src/base/size.js';
 import { FileDevice } from '../../src/block/file-device.js';
 import type { BlockDevice } from '../../src/block/block-device.js';
-import { InvalidArgumentError } from '../../src/dm/errors.js';
-import { makeImage } from '../../src/cli/commands/mkimg.js';
-import { formatAllDevices, formatDeps, formatInfo, formatLs, formatMessageReply, formatOneDevice, formatTargets, formatVersion } from '../../src/cli/format/dmsetup.js';
+import { InvalidArgumentError } from '../../src/base/errors.js';
+import { makeImage } from '../../src/block/image.js';
+import { formatAllDevices, formatDeps, formatInfo, formatLs, formatMessageReply, formatOneDevice, formatTargets, formatVersion } from '../../src/control/dmsetup-format.js';
 import type { TableLine, Verb, VerbArgs, VerbResult } from '../../src/control/protocol.js';
 import type { KcopydEnvironment } from '../../src/kcopyd/environment.js';
 import { KCOPYD_IGNORE_ERROR } from '../../src/kcopyd/types.js';

@@ -5,10 +5,10 @@
 
 import type { Command } from 'commander';
 import { promises as fsp } from 'node:fs';
-import { SECTOR_SIZE } from '../../block/block-device.js';
+import { SECTOR_SIZE } from '../../base/size.js';
 import { FileDevice } from '../../block/file-device.js';
-import { InvalidArgumentError } from '../../dm/errors.js';
-import { EventBus } from '../../dm/events.js';
+import { InvalidArgumentError } from '../../base/errors.js';
+import { EventBus } from '../../base/events.js';
 import { TraceFile } from '../../dm/trace-file.js';
 import { KcopydEngine } from '../../kcopyd/engine.js';
 import { type IoRegion, KCOPYD_IGNORE_ERROR, type KcopydResult } from '../../kcopyd/types.js';

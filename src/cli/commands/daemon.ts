@@ -29,7 +29,7 @@ export function registerDaemon(program: Command): void {
       return;
     }
     // Loaded here so the client verbs do not load the whole engine at every start.
-    const { DeviceMapper } = await import('../../dm/device-mapper.js');
+    const { DeviceMapper } = await import('../../../targets/device-mapper.js');
     await runDaemon({
       socketPath,
       trace: opts.trace,

@@ -1,7 +1,7 @@
 // `dmsim deps [NAME]`: the devices each live table uses (DM_TABLE_DEPS), named as the table named them.
 
 import type { Command } from 'commander';
-import { formatDeps } from '../format/dmsetup.js';
+import { formatDeps } from '../../control/dmsetup-format.js';
 import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
 
 export function registerDeps(program: Command): void {

@@ -1,7 +1,7 @@
 // `dmsim info [NAME]`: dmsetup info's long form for one device or all of them.
 
 import type { Command } from 'commander';
-import { formatInfo, NO_DEVICES } from '../format/dmsetup.js';
+import { formatInfo, NO_DEVICES } from '../../control/dmsetup-format.js';
 import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
 
 export function registerInfo(program: Command): void {

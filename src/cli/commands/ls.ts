@@ -1,7 +1,7 @@
 // `dmsim ls`: every device as "name<TAB>(major:minor)", or "No devices found".
 
 import type { Command } from 'commander';
-import { formatLs } from '../format/dmsetup.js';
+import { formatLs } from '../../control/dmsetup-format.js';
 import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
 
 export function registerLs(program: Command): void {

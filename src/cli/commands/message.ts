@@ -1,7 +1,7 @@
 // `dmsim message NAME SECTOR MSG...`: dmsetup message (DM_TARGET_MSG to the target at SECTOR).
 
 import type { Command } from 'commander';
-import { formatMessageReply } from '../format/dmsetup.js';
+import { formatMessageReply } from '../../control/dmsetup-format.js';
 import { jsonOption, parseWholeNumber, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
 
 export function registerMessage(program: Command): void {

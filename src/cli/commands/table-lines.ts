@@ -2,7 +2,7 @@
 // listing all devices.
 
 import type { Command } from 'commander';
-import { formatAllDevices, formatOneDevice, formatTableLines } from '../format/dmsetup.js';
+import { formatAllDevices, formatOneDevice, formatTableLines } from '../../control/dmsetup-format.js';
 import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
 
 type Options = SocketOptions & JsonOptions & { target?: string; inactive?: boolean };

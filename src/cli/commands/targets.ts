@@ -1,7 +1,7 @@
 // `dmsim targets`: the registered target types and their versions.
 
 import type { Command } from 'commander';
-import { formatTargets } from '../format/dmsetup.js';
+import { formatTargets } from '../../control/dmsetup-format.js';
 import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
 
 export function registerTargets(program: Command): void {

@@ -3,7 +3,7 @@
 // running daemon; --scenario plays a lesson step by step (n, s) with its narration.
 
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '../../dm/errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 
 interface TuiCliOptions {
   demo?: boolean;

@@ -1,7 +1,7 @@
 // `dmsim version`: dmsetup version's two lines (dmsim's version and the driver interface it follows).
 
 import type { Command } from 'commander';
-import { formatVersion } from '../format/dmsetup.js';
+import { formatVersion } from '../../control/dmsetup-format.js';
 import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
 
 export function registerVersion(program: Command): void {

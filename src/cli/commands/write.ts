@@ -3,8 +3,8 @@
 
 import type { Command } from 'commander';
 import { promises as fsp } from 'node:fs';
-import { SECTOR_SIZE } from '../../block/block-device.js';
-import { InvalidArgumentError } from '../../dm/errors.js';
+import { SECTOR_SIZE } from '../../base/size.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import { parseWholeNumber, socketOption, withDaemon, type SocketOptions } from '../daemon-session.js';
 
 interface WriteOptions extends SocketOptions {

@@ -3,7 +3,7 @@
 // and logs the way the oracle jobs do with flakey and error tables.
 
 import type { BlockDevice } from '../../../src/block/block-device.js';
-import { IoError } from '../../../src/dm/errors.js';
+import { IoError } from '../../../src/base/errors.js';
 
 export class FaultyDevice implements BlockDevice {
   readonly inner: BlockDevice;

@@ -4,9 +4,10 @@
 import { createHash } from 'node:crypto';
 import type { BlockDevice } from '../../../src/block/block-device.js';
 import { MemoryDevice } from '../../../src/block/memory-device.js';
-import { NoDeviceError } from '../../../src/dm/errors.js';
-import { EventBus, type DmEvent } from '../../../src/dm/events.js';
-import type { Clock, DmDevice, TargetContext } from '../../../src/dm/target.js';
+import { NoDeviceError } from '../../../src/base/errors.js';
+import { EventBus, type DmEvent } from '../../../src/base/events.js';
+import type { Clock } from '../../../src/base/clock.js';
+import type { DmDevice, TargetContext } from '../../../src/dm/target.js';
 import { KcopydEngine } from '../../../src/kcopyd/engine.js';
 import type { WorkerScheduler } from '../../../src/kcopyd/scheduler.js';
 import { MirrorSet, mirrorTargetType } from '../../../targets/mirror/mirror.js';

@@ -2,7 +2,8 @@
 // MemoryDevice) only at flush. `crash()` loses the cache, as a power cut would. Lets a test see exactly which
 // acknowledged NBD writes were durable.
 
-import { SECTOR_SIZE, type BlockDevice } from '../../../src/block/block-device.js';
+import { SECTOR_SIZE } from '../../../src/base/size.js';
+import { type BlockDevice } from '../../../src/block/block-device.js';
 import { MemoryDevice } from '../../../src/block/memory-device.js';
 
 export class VolatileDisk implements BlockDevice {

@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { socketAnswers } from '../../../src/control/daemon.js';
+import { socketAnswers } from '../../../src/net/unix-socket.js';
 
 export const REPO = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 export const CLI = join(REPO, 'src/cli/main.ts');

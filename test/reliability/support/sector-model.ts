@@ -2,7 +2,7 @@
 // the values written since (acknowledged or still in flight) that a crash may or may not have kept. Each
 // write's data names its sector and a run-unique tag, so a sector read back says which write it came from.
 
-import { SECTOR_SIZE } from '../../../src/block/block-device.js';
+import { SECTOR_SIZE } from '../../../src/base/size.js';
 
 /** 512 bytes that say "sector S, write T" (a torn write is caught: the whole sector must match one tag). */
 export function sectorData(sector: number, tag: number): Buffer {

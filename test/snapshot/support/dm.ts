@@ -1,8 +1,8 @@
 // Helpers for the integration tests: a DeviceMapper over named MemoryDevices, and dmsetup-like one-liners.
 
 import { MemoryDevice } from '../../../src/block/memory-device.js';
-import { DeviceMapper } from '../../../src/dm/device-mapper.js';
-import { EventBus, type DmEvent } from '../../../src/dm/events.js';
+import { DeviceMapper } from '../../../targets/device-mapper.js';
+import { EventBus, type DmEvent } from '../../../src/base/events.js';
 import { KcopydEngine } from '../../../src/kcopyd/engine.js';
 import type { WorkerScheduler } from '../../../src/kcopyd/scheduler.js';
 

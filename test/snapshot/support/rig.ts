@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BlockDevice } from '../../../src/block/block-device.js';
 import { MemoryDevice } from '../../../src/block/memory-device.js';
-import { EventBus, type DmEvent } from '../../../src/dm/events.js';
+import { EventBus, type DmEvent } from '../../../src/base/events.js';
 import type { Bio } from '../../../src/dm/bio.js';
 import type { Target, TargetContext, TargetType } from '../../../src/dm/target.js';
 import { KcopydEngine } from '../../../src/kcopyd/engine.js';

@@ -1,7 +1,7 @@
 // dmsetup 1.02.185's text output (libdm/dmsetup.c: _display_info_long, _status, _ls/_display_name,
 // _targets, _version), checked against what the oracle's dmsetup printed (fixtures/transcripts/kernel/).
 
-import type { DeviceDeps, DeviceInfo, DeviceSummary, TableLine, TargetVersion, VersionInfo } from '../../control/protocol.js';
+import type { DeviceDeps, DeviceInfo, DeviceSummary, TableLine, TargetVersion, VersionInfo } from './protocol.js';
 
 export const NO_DEVICES = 'No devices found\n';
 

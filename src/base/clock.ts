@@ -1,7 +1,12 @@
 // Clocks for time-driven targets (flakey's up/down intervals, delay's queue): the kernel's jiffies + timers.
 // SystemClock is wall time; ManualClock only moves when a test (or a stepped lesson) calls advance().
 
-import type { Clock } from './target.js';
+/** Milliseconds and timers: wall time in production, stepped by hand in tests and lessons. */
+export interface Clock {
+  now(): number;
+  /** Runs fn after ms; returns a cancel function. */
+  setTimer(ms: number, fn: () => void): () => void;
+}
 
 export class SystemClock implements Clock {
   now(): number {

@@ -1,23 +1,23 @@
-// DeviceMapper: the named mapped devices and the dmsetup verbs as methods (drivers/md/dm-ioctl.c's
+// DeviceMapperCore: the named mapped devices and the dmsetup verbs as methods (drivers/md/dm-ioctl.c's
 // command set: dev_create, table_load, do_suspend/do_resume, dev_remove, remove_all, table_status,
-// dev_status, target_message, dev_wait, list_devices, list_versions, table_deps). The library entry point;
-// the daemon and the CLI are thin layers over it.
+// dev_status, target_message, dev_wait, list_devices, list_versions, table_deps). It knows no target type:
+// tables may use the types in the registry it is handed (targets/device-mapper.ts hands it the built-in ones).
 
 import type { BlockDevice } from '../block/block-device.js';
 import { KcopydEngine } from '../kcopyd/engine.js';
 import type { KcopydEnvironment } from '../kcopyd/environment.js';
-import { registerBuiltinTargets } from './builtin-targets.js';
-import { SystemClock } from './clock.js';
+import { SystemClock } from '../base/clock.js';
 import { DM_MAJOR, DevicePool } from './device-pool.js';
-import { BusyError, InvalidArgumentError, NoDeviceError } from './errors.js';
-import { defaultBus, type EventBus } from './events.js';
+import { BusyError, InvalidArgumentError, NoDeviceError } from '../base/errors.js';
+import { defaultBus, type EventBus } from '../base/events.js';
 import { MappedBlockDevice, MappedDevice } from './mapped-device.js';
 import { DmTable } from './table.js';
 import { parseTable } from './table-parser.js';
 import { TargetRegistry } from './target-registry.js';
-import type { Clock, DmDevice } from './target.js';
+import type { Clock } from '../base/clock.js';
+import type { DmDevice } from './target.js';
 
-declare module './events.js' {
+declare module '../base/events.js' {
   interface DmEventMap {
     'dm.created': { device: string; minor: number; uuid?: string };
     'dm.removed': { device: string; minor: number };
@@ -57,6 +57,8 @@ export interface DeviceSummary {
 }
 
 export interface DeviceMapperOptions {
+  /** The target types tables may use. */
+  registry?: TargetRegistry;
   bus?: EventBus;
   clock?: Clock;
   kcopyd?: KcopydEnvironment;
@@ -77,11 +79,11 @@ const DM_UUID_LEN = 129;
 /** The read-ahead dmsetup shows for a mapped device (256 sectors). */
 const READ_AHEAD = 256;
 
-export class DeviceMapper {
+export class DeviceMapperCore {
   readonly bus: EventBus;
   readonly clock: Clock;
   /** The target types tables may use; register more with `registry.register(type)`. */
-  readonly registry = new TargetRegistry();
+  readonly registry: TargetRegistry;
   private readonly devicesByName = new Map<string, MappedDevice>();
   private readonly pool: DevicePool;
   private kcopydEnv: KcopydEnvironment | undefined;
@@ -92,6 +94,7 @@ export class DeviceMapper {
     this.bus = options.bus ?? defaultBus;
     this.clock = options.clock ?? new SystemClock();
     this.kcopydEnv = options.kcopyd;
+    this.registry = options.registry ?? new TargetRegistry();
     this.pool = new DevicePool(
       {
         byName: (name) => this.devicesByName.get(name),
@@ -99,7 +102,6 @@ export class DeviceMapper {
       },
       { force: options.forceOpen ?? false },
     );
-    registerBuiltinTargets(this.registry);
   }
 
   /** The kcopyd engine targets copy with: the one given, else one made on first use on this bus and clock. */

@@ -1,7 +1,12 @@
 // Size words as people type them for images and devices: 2048s (sectors), 512, 64K, 64M, 1G, 1T (binary units).
 
-import { InvalidArgumentError } from '../dm/errors.js';
-import { SECTOR_SIZE } from './block-device.js';
+import { InvalidArgumentError } from './errors.js';
+
+/** The unit of every table, status line and API (the kernel's SECTOR_SIZE). */
+export const SECTOR_SIZE = 512;
+export const SECTOR_SHIFT = 9;
+export const PAGE_SIZE = 4096;
+export const SECTORS_PER_PAGE = PAGE_SIZE / SECTOR_SIZE;
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
 

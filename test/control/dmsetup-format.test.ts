@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { formatAllDevices, formatDeps, formatInfo, formatLs, formatMessageReply, formatOneDevice, formatTargets } from '../../src/cli/format/dmsetup.js';
+import { formatAllDevices, formatDeps, formatInfo, formatLs, formatMessageReply, formatOneDevice, formatTargets } from '../../src/control/dmsetup-format.js';
 import type { DeviceInfo } from '../../src/control/protocol.js';
 import { normaliseKernelStdout, parseTranscript } from '../e2e/transcript.js';
 

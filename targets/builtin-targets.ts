@@ -1,16 +1,16 @@
 // The target types every DeviceMapper starts with: one line per type. Registration order is the kernel's
 // module load order on the oracle, so `targets()` lists them as `dmsetup targets` does (newest first).
 
-import type { TargetRegistry } from './target-registry.js';
-import { errorTargetType } from '../../targets/error.js';
-import { linearTargetType } from '../../targets/linear.js';
-import { flakeyTargetType } from '../../targets/flakey.js';
-import { delayTargetType } from '../../targets/delay.js';
-import { zeroTargetType } from '../../targets/zero.js';
-import { mirrorTargetType } from '../../targets/mirror/mirror.js';
-import { snapshotTargetType } from '../../targets/snapshot/snapshot.js';
-import { originTargetType } from '../../targets/snapshot/origin.js';
-import { mergeTargetType } from '../../targets/snapshot/merge.js';
+import type { TargetRegistry } from '../src/dm/target-registry.js';
+import { errorTargetType } from './error.js';
+import { linearTargetType } from './linear.js';
+import { flakeyTargetType } from './flakey.js';
+import { delayTargetType } from './delay.js';
+import { zeroTargetType } from './zero.js';
+import { mirrorTargetType } from './mirror/mirror.js';
+import { snapshotTargetType } from './snapshot/snapshot.js';
+import { originTargetType } from './snapshot/origin.js';
+import { mergeTargetType } from './snapshot/merge.js';
 
 export function registerBuiltinTargets(registry: TargetRegistry): void {
   registry.register(errorTargetType);

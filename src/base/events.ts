@@ -2,9 +2,8 @@
 // daemon's event stream are subscribers. Nothing that emits knows who listens.
 //
 // Each module adds its own event kinds by augmenting DmEventMap next to the code that emits them:
-//   declare module '../dm/events.js' { interface DmEventMap { 'kcopyd.job': KcopydJobEvent } }
+//   declare module './events.js' { interface DmEventMap { 'kcopyd.job': KcopydJobEvent } }
 
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface DmEventMap {
   /** An I/O request failed on a device (any layer). */
   'io.error': { device: string; op: string; sector: number; count: number; code: string; message: string };
