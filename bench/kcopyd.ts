@@ -34,12 +34,19 @@ async function child(src: string, dst: string, sectors: number): Promise<void> {
   const to = await FileDevice.open(dst);
   const client = engine.createClient({ owner: 'bench' });
   const t0 = performance.now();
-  const r = await client.copyAsync({ bdev: from, sector: 0, count: sectors }, [{ bdev: to, sector: 0, count: sectors }]);
+  const r = await client.copyAsync({ bdev: from, sector: 0, count: sectors }, [
+    { bdev: to, sector: 0, count: sectors },
+  ]);
   const seconds = (performance.now() - t0) / 1000;
   await client.destroy();
   await from.close();
   await to.close();
-  const report: ChildReport = { seconds, maxRssKiB: process.resourceUsage().maxRSS, readErr: r.readErr, writeErr: r.writeErr };
+  const report: ChildReport = {
+    seconds,
+    maxRssKiB: process.resourceUsage().maxRSS,
+    readErr: r.readErr,
+    writeErr: r.writeErr,
+  };
   process.stdout.write(JSON.stringify(report) + '\n');
 }
 
@@ -128,7 +135,9 @@ export async function main(argv: string[]): Promise<void> {
   const src = join(dir, 'src.img');
   const runner = fileURLToPath(new URL('./run.ts', import.meta.url));
   try {
-    process.stdout.write(`kcopyd bench: ${mib} MiB, ${rounds} rounds, ${overwrite ? 'onto cached destinations' : 'sparse destinations'}, files in ${dir}\n`);
+    process.stdout.write(
+      `kcopyd bench: ${mib} MiB, ${rounds} rounds, ${overwrite ? 'onto cached destinations' : 'sparse destinations'}, files in ${dir}\n`,
+    );
     await makeSource(src, mib);
     const ddTimes: number[] = [];
     const kTimes: number[] = [];
@@ -153,10 +162,20 @@ export async function main(argv: string[]): Promise<void> {
         return ddSeconds(dd.stderr, dd.seconds);
       };
       const runK = async (): Promise<ChildReport> => {
-        const k = await run(process.execPath, ['--import', 'tsx', runner, 'kcopyd', '--child', src, dstK, String(mib * 2048)]);
+        const k = await run(process.execPath, [
+          '--import',
+          'tsx',
+          runner,
+          'kcopyd',
+          '--child',
+          src,
+          dstK,
+          String(mib * 2048),
+        ]);
         if (k.code !== 0) throw new Error(`kcopyd child failed: ${k.stderr}`);
         const rep = JSON.parse(k.stdout.trim().split('\n').at(-1)!) as ChildReport;
-        if (rep.readErr || rep.writeErr !== 0) throw new Error(`kcopyd reported read_err=${rep.readErr} write_err=${rep.writeErr}`);
+        if (rep.readErr || rep.writeErr !== 0)
+          throw new Error(`kcopyd reported read_err=${rep.readErr} write_err=${rep.writeErr}`);
         await writeBack(dstK);
         return rep;
       };
@@ -188,8 +207,12 @@ export async function main(argv: string[]): Promise<void> {
     }
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const rate = (seconds: number): string => `${(mib / seconds).toFixed(0)} MiB/s`;
-    process.stdout.write(`dd      bs=1M conv=notrunc: median ${rate(median(ddTimes))}, best ${rate(Math.min(...ddTimes))}\n`);
-    process.stdout.write(`kcopyd  (1024-sector sub-jobs, 8 in flight): median ${rate(median(kTimes))}, best ${rate(Math.min(...kTimes))}\n`);
+    process.stdout.write(
+      `dd      bs=1M conv=notrunc: median ${rate(median(ddTimes))}, best ${rate(Math.min(...ddTimes))}\n`,
+    );
+    process.stdout.write(
+      `kcopyd  (1024-sector sub-jobs, 8 in flight): median ${rate(median(kTimes))}, best ${rate(Math.min(...kTimes))}\n`,
+    );
     process.stdout.write(
       `ratio kcopyd/dd: median ${(median(ddTimes) / median(kTimes)).toFixed(2)}x, best ${(Math.min(...ddTimes) / Math.min(...kTimes)).toFixed(2)}x (goal >= 0.90x)\n`,
     );

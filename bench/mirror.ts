@@ -65,7 +65,12 @@ export async function main(args: string[]): Promise<void> {
     await fillData(join(dir, 'leg0.img'), bytes);
     await timedRun('sync', []);
     const cp = async (): Promise<number> => {
-      const seconds = await timedRun('cp', ['--reflink=never', '--sparse=never', join(dir, 'leg0.img'), join(dir, 'cp.img')]);
+      const seconds = await timedRun('cp', [
+        '--reflink=never',
+        '--sparse=never',
+        join(dir, 'leg0.img'),
+        join(dir, 'cp.img'),
+      ]);
       await fsp.rm(join(dir, 'cp.img'));
       await timedRun('sync', []);
       return seconds;
@@ -92,7 +97,9 @@ export async function main(args: string[]): Promise<void> {
     const rate = (s: number, mib = sizeMiB): string => `${(mib / s).toFixed(0)} MiB/s`;
     process.stdout.write(`best of ${rounds} rounds\n`);
     process.stdout.write(`cp                 ${best.cp.toFixed(2)} s  ${rate(best.cp)}\n`);
-    process.stdout.write(`resync, core log   ${best.core.toFixed(2)} s  ${rate(best.core)}  = ${(best.cp / best.core).toFixed(2)}x cp\n`);
+    process.stdout.write(
+      `resync, core log   ${best.core.toFixed(2)} s  ${rate(best.core)}  = ${(best.cp / best.core).toFixed(2)}x cp\n`,
+    );
     process.stdout.write(`cp + sync          ${best.cpSync.toFixed(2)} s  ${rate(best.cpSync)}\n`);
     process.stdout.write(
       `resync, disk log   ${best.disk.toFixed(2)} s  ${rate(best.disk)}  = ${(best.cp / best.disk).toFixed(2)}x cp, ${(best.cpSync / best.disk).toFixed(2)}x cp + sync\n`,
@@ -106,14 +113,19 @@ export async function main(args: string[]): Promise<void> {
     const dm = new DeviceMapper({ bus: new EventBus() });
     const sectors = wbytes / 512;
     await dm.create('lin', `0 ${sectors} linear ${join(dir, 'lin.img')} 0`);
-    await dm.create('mir', `0 ${sectors} mirror core 2 ${REGION} nosync 2 ${join(dir, 'leg0.img')} 0 ${join(dir, 'leg1.img')} 0`);
+    await dm.create(
+      'mir',
+      `0 ${sectors} mirror core 2 ${REGION} nosync 2 ${join(dir, 'leg0.img')} 0 ${join(dir, 'leg1.img')} 0`,
+    );
     await writeThrough(dm, 'lin', wbytes); // warm-up: file blocks allocated, code paths compiled
     await writeThrough(dm, 'mir', wbytes);
     const lin = await writeThrough(dm, 'lin', wbytes);
     const mir = await writeThrough(dm, 'mir', wbytes);
     await dm.close();
     process.stdout.write(`writes, linear     ${lin.toFixed(2)} s  ${rate(lin, writeMiB)}\n`);
-    process.stdout.write(`writes, mirror     ${mir.toFixed(2)} s  ${rate(mir, writeMiB)}  = ${(lin / mir).toFixed(2)}x linear\n`);
+    process.stdout.write(
+      `writes, mirror     ${mir.toFixed(2)} s  ${rate(mir, writeMiB)}  = ${(lin / mir).toFixed(2)}x linear\n`,
+    );
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }

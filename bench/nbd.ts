@@ -16,22 +16,53 @@ import { EventBus } from '../src/base/events.js';
 import { fillData, MiB, timedRun } from './_support.js';
 
 function convert(uri: string, bytes: number): Promise<number> {
-  return timedRun('qemu-img', ['convert', '-n', '-f', 'raw', uri, '--target-image-opts', `driver=null-co,size=${bytes}`]);
+  return timedRun('qemu-img', [
+    'convert',
+    '-n',
+    '-f',
+    'raw',
+    uri,
+    '--target-image-opts',
+    `driver=null-co,size=${bytes}`,
+  ]);
 }
 
 /** Starts nbdkit's file plugin on a unix socket and on 127.0.0.1:port; resolves once it wrote its pid file. */
 async function startNbdkit(dir: string, file: string, port: number): Promise<ChildProcess> {
   const pidFile = join(dir, 'nbdkit.pid');
-  const p = spawn('nbdkit', ['--foreground', '--pidfile', pidFile, '--unix', join(dir, 'nbdkit.sock'), 'file', `file=${file}`], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const q = spawn('nbdkit', ['--foreground', '--pidfile', `${pidFile}.tcp`, '--ipaddr', '127.0.0.1', '--port', String(port), 'file', `file=${file}`], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const p = spawn(
+    'nbdkit',
+    ['--foreground', '--pidfile', pidFile, '--unix', join(dir, 'nbdkit.sock'), 'file', `file=${file}`],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const q = spawn(
+    'nbdkit',
+    [
+      '--foreground',
+      '--pidfile',
+      `${pidFile}.tcp`,
+      '--ipaddr',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      'file',
+      `file=${file}`,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   p.once('exit', () => q.kill('SIGTERM'));
   // Wait for the pid files rather than probing the sockets (a probe connection makes nbdkit log an error).
-  const exists = (f: string): Promise<boolean> => fsp.stat(f).then(() => true, () => false);
-  for (let i = 0; i < 400 && !((await exists(pidFile)) && (await exists(`${pidFile}.tcp`))); i++) await new Promise((r) => setTimeout(r, 25));
+  const exists = (f: string): Promise<boolean> =>
+    fsp.stat(f).then(
+      () => true,
+      () => false,
+    );
+  for (let i = 0; i < 400 && !((await exists(pidFile)) && (await exists(`${pidFile}.tcp`))); i++)
+    await new Promise((r) => setTimeout(r, 25));
   if (!(await exists(pidFile)) || !(await exists(`${pidFile}.tcp`))) throw new Error('nbdkit did not start');
   return p;
 }
@@ -48,7 +79,13 @@ function freePort(): Promise<number> {
   });
 }
 
-async function compare(label: string, dmsimUri: string, kitUri: string, sizeMiB: number, rounds: number): Promise<void> {
+async function compare(
+  label: string,
+  dmsimUri: string,
+  kitUri: string,
+  sizeMiB: number,
+  rounds: number,
+): Promise<void> {
   const bytes = sizeMiB * MiB;
   await convert(kitUri, bytes); // warm up both paths
   await convert(dmsimUri, bytes);
@@ -59,7 +96,9 @@ async function compare(label: string, dmsimUri: string, kitUri: string, sizeMiB:
     const d = await convert(dmsimUri, bytes);
     bestKit = Math.min(bestKit, k);
     bestDmsim = Math.min(bestDmsim, d);
-    process.stdout.write(`${label} round ${r + 1}: nbdkit ${(sizeMiB / k).toFixed(0)} MiB/s, dmsim ${(sizeMiB / d).toFixed(0)} MiB/s\n`);
+    process.stdout.write(
+      `${label} round ${r + 1}: nbdkit ${(sizeMiB / k).toFixed(0)} MiB/s, dmsim ${(sizeMiB / d).toFixed(0)} MiB/s\n`,
+    );
   }
   process.stdout.write(
     `${label}: qemu-img convert of ${sizeMiB} MiB (best of ${rounds}): nbdkit file ${(sizeMiB / bestKit).toFixed(0)} MiB/s, ` +

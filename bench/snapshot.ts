@@ -37,7 +37,13 @@ async function run(dm: DeviceMapper, name: string, sectors: number): Promise<num
   return sectors / 2048 / seconds;
 }
 
-async function measure(dir: string, sectors: number, kind: 'linear' | 'origin', snapshots: number, chunk: number): Promise<number> {
+async function measure(
+  dir: string,
+  sectors: number,
+  kind: 'linear' | 'origin',
+  snapshots: number,
+  chunk: number,
+): Promise<number> {
   const dm = new DeviceMapper({ bus: new EventBus() });
   const origin = join(dir, 'origin.img');
   await sparse(origin, sectors);
@@ -69,14 +75,21 @@ export async function main(args: string[]): Promise<void> {
   const line = (label: string, v: number, base: number) =>
     process.stdout.write(`${label.padEnd(30)} ${v.toFixed(1).padStart(8)} MiB/s   ${(v / base).toFixed(2)}\n`);
   try {
-    process.stdout.write(`origin writes: ${mib} MiB in ${IO_SECTORS / 2} KiB writes, ${QUEUE_DEPTH} in flight, sparse files in ${tmpdir()}\n`);
+    process.stdout.write(
+      `origin writes: ${mib} MiB in ${IO_SECTORS / 2} KiB writes, ${QUEUE_DEPTH} in flight, sparse files in ${tmpdir()}\n`,
+    );
     process.stdout.write(`${'device'.padEnd(30)} ${'throughput'.padStart(14)}   vs linear\n`);
     await measure(dir, sectors, 'linear', 0, 8); // warm-up: JIT and the page cache, not reported
     const linear = await measure(dir, sectors, 'linear', 0, 8);
     line('linear', linear, linear);
     line('snapshot-origin, 0 snapshots', await measure(dir, sectors, 'origin', 0, 8), linear);
     for (const chunk of [8, 64, 1024]) {
-      for (const n of [1, 4]) line(`origin, ${n} snapshot${n > 1 ? 's' : ''}, chunk ${chunk}`, await measure(dir, sectors, 'origin', n, chunk), linear);
+      for (const n of [1, 4])
+        line(
+          `origin, ${n} snapshot${n > 1 ? 's' : ''}, chunk ${chunk}`,
+          await measure(dir, sectors, 'origin', n, chunk),
+          linear,
+        );
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

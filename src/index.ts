@@ -2,7 +2,13 @@
 // types tables, targets and embedders need.
 
 export { DeviceMapper } from '../targets/device-mapper.js';
-export type { CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceSummary, TableLine } from './dm/device-mapper-core.js';
+export type {
+  CreateOptions,
+  DeviceInfo,
+  DeviceMapperOptions,
+  DeviceSummary,
+  TableLine,
+} from './dm/device-mapper-core.js';
 export { MappedBlockDevice, MappedDevice } from './dm/mapped-device.js';
 export type { DeviceRequest } from './dm/mapped-device.js';
 export { TargetRegistry } from './dm/target-registry.js';

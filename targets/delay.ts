@@ -78,7 +78,9 @@ export class DelayTarget implements Target {
   }
 
   deviceAreas(): DeviceArea[] {
-    return [this.read, this.write, this.flush].slice(0, this.triples).map((c) => ({ device: c.dev, start: c.start, len: this.len }));
+    return [this.read, this.write, this.flush]
+      .slice(0, this.triples)
+      .map((c) => ({ device: c.dev, start: c.start, len: this.len }));
   }
 
   async destroy(): Promise<void> {

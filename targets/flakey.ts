@@ -102,7 +102,7 @@ export class FlakeyTarget implements Target {
 
   private matches(bio: Bio): boolean {
     const opf = REQ_OP[bio.op] | (bio.fua ? REQ_FUA : 0) | (bio.preflush || bio.op === 'flush' ? REQ_PREFLUSH : 0);
-    return ((opf & this.cfg.corrupt!.flags) >>> 0) === this.cfg.corrupt!.flags;
+    return (opf & this.cfg.corrupt!.flags) >>> 0 === this.cfg.corrupt!.flags;
   }
 
   /** corrupt_bio_data: a copy of the bio with byte N set to the value (bios without data, or too short, unchanged). */
@@ -115,7 +115,9 @@ export class FlakeyTarget implements Target {
 
   private downError(bio: Bio): IoError {
     const features = this.cfg.errorWrites ? ' (error_writes)' : '';
-    return new IoError(`flakey target is down${features}: ${bio.op} of ${bio.count} sectors at target sector ${bio.sector} refused`);
+    return new IoError(
+      `flakey target is down${features}: ${bio.op} of ${bio.count} sectors at target sector ${bio.sector} refused`,
+    );
   }
 }
 

@@ -81,12 +81,23 @@ function errorText(e: unknown): string {
 
 export function App({ store, actions, colour, cols, rows, outputLines = 20, lesson }: AppProps) {
   const state = useSyncExternalStore(store.subscribe, store.getSnapshot);
-  const lessonView = useSyncExternalStore<LessonView | null>(lesson?.subscribe ?? noLesson, lesson?.getSnapshot ?? noView);
+  const lessonView = useSyncExternalStore<LessonView | null>(
+    lesson?.subscribe ?? noLesson,
+    lesson?.getSnapshot ?? noView,
+  );
   const [width, height] = useTerminalSize(cols, rows);
   const { exit } = useApp();
   // The keyboard state lives in a ref, read and written synchronously by the input handler: keys typed
   // faster than React re-renders (a ':' and the command right after it) must see the focus they changed.
-  const ui = useRef<UiState>({ focus: 'devices', selected: undefined, logScroll: 0, help: false, text: '', history: [], historyAt: null });
+  const ui = useRef<UiState>({
+    focus: 'devices',
+    selected: undefined,
+    logScroll: 0,
+    help: false,
+    text: '',
+    history: [],
+    historyAt: null,
+  });
   const [, redraw] = useReducer((n: number) => n + 1, 0);
   const [message, setMessage] = useState<Message | null>(null);
   const update = (change: Partial<UiState>): void => {
@@ -114,7 +125,11 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
   const submit = (line: string): void => {
     const trimmed = line.trim();
     const history = ui.current.history;
-    update({ text: '', historyAt: null, history: trimmed === '' || history[history.length - 1] === trimmed ? history : [...history, trimmed] });
+    update({
+      text: '',
+      historyAt: null,
+      history: trimmed === '' || history[history.length - 1] === trimmed ? history : [...history, trimmed],
+    });
     if (trimmed === '') return;
     setMessage({ kind: 'busy', text: `running: ${trimmed}` });
     actions.run(trimmed).then(
@@ -138,7 +153,8 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
   // A chunk of several characters (typed ahead, pasted, or sent by tmux send-keys) is handled one character at a
   // time, with CR or LF as Enter, so ':status\r' focuses the command line, types and runs the command.
   useInput((input, key) => {
-    const special = key.upArrow || key.downArrow || key.leftArrow || key.rightArrow || key.escape || key.ctrl || key.meta;
+    const special =
+      key.upArrow || key.downArrow || key.leftArrow || key.rightArrow || key.escape || key.ctrl || key.meta;
     if (input.length <= 1 || special) return handleKey(input, key);
     for (const ch of input) {
       const enter = ch === '\r' || ch === '\n';
@@ -194,7 +210,13 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
         ) : (
           <>
             <Box height={L.top}>
-              <DevicesPanel state={state} selected={current} focused={focus === 'devices'} width={L.left} height={L.top} />
+              <DevicesPanel
+                state={state}
+                selected={current}
+                focused={focus === 'devices'}
+                width={L.left}
+                height={L.top}
+              />
               <Box width={1} />
               <KcopydPanel state={state} focused={focus === 'kcopyd'} width={L.right} height={L.top} />
             </Box>

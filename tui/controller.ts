@@ -79,10 +79,19 @@ export class TuiController {
       const status = await c.request('status', { name });
       // Last, so the export's client count is as fresh as the snapshot can make it.
       const exp = (await c.request('ls', {})).find((d) => d.name === name)?.export;
-      const text = (lines: typeof table) => lines.map((l) => `${l.start} ${l.length} ${l.target} ${l.params}`).join('\n');
-      this.store.note('tui.device', { name, table: text(table), status: text(status), state: info?.state ?? 'ACTIVE', failed: this.failed.has(name), ...(exp ? { export: exp } : {}) });
+      const text = (lines: typeof table) =>
+        lines.map((l) => `${l.start} ${l.length} ${l.target} ${l.params}`).join('\n');
+      this.store.note('tui.device', {
+        name,
+        table: text(table),
+        status: text(status),
+        state: info?.state ?? 'ACTIVE',
+        failed: this.failed.has(name),
+        ...(exp ? { export: exp } : {}),
+      });
     } catch (e) {
-      if (isDmError(e) && (e.code === 'ENXIO' || e.code === 'ENODEV' || e.code === 'ENOENT')) this.store.note('tui.device-gone', { device: name });
+      if (isDmError(e) && (e.code === 'ENXIO' || e.code === 'ENODEV' || e.code === 'ENOENT'))
+        this.store.note('tui.device-gone', { device: name });
       else if (!this.quitting) throw e;
     }
   }
@@ -140,7 +149,10 @@ export class TuiController {
 
   private requireKcopyd(what: string) {
     const k = this.session.kcopyd;
-    if (!k) throw new InvalidArgumentError(`${what}: the daemon's kcopyd runs in another process; pause and step need the embedded engine (dmsim tui without --attach)`);
+    if (!k)
+      throw new InvalidArgumentError(
+        `${what}: the daemon's kcopyd runs in another process; pause and step need the embedded engine (dmsim tui without --attach)`,
+      );
     return k;
   }
 

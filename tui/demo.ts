@@ -158,12 +158,19 @@ export class Demo {
     await this.cmd(`create snap1 0 ${ORIGIN_SECTORS} snapshot /dev/mapper/base-real ${p('cow1.img')} P ${CHUNK}`);
     await this.cmd(`create snap2 0 ${ORIGIN_SECTORS} snapshot /dev/mapper/base-real ${p('cow2.img')} P ${CHUNK}`);
     // Slow legs (40 ms per I/O) so the resync can be watched region by region.
-    for (const leg of ['leg0', 'leg1', 'leg2']) await this.cmd(`create ${leg} 0 ${MIRROR_SECTORS} delay ${p(`${leg}.img`)} 0 40`);
-    await this.cmd(`create mirror 0 ${MIRROR_SECTORS} mirror disk 2 ${p('mlog.img')} 512 2 /dev/mapper/leg0 0 /dev/mapper/leg1 0 1 handle_errors`);
+    for (const leg of ['leg0', 'leg1', 'leg2'])
+      await this.cmd(`create ${leg} 0 ${MIRROR_SECTORS} delay ${p(`${leg}.img`)} 0 40`);
+    await this.cmd(
+      `create mirror 0 ${MIRROR_SECTORS} mirror disk 2 ${p('mlog.img')} 512 2 /dev/mapper/leg0 0 /dev/mapper/leg1 0 1 handle_errors`,
+    );
 
     // Writes to the origin copy each first-touched chunk into both COWs before it lands.
-    this.every(120, () => this.io('base', 'write', this.random(ORIGIN_SECTORS / CHUNK) * CHUNK, CHUNK, 0x40 + this.random(64)));
-    this.every(250, () => this.io('mirror', 'write', this.random(MIRROR_SECTORS / CHUNK) * CHUNK, CHUNK * 4, 0xa0 + this.random(32)));
+    this.every(120, () =>
+      this.io('base', 'write', this.random(ORIGIN_SECTORS / CHUNK) * CHUNK, CHUNK, 0x40 + this.random(64)),
+    );
+    this.every(250, () =>
+      this.io('mirror', 'write', this.random(MIRROR_SECTORS / CHUNK) * CHUNK, CHUNK * 4, 0xa0 + this.random(32)),
+    );
     this.every(400, () => this.io(this.readTarget, 'read', this.random(ORIGIN_SECTORS / CHUNK) * CHUNK, CHUNK));
     this.every(7000, () => this.cmd(`copy ${p('base.img')}:0+${4 * MiB} ${p('scratch.img')}:0`));
 
@@ -177,7 +184,9 @@ export class Demo {
     await this.untilStatus('mirror', (params) => / 1 D/.test(params), 30);
     await this.wait(6);
     this.say('repair: rebuild the mirror on leg1 and a new leg2, with a fresh log (everything resyncs onto leg2)');
-    await this.cmd(`load mirror 0 ${MIRROR_SECTORS} mirror disk 2 ${p('mlog2.img')} 512 2 /dev/mapper/leg1 0 /dev/mapper/leg2 0 1 handle_errors`);
+    await this.cmd(
+      `load mirror 0 ${MIRROR_SECTORS} mirror disk 2 ${p('mlog2.img')} 512 2 /dev/mapper/leg1 0 /dev/mapper/leg2 0 1 handle_errors`,
+    );
     await this.cmd('suspend mirror');
     await this.cmd('resume mirror');
     this.mirrorLegs = ['leg1', 'leg2'];

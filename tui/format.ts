@@ -32,7 +32,9 @@ const SPARKS = ['_', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 export function sparkline(values: readonly number[], width: number): string {
   const tail = values.slice(-width);
   const max = Math.max(0, ...tail);
-  const line = tail.map((v) => (max <= 0 || v <= 0 ? SPARKS[0] : SPARKS[Math.max(1, Math.round((v / max) * (SPARKS.length - 1)))]));
+  const line = tail.map((v) =>
+    max <= 0 || v <= 0 ? SPARKS[0] : SPARKS[Math.max(1, Math.round((v / max) * (SPARKS.length - 1)))],
+  );
   return line.join('').padStart(width, ' ');
 }
 

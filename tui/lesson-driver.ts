@@ -47,7 +47,11 @@ export interface LessonActions {
 /** The part of the TUI controller the lesson uses (pausing and stepping the shared kcopyd engine). */
 type Kcopyd = Pick<TuiController, 'paused' | 'pause' | 'step'>;
 
-const narrated = (s: { number: number; say?: string }, title: string): NarratedStep => ({ number: s.number, title, ...(s.say !== undefined ? { say: s.say } : {}) });
+const narrated = (s: { number: number; say?: string }, title: string): NarratedStep => ({
+  number: s.number,
+  title,
+  ...(s.say !== undefined ? { say: s.say } : {}),
+});
 
 export class LessonDriver implements LessonActions {
   private view: LessonView;
@@ -62,7 +66,16 @@ export class LessonDriver implements LessonActions {
   ) {
     const first = player.peek();
     const s = player.scenario;
-    this.view = { title: s.title, total: s.steps.length, played: 0, notOk: 0, step: first ? narrated(first, describeStep(first)) : null, running: false, outcome: null, ended: first ? null : 'done' };
+    this.view = {
+      title: s.title,
+      total: s.steps.length,
+      played: 0,
+      notOk: 0,
+      step: first ? narrated(first, describeStep(first)) : null,
+      running: false,
+      outcome: null,
+      ended: first ? null : 'done',
+    };
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -97,9 +110,12 @@ export class LessonDriver implements LessonActions {
 
   private refuseWhenBusy(): void {
     const v = this.view;
-    if (v.ended) throw new InvalidArgumentError(`the lesson is over (${this.summary()}): q quits; the command line still works`);
+    if (v.ended)
+      throw new InvalidArgumentError(`the lesson is over (${this.summary()}): q quits; the command line still works`);
     if (this.playing) {
-      throw new InvalidArgumentError(`step ${v.step?.number} is still running${this.kcopyd.paused ? ': kcopyd is paused, s runs one worker pass, p resumes' : ''}`);
+      throw new InvalidArgumentError(
+        `step ${v.step?.number} is still running${this.kcopyd.paused ? ': kcopyd is paused, s runs one worker pass, p resumes' : ''}`,
+      );
     }
   }
 
@@ -110,13 +126,25 @@ export class LessonDriver implements LessonActions {
     this.update({ step: narrated(step, describeStep(step)), running: true, outcome: null });
     this.playing = this.player
       .next()
-      .catch((e: unknown): StepOutcome => ({ number: step.number, kind: step.do, title: describeStep(step), ok: false, reason: e instanceof Error ? e.message : String(e), bail: true }))
+      .catch(
+        (e: unknown): StepOutcome => ({
+          number: step.number,
+          kind: step.do,
+          title: describeStep(step),
+          ok: false,
+          reason: e instanceof Error ? e.message : String(e),
+          bail: true,
+        }),
+      )
       .then((outcome) => {
         this.playing = null;
         const played = this.view.played + 1;
         const ended = outcome.bail ? 'stopped' : this.player.done ? 'done' : null;
         this.update({ played, notOk: this.view.notOk + (outcome.ok ? 0 : 1), running: false, outcome, ended });
-        this.log(`lesson step ${outcome.number}/${this.view.total} ${outcome.ok ? 'ok' : `not ok: ${outcome.reason}`}: ${outcome.title}`, !outcome.ok);
+        this.log(
+          `lesson step ${outcome.number}/${this.view.total} ${outcome.ok ? 'ok' : `not ok: ${outcome.reason}`}: ${outcome.title}`,
+          !outcome.ok,
+        );
         if (ended) this.log(`lesson ${ended === 'done' ? 'over' : 'stopped'}: ${this.summary()}`, ended === 'stopped');
       });
     return step.number;
@@ -155,7 +183,11 @@ export interface LessonSession {
  * Starts the embedded engine with the scenario's device-mapper as its engine (a scenario from loadScenario),
  * and wires the lesson to the controller (q closes the player: devices, then the temporary images).
  */
-export async function startLesson(scenario: Scenario, store: ViewStore, options: { version?: string } = {}): Promise<LessonSession> {
+export async function startLesson(
+  scenario: Scenario,
+  store: ViewStore,
+  options: { version?: string } = {},
+): Promise<LessonSession> {
   let player: ScenarioPlayer | undefined;
   const session = await startEmbedded({
     ...(options.version !== undefined ? { version: options.version } : {}),

@@ -37,12 +37,16 @@ function embeddedEngine(version: string | undefined, sharedPoolPages?: number): 
 }
 
 export async function runTui(options: TuiOptions): Promise<void> {
-  if (options.demo && options.attach) throw new InvalidArgumentError('--demo builds its own devices; it cannot be combined with --attach');
+  if (options.demo && options.attach)
+    throw new InvalidArgumentError('--demo builds its own devices; it cannot be combined with --attach');
   if (options.scenario !== undefined && (options.demo || options.attach)) {
-    throw new InvalidArgumentError('--scenario plays a lesson on its own embedded engine; it cannot be combined with --demo or --attach');
+    throw new InvalidArgumentError(
+      '--scenario plays a lesson on its own embedded engine; it cannot be combined with --demo or --attach',
+    );
   }
   const fps = options.fps ?? 10;
-  if (!Number.isFinite(fps) || fps < 1 || fps > 60) throw new InvalidArgumentError(`--fps must be 1..60, not ${options.fps}`);
+  if (!Number.isFinite(fps) || fps < 1 || fps > 60)
+    throw new InvalidArgumentError(`--fps must be 1..60, not ${options.fps}`);
   // A lesson is read and checked first: a mistake in it is reported even without a terminal.
   const scenario = options.scenario !== undefined ? await loadScenario(options.scenario) : undefined;
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
@@ -52,7 +56,11 @@ export async function runTui(options: TuiOptions): Promise<void> {
   let controller: TuiController;
   let lesson: LessonDriver | undefined;
   if (scenario) {
-    ({ controller, lesson } = await startLesson(scenario, store, options.version !== undefined ? { version: options.version } : {}));
+    ({ controller, lesson } = await startLesson(
+      scenario,
+      store,
+      options.version !== undefined ? { version: options.version } : {},
+    ));
   } else {
     const session = options.attach
       ? await attach(resolveSocketPath(typeof options.attach === 'string' ? options.attach : undefined))
@@ -68,11 +76,14 @@ export async function runTui(options: TuiOptions): Promise<void> {
       throw e;
     }
   }
-  const app = render(<App store={store} actions={controller} lesson={lesson} colour={colourWanted(process.env, process.stdout)} />, {
-    exitOnCtrlC: false,
-    maxFps: fps,
-    patchConsole: true,
-  });
+  const app = render(
+    <App store={store} actions={controller} lesson={lesson} colour={colourWanted(process.env, process.stdout)} />,
+    {
+      exitOnCtrlC: false,
+      maxFps: fps,
+      patchConsole: true,
+    },
+  );
   const onSignal = (): void => {
     void controller.quit().finally(() => app.unmount());
   };

@@ -1,7 +1,17 @@
 // DmError: every failure dmsim reports carries an errno-style code and a sentence a person can act on.
 // The codes are the ones the kernel's device-mapper returns for the same situations.
 
-export type DmErrorCode = 'EINVAL' | 'EIO' | 'ENOSPC' | 'EBUSY' | 'ENXIO' | 'ENODEV' | 'EEXIST' | 'ENOENT' | 'EPERM' | 'EROFS';
+export type DmErrorCode =
+  | 'EINVAL'
+  | 'EIO'
+  | 'ENOSPC'
+  | 'EBUSY'
+  | 'ENXIO'
+  | 'ENODEV'
+  | 'EEXIST'
+  | 'ENOENT'
+  | 'EPERM'
+  | 'EROFS';
 
 export class DmError extends Error {
   readonly code: DmErrorCode;

@@ -13,11 +13,15 @@ const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1
 /** Parses a size word to bytes; `s` means 512-byte sectors. The result is a whole number of sectors. */
 export function parseSizeBytes(word: string): number {
   const m = /^(\d+)([a-z]?)(i?b)?$/i.exec(word.trim());
-  if (!m) throw new InvalidArgumentError(`invalid size "${word}": use a number with an optional unit s, K, M, G or T (e.g. 64M, 2048s)`);
+  if (!m)
+    throw new InvalidArgumentError(
+      `invalid size "${word}": use a number with an optional unit s, K, M, G or T (e.g. 64M, 2048s)`,
+    );
   const n = Number(m[1]);
   const unit = m[2]!.toLowerCase();
   const bytes = unit === 's' ? n * SECTOR_SIZE : n * (UNITS[unit] ?? NaN);
   if (!Number.isSafeInteger(bytes)) throw new InvalidArgumentError(`invalid size "${word}": unknown unit or too large`);
-  if (bytes % SECTOR_SIZE !== 0) throw new InvalidArgumentError(`invalid size "${word}": ${bytes} bytes is not a whole number of 512-byte sectors`);
+  if (bytes % SECTOR_SIZE !== 0)
+    throw new InvalidArgumentError(`invalid size "${word}": ${bytes} bytes is not a whole number of 512-byte sectors`);
   return bytes;
 }

@@ -35,7 +35,9 @@ export function checkRequest(dev: BlockDevice, op: 'read' | 'write' | 'discard',
     throw new IoError(`${dev.name}: ${op} at sector ${sector}: not a valid sector number`);
   }
   if (bytes % SECTOR_SIZE !== 0) {
-    throw new IoError(`${dev.name}: ${op} at sector ${sector}: length ${bytes} bytes is not a multiple of ${SECTOR_SIZE}`);
+    throw new IoError(
+      `${dev.name}: ${op} at sector ${sector}: length ${bytes} bytes is not a multiple of ${SECTOR_SIZE}`,
+    );
   }
   const count = bytes / SECTOR_SIZE;
   if (sector + count > dev.sizeSectors) {

@@ -28,7 +28,13 @@ export class FileDevice implements BlockDevice {
   private readonly fh: FileHandle;
   private closed = false;
 
-  private constructor(path: string, fh: FileHandle, sizeSectors: number, isBlockDevice: boolean, options: FileDeviceOptions) {
+  private constructor(
+    path: string,
+    fh: FileHandle,
+    sizeSectors: number,
+    isBlockDevice: boolean,
+    options: FileDeviceOptions,
+  ) {
     this.path = path;
     this.name = options.name ?? path;
     this.fh = fh;
@@ -56,9 +62,12 @@ export class FileDevice implements BlockDevice {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EBUSY') {
-        throw new BusyError(`${path}: device is busy: ${await describeHolders(path)}; writing to it now would corrupt it (dmsim daemon --force opens it anyway)`);
+        throw new BusyError(
+          `${path}: device is busy: ${await describeHolders(path)}; writing to it now would corrupt it (dmsim daemon --force opens it anyway)`,
+        );
       }
-      if (code === 'EACCES' || code === 'EROFS') throw new DmError('EPERM', `${path}: cannot open for ${options.readOnly ? 'reading' : 'writing'}: ${code}`);
+      if (code === 'EACCES' || code === 'EROFS')
+        throw new DmError('EPERM', `${path}: cannot open for ${options.readOnly ? 'reading' : 'writing'}: ${code}`);
       throw new NoDeviceError(`${path}: cannot open: ${(e as Error).message}`);
     }
     try {

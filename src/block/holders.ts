@@ -20,7 +20,9 @@ export async function describeHolders(path: string): Promise<string> {
 
 async function processesHolding(real: string): Promise<string[]> {
   const out: string[] = [];
-  const pids = (await fsp.readdir('/proc').catch(() => [] as string[])).filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
+  const pids = (await fsp.readdir('/proc').catch(() => [] as string[])).filter(
+    (p) => /^\d+$/.test(p) && Number(p) !== process.pid,
+  );
   for (const pid of pids) {
     const fds = await fsp.readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
     for (const fd of fds) {

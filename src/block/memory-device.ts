@@ -70,7 +70,11 @@ export class MemoryDevice implements BlockDevice {
   }
 
   /** Calls fn for each page-sized piece of the byte range [offset, offset + length). */
-  private walk(offset: number, length: number, fn: (page: number, pageOff: number, bufOff: number, len: number) => void): void {
+  private walk(
+    offset: number,
+    length: number,
+    fn: (page: number, pageOff: number, bufOff: number, len: number) => void,
+  ): void {
     let done = 0;
     while (done < length) {
       const pos = offset + done;

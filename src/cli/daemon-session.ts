@@ -16,7 +16,10 @@ export interface JsonOptions {
 }
 
 export function socketOption(cmd: Command): Command {
-  return cmd.option('--socket <path>', 'control socket of the daemon (default: $DMSIM_SOCKET, else $XDG_RUNTIME_DIR/dmsim/control or /tmp/dmsim-$UID/control)');
+  return cmd.option(
+    '--socket <path>',
+    'control socket of the daemon (default: $DMSIM_SOCKET, else $XDG_RUNTIME_DIR/dmsim/control or /tmp/dmsim-$UID/control)',
+  );
 }
 
 export function jsonOption(cmd: Command): Command {

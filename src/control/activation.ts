@@ -72,13 +72,18 @@ export async function activate(engine: ControlEngine, devices: readonly Recorded
     }
   }
   for (const d of devices) {
-    if (!results.some((r) => r.name === d.name && r.ok) || !d.table.some((l) => splitArgs(l)[2] === 'snapshot-origin')) continue;
+    if (!results.some((r) => r.name === d.name && r.ok) || !d.table.some((l) => splitArgs(l)[2] === 'snapshot-origin'))
+      continue;
     try {
       await engine.suspend(d.name);
       await engine.resume(d.name);
     } catch (e) {
       const i = results.findIndex((r) => r.name === d.name);
-      results[i] = { name: d.name, ok: false, reason: `created, but resuming it after its snapshots failed: ${(e as Error).message}` };
+      results[i] = {
+        name: d.name,
+        ok: false,
+        reason: `created, but resuming it after its snapshots failed: ${(e as Error).message}`,
+      };
     }
   }
   return results;

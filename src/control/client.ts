@@ -4,7 +4,16 @@
 import { connect, type Socket } from 'node:net';
 import { DmError, IoError } from '../base/errors.js';
 import { LineReader } from './line-reader.js';
-import { encodeLine, fromWireError, MAX_IO_SECTORS, MAX_LINE_BYTES, type Request, type Verb, type VerbArgs, type VerbResult } from './protocol.js';
+import {
+  encodeLine,
+  fromWireError,
+  MAX_IO_SECTORS,
+  MAX_LINE_BYTES,
+  type Request,
+  type Verb,
+  type VerbArgs,
+  type VerbResult,
+} from './protocol.js';
 import { SECTOR_SIZE } from '../base/size.js';
 
 /** Nobody answers at the socket: the one line the CLI prints, with how to start a daemon. */
@@ -47,7 +56,8 @@ export class ControlClient {
     return new Promise((resolve, reject) => {
       const socket = connect(socketPath);
       const onError = (e: NodeJS.ErrnoException): void => {
-        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ENOTSOCK') reject(new NoDaemonError(socketPath));
+        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ENOTSOCK')
+          reject(new NoDaemonError(socketPath));
         else reject(new IoError(`cannot connect to ${socketPath}: ${e.message}`));
       };
       socket.once('error', onError);

@@ -30,7 +30,8 @@ export async function runDaemon(options: DaemonProcessOptions): Promise<void> {
   // A state file that cannot be read or parsed stops us here, before any device is touched.
   const state = options.statePath ? await readStateFile(options.statePath) : null;
   if (options.statePath) await checkStateDirectory(options.statePath);
-  if (await socketAnswers(options.socketPath)) throw new BusyError(`a daemon is already running at ${options.socketPath}`);
+  if (await socketAnswers(options.socketPath))
+    throw new BusyError(`a daemon is already running at ${options.socketPath}`);
   const bus = new EventBus();
   const trace = options.trace ? new TraceFile(bus, options.trace) : null;
   let engine = options.makeEngine(bus);
@@ -38,8 +39,16 @@ export async function runDaemon(options: DaemonProcessOptions): Promise<void> {
     const results = await activate(engine, state?.devices ?? []);
     const failed = results.filter((r) => !r.ok);
     for (const r of failed) options.log(`${r.name}: not activated: ${r.reason} (kept in ${options.statePath})`);
-    if (results.length > 0) options.log(`activated ${results.length - failed.length} of ${results.length} device(s) from ${options.statePath}`);
-    const recording = new RecordingEngine(engine, options.statePath, state?.devices ?? [], failed.map((r) => r.name));
+    if (results.length > 0)
+      options.log(
+        `activated ${results.length - failed.length} of ${results.length} device(s) from ${options.statePath}`,
+      );
+    const recording = new RecordingEngine(
+      engine,
+      options.statePath,
+      state?.devices ?? [],
+      failed.map((r) => r.name),
+    );
     await recording.record();
     engine = recording;
   }
@@ -47,7 +56,9 @@ export async function runDaemon(options: DaemonProcessOptions): Promise<void> {
   await daemon.listen(options.socketPath);
   // A bug in one request's path must not take every device down with it: log it and carry on.
   process.on('uncaughtException', (e) => options.log(`internal error (daemon continues): ${e.stack ?? e.message}`));
-  process.on('unhandledRejection', (e) => options.log(`internal error (daemon continues): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
+  process.on('unhandledRejection', (e) =>
+    options.log(`internal error (daemon continues): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
+  );
   options.log(`listening on ${options.socketPath} (pid ${process.pid})`);
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
@@ -66,7 +77,12 @@ const DETACH_TIMEOUT_MS = 15_000;
  * Starts `dmsim daemon` again in the background with the same node flags and returns its PID once the socket
  * answers. Refuses at once when a daemon already answers there.
  */
-export async function detachDaemon(socketPath: string, trace: string | undefined, statePath?: string, force?: boolean): Promise<number> {
+export async function detachDaemon(
+  socketPath: string,
+  trace: string | undefined,
+  statePath?: string,
+  force?: boolean,
+): Promise<number> {
   if (await socketAnswers(socketPath)) throw new BusyError(`a daemon is already running at ${socketPath}`);
   const script = process.argv[1];
   if (script === undefined) throw new IoError('cannot tell which script to start in the background');
@@ -81,7 +97,10 @@ export async function detachDaemon(socketPath: string, trace: string | undefined
   child.once('exit', (code, signal) => (exited = signal ? `signal ${signal}` : `status ${code}`));
   const deadline = Date.now() + DETACH_TIMEOUT_MS;
   for (;;) {
-    if (exited) throw new IoError(`the daemon exited with ${exited} before accepting connections (run it without --detach to see why)`);
+    if (exited)
+      throw new IoError(
+        `the daemon exited with ${exited} before accepting connections (run it without --detach to see why)`,
+      );
     if (await socketAnswers(socketPath)) break;
     if (Date.now() > deadline) {
       child.kill('SIGTERM');

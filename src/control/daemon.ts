@@ -14,7 +14,18 @@ import type { ControlEngine } from './engine.js';
 import type { NbdExports } from '../nbd/export-registry.js';
 import { LineReader } from './line-reader.js';
 import { defaultSocketPath } from './socket-path.js';
-import { encodeLine, MAX_IO_SECTORS, MAX_LINE_BYTES, parseRequest, RequestError, toWireError, type DeviceInfo, type Reply, type Request, type TableLine } from './protocol.js';
+import {
+  encodeLine,
+  MAX_IO_SECTORS,
+  MAX_LINE_BYTES,
+  parseRequest,
+  RequestError,
+  toWireError,
+  type DeviceInfo,
+  type Reply,
+  type Request,
+  type TableLine,
+} from './protocol.js';
 
 /** The block major the oracle's kernel gave device-mapper; dmsim reports it in `info` and `ls`. */
 export const DM_MAJOR = 253;
@@ -38,7 +49,11 @@ export interface DaemonOptions {
 async function securePrivateDirectory(dir: string): Promise<void> {
   const st = await fsp.stat(dir);
   const uid = process.getuid?.() ?? st.uid;
-  if (st.uid !== uid) throw new DmError('EPERM', `${dir}: owned by uid ${st.uid}, not by this user (${uid}); remove it or choose another --socket`);
+  if (st.uid !== uid)
+    throw new DmError(
+      'EPERM',
+      `${dir}: owned by uid ${st.uid}, not by this user (${uid}); remove it or choose another --socket`,
+    );
   if ((st.mode & 0o077) !== 0) await fsp.chmod(dir, 0o700);
 }
 
@@ -103,7 +118,11 @@ export class ControlDaemon {
       try {
         line = encodeLine(r);
       } catch (e) {
-        line = encodeLine({ id: r.id, ok: false, error: { code: 'EIO', message: `the reply could not be encoded: ${(e as Error).message}` } });
+        line = encodeLine({
+          id: r.id,
+          ok: false,
+          error: { code: 'EIO', message: `the reply could not be encoded: ${(e as Error).message}` },
+        });
       }
       socket.write(line);
     };
@@ -134,7 +153,11 @@ export class ControlDaemon {
         else queue = queue.then(run);
       },
       () => {
-        reply({ id: null, ok: false, error: toWireError(new InvalidArgumentError(`request line longer than ${MAX_LINE_BYTES} bytes`)) });
+        reply({
+          id: null,
+          ok: false,
+          error: toWireError(new InvalidArgumentError(`request line longer than ${MAX_LINE_BYTES} bytes`)),
+        });
         socket.end();
       },
     );
@@ -161,7 +184,10 @@ export class ControlDaemon {
         line = encodeLine({ id, event: { ...event } });
       } catch (e) {
         // An event field JSON cannot carry (a BigInt, a cycle) must not break the engine that emitted it.
-        line = encodeLine({ id, event: { type: event.type, seq: event.seq, time: event.time, unserialisable: (e as Error).message } });
+        line = encodeLine({
+          id,
+          event: { type: event.type, seq: event.seq, time: event.time, unserialisable: (e as Error).message },
+        });
       }
       socket.write(line);
     });
@@ -188,7 +214,9 @@ export class ControlDaemon {
       case 'remove':
         // An exported device is open, so the engine refuses it too; this says why and what to do.
         if (!request.args.force && this.exports?.has(request.args.name)) {
-          throw new BusyError(`${request.args.name}: device is busy: exported over NBD at ${this.exports.summary(request.args.name).uri}; run dmsim unexport ${request.args.name} first`);
+          throw new BusyError(
+            `${request.args.name}: device is busy: exported over NBD at ${this.exports.summary(request.args.name).uri}; run dmsim unexport ${request.args.name} first`,
+          );
         }
         await engine.remove(request.args.name, { force: request.args.force ?? false });
         return null;
@@ -210,14 +238,17 @@ export class ControlDaemon {
         return null;
       case 'info':
         return byName(
-          (await engine.info(request.args.name)).map((i): DeviceInfo => ({ ...i, uuid: i.uuid ?? '', major: i.major ?? DM_MAJOR })),
+          (await engine.info(request.args.name)).map(
+            (i): DeviceInfo => ({ ...i, uuid: i.uuid ?? '', major: i.major ?? DM_MAJOR }),
+          ),
         );
       case 'deps': {
         const names = request.args.name !== undefined ? [request.args.name] : (await engine.ls()).map((d) => d.name);
         const deps = [];
         // The kernel adds each device at the head of the table's list (dm-table.c list_add), so deps come
         // out last-named first.
-        for (const name of names) deps.push({ name, devices: (await engine.devices(name)).map((d) => d.name).reverse() });
+        for (const name of names)
+          deps.push({ name, devices: (await engine.devices(name)).map((d) => d.name).reverse() });
         return byName(deps);
       }
       case 'ls':
@@ -232,7 +263,10 @@ export class ControlDaemon {
       case 'wait':
         return engine.wait(request.args.name, request.args.eventNr);
       case 'targets':
-        return (await engine.targets()).map((t) => ({ name: t.name, version: typeof t.version === 'string' ? t.version : t.version.join('.') }));
+        return (await engine.targets()).map((t) => ({
+          name: t.name,
+          version: typeof t.version === 'string' ? t.version : t.version.join('.'),
+        }));
       case 'version':
         return { dmsim: this.options.version, driver: DRIVER_VERSION };
       case 'read': {
@@ -246,7 +280,9 @@ export class ControlDaemon {
         const { name, sector, data } = request.args;
         const buf = Buffer.from(data, 'base64');
         if (buf.length % SECTOR_SIZE !== 0) {
-          throw new InvalidArgumentError(`write: ${buf.length} bytes is not a whole number of ${SECTOR_SIZE}-byte sectors`);
+          throw new InvalidArgumentError(
+            `write: ${buf.length} bytes is not a whole number of ${SECTOR_SIZE}-byte sectors`,
+          );
         }
         checkIoSize(buf.length / SECTOR_SIZE);
         await withOpen(engine, name, (dev) => dev.write(sector, buf));
@@ -274,7 +310,11 @@ export class ControlDaemon {
       const engine = this.options.engine;
       // Default: a unix socket beside the control socket (loopback only, 0600); any other address is explicit.
       const path = `${this.socketPath ?? 'dmsim-control'}.nbd`;
-      this.exports ??= new NbdExports({ open: async (name) => engine.open(name), defaultListen: { kind: 'unix', path }, bus: this.options.bus });
+      this.exports ??= new NbdExports({
+        open: async (name) => engine.open(name),
+        defaultListen: { kind: 'unix', path },
+        bus: this.options.bus,
+      });
     }
     return this.exports;
   }
@@ -296,7 +336,11 @@ function checkIoSize(count: number): void {
   }
 }
 
-async function withOpen(engine: ControlEngine, name: string, io: (dev: Awaited<ReturnType<ControlEngine['open']>>) => Promise<void>): Promise<void> {
+async function withOpen(
+  engine: ControlEngine,
+  name: string,
+  io: (dev: Awaited<ReturnType<ControlEngine['open']>>) => Promise<void>,
+): Promise<void> {
   const dev = await engine.open(name);
   try {
     await io(dev);
@@ -304,4 +348,3 @@ async function withOpen(engine: ControlEngine, name: string, io: (dev: Awaited<R
     await dev.close();
   }
 }
-

@@ -8,7 +8,9 @@ export const NO_DEVICES = 'No devices found\n';
 /** `table` / `status`: "<start> <length> <target> <params>", prefixed "NAME: " when every device is listed. */
 export function formatTableLines(lines: readonly TableLine[], prefixNames: boolean): string {
   // dmsetup prints "%s " before the params even when they are empty, hence the trailing space.
-  return lines.map((l) => `${prefixNames ? `${l.name}: ` : ''}${l.start} ${l.length} ${l.target} ${l.params}\n`).join('');
+  return lines
+    .map((l) => `${prefixNames ? `${l.name}: ` : ''}${l.start} ${l.length} ${l.target} ${l.params}\n`)
+    .join('');
 }
 
 /** `table NAME` / `status NAME`: a device without a live table prints one empty line. */
@@ -61,7 +63,10 @@ export function formatLs(devices: readonly DeviceSummary[]): string {
 export function formatDeps(deps: readonly DeviceDeps[], prefixNames: boolean): string {
   if (prefixNames && deps.length === 0) return NO_DEVICES;
   return deps
-    .map((d) => `${prefixNames ? `${d.name}: ` : ''}${d.devices.length} dependencies\t:${d.devices.map((dev) => ` (${dev})`).join('')}\n`)
+    .map(
+      (d) =>
+        `${prefixNames ? `${d.name}: ` : ''}${d.devices.length} dependencies\t:${d.devices.map((dev) => ` (${dev})`).join('')}\n`,
+    )
     .join('');
 }
 

@@ -27,7 +27,11 @@ export interface EngineOpenDevice {
 }
 
 export interface ControlEngine {
-  create(name: string, table: string, options?: { readOnly?: boolean; uuid?: string; notable?: boolean }): MaybePromise<unknown>;
+  create(
+    name: string,
+    table: string,
+    options?: { readOnly?: boolean; uuid?: string; notable?: boolean },
+  ): MaybePromise<unknown>;
   load(name: string, table: string): MaybePromise<unknown>;
   suspend(name: string, options?: { noflush?: boolean }): MaybePromise<unknown>;
   resume(name: string): MaybePromise<unknown>;

@@ -117,7 +117,13 @@ const req = (kind: FieldKind) => ({ kind, required: true });
 const opt = (kind: FieldKind) => ({ kind, required: false });
 
 const ARG_SPECS: { [V in Verb]: ArgSpec } = {
-  create: { name: req('name'), table: req('string'), readOnly: opt('boolean'), uuid: opt('string'), notable: opt('boolean') },
+  create: {
+    name: req('name'),
+    table: req('string'),
+    readOnly: opt('boolean'),
+    uuid: opt('string'),
+    notable: opt('boolean'),
+  },
   load: { name: req('name'), table: req('string') },
   suspend: { name: req('name'), noflush: opt('boolean') },
   resume: { name: req('name') },
@@ -156,12 +162,15 @@ function checkField(verb: string, key: string, kind: FieldKind, value: unknown):
     case 'string':
     case 'base64':
       if (typeof value !== 'string') throw new InvalidArgumentError(`${where} must be a string`);
-      if (kind === 'base64' && !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) throw new InvalidArgumentError(`${where} is not base64`);
+      if (kind === 'base64' && !/^[A-Za-z0-9+/]*={0,2}$/.test(value))
+        throw new InvalidArgumentError(`${where} is not base64`);
       return;
     case 'name':
       if (typeof value !== 'string' || value === '') throw new InvalidArgumentError(`${where} must be a device name`);
       if (value.length > MAX_NAME_LENGTH || value.includes('/')) {
-        throw new InvalidArgumentError(`${where}: '${value}' is not a valid device name (at most ${MAX_NAME_LENGTH} characters, no '/')`);
+        throw new InvalidArgumentError(
+          `${where}: '${value}' is not a valid device name (at most ${MAX_NAME_LENGTH} characters, no '/')`,
+        );
       }
       return;
     case 'boolean':
@@ -250,7 +259,18 @@ export function toWireError(e: unknown): WireError {
   return { code: 'EIO', message: e instanceof Error ? e.message : String(e) };
 }
 
-const ERROR_CODES: readonly DmErrorCode[] = ['EINVAL', 'EIO', 'ENOSPC', 'EBUSY', 'ENXIO', 'ENODEV', 'EEXIST', 'ENOENT', 'EPERM', 'EROFS'];
+const ERROR_CODES: readonly DmErrorCode[] = [
+  'EINVAL',
+  'EIO',
+  'ENOSPC',
+  'EBUSY',
+  'ENXIO',
+  'ENODEV',
+  'EEXIST',
+  'ENOENT',
+  'EPERM',
+  'EROFS',
+];
 
 /** Rebuilds a DmError on the client side from an error reply. */
 export function fromWireError(err: unknown): DmError {

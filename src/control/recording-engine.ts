@@ -61,7 +61,10 @@ export class RecordingEngine implements ControlEngine {
     }
     for (const name of live.keys()) this.pending.delete(name);
     const known = new Set([...live.keys(), ...this.pending.keys()]);
-    this.order = [...this.order.filter((n) => known.has(n)), ...[...known].filter((n) => !this.order.includes(n)).sort()];
+    this.order = [
+      ...this.order.filter((n) => known.has(n)),
+      ...[...known].filter((n) => !this.order.includes(n)).sort(),
+    ];
     const devices = this.order.map((n) => live.get(n) ?? this.pending.get(n)!);
     await writeStateFile(this.path, { devices });
   }
@@ -74,7 +77,11 @@ export class RecordingEngine implements ControlEngine {
     }
   }
 
-  create(name: string, table: string, options?: { readOnly?: boolean; uuid?: string; notable?: boolean }): Promise<unknown> {
+  create(
+    name: string,
+    table: string,
+    options?: { readOnly?: boolean; uuid?: string; notable?: boolean },
+  ): Promise<unknown> {
     return this.recordAfter(() => this.inner.create(name, table, options));
   }
   load(name: string, table: string): Promise<unknown> {

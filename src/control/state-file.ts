@@ -30,7 +30,10 @@ export const STATE_VERSION = 1;
 /** The state file could not be read or parsed: the daemon refuses to start rather than drop devices. */
 export class StateFileError extends DmError {
   constructor(path: string, reason: string) {
-    super('EINVAL', `state file ${path}: ${reason}; the daemon will not start without it (fix it, or move it away to start with no devices)`);
+    super(
+      'EINVAL',
+      `state file ${path}: ${reason}; the daemon will not start without it (fix it, or move it away to start with no devices)`,
+    );
     this.name = 'StateFileError';
   }
 }
@@ -48,20 +51,28 @@ export function parseState(path: string, text: string): DaemonState {
     throw new StateFileError(path, `not valid JSON (${(e as Error).message})`);
   }
   if (!isObject(raw)) throw new StateFileError(path, 'expected a JSON object');
-  if (raw.format !== STATE_FORMAT) throw new StateFileError(path, `"format" is ${JSON.stringify(raw.format)}, expected "${STATE_FORMAT}"`);
-  if (raw.version !== STATE_VERSION) throw new StateFileError(path, `version ${JSON.stringify(raw.version)} is not supported (this dmsim reads version ${STATE_VERSION})`);
+  if (raw.format !== STATE_FORMAT)
+    throw new StateFileError(path, `"format" is ${JSON.stringify(raw.format)}, expected "${STATE_FORMAT}"`);
+  if (raw.version !== STATE_VERSION)
+    throw new StateFileError(
+      path,
+      `version ${JSON.stringify(raw.version)} is not supported (this dmsim reads version ${STATE_VERSION})`,
+    );
   if (!Array.isArray(raw.devices)) throw new StateFileError(path, '"devices" must be an array');
   const seen = new Set<string>();
   const devices = raw.devices.map((d: unknown, i: number): RecordedDevice => {
     const where = `devices[${i}]`;
     if (!isObject(d)) throw new StateFileError(path, `${where} must be an object`);
     const { name, uuid, readOnly, minor, table } = d;
-    if (typeof name !== 'string' || name === '') throw new StateFileError(path, `${where}.name must be a non-empty string`);
+    if (typeof name !== 'string' || name === '')
+      throw new StateFileError(path, `${where}.name must be a non-empty string`);
     if (seen.has(name)) throw new StateFileError(path, `${where}: device ${name} is listed twice`);
     seen.add(name);
-    if (uuid !== undefined && typeof uuid !== 'string') throw new StateFileError(path, `${where}.uuid must be a string`);
+    if (uuid !== undefined && typeof uuid !== 'string')
+      throw new StateFileError(path, `${where}.uuid must be a string`);
     if (typeof readOnly !== 'boolean') throw new StateFileError(path, `${where}.readOnly must be true or false`);
-    if (typeof minor !== 'number' || !Number.isSafeInteger(minor) || minor < 0) throw new StateFileError(path, `${where}.minor must be a non-negative integer`);
+    if (typeof minor !== 'number' || !Number.isSafeInteger(minor) || minor < 0)
+      throw new StateFileError(path, `${where}.minor must be a non-negative integer`);
     if (!Array.isArray(table) || !table.every((l) => typeof l === 'string' && !l.includes('\n'))) {
       throw new StateFileError(path, `${where}.table must be an array of single-line strings`);
     }
@@ -117,7 +128,9 @@ export async function checkStateDirectory(path: string): Promise<void> {
     if (!st.isDirectory()) throw new Error('not a directory');
     await fsp.access(dirname(path), constants.W_OK);
   } catch (e) {
-    throw new InvalidArgumentError(`state file ${path}: its directory ${dirname(path)} is not a writable directory (${(e as Error).message})`);
+    throw new InvalidArgumentError(
+      `state file ${path}: its directory ${dirname(path)} is not a writable directory (${(e as Error).message})`,
+    );
   }
 }
 

@@ -131,9 +131,20 @@ export class DeviceMapperCore {
       if (other) throw new BusyError(`${name}: uuid "${options.uuid}" is already used by device ${other.name}`);
     }
     const empty = options.notable || parseTable(table).length === 0;
-    const md = new MappedDevice({ name, minor: this.freeMinor(), uuid: options.uuid, readOnly: options.readOnly ?? false, bus: this.bus });
+    const md = new MappedDevice({
+      name,
+      minor: this.freeMinor(),
+      uuid: options.uuid,
+      readOnly: options.readOnly ?? false,
+      bus: this.bus,
+    });
     this.devicesByName.set(name, md);
-    this.bus.emit('dm.created', options.uuid === undefined ? { device: name, minor: md.minor } : { device: name, minor: md.minor, uuid: options.uuid });
+    this.bus.emit(
+      'dm.created',
+      options.uuid === undefined
+        ? { device: name, minor: md.minor }
+        : { device: name, minor: md.minor, uuid: options.uuid },
+    );
     if (empty) return;
     try {
       await md.exclusive(async () => {
@@ -178,7 +189,9 @@ export class DeviceMapperCore {
     await md.exclusive(async () => {
       if (md.openCount > 0) {
         if (options.force) await this.swapInErrorTable(md);
-        throw new BusyError(`${name}: device is busy: ${this.describeUsers(md)}${options.force && md.live ? ' (its table was replaced by an error table)' : ''}`);
+        throw new BusyError(
+          `${name}: device is busy: ${this.describeUsers(md)}${options.force && md.live ? ' (its table was replaced by an error table)' : ''}`,
+        );
       }
       await this.destroyDevice(md);
     });
@@ -197,7 +210,9 @@ export class DeviceMapperCore {
     }
     const left = this.sorted();
     if (left.length > 0) {
-      throw new BusyError(`remove_all left ${left.length} open device(s): ${left.map((md) => `${md.name} (${this.describeUsers(md)})`).join(', ')}`);
+      throw new BusyError(
+        `remove_all left ${left.length} open device(s): ${left.map((md) => `${md.name} (${this.describeUsers(md)})`).join(', ')}`,
+      );
     }
   }
 
@@ -244,10 +259,13 @@ export class DeviceMapperCore {
     const table = md.live;
     if (!table) throw new NoDeviceError(`${name}: the device has no live table to send a message to`);
     if (!Number.isSafeInteger(sector) || sector < 0 || sector >= table.sizeSectors) {
-      throw new InvalidArgumentError(`${name}: Target message sector outside device (sector ${sector}, device has ${table.sizeSectors})`);
+      throw new InvalidArgumentError(
+        `${name}: Target message sector outside device (sector ${sector}, device has ${table.sizeSectors})`,
+      );
     }
     const t = table.targetAt(sector);
-    if (!t.target.message) throw new InvalidArgumentError(`${name}: Target type does not support messages (${t.type.name})`);
+    if (!t.target.message)
+      throw new InvalidArgumentError(`${name}: Target type does not support messages (${t.type.name})`);
     return t.target.message(args);
   }
 
@@ -292,7 +310,8 @@ export class DeviceMapperCore {
     const names: string[] = [];
     for (const other of this.devicesByName.values()) {
       for (const table of [other.live, other.inactive]) {
-        if (table?.devices().some((d) => d.bdev instanceof MappedBlockDevice && d.bdev.device === md)) names.push(other.name);
+        if (table?.devices().some((d) => d.bdev instanceof MappedBlockDevice && d.bdev.device === md))
+          names.push(other.name);
       }
     }
     return names;
@@ -361,7 +380,8 @@ export class DeviceMapperCore {
   private tableLines(type: 'info' | 'table', name: string | undefined, target: string | undefined): TableLine[] {
     const out: TableLine[] = [];
     for (const md of this.select(name)) {
-      for (const l of md.live?.lines(type) ?? []) if (target === undefined || l.target === target) out.push({ name: md.name, ...l });
+      for (const l of md.live?.lines(type) ?? [])
+        if (target === undefined || l.target === target) out.push({ name: md.name, ...l });
     }
     return out;
   }
@@ -397,7 +417,10 @@ export class DeviceMapperCore {
 /** dm-ioctl check_name: not empty, shorter than DM_NAME_LEN, no '/'. */
 function checkName(name: string): void {
   if (name.length === 0) throw new InvalidArgumentError('a device name may not be empty');
-  if (name.length >= DM_NAME_LEN) throw new InvalidArgumentError(`device name "${name.slice(0, 20)}..." is longer than ${DM_NAME_LEN - 1} characters`);
+  if (name.length >= DM_NAME_LEN)
+    throw new InvalidArgumentError(
+      `device name "${name.slice(0, 20)}..." is longer than ${DM_NAME_LEN - 1} characters`,
+    );
   if (name.includes('/')) throw new InvalidArgumentError(`device name "${name}" may not contain '/'`);
   if (name === '.' || name === '..') throw new InvalidArgumentError(`"${name}" is not a valid device name`);
 }

@@ -40,7 +40,8 @@ export class DevicePool {
   /** Registers a device (e.g. a MemoryDevice) that tables may name by `name`; the caller keeps ownership. */
   addBacking(name: string, dev: BlockDevice): void {
     if (this.backing.has(name)) throw new ExistsError(`a backing device named "${name}" is already registered`);
-    if (name.startsWith(MAPPER_PREFIX)) throw new ExistsError(`"${name}" would hide a mapped device; pick another name`);
+    if (name.startsWith(MAPPER_PREFIX))
+      throw new ExistsError(`"${name}" would hide a mapped device; pick another name`);
     this.backing.set(name, dev);
   }
 
@@ -50,11 +51,16 @@ export class DevicePool {
   }
 
   /** Opens or shares what `word` names, for a table of `owner`; returns the device and how to let it go. */
-  async acquire(word: string, mode: 'r' | 'rw', owner: MappedDevice): Promise<{ dev: BlockDevice; release: () => Promise<void> }> {
+  async acquire(
+    word: string,
+    mode: 'r' | 'rw',
+    owner: MappedDevice,
+  ): Promise<{ dev: BlockDevice; release: () => Promise<void> }> {
     const md = this.mappedFor(word);
     if (md) {
       if (md === owner) throw new NoDeviceError(`a table may not refer to its own device (${word})`);
-      if (dependsOn(md, owner)) throw new NoDeviceError(`${word} already uses ${owner.name}: the tables would form a loop`);
+      if (dependsOn(md, owner))
+        throw new NoDeviceError(`${word} already uses ${owner.name}: the tables would form a loop`);
       const dev = md.blockDevice('holder', word);
       return { dev, release: () => dev.close() };
     }
@@ -63,7 +69,8 @@ export class DevicePool {
       if (mode === 'rw' && registered.readOnly) throw new DmError('EROFS', `${word} is read-only`);
       return { dev: registered, release: async () => {} };
     }
-    if (word.startsWith(MAPPER_PREFIX)) throw new NoDeviceError(`no mapped device named "${word.slice(MAPPER_PREFIX.length)}"`);
+    if (word.startsWith(MAPPER_PREFIX))
+      throw new NoDeviceError(`no mapped device named "${word.slice(MAPPER_PREFIX.length)}"`);
     return this.acquireFile(word, mode);
   }
 
@@ -81,7 +88,10 @@ export class DevicePool {
     return undefined;
   }
 
-  private async acquireFile(word: string, mode: 'r' | 'rw'): Promise<{ dev: BlockDevice; release: () => Promise<void> }> {
+  private async acquireFile(
+    word: string,
+    mode: 'r' | 'rw',
+  ): Promise<{ dev: BlockDevice; release: () => Promise<void> }> {
     let key: string;
     try {
       key = await fsp.realpath(word);
@@ -100,7 +110,10 @@ export class DevicePool {
       }
     }
     if (mode === 'rw' && shared.dev.readOnly) {
-      throw new DmError('EROFS', `${word} is open read-only for another table; it cannot be opened for writing as well`);
+      throw new DmError(
+        'EROFS',
+        `${word} is open read-only for another table; it cannot be opened for writing as well`,
+      );
     }
     shared.refs++;
     const entry = shared;

@@ -82,7 +82,8 @@ export class ArgSet {
   readGroupCount(spec: ArgSpec): number {
     const at = this.pos;
     const v = parseUintArg(this.shift());
-    if (v === undefined || v < spec.min || v > spec.max || v > this.remaining) throw new TargetArgumentError(spec.error, at);
+    if (v === undefined || v < spec.min || v > spec.max || v > this.remaining)
+      throw new TargetArgumentError(spec.error, at);
     return v;
   }
 }

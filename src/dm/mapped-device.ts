@@ -152,7 +152,11 @@ export class MappedDevice {
       this.inactiveTable = undefined;
       this.writeBack = supportsFlush(this.liveTable);
       swapped = true;
-      this.bus.emit('dm.table_swapped', { device: this.name, targets: this.liveTable.targets.length, sizeSectors: this.liveTable.sizeSectors });
+      this.bus.emit('dm.table_swapped', {
+        device: this.name,
+        targets: this.liveTable.targets.length,
+        sizeSectors: this.liveTable.sizeSectors,
+      });
     }
     // dm_resume of a suspended device without a table: EINVAL, and it stays suspended.
     if (this.suspendedFlag && !this.liveTable) {
@@ -246,7 +250,8 @@ export class MappedDevice {
     try {
       if (req.op === 'flush' || req.preflush) await this.run(req, flushPieces(table));
       if (req.op !== 'flush') await this.run(req, splitRequest(table, req));
-      if (req.op === 'read' || req.op === 'write') this.bus.emit('dm.io', { device: this.name, op: req.op, sector: req.sector, count: req.count });
+      if (req.op === 'read' || req.op === 'write')
+        this.bus.emit('dm.io', { device: this.name, op: req.op, sector: req.sector, count: req.count });
     } finally {
       if (--this.inFlight === 0) for (const w of this.drainWaiters.splice(0)) w();
     }
@@ -267,7 +272,14 @@ export class MappedDevice {
       const e = r.reason;
       const code = e instanceof DmError ? e.code : 'EIO';
       const message = e instanceof Error ? e.message : String(e);
-      this.bus.emit('io.error', { device: this.name, op: p.bio.op, sector: p.target.begin + p.bio.sector, count: p.bio.count, code, message });
+      this.bus.emit('io.error', {
+        device: this.name,
+        op: p.bio.op,
+        sector: p.target.begin + p.bio.sector,
+        count: p.bio.count,
+        code,
+        message,
+      });
       first ??= e;
     });
     if (first !== undefined) throw this.ioError(req, first);
@@ -285,22 +297,38 @@ export class MappedDevice {
   private checkShape(req: DeviceRequest): void {
     const bad = (why: string): never => {
       const e = new IoError(`${this.name}: ${req.op} at sector ${req.sector}: ${why}`);
-      this.bus.emit('io.error', { device: this.name, op: req.op, sector: req.sector, count: req.count, code: e.code, message: e.message });
+      this.bus.emit('io.error', {
+        device: this.name,
+        op: req.op,
+        sector: req.sector,
+        count: req.count,
+        code: e.code,
+        message: e.message,
+      });
       throw e;
     };
     if (!Number.isSafeInteger(req.sector) || req.sector < 0) bad('not a valid sector number');
     if (req.op === 'read' || req.op === 'write') {
       if (!req.buf) bad('no data buffer');
-      if (req.buf!.length % SECTOR_SIZE !== 0) bad(`length ${req.buf!.length} bytes is not a multiple of ${SECTOR_SIZE}`);
+      if (req.buf!.length % SECTOR_SIZE !== 0)
+        bad(`length ${req.buf!.length} bytes is not a multiple of ${SECTOR_SIZE}`);
     }
     if (!Number.isSafeInteger(req.count) || req.count < 0) bad(`not a valid sector count (${req.count})`);
-    if (req.buf && req.buf.length !== req.count * SECTOR_SIZE) bad(`buffer of ${req.buf.length} bytes for ${req.count} sectors`);
+    if (req.buf && req.buf.length !== req.count * SECTOR_SIZE)
+      bad(`buffer of ${req.buf.length} bytes for ${req.count} sectors`);
   }
 
   /** A request refused before it reached any target: reported as an io.error, returned to throw. */
   private refused(req: DeviceRequest, cause: DmError): DmError {
     const e = this.ioError(req, cause);
-    this.bus.emit('io.error', { device: this.name, op: req.op, sector: req.sector, count: req.count, code: e.code, message: e.message });
+    this.bus.emit('io.error', {
+      device: this.name,
+      op: req.op,
+      sector: req.sector,
+      count: req.count,
+      code: e.code,
+      message: e.message,
+    });
     return e;
   }
 

@@ -38,7 +38,14 @@ export function parseTable(text: string): TableSpecLine[] {
       );
     }
     const args = splitArgs(m[4]!);
-    out.push({ line: i + 1, start: strtoull(m[1]!), length: strtoull(m[2]!), type: m[3]!, args, words: [m[1]!, m[2]!, m[3]!, ...args] });
+    out.push({
+      line: i + 1,
+      start: strtoull(m[1]!),
+      length: strtoull(m[2]!),
+      type: m[3]!,
+      args,
+      words: [m[1]!, m[2]!, m[3]!, ...args],
+    });
   }
   return out;
 }

@@ -106,7 +106,12 @@ export class DmTable {
 
   /** Status or table text of each target, in order. */
   lines(type: StatusType): { start: number; length: number; target: string; params: string }[] {
-    return this.targets.map((t) => ({ start: t.begin, length: t.len, target: t.type.name, params: t.target.status(type) }));
+    return this.targets.map((t) => ({
+      start: t.begin,
+      length: t.len,
+      target: t.type.name,
+      params: t.target.status(type),
+    }));
   }
 
   /** The devices the targets use, each once (the kernel's table-wide dm_dev list). */

@@ -162,7 +162,10 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
     let done = false;
     return {
       doCallback: (readErr: boolean, writeErr: number) => {
-        if (done) throw new InvalidArgumentError(`kcopyd: callback job ${job.id} of client ${this.id} (${this.owner}) was already done`);
+        if (done)
+          throw new InvalidArgumentError(
+            `kcopyd: callback job ${job.id} of client ${this.id} (${this.owner}) was already done`,
+          );
         done = true;
         job.readErr = Boolean(readErr);
         job.writeErr = writeErr >>> 0;
@@ -186,7 +189,13 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
     return this.destroyed;
   }
 
-  private submit<C>(from: IoRegion | null, dests: IoRegion[], flags: number, notify: KcopydNotify<C>, context: C): void {
+  private submit<C>(
+    from: IoRegion | null,
+    dests: IoRegion[],
+    flags: number,
+    notify: KcopydNotify<C>,
+    context: C,
+  ): void {
     this.checkLive();
     checkNotify(notify);
     const subJobSectors = this.env.subJobSectors;
@@ -312,7 +321,16 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
       this.env.scheduler.wake(this);
     }
     if (this.env.bus.listenerCount > 0) {
-      this.env.bus.emit('kcopyd.pass', { ...this.ref(), pass: this.passes, kind, completed, paged, issued, pagesBlocked: blocked, sleeping });
+      this.env.bus.emit('kcopyd.pass', {
+        ...this.ref(),
+        pass: this.passes,
+        kind,
+        completed,
+        paged,
+        issued,
+        pagesBlocked: blocked,
+        sleeping,
+      });
       this.emitQueues();
     }
   }
@@ -496,7 +514,9 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
 
   private checkLive(): void {
     if (this.state === 'destroyed') {
-      throw new InvalidArgumentError(`kcopyd: client ${this.id} (${this.owner}) has been destroyed; create a new client`);
+      throw new InvalidArgumentError(
+        `kcopyd: client ${this.id} (${this.owner}) has been destroyed; create a new client`,
+      );
     }
   }
 
@@ -560,7 +580,13 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
     });
   }
 
-  private reportFailures(job: KcopydJob, op: 'read' | 'write', dest: number | null, region: IoRegion, failures: RegionFailure[]): void {
+  private reportFailures(
+    job: KcopydJob,
+    op: 'read' | 'write',
+    dest: number | null,
+    region: IoRegion,
+    failures: RegionFailure[],
+  ): void {
     if (this.env.bus.listenerCount === 0) return;
     for (const f of failures) {
       const code = errorCode(f.error);

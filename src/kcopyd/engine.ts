@@ -65,7 +65,9 @@ export class KcopydEngine implements KcopydEnvironment {
     this.subJobSectors = sub;
     const shared = options.sharedPoolPages ?? Infinity;
     if (shared !== Infinity && (!Number.isSafeInteger(shared) || shared < 0)) {
-      throw new InvalidArgumentError(`kcopyd: shared pool size must be a whole number of pages >= 0, got ${String(shared)}`);
+      throw new InvalidArgumentError(
+        `kcopyd: shared pool size must be a whole number of pages >= 0, got ${String(shared)}`,
+      );
     }
     this.pool = new PagePool(shared);
     const zeroBuffer = Buffer.alloc(sub * SECTOR_SIZE);
@@ -93,11 +95,18 @@ export class KcopydEngine implements KcopydEnvironment {
     }
     const reservePages = options.reservePages ?? this.defaultReservePages;
     if (!Number.isSafeInteger(reservePages) || reservePages < 0) {
-      throw new InvalidArgumentError(`kcopyd: reserve must be a whole number of pages >= 0, got ${String(reservePages)}`);
+      throw new InvalidArgumentError(
+        `kcopyd: reserve must be a whole number of pages >= 0, got ${String(reservePages)}`,
+      );
     }
     const t = options.throttle;
     const throttle = t === undefined ? null : t instanceof KcopydThrottle ? t : new KcopydThrottle(t);
-    const client = new KcopydEngineClient(this.services, { id: this.nextClientId++, owner: options.owner, reservePages, throttle });
+    const client = new KcopydEngineClient(this.services, {
+      id: this.nextClientId++,
+      owner: options.owner,
+      reservePages,
+      throttle,
+    });
     this.live.add(client);
     return client;
   }

@@ -20,8 +20,14 @@ export function defaultKcopydEngine(): KcopydEngine {
 export const KcopydClient = {
   create(numPages: number, options: { owner?: string; throttle?: number | KcopydThrottle } = {}): KcopydClient {
     if (!Number.isSafeInteger(numPages) || numPages < 1) {
-      throw new InvalidArgumentError(`kcopyd: KcopydClient.create needs a whole number of pages >= 1, got ${String(numPages)}`);
+      throw new InvalidArgumentError(
+        `kcopyd: KcopydClient.create needs a whole number of pages >= 1, got ${String(numPages)}`,
+      );
     }
-    return defaultKcopydEngine().createClient({ owner: options.owner ?? 'kcopyd', reservePages: numPages, throttle: options.throttle });
+    return defaultKcopydEngine().createClient({
+      owner: options.owner ?? 'kcopyd',
+      reservePages: numPages,
+      throttle: options.throttle,
+    });
   },
 };

@@ -26,7 +26,12 @@ export interface RegionFailure {
  * Reads `count` sectors at `sector` into buf[0..]; on failure the buffer holds the kernel's outcome (see the
  * header) and the unreadable stretches are returned. Never rejects.
  */
-export async function readRegion(bdev: BlockDevice, sector: number, count: number, buf: Buffer): Promise<RegionFailure[]> {
+export async function readRegion(
+  bdev: BlockDevice,
+  sector: number,
+  count: number,
+  buf: Buffer,
+): Promise<RegionFailure[]> {
   try {
     await bdev.read(sector, buf.subarray(0, count * SECTOR_SIZE));
     return [];
@@ -34,7 +39,8 @@ export async function readRegion(bdev: BlockDevice, sector: number, count: numbe
     const failures = await findUnreadable(bdev, sector, count, buf);
     // A transient failure that no re-read reproduces still failed the bio: treat the whole region as failed.
     if (failures.length === 0) failures.push({ sector, count, error: asError(e) });
-    for (const f of failures) buf.fill(0, (f.sector - sector) * SECTOR_SIZE, (f.sector - sector + f.count) * SECTOR_SIZE);
+    for (const f of failures)
+      buf.fill(0, (f.sector - sector) * SECTOR_SIZE, (f.sector - sector + f.count) * SECTOR_SIZE);
     const last = failures[failures.length - 1]!;
     buf.fill(0, (last.sector - sector + last.count) * SECTOR_SIZE, count * SECTOR_SIZE);
     return failures;
@@ -42,7 +48,12 @@ export async function readRegion(bdev: BlockDevice, sector: number, count: numbe
 }
 
 /** Writes buf[0 .. count sectors) to one region; the failure (the whole region) or nothing. Never rejects. */
-export async function writeRegion(bdev: BlockDevice, sector: number, count: number, buf: Buffer): Promise<RegionFailure[]> {
+export async function writeRegion(
+  bdev: BlockDevice,
+  sector: number,
+  count: number,
+  buf: Buffer,
+): Promise<RegionFailure[]> {
   if (count === 0) return []; // dm-io skips an empty region: no I/O, no error bit
   try {
     await bdev.write(sector, buf.subarray(0, count * SECTOR_SIZE));
@@ -55,7 +66,9 @@ export async function writeRegion(bdev: BlockDevice, sector: number, count: numb
 /** Re-reads page by page, then the failed pages sector by sector; returns the unreadable stretches in order. */
 async function findUnreadable(bdev: BlockDevice, sector: number, count: number, buf: Buffer): Promise<RegionFailure[]> {
   const pages = await tryPieces(bdev, sector, count, SECTORS_PER_PAGE, buf);
-  const sectors = await Promise.all(pages.map((p) => tryPieces(bdev, p.sector, p.count, 1, buf.subarray((p.sector - sector) * SECTOR_SIZE))));
+  const sectors = await Promise.all(
+    pages.map((p) => tryPieces(bdev, p.sector, p.count, 1, buf.subarray((p.sector - sector) * SECTOR_SIZE))),
+  );
   const failures: RegionFailure[] = [];
   for (const f of sectors.flat()) {
     const last = failures[failures.length - 1];
@@ -66,7 +79,13 @@ async function findUnreadable(bdev: BlockDevice, sector: number, count: number, 
 }
 
 /** Reads [sector, sector + count) in pieces of `size` sectors in parallel into buf; returns the failed pieces. */
-async function tryPieces(bdev: BlockDevice, sector: number, count: number, size: number, buf: Buffer): Promise<RegionFailure[]> {
+async function tryPieces(
+  bdev: BlockDevice,
+  sector: number,
+  count: number,
+  size: number,
+  buf: Buffer,
+): Promise<RegionFailure[]> {
   const pieces: Promise<RegionFailure | null>[] = [];
   for (let off = 0; off < count; off += size) {
     const n = Math.min(size, count - off);

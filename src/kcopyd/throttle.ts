@@ -87,7 +87,9 @@ function fls(x: number): number {
 
 function checkPercent(percent: number): number {
   if (!Number.isInteger(percent) || percent < 0) {
-    throw new InvalidArgumentError(`kcopyd throttle must be a whole percentage >= 0 (100 or more: unlimited), got ${percent}`);
+    throw new InvalidArgumentError(
+      `kcopyd throttle must be a whole percentage >= 0 (100 or more: unlimited), got ${percent}`,
+    );
   }
   return percent;
 }

@@ -17,7 +17,12 @@ export function describeRegion(r: IoRegion): string {
  * Throws InvalidArgumentError (or ReadOnlyError for a read-only destination) naming the bad argument.
  * from = null for a zero job. subJobSectors decides whether the job will be split.
  */
-export function checkJob(from: IoRegion | null, dests: readonly IoRegion[], flags: number, subJobSectors: number): void {
+export function checkJob(
+  from: IoRegion | null,
+  dests: readonly IoRegion[],
+  flags: number,
+  subJobSectors: number,
+): void {
   if (!Array.isArray(dests) || dests.length === 0) {
     throw new InvalidArgumentError('kcopyd: a job needs at least one destination region');
   }
@@ -72,10 +77,14 @@ function checkRegion(r: IoRegion, what: string): void {
     throw new InvalidArgumentError(`kcopyd: the ${what} region has no block device`);
   }
   if (!Number.isSafeInteger(r.sector) || r.sector < 0) {
-    throw new InvalidArgumentError(`kcopyd: the ${what} region on ${r.bdev.name} has an invalid start sector ${String(r.sector)}`);
+    throw new InvalidArgumentError(
+      `kcopyd: the ${what} region on ${r.bdev.name} has an invalid start sector ${String(r.sector)}`,
+    );
   }
   if (!Number.isSafeInteger(r.count) || r.count < 0) {
-    throw new InvalidArgumentError(`kcopyd: the ${what} region on ${r.bdev.name} has an invalid sector count ${String(r.count)}`);
+    throw new InvalidArgumentError(
+      `kcopyd: the ${what} region on ${r.bdev.name} has an invalid sector count ${String(r.count)}`,
+    );
   }
   if (r.sector + r.count > r.bdev.sizeSectors) {
     throw new InvalidArgumentError(
@@ -85,9 +94,16 @@ function checkRegion(r: IoRegion, what: string): void {
 }
 
 function overlaps(a: IoRegion, b: IoRegion): boolean {
-  return a.bdev === b.bdev && a.count > 0 && b.count > 0 && a.sector < b.sector + b.count && b.sector < a.sector + a.count;
+  return (
+    a.bdev === b.bdev && a.count > 0 && b.count > 0 && a.sector < b.sector + b.count && b.sector < a.sector + a.count
+  );
 }
 
 function isBlockDevice(x: unknown): x is BlockDevice {
-  return typeof x === 'object' && x !== null && typeof (x as BlockDevice).read === 'function' && typeof (x as BlockDevice).write === 'function';
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as BlockDevice).read === 'function' &&
+    typeof (x as BlockDevice).write === 'function'
+  );
 }

@@ -197,7 +197,12 @@ export function decodeOptionHeader(buf: Buffer): OptionHeader {
 }
 
 export function encodeOption(option: number, data: Buffer = Buffer.alloc(0)): Buffer {
-  return new ByteWriter(OPTION_HEADER_BYTES + data.length).u64(IHAVEOPT).u32(option).u32(data.length).bytes(data).done();
+  return new ByteWriter(OPTION_HEADER_BYTES + data.length)
+    .u64(IHAVEOPT)
+    .u32(option)
+    .u32(data.length)
+    .bytes(data)
+    .done();
 }
 
 export interface OptionReply {
@@ -207,13 +212,20 @@ export interface OptionReply {
 }
 
 export function encodeOptionReply(option: number, type: number, data: Buffer = Buffer.alloc(0)): Buffer {
-  return new ByteWriter(20 + data.length).u64(OPTION_REPLY_MAGIC).u32(option).u32(type).u32(data.length).bytes(data).done();
+  return new ByteWriter(20 + data.length)
+    .u64(OPTION_REPLY_MAGIC)
+    .u32(option)
+    .u32(type)
+    .u32(data.length)
+    .bytes(data)
+    .done();
 }
 
 export function decodeOptionReply(buf: Buffer): OptionReply {
   const r = new ByteReader(buf, 'option reply');
   const magic = r.u64();
-  if (magic !== OPTION_REPLY_MAGIC) throw new ProtocolError(`option reply: magic 0x${magic.toString(16)} is not the reply magic`);
+  if (magic !== OPTION_REPLY_MAGIC)
+    throw new ProtocolError(`option reply: magic 0x${magic.toString(16)} is not the reply magic`);
   const option = r.u32();
   const type = r.u32();
   const length = r.u32();
@@ -237,7 +249,8 @@ export function encodeInfoRequest(req: InfoRequest): Buffer {
 export function decodeInfoRequest(data: Buffer): InfoRequest {
   const r = new ByteReader(data, 'OPT_INFO/OPT_GO data');
   const nameLength = r.u32();
-  if (nameLength > MAX_STRING_BYTES) throw new ProtocolError(`OPT_INFO/OPT_GO: export name of ${nameLength} bytes is longer than ${MAX_STRING_BYTES}`);
+  if (nameLength > MAX_STRING_BYTES)
+    throw new ProtocolError(`OPT_INFO/OPT_GO: export name of ${nameLength} bytes is longer than ${MAX_STRING_BYTES}`);
   const name = decodeString(r.bytes(nameLength), 'export name');
   const count = r.u16();
   const infos: number[] = [];
@@ -304,7 +317,8 @@ export interface RequestHeader {
 export function decodeRequestHeader(buf: Buffer): RequestHeader {
   const r = new ByteReader(buf, 'request header');
   const magic = r.u32();
-  if (magic !== REQUEST_MAGIC) throw new ProtocolError(`request header: magic 0x${magic.toString(16)} is not 0x${REQUEST_MAGIC.toString(16)}`);
+  if (magic !== REQUEST_MAGIC)
+    throw new ProtocolError(`request header: magic 0x${magic.toString(16)} is not 0x${REQUEST_MAGIC.toString(16)}`);
   const flags = r.u16();
   const type = r.u16();
   const handle = Buffer.from(r.bytes(8));
@@ -314,7 +328,14 @@ export function decodeRequestHeader(buf: Buffer): RequestHeader {
 }
 
 export function encodeRequestHeader(h: RequestHeader): Buffer {
-  return new ByteWriter(REQUEST_HEADER_BYTES).u32(REQUEST_MAGIC).u16(h.flags).u16(h.type).bytes(h.handle).u64(h.offset).u32(h.length).done();
+  return new ByteWriter(REQUEST_HEADER_BYTES)
+    .u32(REQUEST_MAGIC)
+    .u16(h.flags)
+    .u16(h.type)
+    .bytes(h.handle)
+    .u64(h.offset)
+    .u32(h.length)
+    .done();
 }
 
 export interface SimpleReply {
@@ -329,6 +350,7 @@ export function encodeSimpleReply(error: number, handle: Buffer): Buffer {
 export function decodeSimpleReply(buf: Buffer): SimpleReply {
   const r = new ByteReader(buf, 'simple reply');
   const magic = r.u32();
-  if (magic !== SIMPLE_REPLY_MAGIC) throw new ProtocolError(`simple reply: magic 0x${magic.toString(16)} is not 0x${SIMPLE_REPLY_MAGIC.toString(16)}`);
+  if (magic !== SIMPLE_REPLY_MAGIC)
+    throw new ProtocolError(`simple reply: magic 0x${magic.toString(16)} is not 0x${SIMPLE_REPLY_MAGIC.toString(16)}`);
   return { error: r.u32(), handle: Buffer.from(r.bytes(8)) };
 }

@@ -51,7 +51,10 @@ export class NbdExports {
   export(name: string, options: ExportOptions = {}): Promise<ExportSummary> {
     return this.serialised(async () => {
       const already = this.held.get(name);
-      if (already) throw new ExistsError(`${name}: already exported at ${exportUri(already.server.address, name)}; unexport it first`);
+      if (already)
+        throw new ExistsError(
+          `${name}: already exported at ${exportUri(already.server.address, name)}; unexport it first`,
+        );
       const address = options.listen !== undefined ? parseListenAddress(options.listen) : this.options.defaultListen;
       const device = await this.options.open(name);
       try {
@@ -60,7 +63,14 @@ export class NbdExports {
         server.add(exp);
         this.held.set(name, { exp, server });
         const summary = this.summary(name);
-        this.options.bus?.emit('nbd.export', { device: name, action: 'exported', listen: summary.listen, uri: summary.uri, readOnly: summary.readOnly, clients: summary.clients });
+        this.options.bus?.emit('nbd.export', {
+          device: name,
+          action: 'exported',
+          listen: summary.listen,
+          uri: summary.uri,
+          readOnly: summary.readOnly,
+          clients: summary.clients,
+        });
         return summary;
       } catch (e) {
         await device.close();

@@ -15,7 +15,10 @@ import {
 } from './codec.js';
 
 /** The part of an opened mapped device the NBD server uses. */
-export type NbdBackingDevice = Pick<BlockDevice, 'sizeSectors' | 'readOnly' | 'read' | 'write' | 'flush' | 'discard' | 'close'>;
+export type NbdBackingDevice = Pick<
+  BlockDevice,
+  'sizeSectors' | 'readOnly' | 'read' | 'write' | 'flush' | 'discard' | 'close'
+>;
 
 export interface NbdExport {
   readonly name: string;

@@ -54,22 +54,32 @@ const MAX_OPTIONS = 1024;
  * Runs the handshake. Resolves with the export the client chose, or null when it aborted. Throws
  * ProtocolError (or the reader's ConnectionClosedError) when the connection must simply be closed.
  */
-export async function negotiate(socket: Socket, reader: SocketReader, exports: ExportLookup): Promise<NbdExport | null> {
+export async function negotiate(
+  socket: Socket,
+  reader: SocketReader,
+  exports: ExportLookup,
+): Promise<NbdExport | null> {
   socket.write(encodeGreeting(FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES));
   const clientFlags = (await reader.read(4)).readUInt32BE(0);
   if ((clientFlags & ~KNOWN_CLIENT_FLAGS) !== 0) {
     throw new ProtocolError(`client flags 0x${clientFlags.toString(16)} include bits this server does not know`);
   }
   const noZeroes = (clientFlags & CLIENT_FLAG_NO_ZEROES) !== 0;
-  const reply = (option: number, type: number, data?: Buffer): void => void socket.write(encodeOptionReply(option, type, data));
-  const refuse = (option: number, type: number, message: string): void => reply(option, type, Buffer.from(message, 'utf8'));
+  const reply = (option: number, type: number, data?: Buffer): void =>
+    void socket.write(encodeOptionReply(option, type, data));
+  const refuse = (option: number, type: number, message: string): void =>
+    reply(option, type, Buffer.from(message, 'utf8'));
 
   for (let n = 0; n < MAX_OPTIONS; n++) {
     const { option, length } = decodeOptionHeader(await reader.read(OPTION_HEADER_BYTES));
     if (length > MAX_OPTION_DATA_BYTES) {
       await reader.skip(length);
       if (option === OPT_EXPORT_NAME) throw new ProtocolError(`OPT_EXPORT_NAME with ${length} bytes of name`);
-      refuse(option, REP_ERR_INVALID, `option ${option}: ${length} bytes of data is more than this server accepts (${MAX_OPTION_DATA_BYTES})`);
+      refuse(
+        option,
+        REP_ERR_INVALID,
+        `option ${option}: ${length} bytes of data is more than this server accepts (${MAX_OPTION_DATA_BYTES})`,
+      );
       continue;
     }
     const data = await reader.read(length);
@@ -104,7 +114,11 @@ export async function negotiate(socket: Socket, reader: SocketReader, exports: E
         }
         const exp = exports.find(request.name);
         if (!exp) {
-          refuse(option, REP_ERR_UNKNOWN, `no export named '${request.name}' (exports: ${exports.names().join(', ') || 'none'})`);
+          refuse(
+            option,
+            REP_ERR_UNKNOWN,
+            `no export named '${request.name}' (exports: ${exports.names().join(', ') || 'none'})`,
+          );
           break;
         }
         reply(option, REP_INFO, encodeInfoExport(sizeBytes(exp), transmissionFlags(exp)));

@@ -29,7 +29,8 @@ export class NbdServer implements ExportLookup {
 
   /** Listens at the address; a unix socket is made 0600 and a stale one nobody answers on is replaced. */
   static async listen(address: ListenAddress, onClients?: ClientListener): Promise<NbdServer> {
-    if (address.kind === 'unix') await removeStaleSocket(address.path, {
+    if (address.kind === 'unix')
+      await removeStaleSocket(address.path, {
         busy: `something already listens on ${address.path}; choose another --listen address`,
         notSocket: `${address.path} exists and is not a socket; choose another --listen address`,
       });
@@ -127,4 +128,3 @@ export class NbdServer implements ExportLookup {
     }
   }
 }
-

@@ -29,7 +29,8 @@ export class SocketReader {
       this.chunks.push(d);
       this.buffered += d.length;
       // Never pause while a read waits for more than is here: that read would wait for ever.
-      if (this.buffered > HIGH_WATER_BYTES && (this.waiting === null || this.buffered >= this.waiting.n)) socket.pause();
+      if (this.buffered > HIGH_WATER_BYTES && (this.waiting === null || this.buffered >= this.waiting.n))
+        socket.pause();
       this.wake();
     });
     socket.on('end', () => this.close('the client closed the connection'));

@@ -135,7 +135,8 @@ export class TransmissionSession {
     if (h.offset % BigInt(SECTOR_SIZE) !== 0n || h.length % SECTOR_SIZE !== 0) return NBD_EINVAL;
     const size = BigInt(this.exp.device.sizeSectors * SECTOR_SIZE);
     // Past the end: ENOSPC for what writes data (proto.md "Error values"), EINVAL for READ and TRIM (as nbdkit).
-    if (h.offset + BigInt(h.length) > size) return h.type === CMD_WRITE || h.type === CMD_WRITE_ZEROES ? NBD_ENOSPC : NBD_EINVAL;
+    if (h.offset + BigInt(h.length) > size)
+      return h.type === CMD_WRITE || h.type === CMD_WRITE_ZEROES ? NBD_ENOSPC : NBD_EINVAL;
     return 0;
   }
 

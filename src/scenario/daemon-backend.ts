@@ -111,7 +111,9 @@ export class DaemonBackend implements ScenarioBackend {
   }
 
   async restart(): Promise<void> {
-    throw new InvalidArgumentError('restart: the daemon runs in its own process; play this scenario without --socket (embedded) to restart it');
+    throw new InvalidArgumentError(
+      'restart: the daemon runs in its own process; play this scenario without --socket (embedded) to restart it',
+    );
   }
 
   async close(): Promise<void> {

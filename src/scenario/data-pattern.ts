@@ -47,12 +47,23 @@ export function describeSectors(buf: Buffer, firstSector: number): string {
 export function checkData(buf: Buffer, expect: Pattern | { sha256: string }, firstSector: number): string | null {
   if ('sha256' in expect) {
     const got = sha256Hex(buf);
-    return got === expect.sha256 ? null : `sha256 is ${got}, expected ${expect.sha256} (${describeSectors(buf, firstSector)})`;
+    return got === expect.sha256
+      ? null
+      : `sha256 is ${got}, expected ${expect.sha256} (${describeSectors(buf, firstSector)})`;
   }
   const want = patternData(expect, buf.length / SECTOR_SIZE, 'seed' in expect ? expect.seedOffset : 0);
   if (buf.equals(want)) return null;
   let first = 0;
-  while (first * SECTOR_SIZE < buf.length && buf.subarray(first * SECTOR_SIZE, (first + 1) * SECTOR_SIZE).equals(want.subarray(first * SECTOR_SIZE, (first + 1) * SECTOR_SIZE))) first++;
-  const what = 'byte' in expect ? `0x${expect.byte.toString(16).padStart(2, '0')} in every byte` : `the pattern of seed "${expect.seed}"`;
+  while (
+    first * SECTOR_SIZE < buf.length &&
+    buf
+      .subarray(first * SECTOR_SIZE, (first + 1) * SECTOR_SIZE)
+      .equals(want.subarray(first * SECTOR_SIZE, (first + 1) * SECTOR_SIZE))
+  )
+    first++;
+  const what =
+    'byte' in expect
+      ? `0x${expect.byte.toString(16).padStart(2, '0')} in every byte`
+      : `the pattern of seed "${expect.seed}"`;
   return `sector ${firstSector + first} is not ${what}; found ${describeSectors(buf, firstSector)}`;
 }

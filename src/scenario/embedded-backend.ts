@@ -124,7 +124,11 @@ export class EmbeddedBackend implements ScenarioBackend {
     const saved: { name: string; table: string; readOnly: boolean; uses: string[] }[] = [];
     for (const info of await old.info()) {
       const lines = await old.table(info.name);
-      const uses = old.devices(info.name).map((d) => d.name).filter((n) => n.startsWith(MAPPER)).map((n) => n.slice(MAPPER.length));
+      const uses = old
+        .devices(info.name)
+        .map((d) => d.name)
+        .filter((n) => n.startsWith(MAPPER))
+        .map((n) => n.slice(MAPPER.length));
       saved.push({ name: info.name, table: tableText(lines), readOnly: info.readOnly, uses });
     }
     await old.close();

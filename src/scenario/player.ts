@@ -96,11 +96,21 @@ export class ScenarioPlayer {
   static embedded(scenario: Scenario, options: Omit<PlayerOptions, 'socket'> = {}): ScenarioPlayer {
     const bus = options.bus ?? options.kcopyd?.bus ?? new EventBus();
     const kcopyd = options.kcopyd ?? new KcopydEngine({ bus });
-    return new ScenarioPlayer(scenario, new EmbeddedBackend(bus, kcopyd), kcopyd, options.kcopyd === undefined, options.stepLimitMs);
+    return new ScenarioPlayer(
+      scenario,
+      new EmbeddedBackend(bus, kcopyd),
+      kcopyd,
+      options.kcopyd === undefined,
+      options.stepLimitMs,
+    );
   }
 
   /** A player against a running daemon (copies run in a kcopyd engine of this process). */
-  static async attach(scenario: Scenario, socket: string, options: Pick<PlayerOptions, 'stepLimitMs'> = {}): Promise<ScenarioPlayer> {
+  static async attach(
+    scenario: Scenario,
+    socket: string,
+    options: Pick<PlayerOptions, 'stepLimitMs'> = {},
+  ): Promise<ScenarioPlayer> {
     const client = await ControlClient.connect(socket);
     const kcopyd = new KcopydEngine({ bus: new EventBus() });
     try {
@@ -112,7 +122,9 @@ export class ScenarioPlayer {
   }
 
   static open(scenario: Scenario, options: PlayerOptions = {}): Promise<ScenarioPlayer> {
-    return options.socket !== undefined ? ScenarioPlayer.attach(scenario, options.socket, options) : Promise.resolve(ScenarioPlayer.embedded(scenario, options));
+    return options.socket !== undefined
+      ? ScenarioPlayer.attach(scenario, options.socket, options)
+      : Promise.resolve(ScenarioPlayer.embedded(scenario, options));
   }
 
   /** Embedded: the DeviceMapper now serving the scenario (a new one after a restart step); null with a daemon. */
@@ -147,9 +159,18 @@ export class ScenarioPlayer {
   /** Runs the next step. Never rejects for a step's own failure: that is an outcome with ok false. */
   async next(): Promise<StepOutcome> {
     const step = this.scenario.steps[this.index];
-    if (!step) throw new InvalidArgumentError(`${this.scenario.source}: all ${this.scenario.steps.length} steps have been played`);
+    if (!step)
+      throw new InvalidArgumentError(
+        `${this.scenario.source}: all ${this.scenario.steps.length} steps have been played`,
+      );
     this.index++;
-    const outcome: StepOutcome = { number: step.number, kind: step.do, title: describeStep(step), ok: true, bail: false };
+    const outcome: StepOutcome = {
+      number: step.number,
+      kind: step.do,
+      title: describeStep(step),
+      ok: true,
+      bail: false,
+    };
     if (step.say !== undefined) outcome.say = step.say;
     let error: unknown = null;
     try {
@@ -160,10 +181,18 @@ export class ScenarioPlayer {
     }
     if (step.fails) {
       const want = step.fails;
-      if (error === null) return { ...outcome, ok: false, reason: `expected it to fail with ${want.code}, but it succeeded` };
-      if (!(error instanceof DmError)) return { ...outcome, ok: false, reason: `expected ${want.code}, got: ${errorText(error)}` };
-      if (error.code !== want.code) return { ...outcome, ok: false, reason: `expected ${want.code}, got ${error.code}: ${error.message}` };
-      if (want.match && !want.match.test(error.message)) return { ...outcome, ok: false, reason: `the ${error.code} message does not match /${want.match.source}/: ${error.message}` };
+      if (error === null)
+        return { ...outcome, ok: false, reason: `expected it to fail with ${want.code}, but it succeeded` };
+      if (!(error instanceof DmError))
+        return { ...outcome, ok: false, reason: `expected ${want.code}, got: ${errorText(error)}` };
+      if (error.code !== want.code)
+        return { ...outcome, ok: false, reason: `expected ${want.code}, got ${error.code}: ${error.message}` };
+      if (want.match && !want.match.test(error.message))
+        return {
+          ...outcome,
+          ok: false,
+          reason: `the ${error.code} message does not match /${want.match.source}/: ${error.message}`,
+        };
       return { ...outcome, detail: `${error.code}: ${error.message}` };
     }
     if (error === null) return outcome;
@@ -180,7 +209,11 @@ export class ScenarioPlayer {
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         this.stuck = true;
-        reject(new StepStuck(`the step did not finish within ${this.stepLimitMs} ms (is I/O held, e.g. a mirror write waiting for a repair?)`));
+        reject(
+          new StepStuck(
+            `the step did not finish within ${this.stepLimitMs} ms (is I/O held, e.g. a mirror write waiting for a repair?)`,
+          ),
+        );
       }, this.stepLimitMs);
     });
     return Promise.race([work, limit]).finally(() => clearTimeout(timer));
@@ -243,7 +276,8 @@ export class ScenarioPlayer {
         return;
       case 'message': {
         const reply = await b.message(step.name, step.sector, step.args);
-        if (step.reply && !step.reply.test(reply)) throw new CheckFailed(`the reply ${JSON.stringify(reply)} does not match /${step.reply.source}/`);
+        if (step.reply && !step.reply.test(reply))
+          throw new CheckFailed(`the reply ${JSON.stringify(reply)} does not match /${step.reply.source}/`);
         return reply === '' ? undefined : `reply: ${reply}`;
       }
       case 'write':
@@ -268,7 +302,10 @@ export class ScenarioPlayer {
       case 'expect-status':
       case 'expect-table': {
         const text = tableText(step.do === 'expect-status' ? await b.status(step.name) : await b.table(step.name));
-        if (!step.match.test(text)) throw new CheckFailed(`${step.do === 'expect-status' ? 'status' : 'table'} of ${step.name} does not match /${step.match.source}/: ${JSON.stringify(text)}`);
+        if (!step.match.test(text))
+          throw new CheckFailed(
+            `${step.do === 'expect-status' ? 'status' : 'table'} of ${step.name} does not match /${step.match.source}/: ${JSON.stringify(text)}`,
+          );
         return text;
       }
       case 'restart':
@@ -285,7 +322,8 @@ export class ScenarioPlayer {
   /** ${NAME} in a table is the path of image NAME. */
   private async expand(table: string): Promise<string> {
     let out = table;
-    for (const m of new Set([...table.matchAll(/\$\{([^}]*)\}/g)].map((x) => x[1]!))) out = out.split(`\${${m}}`).join(await this.imagePath(m));
+    for (const m of new Set([...table.matchAll(/\$\{([^}]*)\}/g)].map((x) => x[1]!)))
+      out = out.split(`\${${m}}`).join(await this.imagePath(m));
     return out;
   }
 
@@ -326,7 +364,8 @@ export class ScenarioPlayer {
 
   private async heal(name: string): Promise<string> {
     const saved = this.failed.get(name);
-    if (saved === undefined) throw new InvalidArgumentError(`${name} was not failed by a "fail" step; nothing to restore`);
+    if (saved === undefined)
+      throw new InvalidArgumentError(`${name} was not failed by a "fail" step; nothing to restore`);
     await this.swapTable(name, saved);
     this.failed.delete(name);
     return saved;
@@ -335,7 +374,10 @@ export class ScenarioPlayer {
   private async copy(step: Extract<Step, { do: 'copy' }>): Promise<string> {
     const opened: BlockDevice[] = [];
     const open = async (r: Region): Promise<IoRegion> => {
-      const dev = 'device' in r.target ? await this.backend.openMapped(r.target.device) : await FileDevice.open(await this.imagePath(r.target.image), { name: r.target.image });
+      const dev =
+        'device' in r.target
+          ? await this.backend.openMapped(r.target.device)
+          : await FileDevice.open(await this.imagePath(r.target.image), { name: r.target.image });
       opened.push(dev);
       return { bdev: dev, sector: r.sector, count: r.count ?? step.from.count! };
     };
@@ -354,7 +396,9 @@ export class ScenarioPlayer {
       const wantRead = step.readErr ?? false;
       const wantWrite = step.writeErr ?? 0;
       if (result.readErr !== wantRead || result.writeErr >>> 0 !== wantWrite) {
-        throw new CheckFailed(`the copy ended with ${seen}, expected read_err=${wantRead ? 1 : 0} write_err=0x${wantWrite.toString(16)}`);
+        throw new CheckFailed(
+          `the copy ended with ${seen}, expected read_err=${wantRead ? 1 : 0} write_err=0x${wantWrite.toString(16)}`,
+        );
       }
       return seen;
     } finally {
@@ -376,7 +420,10 @@ export class ScenarioPlayer {
       const now = Date.now();
       if (!this.kcopyd.scheduler.paused) waited += now - last;
       last = now;
-      if (waited > step.timeoutMs) throw new CheckFailed(`${step.name} was not ${conditionText(step)} within ${step.timeoutMs} ms; last seen: ${state.seen}`);
+      if (waited > step.timeoutMs)
+        throw new CheckFailed(
+          `${step.name} was not ${conditionText(step)} within ${step.timeoutMs} ms; last seen: ${state.seen}`,
+        );
     }
   }
 }

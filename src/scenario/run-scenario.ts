@@ -29,7 +29,9 @@ export async function loadScenario(path: string): Promise<Scenario> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new ScenarioError(`cannot read the scenario ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new ScenarioError(
+      `cannot read the scenario ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    );
   }
   return parseScenario(text, path);
 }
@@ -41,7 +43,8 @@ function isValidated(source: object): source is Scenario {
 
 /** Plays a scenario file, a parsed JSON object, or a validated Scenario from start to end. */
 export async function runScenario(source: string | Scenario | object, options: RunOptions = {}): Promise<RunResult> {
-  const scenario = typeof source === 'string' ? await loadScenario(source) : isValidated(source) ? source : validateScenario(source);
+  const scenario =
+    typeof source === 'string' ? await loadScenario(source) : isValidated(source) ? source : validateScenario(source);
   const lines: string[] = [];
   const emit = (ls: string[]): void => {
     for (const l of ls) {

@@ -75,7 +75,18 @@ export class ScenarioError extends InvalidArgumentError {}
 
 export const DEFAULT_WAIT_TIMEOUT_MS = 10_000;
 
-const ERROR_CODES: readonly DmErrorCode[] = ['EINVAL', 'EIO', 'ENOSPC', 'EBUSY', 'ENXIO', 'ENODEV', 'EEXIST', 'ENOENT', 'EPERM', 'EROFS'];
+const ERROR_CODES: readonly DmErrorCode[] = [
+  'EINVAL',
+  'EIO',
+  'ENOSPC',
+  'EBUSY',
+  'ENXIO',
+  'ENODEV',
+  'EEXIST',
+  'ENOENT',
+  'EPERM',
+  'EROFS',
+];
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['sync', 'merged', 'invalid', 'event', 'status'];
 
 /** The fields each kind of step takes besides do, say and fails: true = required. */
@@ -90,7 +101,16 @@ const FIELDS: Record<StepKind, Record<string, boolean>> = {
   remove: { name: true, force: false },
   message: { name: true, sector: false, args: true, reply: false },
   write: { device: false, image: false, sector: true, count: true, byte: false, seed: false },
-  read: { device: false, image: false, sector: true, count: true, byte: false, seed: false, seedOffset: false, sha256: false },
+  read: {
+    device: false,
+    image: false,
+    sector: true,
+    count: true,
+    byte: false,
+    seed: false,
+    seedOffset: false,
+    sha256: false,
+  },
   flush: { name: true },
   fail: { name: true },
   heal: { name: true },
@@ -135,7 +155,8 @@ class StepReader {
 
   uint(key: string): number {
     const v = this.raw[key];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) this.fail(`field "${key}" must be a whole number >= 0, got ${show(v)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+      this.fail(`field "${key}" must be a whole number >= 0, got ${show(v)}`);
     return v;
   }
 
@@ -175,7 +196,8 @@ class StepReader {
   byte(key: string): number {
     const v = this.raw[key];
     const n = typeof v === 'number' ? v : typeof v === 'string' && /^0x[0-9a-f]{1,2}$/i.test(v) ? parseInt(v, 16) : NaN;
-    if (!(Number.isInteger(n) && n >= 0 && n <= 255)) this.fail(`field "${key}" must be a byte: 0..255 or "0x00".."0xff", got ${show(v)}`);
+    if (!(Number.isInteger(n) && n >= 0 && n <= 255))
+      this.fail(`field "${key}" must be a byte: 0..255 or "0x00".."0xff", got ${show(v)}`);
     return n;
   }
 
@@ -201,21 +223,25 @@ class StepReader {
     if (hasDevice === (raw.image !== undefined)) this.fail(`give exactly one of "device" or "image"${inside}`);
     const key = hasDevice ? 'device' : 'image';
     const v = raw[key];
-    if (typeof v !== 'string' || v === '') this.fail(`field "${key}"${inside} must be a non-empty string, got ${show(v)}`);
+    if (typeof v !== 'string' || v === '')
+      this.fail(`field "${key}"${inside} must be a non-empty string, got ${show(v)}`);
     return hasDevice ? { device: v } : { image: v };
   }
 
   /** A pattern: byte, or seed (+ seedOffset when reading). */
   pattern(what: string): Pattern {
-    if (this.has('byte') === this.has('seed')) this.fail(`give exactly one of "byte" or "seed" for the data to ${what}`);
+    if (this.has('byte') === this.has('seed'))
+      this.fail(`give exactly one of "byte" or "seed" for the data to ${what}`);
     if (this.has('byte')) return { byte: this.byte('byte') };
     return { seed: this.string('seed'), seedOffset: this.optUint('seedOffset') ?? 0 };
   }
 
   region(value: unknown, field: string, needCount: boolean): Region {
-    if (!isObj(value)) this.fail(`field "${field}" must be an object {device|image, sector, count}, got ${show(value)}`);
+    if (!isObj(value))
+      this.fail(`field "${field}" must be an object {device|image, sector, count}, got ${show(value)}`);
     for (const k of Object.keys(value)) {
-      if (!['device', 'image', 'sector', 'count'].includes(k)) this.fail(`unknown field "${k}" in "${field}" (known: device, image, sector, count)`);
+      if (!['device', 'image', 'sector', 'count'].includes(k))
+        this.fail(`unknown field "${k}" in "${field}" (known: device, image, sector, count)`);
     }
     const sub = new StepReader(`${this.where}: in "${field}"`, value);
     const region: Region = { target: this.target(value, field), sector: sub.uint('sector') };
@@ -226,10 +252,15 @@ class StepReader {
 
 function expectedError(r: StepReader, raw: unknown): ExpectedError {
   const obj = typeof raw === 'string' ? { code: raw } : raw;
-  if (!isObj(obj)) return r.fail(`field "fails" must be an error code like "EIO" or {"code": "EIO", "match": "regex"}, got ${show(raw)}`);
+  if (!isObj(obj))
+    return r.fail(
+      `field "fails" must be an error code like "EIO" or {"code": "EIO", "match": "regex"}, got ${show(raw)}`,
+    );
   const code = obj.code;
-  if (!ERROR_CODES.includes(code as DmErrorCode)) r.fail(`field "fails" has code ${show(code)}; known codes: ${ERROR_CODES.join(', ')}`);
-  for (const k of Object.keys(obj)) if (k !== 'code' && k !== 'match') r.fail(`unknown field "${k}" in "fails" (known: code, match)`);
+  if (!ERROR_CODES.includes(code as DmErrorCode))
+    r.fail(`field "fails" has code ${show(code)}; known codes: ${ERROR_CODES.join(', ')}`);
+  for (const k of Object.keys(obj))
+    if (k !== 'code' && k !== 'match') r.fail(`unknown field "${k}" in "fails" (known: code, match)`);
   const expected: ExpectedError = { code: code as DmErrorCode };
   const match = new StepReader(`${r.where}: in "fails"`, obj).optRegex('match');
   if (match) expected.match = match;
@@ -244,7 +275,8 @@ interface Known {
 
 function checkTarget(r: StepReader, t: Target, known: Known): void {
   if ('image' in t && !known.images.has(t.image)) r.fail(`image "${t.image}" is not made by an earlier "image" step`);
-  if ('device' in t && !known.devices.has(t.device)) r.fail(`device "${t.device}" is not created by an earlier "create" step`);
+  if ('device' in t && !known.devices.has(t.device))
+    r.fail(`device "${t.device}" is not created by an earlier "create" step`);
 }
 
 function checkDevice(r: StepReader, name: string, known: Known): string {
@@ -255,13 +287,15 @@ function checkDevice(r: StepReader, name: string, known: Known): string {
 /** Table text may name scenario images as ${NAME}; each must exist by then. */
 function checkTable(r: StepReader, table: string, known: Known): string {
   for (const m of table.matchAll(/\$\{([^}]*)\}/g)) {
-    if (!known.images.has(m[1]!)) r.fail(`the table names \${${m[1]}} but no earlier "image" step makes an image "${m[1]}"`);
+    if (!known.images.has(m[1]!))
+      r.fail(`the table names \${${m[1]}} but no earlier "image" step makes an image "${m[1]}"`);
   }
   return table;
 }
 
 function readStep(raw: unknown, number: number, source: string, known: Known): Step {
-  if (!isObj(raw)) throw new ScenarioError(`${source}: step ${number}: must be an object with a "do" field, got ${show(raw)}`);
+  if (!isObj(raw))
+    throw new ScenarioError(`${source}: step ${number}: must be an object with a "do" field, got ${show(raw)}`);
   const kind = raw.do;
   if (typeof kind !== 'string' || !KINDS.includes(kind as StepKind)) {
     throw new ScenarioError(`${source}: step ${number}: unknown "do": ${show(kind)} (known: ${KINDS.join(', ')})`);
@@ -274,7 +308,8 @@ function readStep(raw: unknown, number: number, source: string, known: Known): S
       r.fail(`unknown field "${key}" (a ${k} step takes: ${[...Object.keys(fields), 'say', 'fails'].join(', ')})`);
     }
   }
-  for (const [key, required] of Object.entries(fields)) if (required && raw[key] === undefined) r.fail(`missing field "${key}"`);
+  for (const [key, required] of Object.entries(fields))
+    if (required && raw[key] === undefined) r.fail(`missing field "${key}"`);
   const common: Common = { number };
   const say = r.optString('say');
   if (say !== undefined) common.say = say;
@@ -286,7 +321,8 @@ function readStep(raw: unknown, number: number, source: string, known: Known): S
       return { ...common, do: k };
     case 'image': {
       const name = r.string('name');
-      if (!/^[\w.-]+$/.test(name)) r.fail(`field "name" must be letters, digits, '.', '_' or '-' (it becomes a file name), got ${show(name)}`);
+      if (!/^[\w.-]+$/.test(name))
+        r.fail(`field "name" must be letters, digits, '.', '_' or '-' (it becomes a file name), got ${show(name)}`);
       const size = raw.size;
       let bytes: number;
       try {
@@ -300,13 +336,24 @@ function readStep(raw: unknown, number: number, source: string, known: Known): S
     }
     case 'create': {
       const name = r.string('name');
-      const step: Step = { ...common, do: k, name, table: checkTable(r, r.table('table'), known), readOnly: r.bool('readOnly') };
+      const step: Step = {
+        ...common,
+        do: k,
+        name,
+        table: checkTable(r, r.table('table'), known),
+        readOnly: r.bool('readOnly'),
+      };
       known.devices.add(name);
       return step;
     }
     case 'load':
     case 'reload':
-      return { ...common, do: k, name: checkDevice(r, r.string('name'), known), table: checkTable(r, r.table('table'), known) };
+      return {
+        ...common,
+        do: k,
+        name: checkDevice(r, r.string('name'), known),
+        table: checkTable(r, r.table('table'), known),
+      };
     case 'suspend':
       return { ...common, do: k, name: checkDevice(r, r.string('name'), known), noflush: r.bool('noflush') };
     case 'remove':
@@ -317,7 +364,13 @@ function readStep(raw: unknown, number: number, source: string, known: Known): S
     case 'heal':
       return { ...common, do: k, name: checkDevice(r, r.string('name'), known) };
     case 'message': {
-      const step: Step = { ...common, do: k, name: checkDevice(r, r.string('name'), known), sector: r.optUint('sector') ?? 0, args: r.words('args') };
+      const step: Step = {
+        ...common,
+        do: k,
+        name: checkDevice(r, r.string('name'), known),
+        sector: r.optUint('sector') ?? 0,
+        args: r.words('args'),
+      };
       const reply = r.optRegex('reply');
       if (reply) step.reply = reply;
       return step;
@@ -325,8 +378,16 @@ function readStep(raw: unknown, number: number, source: string, known: Known): S
     case 'write': {
       const to = r.target();
       checkTarget(r, to, known);
-      if (r.has('seedOffset')) r.fail('field "seedOffset" is for read steps; a write puts pattern sector 0 at "sector"');
-      return { ...common, do: k, to, sector: r.uint('sector'), count: r.positive('count'), pattern: r.pattern('write') };
+      if (r.has('seedOffset'))
+        r.fail('field "seedOffset" is for read steps; a write puts pattern sector 0 at "sector"');
+      return {
+        ...common,
+        do: k,
+        to,
+        sector: r.uint('sector'),
+        count: r.positive('count'),
+        pattern: r.pattern('write'),
+      };
     }
     case 'read': {
       const from = r.target();
@@ -346,12 +407,14 @@ function readStep(raw: unknown, number: number, source: string, known: Known): S
       const from = r.region(raw.from, 'from', true);
       checkTarget(r, from.target, known);
       const list: unknown = raw.to;
-      if (!Array.isArray(list) || list.length === 0) return r.fail(`field "to" must be a list of 1 to 8 regions, got ${show(list)}`);
+      if (!Array.isArray(list) || list.length === 0)
+        return r.fail(`field "to" must be a list of 1 to 8 regions, got ${show(list)}`);
       if (list.length > 8) r.fail(`field "to" has ${list.length} regions; kcopyd takes at most 8 destinations`);
       const to = list.map((t: unknown, i: number) => r.region(t, `to[${i}]`, false));
       to.forEach((t) => {
         checkTarget(r, t.target, known);
-        if (t.count !== undefined && t.count !== from.count) r.fail(`a destination has count ${t.count} but the source has ${from.count}`);
+        if (t.count !== undefined && t.count !== from.count)
+          r.fail(`a destination has count ${t.count} but the source has ${from.count}`);
       });
       const step: Step = { ...common, do: k, from, to, ignoreError: r.bool('ignoreError') };
       const readErr = r.optBool('readErr');
@@ -362,8 +425,15 @@ function readStep(raw: unknown, number: number, source: string, known: Known): S
     case 'wait': {
       const name = checkDevice(r, r.string('name'), known);
       const cond = raw.for;
-      if (!WAIT_CONDITIONS.includes(cond as WaitCondition)) r.fail(`field "for" must be one of ${WAIT_CONDITIONS.join(', ')}, got ${show(cond)}`);
-      const step: Step = { ...common, do: k, name, for: cond as WaitCondition, timeoutMs: r.optUint('timeout') ?? DEFAULT_WAIT_TIMEOUT_MS };
+      if (!WAIT_CONDITIONS.includes(cond as WaitCondition))
+        r.fail(`field "for" must be one of ${WAIT_CONDITIONS.join(', ')}, got ${show(cond)}`);
+      const step: Step = {
+        ...common,
+        do: k,
+        name,
+        for: cond as WaitCondition,
+        timeoutMs: r.optUint('timeout') ?? DEFAULT_WAIT_TIMEOUT_MS,
+      };
       if (cond === 'event') step.event = r.positive('event');
       else if (r.has('event')) r.fail('field "event" goes with "for": "event"');
       if (cond === 'status') step.match = r.regex('match');
@@ -378,18 +448,26 @@ function readStep(raw: unknown, number: number, source: string, known: Known): S
 
 /** Checks a parsed JSON value against the format; returns the typed scenario or throws a ScenarioError. */
 export function validateScenario(raw: unknown, source = '<object>'): Scenario {
-  if (!isObj(raw)) throw new ScenarioError(`${source}: a scenario is a JSON object {"scenario": 1, "title", "steps": [...]}`);
+  if (!isObj(raw))
+    throw new ScenarioError(`${source}: a scenario is a JSON object {"scenario": 1, "title", "steps": [...]}`);
   if (raw.scenario !== SCENARIO_VERSION) {
-    throw new ScenarioError(`${source}: field "scenario" must be ${SCENARIO_VERSION} (the format version this dmsim plays), got ${show(raw.scenario)}`);
+    throw new ScenarioError(
+      `${source}: field "scenario" must be ${SCENARIO_VERSION} (the format version this dmsim plays), got ${show(raw.scenario)}`,
+    );
   }
   for (const key of Object.keys(raw)) {
     if (!['scenario', 'title', 'description', 'steps'].includes(key)) {
-      throw new ScenarioError(`${source}: unknown top-level field "${key}" (known: scenario, title, description, steps)`);
+      throw new ScenarioError(
+        `${source}: unknown top-level field "${key}" (known: scenario, title, description, steps)`,
+      );
     }
   }
-  if (typeof raw.title !== 'string' || raw.title.trim() === '') throw new ScenarioError(`${source}: field "title" must be a non-empty string`);
-  if (raw.description !== undefined && typeof raw.description !== 'string') throw new ScenarioError(`${source}: field "description" must be a string`);
-  if (!Array.isArray(raw.steps) || raw.steps.length === 0) throw new ScenarioError(`${source}: field "steps" must be a non-empty list of steps`);
+  if (typeof raw.title !== 'string' || raw.title.trim() === '')
+    throw new ScenarioError(`${source}: field "title" must be a non-empty string`);
+  if (raw.description !== undefined && typeof raw.description !== 'string')
+    throw new ScenarioError(`${source}: field "description" must be a string`);
+  if (!Array.isArray(raw.steps) || raw.steps.length === 0)
+    throw new ScenarioError(`${source}: field "steps" must be a non-empty list of steps`);
   const known: Known = { images: new Set(), devices: new Set() };
   const steps = raw.steps.map((s: unknown, i: number) => readStep(s, i + 1, source, known));
   const scenario: Scenario = { version: SCENARIO_VERSION, title: raw.title, steps, source };

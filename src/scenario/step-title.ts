@@ -7,7 +7,11 @@ import { conditionText } from './wait-condition.js';
 const where = (t: Target): string => ('device' in t ? `device ${t.device}` : `image ${t.image}`);
 const region = (r: Region, count?: number): string => `${where(r.target)} ${r.sector}+${r.count ?? count}`;
 const pattern = (p: Pattern | { sha256: string }): string =>
-  'byte' in p ? `0x${p.byte.toString(16).padStart(2, '0')}` : 'seed' in p ? `seed "${p.seed}"` : `sha256 ${p.sha256.slice(0, 12)}...`;
+  'byte' in p
+    ? `0x${p.byte.toString(16).padStart(2, '0')}`
+    : 'seed' in p
+      ? `seed "${p.seed}"`
+      : `sha256 ${p.sha256.slice(0, 12)}...`;
 
 export function describeStep(step: Step): string {
   const expectsError = step.fails ? ` (must fail with ${step.fails.code})` : '';

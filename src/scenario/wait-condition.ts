@@ -59,19 +59,23 @@ export function checkCondition(step: WaitStep, lines: readonly TableLine[], even
     case 'sync': {
       const mirrors = lines.filter((l) => l.target === 'mirror');
       if (mirrors.length === 0) return state(false, true, `no mirror target in ${step.name}: ${text}`);
-      return state(mirrors.every((l) => {
-        const s = mirrorSync(l.params);
-        return s !== null && s[0] === s[1];
-      }));
+      return state(
+        mirrors.every((l) => {
+          const s = mirrorSync(l.params);
+          return s !== null && s[0] === s[1];
+        }),
+      );
     }
     case 'merged': {
       const merges = lines.filter((l) => l.target === 'snapshot-merge');
       if (merges.length === 0) return state(false, true, `no snapshot-merge target in ${step.name}: ${text}`);
       if (merges.some((l) => l.params === 'Invalid' || l.params === 'Merge failed')) return state(false, true);
-      return state(merges.every((l) => {
-        const m = /^(\d+)\/\d+ (\d+)$/.exec(l.params);
-        return m !== null && m[1] === m[2];
-      }));
+      return state(
+        merges.every((l) => {
+          const m = /^(\d+)\/\d+ (\d+)$/.exec(l.params);
+          return m !== null && m[1] === m[2];
+        }),
+      );
     }
   }
 }

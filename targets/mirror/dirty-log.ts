@@ -65,7 +65,10 @@ export function parseLogArgs(args: string[], targetLen: number, firstArg: number
   }
   const regionSize = parseUintArg(args[0]);
   if (regionSize === undefined || regionSize < 2 || regionSize > targetLen || (regionSize & (regionSize - 1)) !== 0) {
-    fail(`invalid region size ${args[0]} (a power of 2, at least 2 and at most the target length ${targetLen})`, firstArg);
+    fail(
+      `invalid region size ${args[0]} (a power of 2, at least 2 and at most the target length ${targetLen})`,
+      firstArg,
+    );
   }
   return { regionSize: regionSize!, sync };
 }

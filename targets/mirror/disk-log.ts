@@ -45,7 +45,11 @@ export class DiskLog extends CoreLog {
 
   private constructor(owner: DirtyLogOwner, args: LogArgs, logDev: DmDevice, buffer: Buffer) {
     const regionCount = Math.ceil(owner.targetLen / args.regionSize);
-    super(owner, args, new RegionBitset(buffer.subarray(LOG_BITS_OFFSET, LOG_BITS_OFFSET + RegionBitset.byteSize(regionCount))));
+    super(
+      owner,
+      args,
+      new RegionBitset(buffer.subarray(LOG_BITS_OFFSET, LOG_BITS_OFFSET + RegionBitset.byteSize(regionCount))),
+    );
     this.logDev = logDev;
     this.buffer = buffer;
   }

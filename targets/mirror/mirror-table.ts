@@ -74,7 +74,8 @@ export async function parseMirrorTable(ctx: TargetContext, args: string[]): Prom
     refuse('Invalid number of mirrors', args[i] === undefined ? undefined : i, `2 to ${MAX_NR_MIRRORS} legs`);
   }
   i++;
-  if (args.length - i < nrMirrors * 2) refuse('Too few mirror arguments', i - 1, `${nrMirrors} legs need ${nrMirrors * 2} words`);
+  if (args.length - i < nrMirrors * 2)
+    refuse('Too few mirror arguments', i - 1, `${nrMirrors} legs need ${nrMirrors * 2} words`);
   const legs: MirrorTable['legs'] = [];
   for (let m = 0; m < nrMirrors; m++, i += 2) {
     const offset = parseSectorArg(args[i + 1]);

@@ -16,7 +16,15 @@ import { DiskLog } from './disk-log.js';
 import { type LegErrorType, MirrorLeg } from './mirror-leg.js';
 import './mirror-events.js';
 import { type MirrorFeatures, parseMirrorTable } from './mirror-table.js';
-import { type Region, RegionHash, RH_CLEAN, RH_DIRTY, RH_NOSYNC, RH_RECOVERING, regionStateName } from './region-hash.js';
+import {
+  type Region,
+  RegionHash,
+  RH_CLEAN,
+  RH_DIRTY,
+  RH_NOSYNC,
+  RH_RECOVERING,
+  regionStateName,
+} from './region-hash.js';
 import { raid1ResyncThrottle } from './resync-throttle.js';
 
 /** MAX_RECOVERY: regions recovered in parallel. */
@@ -122,7 +130,9 @@ export class MirrorSet implements Target, DirtyLogOwner {
     return leg.read(bio.sector, bio.buf!).catch(() => {
       this.failMirror(leg, 'read');
       if (this.defaultOk() || this.mirrorAvailable(region)) return this.queueRead(bio, region);
-      throw this.eio(`read of sector ${bio.sector} failed on ${leg.name} and no other leg can serve it (all replicated volumes dead)`);
+      throw this.eio(
+        `read of sector ${bio.sector} failed on ${leg.name} and no other leg can serve it (all replicated volumes dead)`,
+      );
     });
   }
 
@@ -134,7 +144,9 @@ export class MirrorSet implements Target, DirtyLogOwner {
     }
     let s = this.log.status('table') + String(this.legs.length);
     for (const l of this.legs) s += ` ${l.name} ${l.offset}`;
-    const feats = [this.features.handleErrors ? 'handle_errors' : '', this.features.keepLog ? 'keep_log' : ''].filter(Boolean);
+    const feats = [this.features.handleErrors ? 'handle_errors' : '', this.features.keepLog ? 'keep_log' : ''].filter(
+      Boolean,
+    );
     if (feats.length) s += ` ${feats.length} ${feats.join(' ')}`;
     return s;
   }
@@ -207,7 +219,11 @@ export class MirrorSet implements Target, DirtyLogOwner {
 
   raiseEvent(): void {
     if (this.log instanceof DiskLog) {
-      this.bus.emit('mirror.log', { device: this.ctx.deviceName, log: this.log.logDev.name, health: this.log.healthChar() });
+      this.bus.emit('mirror.log', {
+        device: this.ctx.deviceName,
+        log: this.log.logDev.name,
+        health: this.log.healthChar(),
+      });
     }
     this.ctx.raiseEvent();
   }
@@ -282,31 +298,44 @@ export class MirrorSet implements Target, DirtyLogOwner {
       .filter((l) => l.index !== source)
       .map((l) => ({ bdev: l.dev.bdev, sector: l.offset + sector, count }));
     const flags = this.features.handleErrors ? 0 : KCOPYD_IGNORE_ERROR;
-    this.bus.emit('mirror.recovery', { device: this.ctx.deviceName, region: reg.key, phase: 'start', sector, count, source });
-    this.kcopyd.copy(from, dests, flags, (readErr, writeErr) => {
-      if (readErr) this.failMirror(this.legs[source]!, 'sync');
-      if (writeErr) {
-        let bit = 0;
-        for (const leg of this.legs) {
-          if (leg.index === source) continue;
-          if ((writeErr >>> bit) & 1) this.failMirror(leg, 'sync');
-          bit++;
+    this.bus.emit('mirror.recovery', {
+      device: this.ctx.deviceName,
+      region: reg.key,
+      phase: 'start',
+      sector,
+      count,
+      source,
+    });
+    this.kcopyd.copy(
+      from,
+      dests,
+      flags,
+      (readErr, writeErr) => {
+        if (readErr) this.failMirror(this.legs[source]!, 'sync');
+        if (writeErr) {
+          let bit = 0;
+          for (const leg of this.legs) {
+            if (leg.index === source) continue;
+            if ((writeErr >>> bit) & 1) this.failMirror(leg, 'sync');
+            bit++;
+          }
         }
-      }
-      const ok = !readErr && writeErr === 0;
-      this.bus.emit('mirror.recovery', {
-        device: this.ctx.deviceName,
-        region: reg.key,
-        phase: 'end',
-        sector,
-        count,
-        source,
-        ok,
-        readErr,
-        writeErr,
-      });
-      this.rh.recoveryEnd(reg, ok);
-    }, reg);
+        const ok = !readErr && writeErr === 0;
+        this.bus.emit('mirror.recovery', {
+          device: this.ctx.deviceName,
+          region: reg.key,
+          phase: 'end',
+          sector,
+          count,
+          source,
+          ok,
+          readErr,
+          writeErr,
+        });
+        this.rh.recoveryEnd(reg, ok);
+      },
+      reg,
+    );
   }
 
   private doReads(reads: MirrorBio[]): void {
@@ -316,7 +345,11 @@ export class MirrorSet implements Target, DirtyLogOwner {
       if (state === RH_CLEAN || state === RH_DIRTY) leg = this.chooseMirror();
       else if (leg.failed) leg = null;
       if (!leg) {
-        mb.reject(this.eio(`cannot read sector ${mb.bio.sector}: region ${mb.region} is not in sync and the default leg has failed`));
+        mb.reject(
+          this.eio(
+            `cannot read sector ${mb.bio.sector}: region ${mb.region} is not in sync and the default leg has failed`,
+          ),
+        );
         continue;
       }
       this.readAsync(leg, mb);
@@ -372,7 +405,11 @@ export class MirrorSet implements Target, DirtyLogOwner {
         // Out of sync: only the default mirror gets it; its error goes straight back to the writer.
         this.legs[this.defaultLeg]!.submit(mb.bio).then(
           () => this.endWrite(mb, null),
-          (e: unknown) => this.endWrite(mb, this.eio(`write to out-of-sync region ${mb.region} failed on the default leg: ${String(e)}`)),
+          (e: unknown) =>
+            this.endWrite(
+              mb,
+              this.eio(`write to out-of-sync region ${mb.region} failed on the default leg: ${String(e)}`),
+            ),
         );
       }
     }
@@ -384,7 +421,8 @@ export class MirrorSet implements Target, DirtyLogOwner {
     void Promise.allSettled(this.legs.map((l) => l.submit(mb.bio))).then((results) => {
       const failedLegs = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
       if (failedLegs.length === 0) return this.endWrite(mb, null);
-      if (mb.bio.op === 'discard') return this.endWrite(mb, new IoError(`discard of sector ${mb.bio.sector}: not supported by every leg`));
+      if (mb.bio.op === 'discard')
+        return this.endWrite(mb, new IoError(`discard of sector ${mb.bio.sector}: not supported by every leg`));
       for (const i of failedLegs) this.failMirror(this.legs[i]!, 'write');
       this.failures.push(mb);
       this.wake();
@@ -395,11 +433,17 @@ export class MirrorSet implements Target, DirtyLogOwner {
     for (const mb of failures) {
       if (!this.logFailure) {
         this.inSync = false;
-        const op = mb.bio.op === 'flush' || mb.bio.preflush ? 'preflush' : mb.bio.op === 'discard' ? 'discard' : 'write';
+        const op =
+          mb.bio.op === 'flush' || mb.bio.preflush ? 'preflush' : mb.bio.op === 'discard' ? 'discard' : 'write';
         this.rh.markNosync(mb.region, op);
       }
       if (!this.validMirror() || (this.features.keepLog && this.logFailure)) {
-        this.endWrite(mb, this.eio(`write to sector ${mb.bio.sector} failed: ${this.logFailure ? 'the log has failed' : 'every leg has failed'}`));
+        this.endWrite(
+          mb,
+          this.eio(
+            `write to sector ${mb.bio.sector} failed: ${this.logFailure ? 'the log has failed' : 'every leg has failed'}`,
+          ),
+        );
       } else if (this.features.handleErrors && !this.features.keepLog) {
         this.holdBio(mb);
       } else {
@@ -530,4 +574,3 @@ export const mirrorTargetType: TargetType = {
     return MirrorSet.create(ctx, args);
   },
 };
-

@@ -78,7 +78,11 @@ export function parseStoreArgs(type: string, chunk: string): StoreArgs {
   if (letter === 'P') {
     if (type.length > 1) {
       if (type.charAt(1).toUpperCase() !== 'O') {
-        throw new TargetArgumentError(STORE_ERROR, 2, `Unsupported persistent store option: ${type.slice(1)} (only PO)`);
+        throw new TargetArgumentError(
+          STORE_ERROR,
+          2,
+          `Unsupported persistent store option: ${type.slice(1)} (only PO)`,
+        );
       }
       overflowSupported = true;
     }
@@ -91,6 +95,7 @@ export function parseStoreArgs(type: string, chunk: string): StoreArgs {
   const chunkSize = Number(chunk);
   const err = chunkSizeError(chunkSize);
   if (err) throw new TargetArgumentError(STORE_ERROR, 3, `${err} (up to ${2 ** 21} sectors)`);
-  if (letter === 'N' && chunkSize === 0) throw new TargetArgumentError('Chunk size not set', 3, 'a transient store has no header to take it from');
+  if (letter === 'N' && chunkSize === 0)
+    throw new TargetArgumentError('Chunk size not set', 3, 'a transient store has no header to take it from');
   return { kind: letter === 'P' ? 'P' : 'N', overflowSupported, chunkSize };
 }

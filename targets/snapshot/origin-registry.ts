@@ -68,7 +68,8 @@ export class OriginRegistry {
   /** get_origin_minimum_chunksize: the smallest chunk size of the origin's snapshots, 0 when it has none. */
   minimumChunkSize(origin: BlockDevice): number {
     let min = 0;
-    for (const s of this.snapshotsOf(origin)) if (s.chunkSize > 0 && (min === 0 || s.chunkSize < min)) min = s.chunkSize;
+    for (const s of this.snapshotsOf(origin))
+      if (s.chunkSize > 0 && (min === 0 || s.chunkSize < min)) min = s.chunkSize;
     return min;
   }
 
@@ -92,7 +93,11 @@ export class OriginRegistry {
    */
   async originWrite(origin: BlockDevice, sector: number, write: () => Promise<void>, limit = true): Promise<void> {
     for (;;) {
-      const throttled = limit ? this.snapshotsOf(origin).map((s) => s.copiesThrottled()).find((w) => w !== null) : undefined;
+      const throttled = limit
+        ? this.snapshotsOf(origin)
+            .map((s) => s.copiesThrottled())
+            .find((w) => w !== null)
+        : undefined;
       if (throttled) {
         await throttled;
         continue;

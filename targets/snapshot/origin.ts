@@ -67,13 +67,22 @@ export class SnapshotOrigin implements Target {
     version: [1, 9, 0],
     async create(ctx, args) {
       if (args.length !== 1) {
-        throw new TargetArgumentError('origin: incorrect number of arguments', undefined, `expected <origin_dev>, got ${args.length}`);
+        throw new TargetArgumentError(
+          'origin: incorrect number of arguments',
+          undefined,
+          `expected <origin_dev>, got ${args.length}`,
+        );
       }
       let dev: DmDevice;
       try {
         dev = await ctx.getDevice(args[0]!, ctx.readOnly ? 'r' : 'rw');
       } catch (e) {
-        throw new TargetArgumentError('Cannot get target device', 0, e instanceof Error ? e.message : String(e), 'ENODEV');
+        throw new TargetArgumentError(
+          'Cannot get target device',
+          0,
+          e instanceof Error ? e.message : String(e),
+          'ENODEV',
+        );
       }
       return new SnapshotOrigin(dev, registryFor(ctx), ctx.len);
     },

@@ -56,7 +56,12 @@ export class PersistentStore implements ExceptionStore {
       this.setGeometry();
       await this.writeHeader();
       this.area.fill(0);
-      await this.cowIo('write', this.areaLocation(0), Buffer.alloc(this.chunk * SECTOR_SIZE), 'zeroing metadata area 0');
+      await this.cowIo(
+        'write',
+        this.areaLocation(0),
+        Buffer.alloc(this.chunk * SECTOR_SIZE),
+        'zeroing metadata area 0',
+      );
       return 'ok';
     }
     if (magic !== SNAP_MAGIC) {
@@ -71,9 +76,7 @@ export class PersistentStore implements ExceptionStore {
       // The on-disk chunk size wins over the table's (the kernel logs a warning when one was supplied).
       const err = chunkSizeError(diskChunk) ?? (diskChunk === 0 ? 'Chunk size is 0' : null);
       if (err) {
-        throw new InvalidArgumentError(
-          `invalid on-disk chunk size ${diskChunk}: ${err} (table said ${suppliedChunk})`,
-        );
+        throw new InvalidArgumentError(`invalid on-disk chunk size ${diskChunk}: ${err} (table said ${suppliedChunk})`);
       }
       this.checkFits(diskChunk);
       this.chunk = diskChunk;
@@ -118,7 +121,8 @@ export class PersistentStore implements ExceptionStore {
     }
     void this.serialise(async () => {
       // A full area: its successor is zeroed on disk first, so a reader always finds the end of the table.
-      if (full && !(await this.tryIo('write', nextAreaChunk, Buffer.alloc(this.chunk * SECTOR_SIZE)))) this.valid = false;
+      if (full && !(await this.tryIo('write', nextAreaChunk, Buffer.alloc(this.chunk * SECTOR_SIZE))))
+        this.valid = false;
       if (this.valid && !(await this.tryIo('write', areaChunk, areaImage, true))) this.valid = false;
       for (const cb of callbacks) cb(this.valid);
     });
@@ -142,7 +146,9 @@ export class PersistentStore implements ExceptionStore {
     if (this.currentCommitted === 0) {
       if (this.currentArea === 0) return null;
       this.currentArea--;
-      await this.serialise(() => this.cowIo('read', this.areaLocation(this.currentArea), this.area, 'reading a metadata area to merge'));
+      await this.serialise(() =>
+        this.cowIo('read', this.areaLocation(this.currentArea), this.area, 'reading a metadata area to merge'),
+      );
       this.currentCommitted = this.exceptionsPerArea;
     }
     const last = this.readRecord(this.currentCommitted - 1);
@@ -158,7 +164,9 @@ export class PersistentStore implements ExceptionStore {
   async commitMerge(count: number): Promise<void> {
     for (let i = 0; i < count; i++) this.writeRecord(this.currentCommitted - 1 - i, 0, 0);
     const image = Buffer.from(this.area);
-    await this.serialise(() => this.cowIo('write', this.areaLocation(this.currentArea), image, 'writing a merged metadata area', true));
+    await this.serialise(() =>
+      this.cowIo('write', this.areaLocation(this.currentArea), image, 'writing a merged metadata area', true),
+    );
     this.currentCommitted -= count;
     this.nextFree = this.areaLocation(this.currentArea) + this.currentCommitted + 1;
   }
@@ -175,7 +183,9 @@ export class PersistentStore implements ExceptionStore {
   /** The header chunk must fit on the COW; checked before a chunk-sized buffer (up to 1 GiB) is allocated. */
   private checkFits(chunk: number): void {
     if (this.cow.sizeSectors < chunk) {
-      throw new IoError(`${this.cow.name}: the COW (${this.cow.sizeSectors} sectors) is smaller than one chunk (${chunk} sectors)`);
+      throw new IoError(
+        `${this.cow.name}: the COW (${this.cow.sizeSectors} sectors) is smaller than one chunk (${chunk} sectors)`,
+      );
     }
   }
 
@@ -190,7 +200,12 @@ export class PersistentStore implements ExceptionStore {
 
   private async readExceptions(add: (oldChunk: number, newChunk: number) => void): Promise<void> {
     for (this.currentArea = 0; ; this.currentArea++) {
-      await this.cowIo('read', this.areaLocation(this.currentArea), this.area, `reading metadata area ${this.currentArea}`);
+      await this.cowIo(
+        'read',
+        this.areaLocation(this.currentArea),
+        this.area,
+        `reading metadata area ${this.currentArea}`,
+      );
       let full = true;
       for (let i = 0; i < this.exceptionsPerArea; i++) {
         const r = this.readRecord(i);
@@ -259,7 +274,9 @@ export class PersistentStore implements ExceptionStore {
       }
     } catch (e) {
       if (e instanceof DmError && e.code !== 'EIO') throw e;
-      throw new IoError(`${this.cow.name}: ${what} (chunk ${chunk}, sector ${sector}) failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw new IoError(
+        `${this.cow.name}: ${what} (chunk ${chunk}, sector ${sector}) failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   }
 }

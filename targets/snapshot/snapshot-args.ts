@@ -33,7 +33,12 @@ export function parseSnapshotArgs(args: string[]): SnapshotArgs {
       const lower = args[i]!.toLowerCase();
       if (lower === 'discard_zeroes_cow') discardZeroesCow = true;
       else if (lower === 'discard_passdown_origin') discardPassdownOrigin = true;
-      else throw new TargetArgumentError('Unrecognised feature requested', i, 'known: discard_zeroes_cow, discard_passdown_origin');
+      else
+        throw new TargetArgumentError(
+          'Unrecognised feature requested',
+          i,
+          'known: discard_zeroes_cow, discard_passdown_origin',
+        );
     }
     if (discardPassdownOrigin && !discardZeroesCow) {
       throw new TargetArgumentError('discard_passdown_origin feature depends on discard_zeroes_cow', 4);

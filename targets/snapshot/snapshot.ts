@@ -24,11 +24,22 @@ import { TransientStore } from './transient-store.js';
 type AllocationCause = 'origin-write' | 'snapshot-write' | 'merge';
 
 /** dm_get_device for a constructor argument, refused with the kernel's ti->error and why. */
-async function openDevice(ctx: TargetContext, word: string, mode: 'r' | 'rw', argIndex: number, error: string): Promise<DmDevice> {
+async function openDevice(
+  ctx: TargetContext,
+  word: string,
+  mode: 'r' | 'rw',
+  argIndex: number,
+  error: string,
+): Promise<DmDevice> {
   try {
     return await ctx.getDevice(word, mode);
   } catch (e) {
-    throw new TargetArgumentError(error, argIndex, e instanceof Error ? e.message : String(e), e instanceof DmError ? e.code : 'ENODEV');
+    throw new TargetArgumentError(
+      error,
+      argIndex,
+      e instanceof Error ? e.message : String(e),
+      e instanceof DmError ? e.code : 'ENODEV',
+    );
   }
 }
 
@@ -65,7 +76,14 @@ export class Snapshot implements Target, RegisteredSnapshot {
   private inProgress = 0;
   private inProgressWaiters: Array<() => void> = [];
 
-  protected constructor(ctx: TargetContext, a: SnapshotArgs, origin: DmDevice, cow: DmDevice, store: ExceptionStore, handover: boolean) {
+  protected constructor(
+    ctx: TargetContext,
+    a: SnapshotArgs,
+    origin: DmDevice,
+    cow: DmDevice,
+    store: ExceptionStore,
+    handover: boolean,
+  ) {
     this.ctx = ctx;
     this.origin = origin;
     this.cow = cow;
@@ -87,20 +105,30 @@ export class Snapshot implements Target, RegisteredSnapshot {
     const a = parseSnapshotArgs(args);
     const origin = await openDevice(ctx, a.originPath, merging ? 'rw' : 'r', 0, 'Error opening origin device');
     const cow = await openDevice(ctx, a.cowPath, ctx.readOnly ? 'r' : 'rw', 1, 'Cannot get COW device');
-    if (sameDevice(cow.bdev, origin.bdev)) throw new TargetArgumentError('COW device cannot be the same as origin device', 1);
+    if (sameDevice(cow.bdev, origin.bdev))
+      throw new TargetArgumentError('COW device cannot be the same as origin device', 1);
     if (merging && a.store.kind === 'N') {
       // 6.1 accepts this table and then oopses on resume (the transient store has no merge methods).
-      throw new TargetArgumentError('Snapshot exception store does not support snapshot-merge.', 2, 'merge needs a persistent (P) COW');
+      throw new TargetArgumentError(
+        'Snapshot exception store does not support snapshot-merge.',
+        2,
+        'merge needs a persistent (P) COW',
+      );
     }
     // Handover (__validate_exception_handover): an active snapshot on this COW gives its exceptions to the new table.
     const registry = registryFor(ctx);
     const others = registry.snapshotsOf(origin.bdev).filter((s) => sameDevice(s.cowDevice, cow.bdev));
     if (others.length >= 2 || others.some((s) => !s.active)) {
-      throw new TargetArgumentError('Snapshot cow pairing for exception table handover failed', 1, 'a COW can be shared by two tables only while one hands over to the other');
+      throw new TargetArgumentError(
+        'Snapshot cow pairing for exception table handover failed',
+        1,
+        'a COW can be shared by two tables only while one hands over to the other',
+      );
     }
     const handover = others.length === 1;
     if (handover && merging) {
-      if (registry.snapshotsOf(origin.bdev).some((s) => s.merging)) throw new TargetArgumentError('A snapshot is already merging.', 0);
+      if (registry.snapshotsOf(origin.bdev).some((s) => s.merging))
+        throw new TargetArgumentError('A snapshot is already merging.', 0);
       const src = others[0];
       if (src instanceof Snapshot && !src.store.prepareMerge) {
         throw new TargetArgumentError('Snapshot exception store does not support snapshot-merge.', 2);
@@ -109,7 +137,9 @@ export class Snapshot implements Target, RegisteredSnapshot {
     // A handover destination ignores the table's chunk size until it gets the source's store.
     const chunk = handover ? 0 : a.store.chunkSize;
     const store: ExceptionStore =
-      a.store.kind === 'P' ? new PersistentStore(cow.bdev, chunk, a.store.overflowSupported) : new TransientStore(cow.bdev, chunk);
+      a.store.kind === 'P'
+        ? new PersistentStore(cow.bdev, chunk, a.store.overflowSupported)
+        : new TransientStore(cow.bdev, chunk);
     const snap = make(a, origin, cow, store, handover);
     if (!handover) {
       try {
@@ -118,7 +148,12 @@ export class Snapshot implements Target, RegisteredSnapshot {
       } catch (e) {
         await snap.kcopyd.destroy();
         const detail = e instanceof Error ? e.message : String(e);
-        throw new TargetArgumentError('Failed to read snapshot metadata', 1, detail, e instanceof DmError ? e.code : 'EIO');
+        throw new TargetArgumentError(
+          'Failed to read snapshot metadata',
+          1,
+          detail,
+          e instanceof DmError ? e.code : 'EIO',
+        );
       }
     }
     registry.register(origin.bdev, snap);
@@ -183,7 +218,9 @@ export class Snapshot implements Target, RegisteredSnapshot {
     const peer = this.handoverPeer();
     if (!peer) return;
     if (!this.handoverDestination) {
-      throw new InvalidArgumentError(`Unable to resume snapshot source until handover completes (to ${peer.deviceName}).`);
+      throw new InvalidArgumentError(
+        `Unable to resume snapshot source until handover completes (to ${peer.deviceName}).`,
+      );
     }
     if (!peer.suspended) {
       throw new InvalidArgumentError(
@@ -272,7 +309,8 @@ export class Snapshot implements Target, RegisteredSnapshot {
   protected async writeChunk(sector: number, buf: Buffer): Promise<void> {
     for (let w = this.copiesThrottled(); w; w = this.copiesThrottled()) await w;
     if (!this.valid) throw this.invalidError('write', sector);
-    if (this.overflowed) throw new IoError(`${this.deviceName}: write at sector ${sector}: snapshot has overflowed (status Overflow)`);
+    if (this.overflowed)
+      throw new IoError(`${this.deviceName}: write at sector ${sector}: snapshot has overflowed (status Overflow)`);
     const chunk = Math.floor(sector / this.chunkSize);
     const e = this.complete.get(chunk);
     if (e !== undefined) {
@@ -296,7 +334,11 @@ export class Snapshot implements Target, RegisteredSnapshot {
       // The write replaces the whole chunk: it goes to the COW as the copy would have, and completes with it.
       pe.started = true;
       this.inProgress++;
-      this.ctx.bus.emit('snapshot.copy.started', { ...this.chunkFields(pe), sectors: this.chunkSize, mode: 'full-write' });
+      this.ctx.bus.emit('snapshot.copy.started', {
+        ...this.chunkFields(pe),
+        sectors: this.chunkSize,
+        mode: 'full-write',
+      });
       const target = pe;
       this.cow.bdev.write(this.remap(pe.newChunk, sector), buf).then(
         () => this.copyDone(target, false, 0),
@@ -329,7 +371,10 @@ export class Snapshot implements Target, RegisteredSnapshot {
   }
 
   /** Runs fn for each piece of the bio that lies within one chunk (sector, count, offset), all submitted together. */
-  protected async eachChunk(bio: Bio, fn: (sector: number, count: number, offset: number) => Promise<void>): Promise<void> {
+  protected async eachChunk(
+    bio: Bio,
+    fn: (sector: number, count: number, offset: number) => Promise<void>,
+  ): Promise<void> {
     const c = this.chunkSize;
     const pieces: Promise<void>[] = [];
     for (let done = 0; done < bio.count; ) {
@@ -364,7 +409,9 @@ export class Snapshot implements Target, RegisteredSnapshot {
     for (let next = this.copiesDone.get(this.nextCommit); next; next = this.copiesDone.get(this.nextCommit)) {
       this.copiesDone.delete(this.nextCommit++);
       const { pe: ready, ok } = next;
-      void this.store.commitException(ready.oldChunk, ready.newChunk, ok).then((valid) => this.pendingComplete(ready, valid));
+      void this.store
+        .commitException(ready.oldChunk, ready.newChunk, ok)
+        .then((valid) => this.pendingComplete(ready, valid));
     }
   }
 
@@ -382,7 +429,9 @@ export class Snapshot implements Target, RegisteredSnapshot {
 
   private async discard(sector: number, count: number): Promise<void> {
     if (!this.discardZeroesCow) {
-      throw new IoError(`${this.deviceName}: discard at sector ${sector}: not supported (the table has no discard_zeroes_cow)`);
+      throw new IoError(
+        `${this.deviceName}: discard at sector ${sector}: not supported (the table has no discard_zeroes_cow)`,
+      );
     }
     if (this.discardPassdownOrigin) await this.origin.bdev.discard(sector, count);
     if (!this.valid) throw this.invalidError('discard', sector);
@@ -396,7 +445,9 @@ export class Snapshot implements Target, RegisteredSnapshot {
   }
 
   private handoverPeer(): Snapshot | undefined {
-    const peers = this.registry.sharingCow(this.origin.bdev, this.cow.bdev, this).filter((s): s is Snapshot => s instanceof Snapshot);
+    const peers = this.registry
+      .sharingCow(this.origin.bdev, this.cow.bdev, this)
+      .filter((s): s is Snapshot => s instanceof Snapshot);
     return peers.find((s) => s.handoverDestination !== this.handoverDestination);
   }
 

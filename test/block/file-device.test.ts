@@ -44,7 +44,10 @@ describe('FileDevice', () => {
     const path = join(dir, 'c.img');
     await makeImage(path, '8s');
     const dev = await FileDevice.open(path);
-    await expect(dev.read(0, Buffer.alloc(100))).rejects.toMatchObject({ code: 'EIO', message: expect.stringContaining('not a multiple of 512') });
+    await expect(dev.read(0, Buffer.alloc(100))).rejects.toMatchObject({
+      code: 'EIO',
+      message: expect.stringContaining('not a multiple of 512'),
+    });
     await dev.close();
   });
 
@@ -57,7 +60,10 @@ describe('FileDevice', () => {
   });
 
   it('refuses a path that is neither a regular file nor a block device', async () => {
-    await expect(FileDevice.open(dir)).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringContaining('not a regular file or block device') });
+    await expect(FileDevice.open(dir)).rejects.toMatchObject({
+      code: 'EINVAL',
+      message: expect.stringContaining('not a regular file or block device'),
+    });
     await expect(FileDevice.open('/dev/null')).rejects.toMatchObject({ code: 'EINVAL' });
     await expect(FileDevice.open(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENXIO' });
   });
@@ -65,6 +71,9 @@ describe('FileDevice', () => {
   it('refuses a file whose size is not a whole number of sectors', async () => {
     const path = join(dir, 'odd.img');
     await writeFile(path, Buffer.alloc(1000));
-    await expect(FileDevice.open(path)).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringContaining('1000 bytes') });
+    await expect(FileDevice.open(path)).rejects.toMatchObject({
+      code: 'EINVAL',
+      message: expect.stringContaining('1000 bytes'),
+    });
   });
 });

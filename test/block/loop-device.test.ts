@@ -67,7 +67,9 @@ describe.skipIf(reason !== null)(`kcopyd on loop devices${reason ? ` (skipped: $
         const engine = new KcopydEngine({ bus: new EventBus() });
         const client = engine.createClient({ owner: 'loop-test' });
         // 12288 sectors at 1024 per sub-job: split into 12 chunks
-        const result = await client.copyAsync({ bdev: src, sector: 0, count: 12288 }, [{ bdev: dst, sector: 2048, count: 12288 }]);
+        const result = await client.copyAsync({ bdev: src, sector: 0, count: 12288 }, [
+          { bdev: dst, sector: 2048, count: 12288 },
+        ]);
         expect(result).toEqual({ readErr: false, writeErr: 0 });
         await client.destroy();
         await dst.flush();
@@ -92,7 +94,11 @@ describe.skipIf(reason !== null)(`kcopyd on loop devices${reason ? ` (skipped: $
       await src.write(8, data);
       await src.flush();
       await src.close();
-      const out = await run('npx', ['tsx', 'src/cli/main.ts', 'copy', '--from', `${a}:8+2048`, '--to', `${b}:0`, '--fsync'], { cwd: process.cwd() });
+      const out = await run(
+        'npx',
+        ['tsx', 'src/cli/main.ts', 'copy', '--from', `${a}:8+2048`, '--to', `${b}:0`, '--fsync'],
+        { cwd: process.cwd() },
+      );
       expect(out.stdout.split('\n')[0]).toBe('read_err=0 write_err=0x0');
       const dst = await FileDevice.open(b!, { readOnly: true });
       try {
@@ -135,7 +141,15 @@ describe.skipIf(noTmpfs !== null)(`dmsim copy on a full filesystem${noTmpfs ? ` 
       const dst = join(mnt, 'dst.img');
       await writeFile(dst, '');
       await truncate(dst, 4 * 2 ** 20); // sparse: 4 MiB of file on 1 MiB of tmpfs
-      const r = await run('npx', ['tsx', 'src/cli/main.ts', 'copy', '--from', `${src}:0+4096`, '--to', `${dst}:0`]).then(
+      const r = await run('npx', [
+        'tsx',
+        'src/cli/main.ts',
+        'copy',
+        '--from',
+        `${src}:0+4096`,
+        '--to',
+        `${dst}:0`,
+      ]).then(
         (ok) => ({ code: 0, ...ok }),
         (e: { code: number; stdout: string; stderr: string }) => e,
       );

@@ -107,11 +107,23 @@ describe('daemon: bad input', () => {
   it('refuses wrong argument types and unknown arguments naming them', async () => {
     const raw = await Raw.open(socketPath);
     raw.send(JSON.stringify({ id: 1, verb: 'read', args: { name: 'x', sector: -1, count: 1 } }) + '\n');
-    expect(await raw.reply()).toMatchObject({ id: 1, ok: false, error: { code: 'EINVAL', message: expect.stringMatching(/'sector'/) } });
+    expect(await raw.reply()).toMatchObject({
+      id: 1,
+      ok: false,
+      error: { code: 'EINVAL', message: expect.stringMatching(/'sector'/) },
+    });
     raw.send(JSON.stringify({ id: 2, verb: 'create', args: { name: 'x', table: '', colour: 'red' } }) + '\n');
-    expect(await raw.reply()).toMatchObject({ id: 2, ok: false, error: { message: expect.stringMatching(/unknown argument 'colour'/) } });
+    expect(await raw.reply()).toMatchObject({
+      id: 2,
+      ok: false,
+      error: { message: expect.stringMatching(/unknown argument 'colour'/) },
+    });
     raw.send(JSON.stringify({ id: 3, verb: 'remove', args: {} }) + '\n');
-    expect(await raw.reply()).toMatchObject({ id: 3, ok: false, error: { message: expect.stringMatching(/missing argument 'name'/) } });
+    expect(await raw.reply()).toMatchObject({
+      id: 3,
+      ok: false,
+      error: { message: expect.stringMatching(/missing argument 'name'/) },
+    });
     raw.socket.destroy();
   });
 
@@ -120,7 +132,11 @@ describe('daemon: bad input', () => {
     const chunk = 'x'.repeat(1024 * 1024);
     for (let sent = 0; sent <= MAX_LINE_BYTES && !raw.closed; sent += chunk.length) raw.send(chunk);
     const r = await raw.reply();
-    expect(r).toMatchObject({ id: null, ok: false, error: { code: 'EINVAL', message: expect.stringMatching(/longer than/) } });
+    expect(r).toMatchObject({
+      id: null,
+      ok: false,
+      error: { code: 'EINVAL', message: expect.stringMatching(/longer than/) },
+    });
     await raw.untilClosed();
     await liveClientWorks();
   });
@@ -142,7 +158,10 @@ describe('daemon: bad input', () => {
 
   it('turns an engine error into a reply with the DmError code and message', async () => {
     const c = await ControlClient.connect(socketPath);
-    await expect(c.request('remove', { name: 'nosuch' })).rejects.toMatchObject({ code: 'ENXIO', message: 'nosuch: no such device' });
+    await expect(c.request('remove', { name: 'nosuch' })).rejects.toMatchObject({
+      code: 'ENXIO',
+      message: 'nosuch: no such device',
+    });
     c.close();
   });
 });
@@ -155,7 +174,9 @@ describe('daemon: clients', () => {
     const waited = a.request('wait', { name: 'dev' });
     // While a waits, b works, and so does a's own connection.
     await b.request('write', { name: 'dev', sector: 1, data: Buffer.alloc(512, 0xab).toString('base64') });
-    expect(Buffer.from((await a.request('read', { name: 'dev', sector: 1, count: 1 })).data, 'base64')).toEqual(Buffer.alloc(512, 0xab));
+    expect(Buffer.from((await a.request('read', { name: 'dev', sector: 1, count: 1 })).data, 'base64')).toEqual(
+      Buffer.alloc(512, 0xab),
+    );
     engine.bump('dev');
     expect(await waited).toBe(1);
     a.close();
@@ -213,7 +234,10 @@ describe('daemon: the socket', () => {
       if (process.getuid?.() === 0) {
         await chown(join(runtime, 'dmsim'), 65534, 65534);
         const other = new ControlDaemon({ engine: new FakeEngine(), bus, version: 'test' });
-        await expect(other.listen(join(runtime, 'dmsim', 'control'))).rejects.toMatchObject({ code: 'EPERM', message: expect.stringContaining('owned by uid 65534') });
+        await expect(other.listen(join(runtime, 'dmsim', 'control'))).rejects.toMatchObject({
+          code: 'EPERM',
+          message: expect.stringContaining('owned by uid 65534'),
+        });
       }
     } finally {
       if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
@@ -230,7 +254,10 @@ describe('daemon: the socket', () => {
   it('replaces a stale socket nobody answers on', async () => {
     const stalePath = join(dir, 'stale');
     // A daemon killed with SIGKILL leaves its socket file behind with nobody listening.
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stalePath)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    const child = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(stalePath)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     await new Promise((r) => child.once('exit', r));
     expect((await lstat(stalePath)).isSocket()).toBe(true);
     await expect(ControlClient.connect(stalePath)).rejects.toBeInstanceOf(NoDaemonError);
@@ -246,12 +273,17 @@ describe('daemon: the socket', () => {
     const file = join(dir, 'plain');
     await writeFile(file, 'x');
     const d = new ControlDaemon({ engine: new FakeEngine(), bus, version: 'test' });
-    await expect(d.listen(file)).rejects.toMatchObject({ code: 'EEXIST', message: expect.stringMatching(/is not a socket/) });
+    await expect(d.listen(file)).rejects.toMatchObject({
+      code: 'EEXIST',
+      message: expect.stringMatching(/is not a socket/),
+    });
   });
 
   it('a client finds no daemon: one NoDaemonError that says how to start one', async () => {
     await expect(ControlClient.connect(join(dir, 'nobody'))).rejects.toBeInstanceOf(NoDaemonError);
-    await expect(ControlClient.connect(join(dir, 'nobody'))).rejects.toThrow(/no dmsim daemon at .*nobody \(start one with: dmsim daemon --detach\)/);
+    await expect(ControlClient.connect(join(dir, 'nobody'))).rejects.toThrow(
+      /no dmsim daemon at .*nobody \(start one with: dmsim daemon --detach\)/,
+    );
   });
 
   it('close() closes the engine and removes the socket', async () => {

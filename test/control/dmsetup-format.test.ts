@@ -3,13 +3,23 @@
 
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { formatAllDevices, formatDeps, formatInfo, formatLs, formatMessageReply, formatOneDevice, formatTargets } from '../../src/control/dmsetup-format.js';
+import {
+  formatAllDevices,
+  formatDeps,
+  formatInfo,
+  formatLs,
+  formatMessageReply,
+  formatOneDevice,
+  formatTargets,
+} from '../../src/control/dmsetup-format.js';
 import type { DeviceInfo } from '../../src/control/protocol.js';
 import { normaliseKernelStdout, parseTranscript } from '../e2e/transcript.js';
 
 /** What the kernel printed for the n-th (0-based) run of `command` in a recording, major:minor normalised. */
 function kernelPrinted(recording: string, command: string, n = 0): string {
-  const t = parseTranscript(readFileSync(new URL(`../../fixtures/transcripts/kernel/${recording}.txt`, import.meta.url), 'utf8'));
+  const t = parseTranscript(
+    readFileSync(new URL(`../../fixtures/transcripts/kernel/${recording}.txt`, import.meta.url), 'utf8'),
+  );
   const step = t.steps.filter((s) => s.command === command)[n];
   if (!step) throw new Error(`${recording}: no run ${n} of '${command}'`);
   const lines = normaliseKernelStdout(step);
@@ -42,9 +52,9 @@ describe('info', () => {
   });
 
   it('prints (READ-ONLY) and the UUID line with its single space', () => {
-    expect(formatInfo([{ ...base, name: 'd', readOnly: true, minor: 3, targetCount: 2, uuid: 'dmsim-test-uuid' }])).toBe(
-      kernelPrinted('misc', 'dmsim info d'),
-    );
+    expect(
+      formatInfo([{ ...base, name: 'd', readOnly: true, minor: 3, targetCount: 2, uuid: 'dmsim-test-uuid' }]),
+    ).toBe(kernelPrinted('misc', 'dmsim info d'));
   });
 
   it('prints every device, blank line between', () => {
@@ -59,7 +69,12 @@ describe('info', () => {
 
 describe('ls', () => {
   it('prints name<TAB>(major:minor)', () => {
-    expect(formatLs([{ name: 'e', major: 253, minor: 1 }, { name: 'z', major: 253, minor: 0 }])).toBe(kernelPrinted('zero-error', 'dmsim ls'));
+    expect(
+      formatLs([
+        { name: 'e', major: 253, minor: 1 },
+        { name: 'z', major: 253, minor: 0 },
+      ]),
+    ).toBe(kernelPrinted('zero-error', 'dmsim ls'));
   });
 
   it('says No devices found when there are none', () => {

@@ -21,7 +21,14 @@ export class FakeEngine implements ControlEngine {
 
   create(name: string, table: string): void {
     if (this.byName.has(name)) throw new ExistsError(`${name}: already exists`);
-    this.byName.set(name, { minor: this.nextMinor++, table, data: Buffer.alloc(64 * 512), eventNr: 0, waiters: [], openCount: 0 });
+    this.byName.set(name, {
+      minor: this.nextMinor++,
+      table,
+      data: Buffer.alloc(64 * 512),
+      eventNr: 0,
+      waiters: [],
+      openCount: 0,
+    });
   }
   load(name: string, table: string): void {
     this.get(name).table = table;

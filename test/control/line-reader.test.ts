@@ -7,7 +7,11 @@ import { LineReader } from '../../src/control/line-reader.js';
 function feed(chunks: Buffer[], max: number): { lines: string[]; overflowed: boolean } {
   const lines: string[] = [];
   let overflowed = false;
-  const r = new LineReader(max, (l) => lines.push(l), () => (overflowed = true));
+  const r = new LineReader(
+    max,
+    (l) => lines.push(l),
+    () => (overflowed = true),
+  );
   for (const c of chunks) r.push(c);
   return { lines, overflowed };
 }
@@ -15,17 +19,21 @@ function feed(chunks: Buffer[], max: number): { lines: string[]; overflowed: boo
 describe('LineReader', () => {
   it('yields the newline-terminated lines whatever the chunking (multi-byte UTF-8 split across chunks too)', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: 'grapheme' }).map((s) => s.replace(/\n/g, ''))), fc.array(fc.nat(), { maxLength: 20 }), (lines, cuts) => {
-        const bytes = Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8');
-        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-        const chunks: Buffer[] = [];
-        let prev = 0;
-        for (const p of [...points, bytes.length]) {
-          chunks.push(bytes.subarray(prev, p));
-          prev = p;
-        }
-        expect(feed(chunks, 1 << 20)).toEqual({ lines, overflowed: false });
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: 'grapheme' }).map((s) => s.replace(/\n/g, ''))),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (lines, cuts) => {
+          const bytes = Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8');
+          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const chunks: Buffer[] = [];
+          let prev = 0;
+          for (const p of [...points, bytes.length]) {
+            chunks.push(bytes.subarray(prev, p));
+            prev = p;
+          }
+          expect(feed(chunks, 1 << 20)).toEqual({ lines, overflowed: false });
+        },
+      ),
     );
   });
 
@@ -36,7 +44,10 @@ describe('LineReader', () => {
 
   it('accepts a line of exactly the limit and overflows one byte past it, then ignores everything', () => {
     expect(feed([Buffer.from('x'.repeat(10) + '\n')], 10)).toEqual({ lines: ['x'.repeat(10)], overflowed: false });
-    expect(feed([Buffer.from('x'.repeat(6)), Buffer.from('x'.repeat(5)), Buffer.from('\nok\n')], 10)).toEqual({ lines: [], overflowed: true });
+    expect(feed([Buffer.from('x'.repeat(6)), Buffer.from('x'.repeat(5)), Buffer.from('\nok\n')], 10)).toEqual({
+      lines: [],
+      overflowed: true,
+    });
     expect(feed([Buffer.from('ok\n' + 'y'.repeat(11) + '\nlater\n')], 10)).toEqual({ lines: ['ok'], overflowed: true });
   });
 });

@@ -45,7 +45,13 @@ describe('parseRequest', () => {
     const lines = fc.oneof(
       fc.string(),
       fc.json(),
-      fc.record({ id: fc.anything(), verb: fc.oneof(fc.constantFrom('create', 'read', 'ls', 'wait'), fc.string()), args: fc.anything() }).map((r) => JSON.stringify(r) ?? ''),
+      fc
+        .record({
+          id: fc.anything(),
+          verb: fc.oneof(fc.constantFrom('create', 'read', 'ls', 'wait'), fc.string()),
+          args: fc.anything(),
+        })
+        .map((r) => JSON.stringify(r) ?? ''),
     );
     fc.assert(
       fc.property(lines, (line) => {
@@ -66,6 +72,9 @@ describe('wire errors', () => {
     expect(back).toBeInstanceOf(DmError);
     expect(back).toMatchObject({ code: 'ENOSPC', message: 'cow full' });
     expect(toWireError(new TypeError('oops'))).toEqual({ code: 'EIO', message: 'oops' });
-    expect(fromWireError({ code: 'EWHAT', message: 7 })).toMatchObject({ code: 'EIO', message: expect.stringMatching(/without a message/) });
+    expect(fromWireError({ code: 'EWHAT', message: 7 })).toMatchObject({
+      code: 'EIO',
+      message: expect.stringMatching(/without a message/),
+    });
   });
 });

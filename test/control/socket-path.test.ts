@@ -20,6 +20,8 @@ describe('resolveSocketPath', () => {
     expect(resolveSocketPath(undefined, {})).toBe(join(tmpdir(), `dmsim-${process.getuid?.() ?? 0}`, 'control'));
   });
   it('ignores an empty DMSIM_SOCKET', () => {
-    expect(resolveSocketPath(undefined, { DMSIM_SOCKET: '', XDG_RUNTIME_DIR: '/run/user/7' })).toBe('/run/user/7/dmsim/control');
+    expect(resolveSocketPath(undefined, { DMSIM_SOCKET: '', XDG_RUNTIME_DIR: '/run/user/7' })).toBe(
+      '/run/user/7/dmsim/control',
+    );
   });
 });

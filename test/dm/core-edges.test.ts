@@ -10,7 +10,9 @@ const OUT = 'edges.out';
 /** The kernel's dmesg reason for a command of the recording. */
 const reason = (cmdStart: string) => {
   const b = transcript(OUT).find((x) => x.cmd.startsWith(cmdStart))!;
-  const m = b.dmesg.map((l) => /^device-mapper: (?:table: 253:\d+: |ioctl: )(.*?)(?: \(-E[A-Z]+\))?\.?$/.exec(l)).find(Boolean);
+  const m = b.dmesg
+    .map((l) => /^device-mapper: (?:table: 253:\d+: |ioctl: )(.*?)(?: \(-E[A-Z]+\))?\.?$/.exec(l))
+    .find(Boolean);
   return m![1]!;
 };
 const rc = (cmd: string) => transcript(OUT).find((x) => x.cmd === cmd)!.rc;
@@ -25,14 +27,21 @@ afterEach(() => dm.close());
 
 describe('dm core edges against 6.1', () => {
   it('a later line that fails its constructor wins over an earlier line too big for its device', async () => {
-    await expect(dm.create('order1', '0 70000 linear /dev/vda 0\n70000 8 nosuchtarget')).rejects.toThrow(`line 2: ${reason('dmsetup create order1')}`);
-    await expect(dm.create('order2', '0 70000 linear /dev/vda 0\n70000 8 linear /dev/vda x')).rejects.toThrow(`line 2: ${reason('dmsetup create order2')}`);
+    await expect(dm.create('order1', '0 70000 linear /dev/vda 0\n70000 8 nosuchtarget')).rejects.toThrow(
+      `line 2: ${reason('dmsetup create order1')}`,
+    );
+    await expect(dm.create('order2', '0 70000 linear /dev/vda 0\n70000 8 linear /dev/vda x')).rejects.toThrow(
+      `line 2: ${reason('dmsetup create order2')}`,
+    );
   });
 
   it('refuses an empty reload and keeps the live table', async () => {
     await dm.create('a', '0 64 zero');
     expect(reason('dmsetup load a')).toBe('populate_table: no targets specified');
-    await expect(dm.load('a', '')).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringContaining('no targets') });
+    await expect(dm.load('a', '')).rejects.toMatchObject({
+      code: 'EINVAL',
+      message: expect.stringContaining('no targets'),
+    });
     expect((await dm.info('a'))[0]!.tablesPresent).toBe('LIVE');
   });
 
@@ -63,7 +72,9 @@ describe('dm core edges against 6.1', () => {
 
   it('a write to a read-only device fails with EPERM', async () => {
     await dm.create('ro', '0 64 linear /dev/vdb 0', { readOnly: true });
-    expect(outputOf(OUT, 'dd if=/dev/zero of=/dev/mapper/ro bs=4096 count=1 oflag=direct status=none')[0]).toMatch(/Operation not permitted/);
+    expect(outputOf(OUT, 'dd if=/dev/zero of=/dev/mapper/ro bs=4096 count=1 oflag=direct status=none')[0]).toMatch(
+      /Operation not permitted/,
+    );
     const dev = await dm.open('ro');
     await expect(dev.write(0, Buffer.alloc(4096))).rejects.toMatchObject({ code: 'EPERM' });
     await dev.close();
@@ -72,7 +83,9 @@ describe('dm core edges against 6.1', () => {
   it('the size changes at resume, not at load; clear drops the inactive table', async () => {
     await dm.create('rs', '0 64 linear /dev/vdb 0');
     const dev = await dm.open('rs');
-    const sizes = transcript(OUT).filter((b) => b.cmd === 'blockdev --getsz /dev/mapper/rs').map((b) => Number(b.lines[0]));
+    const sizes = transcript(OUT)
+      .filter((b) => b.cmd === 'blockdev --getsz /dev/mapper/rs')
+      .map((b) => Number(b.lines[0]));
     const ours = [dev.sizeSectors];
     await dm.load('rs', '0 128 linear /dev/vdb 0');
     ours.push(dev.sizeSectors);

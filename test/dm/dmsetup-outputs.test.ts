@@ -104,7 +104,9 @@ describe('dmsetup outputs of the recorded session', () => {
     const noTable = (l: string) => l !== 'empty: ';
     expect(prefixed(await dm.table())).toEqual(expected('dmsetup table', 1).filter(noTable));
     expect(prefixed(await dm.status())).toEqual(expected('dmsetup status', 1).filter(noTable));
-    expect(prefixed(await dm.status(undefined, { target: 'flakey' }))).toEqual(expected('dmsetup status --target flakey'));
+    expect(prefixed(await dm.status(undefined, { target: 'flakey' }))).toEqual(
+      expected('dmsetup status --target flakey'),
+    );
     expect(prefixed(await dm.table(undefined, { target: 'delay' }))).toEqual(expected('dmsetup table --target delay'));
     expect(plain(await dm.status('multi', { target: 'zero' }))).toEqual(expected('dmsetup status multi --target zero'));
     expect(await dm.table('empty')).toEqual([]);
@@ -129,9 +131,13 @@ describe('dmsetup outputs of the recorded session', () => {
     expect(plain(await dm.table('z'))).toEqual(expected('dmsetup table z', 0));
     expect(plain(await dm.inactiveTable('z'))).toEqual(expected('dmsetup table --inactive z'));
     await dm.load('empty', '0 8 error');
-    expect(await dmsetupInfo(dm, 'empty')).toEqual(withoutReadAhead(infoBlocks(outputOf(OUT, 'dmsetup info empty', 1))));
+    expect(await dmsetupInfo(dm, 'empty')).toEqual(
+      withoutReadAhead(infoBlocks(outputOf(OUT, 'dmsetup info empty', 1))),
+    );
     await dm.resume('empty');
-    expect(await dmsetupInfo(dm, 'empty')).toEqual(withoutReadAhead(infoBlocks(outputOf(OUT, 'dmsetup info empty', 2))));
+    expect(await dmsetupInfo(dm, 'empty')).toEqual(
+      withoutReadAhead(infoBlocks(outputOf(OUT, 'dmsetup info empty', 2))),
+    );
   });
 
   it('suspends and resumes; a suspended device still answers status and table', async () => {
@@ -149,7 +155,10 @@ describe('dmsetup outputs of the recorded session', () => {
   it('refuses messages to targets without a message method, and to unknown devices', async () => {
     for (const name of ['lin', 'fl', 'd3']) {
       expect(outputOf(OUT, `dmsetup message ${name} 0 hello`)[0]).toMatch(/Invalid argument/);
-      await expect(dm.message(name, 0, ['hello'])).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringContaining('does not support messages') });
+      await expect(dm.message(name, 0, ['hello'])).rejects.toMatchObject({
+        code: 'EINVAL',
+        message: expect.stringContaining('does not support messages'),
+      });
     }
     expect(outputOf(OUT, 'dmsetup message nosuch 0 hello')[0]).toMatch(/No such device or address/);
     await expect(dm.message('nosuch', 0, ['hello'])).rejects.toMatchObject({ code: 'ENXIO' });
@@ -174,11 +183,15 @@ describe('dmsetup outputs of the recorded session', () => {
     await expect(dm.remove('lin')).rejects.toMatchObject({ code: 'EBUSY' });
     await expect(dm.remove('stack')).rejects.toMatchObject({ code: 'EBUSY' });
     const opened: MappedBlockDevice = await dm.open('stack2');
-    expect(await dmsetupInfo(dm, 'stack2')).toEqual(withoutReadAhead(infoBlocks(outputOf(OUT, 'dmsetup info stack2', 0))));
+    expect(await dmsetupInfo(dm, 'stack2')).toEqual(
+      withoutReadAhead(infoBlocks(outputOf(OUT, 'dmsetup info stack2', 0))),
+    );
     await expect(dm.remove('stack2')).rejects.toMatchObject({ code: 'EBUSY' });
     await expect(dm.remove('stack2', { force: true })).rejects.toMatchObject({ code: 'EBUSY' });
     expect(plain(await dm.table('stack2'))).toEqual(expected('dmsetup table stack2'));
-    expect(await dmsetupInfo(dm, 'stack2')).toEqual(withoutReadAhead(infoBlocks(outputOf(OUT, 'dmsetup info stack2', 1))));
+    expect(await dmsetupInfo(dm, 'stack2')).toEqual(
+      withoutReadAhead(infoBlocks(outputOf(OUT, 'dmsetup info stack2', 1))),
+    );
     // The error table let go of stack: it can go once stack2 is gone.
     await expect(opened.read(0, Buffer.alloc(512))).rejects.toMatchObject({ code: 'EIO' });
     await opened.close();

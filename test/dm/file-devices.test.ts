@@ -63,7 +63,9 @@ describe('devices named by path', () => {
       message: expect.stringContaining('cannot be opened for writing as well'),
     });
     dm.addBackingDevice('/dev/rom', new MemoryDevice('/dev/rom', 64, { readOnly: true }));
-    await expect(dm.create('w2', '0 16 linear /dev/rom 0')).rejects.toThrow(/Device lookup failed: \/dev\/rom is read-only/);
+    await expect(dm.create('w2', '0 16 linear /dev/rom 0')).rejects.toThrow(
+      /Device lookup failed: \/dev\/rom is read-only/,
+    );
     await dm.create('r2', '0 16 linear /dev/rom 0', { readOnly: true });
   });
 });

@@ -31,14 +31,19 @@ afterEach(async () => {
 describe('splitting and remapping', () => {
   // A table of probe targets with random lengths and max_io_len, and a random request inside it.
   const layout = fc
-    .array(fc.record({ len: fc.integer({ min: 1, max: 64 }), max: fc.constantFrom(0, 1, 3, 8, 16) }), { minLength: 1, maxLength: 6 })
+    .array(fc.record({ len: fc.integer({ min: 1, max: 64 }), max: fc.constantFrom(0, 1, 3, 8, 16) }), {
+      minLength: 1,
+      maxLength: 6,
+    })
     .chain((targets) => {
       const size = targets.reduce((s, t) => s + t.len, 0);
-      return fc.record({
-        targets: fc.constant(targets),
-        sector: fc.integer({ min: 0, max: size - 1 }),
-        count: fc.integer({ min: 1, max: size }),
-      }).map((r) => ({ ...r, count: Math.min(r.count, size - r.sector) }));
+      return fc
+        .record({
+          targets: fc.constant(targets),
+          sector: fc.integer({ min: 0, max: size - 1 }),
+          count: fc.integer({ min: 1, max: size }),
+        })
+        .map((r) => ({ ...r, count: Math.min(r.count, size - r.sector) }));
     });
 
   it('gives each target the sectors a per-sector model says, relative to the target, never crossing max_io_len', async () => {
@@ -62,16 +67,19 @@ describe('splitting and remapping', () => {
         const got: string[] = [];
         for (const r of log.records) {
           const t = targets[starts.indexOf(r.begin)]!;
-          if (t.max > 0) expect(Math.floor(r.bio.sector / t.max)).toBe(Math.floor((r.bio.sector + r.bio.count - 1) / t.max));
+          if (t.max > 0)
+            expect(Math.floor(r.bio.sector / t.max)).toBe(Math.floor((r.bio.sector + r.bio.count - 1) / t.max));
           for (let k = 0; k < r.bio.count; k++) got.push(`${r.begin}:${r.bio.sector + k}:${r.bio.buf![k * 512]}`);
         }
         expect(got).toEqual(expected);
         // Pieces are as large as the boundaries allow: one per target and max_io_len window touched.
-        const windows = new Set(expected.map((e) => {
-          const [b, rel] = e.split(':').map(Number) as [number, number];
-          const max = targets[starts.indexOf(b)]!.max;
-          return `${b}/${max > 0 ? Math.floor(rel / max) : 0}`;
-        }));
+        const windows = new Set(
+          expected.map((e) => {
+            const [b, rel] = e.split(':').map(Number) as [number, number];
+            const max = targets[starts.indexOf(b)]!.max;
+            return `${b}/${max > 0 ? Math.floor(rel / max) : 0}`;
+          }),
+        );
         expect(log.records.length).toBe(windows.size);
         await dev.close();
         await dm.remove('p');
@@ -96,7 +104,10 @@ describe('splitting and remapping', () => {
     await dm.create('p', '0 8 probe 0\n8 8 probe 0');
     const dev = await dm.open('p');
     await dev.flush();
-    expect(log.records.map((r) => [r.begin, r.bio.op, r.bio.count])).toEqual([[0, 'flush', 0], [8, 'flush', 0]]);
+    expect(log.records.map((r) => [r.begin, r.bio.op, r.bio.count])).toEqual([
+      [0, 'flush', 0],
+      [8, 'flush', 0],
+    ]);
     log.records.length = 0;
     await dev.submit({ op: 'write', sector: 6, count: 4, buf: Buffer.alloc(2048), preflush: true, fua: true });
     expect(log.records.map((r) => [r.begin, r.bio.op, r.bio.sector, r.bio.count, r.bio.fua ?? false])).toEqual([
@@ -113,11 +124,22 @@ describe('request checks', () => {
   it('fails out-of-range and misaligned requests with EIO naming the device and sector, and reports io.error', async () => {
     await dm.create('z', '0 16 zero');
     const dev = await dm.open('z');
-    await expect(dev.read(16, Buffer.alloc(512))).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/^z: read of 1 sectors at sector 16 failed: beyond the end/) });
-    await expect(dev.read(15, Buffer.alloc(1024))).rejects.toMatchObject({ code: 'EIO', message: expect.stringContaining('sector 15') });
-    await expect(dev.write(0, Buffer.alloc(100))).rejects.toMatchObject({ code: 'EIO', message: expect.stringContaining('not a multiple of 512') });
+    await expect(dev.read(16, Buffer.alloc(512))).rejects.toMatchObject({
+      code: 'EIO',
+      message: expect.stringMatching(/^z: read of 1 sectors at sector 16 failed: beyond the end/),
+    });
+    await expect(dev.read(15, Buffer.alloc(1024))).rejects.toMatchObject({
+      code: 'EIO',
+      message: expect.stringContaining('sector 15'),
+    });
+    await expect(dev.write(0, Buffer.alloc(100))).rejects.toMatchObject({
+      code: 'EIO',
+      message: expect.stringContaining('not a multiple of 512'),
+    });
     await expect(dev.read(-1, Buffer.alloc(512))).rejects.toMatchObject({ code: 'EIO' });
-    expect(events.filter((e) => e.type === 'io.error').map((e) => (e as { sector: number }).sector)).toEqual([16, 15, 0, -1]);
+    expect(events.filter((e) => e.type === 'io.error').map((e) => (e as { sector: number }).sector)).toEqual([
+      16, 15, 0, -1,
+    ]);
     await dev.close();
   });
 
@@ -126,10 +148,15 @@ describe('request checks', () => {
     dm.addBackingDevice('m', mem);
     await dm.create('sp', '0 8 linear m 0\n8 8 error');
     const dev = await dm.open('sp');
-    await expect(dev.read(7, Buffer.alloc(1024))).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/^sp: read of 2 sectors at sector 7 failed/) });
+    await expect(dev.read(7, Buffer.alloc(1024))).rejects.toMatchObject({
+      code: 'EIO',
+      message: expect.stringMatching(/^sp: read of 2 sectors at sector 7 failed/),
+    });
     await expect(dev.write(6, Buffer.alloc(1024))).resolves.toBeUndefined();
     // 6.1 with direct I/O: "dd: /dev/mapper/sp: Input/output error", 0 bytes read.
-    expect(readFixture('direct-io.out')).toMatch(/bs=8192 count=1 iflag=direct status=none\ndd: \/dev\/mapper\/sp: Input\/output error\nrc: 1\n\$ wc -c \/tmp\/out\n0 /);
+    expect(readFixture('direct-io.out')).toMatch(
+      /bs=8192 count=1 iflag=direct status=none\ndd: \/dev\/mapper\/sp: Input\/output error\nrc: 1\n\$ wc -c \/tmp\/out\n0 /,
+    );
     const errs = events.filter((e) => e.type === 'io.error');
     expect(errs).toEqual([expect.objectContaining({ device: 'sp', op: 'read', sector: 8, count: 1, code: 'EIO' })]);
     await dev.close();
@@ -142,7 +169,10 @@ describe('request checks', () => {
     await expect(ro.read(0, Buffer.alloc(512))).resolves.toBeUndefined();
     await dm.create('none', '', { notable: true });
     const none = await dm.open('none');
-    await expect(none.read(0, Buffer.alloc(512))).rejects.toMatchObject({ code: 'EIO', message: expect.stringContaining('no live table') });
+    await expect(none.read(0, Buffer.alloc(512))).rejects.toMatchObject({
+      code: 'EIO',
+      message: expect.stringContaining('no live table'),
+    });
     await ro.close();
     await none.close();
   });
@@ -202,7 +232,14 @@ describe('suspend and resume', () => {
     expect(log.hooks).toEqual(['preresume p@0', 'resume p@0', 'destroy p@0']);
     expect(await dm.table('p')).toEqual([{ name: 'p', start: 0, length: 32, target: 'probe', params: '4' }]);
     expect(events.filter((e) => e.type.startsWith('dm.') && e.type !== 'dm.io').map((e) => e.type)).toEqual([
-      'dm.created', 'dm.loaded', 'dm.table_swapped', 'dm.resumed', 'dm.loaded', 'dm.suspended', 'dm.table_swapped', 'dm.resumed',
+      'dm.created',
+      'dm.loaded',
+      'dm.table_swapped',
+      'dm.resumed',
+      'dm.loaded',
+      'dm.suspended',
+      'dm.table_swapped',
+      'dm.resumed',
     ]);
     await dev.close();
   });
@@ -250,7 +287,10 @@ describe('events and wait', () => {
 
   it('message refuses a sector outside the device and an empty message', async () => {
     await dm.create('p', '0 8 probe 0');
-    await expect(dm.message('p', 8, ['x'])).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringContaining('outside device') });
+    await expect(dm.message('p', 8, ['x'])).rejects.toMatchObject({
+      code: 'EINVAL',
+      message: expect.stringContaining('outside device'),
+    });
     await expect(dm.message('p', 0, [])).rejects.toMatchObject({ code: 'EINVAL' });
   });
 });
@@ -270,7 +310,10 @@ describe('stacking and remove', () => {
     await mem.read(1000 + 500 + 7 + (150 - 100), back);
     expect(back.equals(data)).toBe(true);
     expect((await dm.info('low'))[0]!.openCount).toBe(1);
-    await expect(dm.remove('mid')).rejects.toMatchObject({ code: 'EBUSY', message: expect.stringContaining('used by the table of top') });
+    await expect(dm.remove('mid')).rejects.toMatchObject({
+      code: 'EBUSY',
+      message: expect.stringContaining('used by the table of top'),
+    });
     await top.close();
     await dm.remove('top');
     await dm.remove('mid');
@@ -290,7 +333,10 @@ describe('stacking and remove', () => {
     await dm.create('b', '0 8 linear /dev/mapper/a 0');
     await dm.create('c', '0 8 zero');
     const c = await dm.open('c');
-    await expect(dm.removeAll()).rejects.toMatchObject({ code: 'EBUSY', message: expect.stringContaining('c (open count 1') });
+    await expect(dm.removeAll()).rejects.toMatchObject({
+      code: 'EBUSY',
+      message: expect.stringContaining('c (open count 1'),
+    });
     expect(dm.ls().map((d) => d.name)).toEqual(['c']);
     await c.close();
     await dm.removeAll();
@@ -301,7 +347,10 @@ describe('stacking and remove', () => {
     await dm.create('low', '0 8 zero');
     await dm.create('top', '0 8 linear /dev/mapper/low 0');
     const top = await dm.open('top');
-    await expect(dm.removeAll({ force: true })).rejects.toMatchObject({ code: 'EBUSY', message: expect.stringMatching(/^remove_all left 1 open device\(s\): top/) });
+    await expect(dm.removeAll({ force: true })).rejects.toMatchObject({
+      code: 'EBUSY',
+      message: expect.stringMatching(/^remove_all left 1 open device\(s\): top/),
+    });
     expect(dm.ls().map((d) => d.name)).toEqual(['top']);
     expect(await dm.table('top')).toEqual([{ name: 'top', start: 0, length: 8, target: 'error', params: '' }]);
     await expect(top.read(0, Buffer.alloc(512))).rejects.toMatchObject({ code: 'EIO' });
@@ -318,12 +367,9 @@ describe('stacking and remove', () => {
       { name: 'c', major: 253, minor: 0 },
     ]);
     const lifecycle = events.filter((e) => e.type === 'dm.created' || e.type === 'dm.removed');
-    expect(lifecycle.map((e) => `${e.type} ${(e as { device: string }).device} ${(e as { minor: number }).minor}`)).toEqual([
-      'dm.created a 0',
-      'dm.created b 1',
-      'dm.removed a 0',
-      'dm.created c 0',
-    ]);
+    expect(
+      lifecycle.map((e) => `${e.type} ${(e as { device: string }).device} ${(e as { minor: number }).minor}`),
+    ).toEqual(['dm.created a 0', 'dm.created b 1', 'dm.removed a 0', 'dm.created c 0']);
   });
 
   it('refuses bad names', async () => {

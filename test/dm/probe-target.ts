@@ -43,7 +43,8 @@ export function probeTargetType(log: ProbeLog): TargetType {
             if (!log.gated) resolve();
           });
         },
-        status: (type) => (type === 'info' ? `bios=${log.records.filter((r) => r.device === ctx.deviceName).length}` : args.join(' ')),
+        status: (type) =>
+          type === 'info' ? `bios=${log.records.filter((r) => r.device === ctx.deviceName).length}` : args.join(' '),
         async message(words: string[]): Promise<string> {
           if (words[0] === 'event') ctx.raiseEvent();
           return words.join(' ');

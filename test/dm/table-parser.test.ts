@@ -44,12 +44,43 @@ describe('random tables', () => {
   afterAll(() => dm.close());
 
   const word = fc.oneof(
-    fc.constantFrom('0', '1', '8', '100', '4096', '-1', '4294967296', 'x', '', '#', '\\', 'linear', 'zero', 'error', 'flakey', 'delay'),
-    fc.constantFrom('/dev/a', '/dev/mapper/g', '/dev/mapper/nope', 'drop_writes', 'error_writes', 'corrupt_bio_byte', 'r', 'w', '5', '6'),
+    fc.constantFrom(
+      '0',
+      '1',
+      '8',
+      '100',
+      '4096',
+      '-1',
+      '4294967296',
+      'x',
+      '',
+      '#',
+      '\\',
+      'linear',
+      'zero',
+      'error',
+      'flakey',
+      'delay',
+    ),
+    fc.constantFrom(
+      '/dev/a',
+      '/dev/mapper/g',
+      '/dev/mapper/nope',
+      'drop_writes',
+      'error_writes',
+      'corrupt_bio_byte',
+      'r',
+      'w',
+      '5',
+      '6',
+    ),
     fc.string({ maxLength: 6 }),
   );
   const line = fc.array(word, { maxLength: 12 }).map((ws) => ws.join(' '));
-  const table = fc.oneof(fc.array(line, { maxLength: 4 }).map((ls) => ls.join('\n')), fc.string({ maxLength: 80 }));
+  const table = fc.oneof(
+    fc.array(line, { maxLength: 4 }).map((ls) => ls.join('\n')),
+    fc.string({ maxLength: 80 }),
+  );
 
   it('builds or refuses with a DmError, and a refused reload leaves the device as it was', async () => {
     await dm.create('g', '0 64 zero');

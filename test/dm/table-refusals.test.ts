@@ -82,7 +82,10 @@ describe('where the table error points', () => {
     ['0 100 linear /dev/vda 0\n200 100 linear /dev/vda 0', /^line 2: linear: Gap in table \(word 1: "200"\)$/],
     ['# header\n\n0 100 zero\n100 5 flakey /dev/vda 0 1 x', /^line 4: flakey: Invalid up interval \(word 7: "x"\)$/],
     ['0 8 delay /dev/vda 0 10 /dev/nope 0 5', /^line 1: delay: Device lookup failed: .*\(word 7: "\/dev\/nope"\)$/],
-    ['0 8 flakey /dev/vda 0 1 1 2 drop_writes error_writes', /^line 1: flakey: Feature error_writes conflicts with feature drop_writes \(word 10: "error_writes"\)$/],
+    [
+      '0 8 flakey /dev/vda 0 1 1 2 drop_writes error_writes',
+      /^line 1: flakey: Feature error_writes conflicts with feature drop_writes \(word 10: "error_writes"\)$/,
+    ],
     ['0 8 zero\n8 0 zero', /^line 2: zero: zero-length target/],
     ['0 8 zero extra', /^line 1: zero: No arguments required \(word 4: "extra"\)$/],
   ])('%j', async (table, message) => {

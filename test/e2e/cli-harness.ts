@@ -16,9 +16,13 @@ export const CLI_MAIN = join(OUT_DIR, 'src', 'cli', 'main.js');
 /** Compiles the project for the e2e run. Type errors elsewhere do not stop tsc from emitting. */
 export function buildCli(): string {
   const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', join(REPO, 'tsconfig.json'), '--outDir', OUT_DIR, '--declaration', 'false', '--sourceMap', 'false'], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [tsc, '-p', join(REPO, 'tsconfig.json'), '--outDir', OUT_DIR, '--declaration', 'false', '--sourceMap', 'false'],
+    {
+      encoding: 'utf8',
+    },
+  );
   if (!existsSync(CLI_MAIN)) throw new Error(`tsc did not produce ${CLI_MAIN}:\n${r.stdout}${r.stderr}`);
   return CLI_MAIN;
 }
@@ -58,7 +62,11 @@ export function runShell(command: string, options: { cwd: string; env: NodeJS.Pr
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.once('error', reject);
     child.once('close', (code, signal) =>
-      resolvePromise({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exit: code ?? (signal ? 128 : 1) }),
+      resolvePromise({
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        exit: code ?? (signal ? 128 : 1),
+      }),
     );
   });
 }
@@ -74,11 +82,19 @@ export interface DaemonHandle {
 const GUARD = '"$@" & d=$!; read -r sig || sig=TERM; kill -s "$sig" "$d" 2>/dev/null; wait "$d"';
 
 /** Starts `dmsim daemon --socket PATH` in the foreground of a child process; resolves once it accepts. */
-export async function startDaemon(socketPath: string, env: NodeJS.ProcessEnv = process.env, extraArgs: string[] = []): Promise<DaemonHandle> {
-  const child = spawn('bash', ['-c', GUARD, 'guard', process.execPath, CLI_MAIN, 'daemon', '--socket', socketPath, ...extraArgs], {
-    env,
-    stdio: ['pipe', 'ignore', 'pipe'],
-  });
+export async function startDaemon(
+  socketPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+  extraArgs: string[] = [],
+): Promise<DaemonHandle> {
+  const child = spawn(
+    'bash',
+    ['-c', GUARD, 'guard', process.execPath, CLI_MAIN, 'daemon', '--socket', socketPath, ...extraArgs],
+    {
+      env,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

@@ -48,7 +48,11 @@ async function replay(name: string, reference: Transcript): Promise<Transcript> 
   const env = envFor(socketPath, vars);
   const daemon = await startDaemon(socketPath, env);
   // Paths differ per run: print them as the variables the commands used.
-  const replacements: Array<[string, string]> = [...Object.entries(vars).map(([k, v]): [string, string] => [v, `$${k}`]), [socketPath, '$SOCKET'], [dir, '$TMP']];
+  const replacements: Array<[string, string]> = [
+    ...Object.entries(vars).map(([k, v]): [string, string] => [v, `$${k}`]),
+    [socketPath, '$SOCKET'],
+    [dir, '$TMP'],
+  ];
   const normalise = (text: string): string[] => {
     let t = text;
     for (const [from, to] of replacements) t = t.split(from).join(to);
@@ -87,21 +91,25 @@ async function inTurn<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 describe.concurrent('golden transcripts', () => {
-  it.each(names)('%s', async (name) => {
-    const referenceText = await readFile(join(TRANSCRIPTS, `${name}.txt`), 'utf8');
-    const reference = parseTranscript(referenceText);
-    const kernel = parseTranscript(await readFile(join(TRANSCRIPTS, 'kernel', `${name}.txt`), 'utf8'));
-    const actual = await inTurn(() => replay(name, reference));
-    // What the kernel also printed must be what it printed (major:minor read as the table's words).
-    expect(disagreements(actual, kernel)).toEqual([]);
-    // dmsim reports every failure in one line on stderr.
-    for (const s of actual.steps) {
-      if (s.exit !== 0 && !s.command.includes('|')) expect(s.stderr, s.command).toHaveLength(1);
-    }
-    const rendered = renderTranscript(actual);
-    if (ACCEPT) await writeFile(join(TRANSCRIPTS, `${name}.txt`), rendered);
-    else expect(rendered).toBe(referenceText);
-  }, 180_000);
+  it.each(names)(
+    '%s',
+    async (name) => {
+      const referenceText = await readFile(join(TRANSCRIPTS, `${name}.txt`), 'utf8');
+      const reference = parseTranscript(referenceText);
+      const kernel = parseTranscript(await readFile(join(TRANSCRIPTS, 'kernel', `${name}.txt`), 'utf8'));
+      const actual = await inTurn(() => replay(name, reference));
+      // What the kernel also printed must be what it printed (major:minor read as the table's words).
+      expect(disagreements(actual, kernel)).toEqual([]);
+      // dmsim reports every failure in one line on stderr.
+      for (const s of actual.steps) {
+        if (s.exit !== 0 && !s.command.includes('|')) expect(s.stderr, s.command).toHaveLength(1);
+      }
+      const rendered = renderTranscript(actual);
+      if (ACCEPT) await writeFile(join(TRANSCRIPTS, `${name}.txt`), rendered);
+      else expect(rendered).toBe(referenceText);
+    },
+    180_000,
+  );
 });
 
 describe('the daemon as a process', () => {
@@ -131,7 +139,16 @@ describe('the daemon as a process', () => {
     } finally {
       process.kill(pid, 'SIGTERM');
     }
-    for (let i = 0; i < 200 && (await stat(socketPath).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 25));
+    for (
+      let i = 0;
+      i < 200 &&
+      (await stat(socketPath).then(
+        () => true,
+        () => false,
+      ));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 25));
     await expect(stat(socketPath)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
@@ -143,8 +160,13 @@ describe('the daemon as a process', () => {
     const r = await runShell('dmsim create z --table "0 64 zero" && dmsim remove z', { cwd: dir, env });
     expect(r.exit).toBe(0);
     expect(await daemon.stop('SIGINT')).toBe(0);
-    const events = (await readFile(join(dir, 'trace.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; device?: string });
-    expect(events.filter((e) => e.device === 'z').map((e) => e.type)).toEqual(expect.arrayContaining(['dm.created', 'dm.removed']));
+    const events = (await readFile(join(dir, 'trace.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; device?: string });
+    expect(events.filter((e) => e.device === 'z').map((e) => e.type)).toEqual(
+      expect.arrayContaining(['dm.created', 'dm.removed']),
+    );
     await expect(stat(socketPath)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
@@ -174,7 +196,11 @@ describe('the daemon as a process', () => {
       expect(replies.map((l) => JSON.parse(l) as { id: number | null; ok: boolean })).toEqual([
         expect.objectContaining({ id: null, ok: false }),
         expect.objectContaining({ id: 1, ok: false }),
-        expect.objectContaining({ id: 2, ok: false, error: { code: 'EINVAL', message: expect.stringMatching(/linear: Invalid argument count/) } }),
+        expect.objectContaining({
+          id: 2,
+          ok: false,
+          error: { code: 'EINVAL', message: expect.stringMatching(/linear: Invalid argument count/) },
+        }),
         { id: 3, ok: true, result: null },
       ]);
       expect(await runShell('dmsim ls', { cwd: dir, env })).toEqual({ stdout: 'x\t(253:0)\n', stderr: '', exit: 0 });

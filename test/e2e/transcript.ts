@@ -126,7 +126,9 @@ export function disagreements(dmsim: Transcript, kernel: Transcript): string[] {
   const problems: string[] = [];
   const ours = dmsim.steps.filter((s) => s.kernel !== 'dmsim-only');
   if (ours.length !== kernel.steps.length) {
-    problems.push(`the kernel recording has ${kernel.steps.length} commands, the transcript ${ours.length} (re-record it)`);
+    problems.push(
+      `the kernel recording has ${kernel.steps.length} commands, the transcript ${ours.length} (re-record it)`,
+    );
     return problems;
   }
   ours.forEach((s, i) => {
@@ -136,14 +138,19 @@ export function disagreements(dmsim: Transcript, kernel: Transcript): string[] {
       return;
     }
     if ((k.exit === 0) !== (s.exit === 0)) {
-      problems.push(`'${s.command}': the kernel ${k.exit === 0 ? 'succeeded' : 'failed'}, dmsim ${s.exit === 0 ? 'succeeded' : 'failed'}`);
+      problems.push(
+        `'${s.command}': the kernel ${k.exit === 0 ? 'succeeded' : 'failed'}, dmsim ${s.exit === 0 ? 'succeeded' : 'failed'}`,
+      );
     }
     const want = normaliseKernelStdout(k);
     if (s.kernel === 'compare' && want.join('\n') !== s.stdout.join('\n')) {
-      problems.push(`'${s.command}': stdout differs\n--- kernel\n${want.join('\n')}\n--- dmsim\n${s.stdout.join('\n')}`);
+      problems.push(
+        `'${s.command}': stdout differs\n--- kernel\n${want.join('\n')}\n--- dmsim\n${s.stdout.join('\n')}`,
+      );
     }
     if (s.kernel === 'subset') {
-      for (const line of s.stdout) if (!want.includes(line)) problems.push(`'${s.command}': the kernel never printed '${line}'`);
+      for (const line of s.stdout)
+        if (!want.includes(line)) problems.push(`'${s.command}': the kernel never printed '${line}'`);
     }
   });
   return problems;

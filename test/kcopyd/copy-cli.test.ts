@@ -43,8 +43,17 @@ describe('dmsim copy', () => {
   it('copies a split job to two destinations, prints the error bits and the throughput, exits 0, traces events', async () => {
     const trace = join(dir, 'trace.jsonl');
     const r = await dmsim(
-      'copy', '--from', `${dir}/src.img:100+3000`, '--to', `${dir}/a.img:0`, '--to', `${dir}/b.img:1000+3000`,
-      '--subjob-sectors', '256', '--trace', trace,
+      'copy',
+      '--from',
+      `${dir}/src.img:100+3000`,
+      '--to',
+      `${dir}/a.img:0`,
+      '--to',
+      `${dir}/b.img:1000+3000`,
+      '--subjob-sectors',
+      '256',
+      '--trace',
+      trace,
     );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -55,10 +64,15 @@ describe('dmsim copy', () => {
     const want = srcData.subarray(100 * 512, 3100 * 512);
     expect((await readFile(join(dir, 'a.img'))).subarray(0, 3000 * 512).equals(want)).toBe(true);
     expect((await readFile(join(dir, 'b.img'))).subarray(1000 * 512, 4000 * 512).equals(want)).toBe(true);
-    const events = (await readFile(trace, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; phase?: string; slot?: number | null });
+    const events = (await readFile(trace, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; phase?: string; slot?: number | null });
     const subJobs = events.filter((e) => e.type === 'kcopyd.job' && e.phase === 'complete' && e.slot !== null);
     expect(subJobs).toHaveLength(Math.ceil(3000 / 256));
-    expect(events.some((e) => e.type === 'kcopyd.client' && (e as { action?: string }).action === 'destroyed')).toBe(true);
+    expect(events.some((e) => e.type === 'kcopyd.client' && (e as { action?: string }).action === 'destroyed')).toBe(
+      true,
+    );
   });
 
   it('--zero writes zeros to DEV:SECTOR+COUNT', async () => {
@@ -74,7 +88,9 @@ describe('dmsim copy', () => {
     const r = await dmsim('copy', '--from', `${dir}/src.img:0+2048`, '--to', `${dir}/src.img:100`);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^dmsim: kcopyd: source .*src\.img:0\+2048 and destination 0 .* overlap and the job is split/);
+    expect(r.stderr).toMatch(
+      /^dmsim: kcopyd: source .*src\.img:0\+2048 and destination 0 .* overlap and the job is split/,
+    );
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 });
@@ -91,13 +107,25 @@ describe('runCopy refusals (in process)', () => {
       [{ from: `${dir}/src.img:0`, to: [`${dir}/b.img:0`] }, /the source needs a count/],
       [{ from: `${dir}/src.img:0+8`, to: [`${dir}/b.img:0+9`] }, /has 9 sectors but the source has 8/],
       [{ from: `${dir}/src.img:4000+200`, to: [`${dir}/b.img:0`] }, /beyond the end of .*src\.img \(4096 sectors\)/],
-      [{ from: `${dir}/src.img:0+8`, to: [`${dir}/b.img:0`], subjobSectors: '4096' }, /sub-job size must be .* from 8 to 2048/],
-      [{ from: `${dir}/src.img:0+8`, to: [`${dir}/b.img:0`], pages: 'many' }, /--pages 'many': expected a whole number/],
-      [{ from: `${dir}/src.img:0+8`, to: Array.from({ length: 9 }, (_, i) => `${dir}/b.img:${i * 8}`) }, /9 destinations given, at most 8/],
+      [
+        { from: `${dir}/src.img:0+8`, to: [`${dir}/b.img:0`], subjobSectors: '4096' },
+        /sub-job size must be .* from 8 to 2048/,
+      ],
+      [
+        { from: `${dir}/src.img:0+8`, to: [`${dir}/b.img:0`], pages: 'many' },
+        /--pages 'many': expected a whole number/,
+      ],
+      [
+        { from: `${dir}/src.img:0+8`, to: Array.from({ length: 9 }, (_, i) => `${dir}/b.img:${i * 8}`) },
+        /9 destinations given, at most 8/,
+      ],
       [{ from: `${dir}/nope.img:0+8`, to: [`${dir}/b.img:0`] }, /nope\.img: cannot open/],
     ];
     for (const [opts, message] of cases) {
-      await expect(runCopy(opts, () => undefined), JSON.stringify(opts)).rejects.toThrow(message);
+      await expect(
+        runCopy(opts, () => undefined),
+        JSON.stringify(opts),
+      ).rejects.toThrow(message);
     }
     expect((await readFile(join(dir, 'b.img'))).equals(before)).toBe(true);
   });

@@ -36,7 +36,9 @@ const scenario = fc
     reservePages: fc.integer({ min: 0, max: 30 }),
     sharedPoolPages: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
     badReads: fc.array(fc.integer({ min: 0, max: 420 }), { maxLength: 3 }),
-    badWrites: fc.array(fc.record({ dest: fc.integer({ min: 0, max: 7 }), sector: fc.integer({ min: 0, max: 420 }) }), { maxLength: 3 }),
+    badWrites: fc.array(fc.record({ dest: fc.integer({ min: 0, max: 7 }), sector: fc.integer({ min: 0, max: 420 }) }), {
+      maxLength: 3,
+    }),
     seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
     manual: fc.boolean(),
   })
@@ -54,7 +56,11 @@ describe('kcopyd against the reference model', () => {
         for (const [j, d] of dests.entries()) await d.mem.write(0, pattern(s.seed + j + 1, size));
         for (const w of s.badWrites) if (w.dest < s.nDests && w.sector < size) dests[w.dest]!.badWrites.add(w.sector);
 
-        const snapshot = async (d: FaultyDevice): Promise<ModelDevice> => ({ bytes: await d.bytes(), badReads: d.badReads, badWrites: d.badWrites });
+        const snapshot = async (d: FaultyDevice): Promise<ModelDevice> => ({
+          bytes: await d.bytes(),
+          badReads: d.badReads,
+          badWrites: d.badWrites,
+        });
         const outcomes = modelOutcomes({
           source: s.zero ? null : { dev: await snapshot(src), sector: s.srcOffset },
           dests: await Promise.all(dests.map(async (d, j) => ({ dev: await snapshot(d), sector: s.destOffsets[j]! }))),
@@ -67,7 +73,12 @@ describe('kcopyd against the reference model', () => {
         const events: DmEvent[] = [];
         bus.on((e) => events.push(e));
         const scheduler = s.manual ? new ManualScheduler() : new AutoScheduler();
-        const engine = new KcopydEngine({ bus, scheduler, subJobSectors: s.subJobSectors, sharedPoolPages: s.sharedPoolPages });
+        const engine = new KcopydEngine({
+          bus,
+          scheduler,
+          subJobSectors: s.subJobSectors,
+          sharedPoolPages: s.sharedPoolPages,
+        });
         const client = engine.createClient({ owner: 'prop', reservePages: s.reservePages });
         const destRegions: IoRegion[] = dests.map((d, j) => ({ bdev: d, sector: s.destOffsets[j]!, count: s.count }));
         const flags = s.ignoreError ? KCOPYD_IGNORE_ERROR : 0;
@@ -80,17 +91,31 @@ describe('kcopyd against the reference model', () => {
 
         const finals = await Promise.all(dests.map((d) => d.bytes()));
         const match = outcomes.find(
-          (o) => o.readErr === result.readErr && o.writeErr === result.writeErr && o.dests.every((b, j) => b.equals(finals[j]!)),
+          (o) =>
+            o.readErr === result.readErr &&
+            o.writeErr === result.writeErr &&
+            o.dests.every((b, j) => b.equals(finals[j]!)),
         );
-        expect(match, `no model outcome matches: got read_err=${result.readErr} write_err=${result.writeErr}; model allows ${outcomes.map((o) => `[${o.handedOut} chunks: ${o.readErr}/${o.writeErr}]`).join(' ')}`).toBeDefined();
+        expect(
+          match,
+          `no model outcome matches: got read_err=${result.readErr} write_err=${result.writeErr}; model allows ${outcomes.map((o) => `[${o.handedOut} chunks: ${o.readErr}/${o.writeErr}]`).join(' ')}`,
+        ).toBeDefined();
 
         // Kernel rule: after a failed chunk completes (without IGNORE_ERROR), no new chunk is handed out.
         if (!s.ignoreError) {
-          const jobEvents = events.filter((e): e is Extract<DmEvent, { type: 'kcopyd.job' }> => e.type === 'kcopyd.job');
-          const firstFailedDone = jobEvents.findIndex((e) => e.slot !== null && e.phase === 'complete' && (e.readErr || e.writeErr !== 0));
+          const jobEvents = events.filter(
+            (e): e is Extract<DmEvent, { type: 'kcopyd.job' }> => e.type === 'kcopyd.job',
+          );
+          const firstFailedDone = jobEvents.findIndex(
+            (e) => e.slot !== null && e.phase === 'complete' && (e.readErr || e.writeErr !== 0),
+          );
           if (firstFailedDone >= 0) {
-            const lateStarts = jobEvents.slice(firstFailedDone).filter((e) => e.slot !== null && e.phase === 'queued' && e.list === 'pages_jobs');
-            const lateZeros = jobEvents.slice(firstFailedDone).filter((e) => e.slot !== null && e.kind === 'zero' && e.phase === 'queued' && e.list === 'io_jobs');
+            const lateStarts = jobEvents
+              .slice(firstFailedDone)
+              .filter((e) => e.slot !== null && e.phase === 'queued' && e.list === 'pages_jobs');
+            const lateZeros = jobEvents
+              .slice(firstFailedDone)
+              .filter((e) => e.slot !== null && e.kind === 'zero' && e.phase === 'queued' && e.list === 'io_jobs');
             expect(lateStarts.length + lateZeros.length).toBe(0);
           }
         }
@@ -103,18 +128,32 @@ describe('kcopyd against the reference model', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
-          jobs: fc.array(fc.record({ count: fc.integer({ min: 0, max: 120 }), client: fc.integer({ min: 0, max: 2 }), zero: fc.boolean() }), {
-            minLength: 1,
-            maxLength: 6,
-          }),
+          jobs: fc.array(
+            fc.record({
+              count: fc.integer({ min: 0, max: 120 }),
+              client: fc.integer({ min: 0, max: 2 }),
+              zero: fc.boolean(),
+            }),
+            {
+              minLength: 1,
+              maxLength: 6,
+            },
+          ),
           subJobSectors: fc.constantFrom(8, 16, 32),
           sharedPoolPages: fc.integer({ min: 0, max: 6 }),
           seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
         }),
         async (s) => {
           const scheduler = new ManualScheduler();
-          const engine = new KcopydEngine({ bus: new EventBus(), scheduler, subJobSectors: s.subJobSectors, sharedPoolPages: s.sharedPoolPages });
-          const clients = [0, 1, 2].map((i) => engine.createClient({ owner: `c${i}`, reservePages: s.subJobSectors / 8 }));
+          const engine = new KcopydEngine({
+            bus: new EventBus(),
+            scheduler,
+            subJobSectors: s.subJobSectors,
+            sharedPoolPages: s.sharedPoolPages,
+          });
+          const clients = [0, 1, 2].map((i) =>
+            engine.createClient({ owner: `c${i}`, reservePages: s.subJobSectors / 8 }),
+          );
           const total = s.jobs.reduce((n, j) => n + j.count, 0) + 8;
           const src = new FaultyDevice('src', total);
           const dst = new FaultyDevice('dst', total);

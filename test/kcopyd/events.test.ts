@@ -61,9 +61,22 @@ describe('kcopyd events', () => {
     expect(await done).toEqual({ readErr: false, writeErr: 0b10 });
     const errors = h.events.flatMap((e) => (e.type === 'kcopyd.io-error' ? [e] : []));
     expect(errors).toEqual([
-      expect.objectContaining({ client: client.id, owner: 'mirror', job: 1, master: 1, op: 'write', dest: 1, device: 'leg2', sector: 16, count: 8, code: 'EIO' }),
+      expect.objectContaining({
+        client: client.id,
+        owner: 'mirror',
+        job: 1,
+        master: 1,
+        op: 'write',
+        dest: 1,
+        device: 'leg2',
+        sector: 16,
+        count: 8,
+        code: 'EIO',
+      }),
     ]);
-    expect(h.events.filter((e) => e.type === 'io.error')).toEqual([expect.objectContaining({ device: 'leg2', op: 'write', sector: 16, count: 8 })]);
+    expect(h.events.filter((e) => e.type === 'io.error')).toEqual([
+      expect.objectContaining({ device: 'leg2', op: 'write', sector: 16, count: 8 }),
+    ]);
     expect(h.jobEvents('complete')[0]).toMatchObject({ readErr: false, writeErr: 2 });
   });
 
@@ -75,7 +88,22 @@ describe('kcopyd events', () => {
     await runUntilIdle(h.engine);
     await done;
     const progress = h.events.flatMap((e) => (e.type === 'kcopyd.progress' ? [e] : []));
-    expect(progress[0]).toMatchObject({ job: 1, totalSectors: 40, handedOut: 8, inFlight: 1, chunks: 5, chunksDone: 0 });
-    expect(progress.at(-1)).toMatchObject({ job: 1, totalSectors: 40, handedOut: 40, doneSectors: 40, inFlight: 0, chunks: 5, chunksDone: 5 });
+    expect(progress[0]).toMatchObject({
+      job: 1,
+      totalSectors: 40,
+      handedOut: 8,
+      inFlight: 1,
+      chunks: 5,
+      chunksDone: 0,
+    });
+    expect(progress.at(-1)).toMatchObject({
+      job: 1,
+      totalSectors: 40,
+      handedOut: 40,
+      doneSectors: 40,
+      inFlight: 0,
+      chunks: 5,
+      chunksDone: 5,
+    });
   });
 });

@@ -23,7 +23,11 @@ export function harness(options: Omit<KcopydEngineOptions, 'scheduler' | 'bus'> 
   const scheduler = new ManualScheduler();
   const engine = new KcopydEngine({ ...options, bus, scheduler });
   const jobEvents = (phase?: KcopydJobEvent['phase'], from = 0): KcopydJobEvent[] =>
-    events.slice(from).filter((e): e is Extract<DmEvent, { type: 'kcopyd.job' }> => e.type === 'kcopyd.job' && (!phase || e.phase === phase));
+    events
+      .slice(from)
+      .filter(
+        (e): e is Extract<DmEvent, { type: 'kcopyd.job' }> => e.type === 'kcopyd.job' && (!phase || e.phase === phase),
+      );
   return {
     engine,
     scheduler,

@@ -17,10 +17,22 @@ describe('ClientPages (the reserve) over PagePool (the allocator)', () => {
     const set = pages.take(5)!;
     expect(set.buffer.length).toBe(5 * 4096);
     // 2 pages from the allocator, 3 from the reserve
-    expect(pages.counts()).toEqual({ reserveTotal: 4, reserveFree: 1, sharedUsed: 2, engineSharedUsed: 2, sharedLimit: 2 });
+    expect(pages.counts()).toEqual({
+      reserveTotal: 4,
+      reserveFree: 1,
+      sharedUsed: 2,
+      engineSharedUsed: 2,
+      sharedLimit: 2,
+    });
     pages.put(set);
     // the reserve refills first (3 pages), the other 2 go back to the allocator
-    expect(pages.counts()).toEqual({ reserveTotal: 4, reserveFree: 4, sharedUsed: 0, engineSharedUsed: 0, sharedLimit: 2 });
+    expect(pages.counts()).toEqual({
+      reserveTotal: 4,
+      reserveFree: 4,
+      sharedUsed: 0,
+      engineSharedUsed: 0,
+      sharedLimit: 2,
+    });
     expect(pages.allFree).toBe(true);
   });
 
@@ -51,7 +63,13 @@ describe('ClientPages (the reserve) over PagePool (the allocator)', () => {
   it('with the unlimited default the allocator never fails and the reserve is never touched', () => {
     const pages = new ClientPages(new PagePool(Infinity), 8);
     const set = pages.take(1000)!;
-    expect(pages.counts()).toEqual({ reserveTotal: 8, reserveFree: 8, sharedUsed: 1000, engineSharedUsed: 1000, sharedLimit: null });
+    expect(pages.counts()).toEqual({
+      reserveTotal: 8,
+      reserveFree: 8,
+      sharedUsed: 1000,
+      engineSharedUsed: 1000,
+      sharedLimit: null,
+    });
     pages.put(set);
   });
 });
@@ -85,10 +103,28 @@ describe('jobs and the pool', () => {
     const src = new GatedDevice('src', 128);
     const dst = new GatedDevice('dst', 128);
     const order: string[] = [];
-    client.copy({ bdev: src, sector: 0, count: 32 }, [{ bdev: dst, sector: 0, count: 32 }], 0, () => order.push('A'), null); // 4 pages
+    client.copy(
+      { bdev: src, sector: 0, count: 32 },
+      [{ bdev: dst, sector: 0, count: 32 }],
+      0,
+      () => order.push('A'),
+      null,
+    ); // 4 pages
     h.step();
-    client.copy({ bdev: src, sector: 32, count: 32 }, [{ bdev: dst, sector: 32, count: 32 }], 0, () => order.push('B'), null); // 4 pages
-    client.copy({ bdev: src, sector: 64, count: 8 }, [{ bdev: dst, sector: 64, count: 8 }], 0, () => order.push('C'), null); // 1 page
+    client.copy(
+      { bdev: src, sector: 32, count: 32 },
+      [{ bdev: dst, sector: 32, count: 32 }],
+      0,
+      () => order.push('B'),
+      null,
+    ); // 4 pages
+    client.copy(
+      { bdev: src, sector: 64, count: 8 },
+      [{ bdev: dst, sector: 64, count: 8 }],
+      0,
+      () => order.push('C'),
+      null,
+    ); // 1 page
     h.step();
     expect(h.jobEvents('pages-taken').map((e) => e.job)).toEqual([1]);
     expect(h.jobEvents('pages-wait').map((e) => e.job)).toEqual([2]); // C never even asked: B blocks the list
@@ -103,7 +139,11 @@ describe('jobs and the pool', () => {
     expect(h.jobEvents('pages-taken').map((e) => e.job)).toEqual([1, 2]);
     expect(h.jobEvents('pages-wait').map((e) => e.job)).toEqual([2, 3]);
 
-    for (let guard = 0; guard < 20 && (src.waiting.length || dst.waiting.length || h.scheduler.pending.length); guard++) {
+    for (
+      let guard = 0;
+      guard < 20 && (src.waiting.length || dst.waiting.length || h.scheduler.pending.length);
+      guard++
+    ) {
       while (h.scheduler.step()) {}
       if (src.waiting.length) src.release();
       else if (dst.waiting.length) dst.release();

@@ -28,7 +28,9 @@ describe.each(['read-error-zero-fill', 'read-error-two-holes', 'read-error-no-ig
   it('leaves the destination exactly as the kernel did', async () => {
     const bad = await holes(job);
     // dm-raid1 recover(): IGNORE_ERROR unless errors are handled
-    const flags = / 1 handle_errors"$/m.test(await readFile(new URL(`${job}.sh`, fixtures), 'utf8')) ? 0 : KCOPYD_IGNORE_ERROR;
+    const flags = / 1 handle_errors"$/m.test(await readFile(new URL(`${job}.sh`, fixtures), 'utf8'))
+      ? 0
+      : KCOPYD_IGNORE_ERROR;
     expect(bad.length).toBeGreaterThan(0);
     const leg0 = new FaultyDevice('leg0', SECTORS);
     const leg1 = new FaultyDevice('leg1', SECTORS);
@@ -38,7 +40,11 @@ describe.each(['read-error-zero-fill', 'read-error-two-holes', 'read-error-no-ig
     const engine = new KcopydEngine({ bus: new EventBus() }); // default 1024-sector sub-jobs, as kcopyd_subjob_size_kb=512
     const client = engine.createClient({ owner: 'mirror' });
     for (let region = 0; region < SECTORS; region += REGION) {
-      const r = await client.copyAsync({ bdev: leg0, sector: region, count: REGION }, [{ bdev: leg1, sector: region, count: REGION }], flags);
+      const r = await client.copyAsync(
+        { bdev: leg0, sector: region, count: REGION },
+        [{ bdev: leg1, sector: region, count: REGION }],
+        flags,
+      );
       expect(r.writeErr).toBe(0);
       expect(r.readErr).toBe(bad.some((s) => s >= region && s < region + REGION));
     }

@@ -79,7 +79,8 @@ function runChunk(job: ModelJob, offset: number, length: number): ChunkResult {
 export function modelOutcomes(job: ModelJob): ModelOutcome[] {
   const chunkSize = job.count <= job.subJobSectors ? Math.max(job.count, 1) : job.subJobSectors;
   const chunks: ChunkResult[] = [];
-  for (let off = 0; off < job.count; off += chunkSize) chunks.push(runChunk(job, off, Math.min(chunkSize, job.count - off)));
+  for (let off = 0; off < job.count; off += chunkSize)
+    chunks.push(runChunk(job, off, Math.min(chunkSize, job.count - off)));
   const failed = (c: ChunkResult): boolean => c.readFailed || c.writeBits !== 0;
   const firstFailure = chunks.findIndex(failed);
   const prefixes: number[] = [];

@@ -54,20 +54,42 @@ describe('copy/zero refusals', () => {
   it('more than 8 destinations', () => {
     const { client, a, notify, refused, r } = setup();
     const many = Array.from({ length: 9 }, () => new FaultyDevice('x', 100));
-    refused(() => client.copy(r(a, 0, 8), many.map((d) => r(d, 0, 8)), 0, notify, null), /9 destinations given, at most 8/);
+    refused(
+      () =>
+        client.copy(
+          r(a, 0, 8),
+          many.map((d) => r(d, 0, 8)),
+          0,
+          notify,
+          null,
+        ),
+      /9 destinations given, at most 8/,
+    );
   });
 
   it('unequal counts: source against a destination, and destinations against each other when zeroing', () => {
     const { client, a, b, notify, refused, r } = setup();
-    refused(() => client.copy(r(a, 0, 8), [r(b, 0, 16)], 0, notify, null), /destination 0 .* has 16 sectors but the source has 8/);
+    refused(
+      () => client.copy(r(a, 0, 8), [r(b, 0, 16)], 0, notify, null),
+      /destination 0 .* has 16 sectors but the source has 8/,
+    );
     const c = new FaultyDevice('c', 100);
-    refused(() => client.zero([r(b, 0, 8), r(c, 0, 7)], 0, notify, null), /destination 1 .* has 7 sectors but destination 0 has 8/);
+    refused(
+      () => client.zero([r(b, 0, 8), r(c, 0, 7)], 0, notify, null),
+      /destination 1 .* has 7 sectors but destination 0 has 8/,
+    );
   });
 
   it('regions past the end of a device', () => {
     const { client, a, b, notify, refused, r } = setup();
-    refused(() => client.copy(r(a, 96, 8), [r(b, 0, 8)], 0, notify, null), /source region a:96\+8 ends at sector 104, beyond the end of a \(100 sectors\)/);
-    refused(() => client.copy(r(a, 0, 8), [r(b, 93, 8)], 0, notify, null), /destination 0 region b:93\+8 .*beyond the end of b/);
+    refused(
+      () => client.copy(r(a, 96, 8), [r(b, 0, 8)], 0, notify, null),
+      /source region a:96\+8 ends at sector 104, beyond the end of a \(100 sectors\)/,
+    );
+    refused(
+      () => client.copy(r(a, 0, 8), [r(b, 93, 8)], 0, notify, null),
+      /destination 0 region b:93\+8 .*beyond the end of b/,
+    );
     refused(() => client.zero([r(b, 100, 1)], 0, notify, null), /beyond the end of b/);
   });
 
@@ -75,17 +97,26 @@ describe('copy/zero refusals', () => {
     const { client, a, b, notify, refused, r } = setup();
     refused(() => client.copy(r(a, -1, 8), [r(b, 0, 8)], 0, notify, null), /invalid start sector -1/);
     refused(() => client.copy(r(a, 0, 1.5), [r(b, 0, 1.5)], 0, notify, null), /invalid sector count 1.5/);
-    refused(() => client.copy({ bdev: null as unknown as FaultyDevice, sector: 0, count: 8 }, [r(b, 0, 8)], 0, notify, null), /source region has no block device/);
+    refused(
+      () => client.copy({ bdev: null as unknown as FaultyDevice, sector: 0, count: 8 }, [r(b, 0, 8)], 0, notify, null),
+      /source region has no block device/,
+    );
   });
 
   it('source and destination overlapping in a job that will be split', () => {
     const { client, a, notify, refused, r } = setup(16);
-    refused(() => client.copy(r(a, 0, 32), [r(a, 8, 32)], 0, notify, null), /overlap and the job is split into 16-sector chunks/);
+    refused(
+      () => client.copy(r(a, 0, 32), [r(a, 8, 32)], 0, notify, null),
+      /overlap and the job is split into 16-sector chunks/,
+    );
   });
 
   it('destinations overlapping each other', () => {
     const { client, a, b, notify, refused, r } = setup();
-    refused(() => client.copy(r(a, 0, 8), [r(b, 0, 8), r(b, 4, 8)], 0, notify, null), /destinations 0 .* and 1 .* overlap/);
+    refused(
+      () => client.copy(r(a, 0, 8), [r(b, 0, 8), r(b, 4, 8)], 0, notify, null),
+      /destinations 0 .* and 1 .* overlap/,
+    );
   });
 
   it('a read-only destination', () => {
@@ -97,8 +128,13 @@ describe('copy/zero refusals', () => {
     const { client, a, b, notify, refused, r } = setup();
     refused(() => client.copy(r(a, 0, 8), [r(b, 0, 8)], 1, notify, null), /unknown flags 0x1/);
     refused(() => client.copy(r(a, 0, 8), [r(b, 0, 8)], KCOPYD_IGNORE_ERROR | 8, notify, null), /unknown flags 0xa/);
-    refused(() => client.copy(r(a, 0, 8), [r(b, 0, 8)], 0, undefined as unknown as typeof notify, null), /notify callback must be a function/);
-    expect(() => client.prepareCallback(42 as unknown as typeof notify, null)).toThrow(/notify callback must be a function/);
+    refused(
+      () => client.copy(r(a, 0, 8), [r(b, 0, 8)], 0, undefined as unknown as typeof notify, null),
+      /notify callback must be a function/,
+    );
+    expect(() => client.prepareCallback(42 as unknown as typeof notify, null)).toThrow(
+      /notify callback must be a function/,
+    );
     expect(client.outstanding).toBe(0);
   });
 
@@ -107,7 +143,9 @@ describe('copy/zero refusals', () => {
     const client = h.engine.createClient({ owner: 't', reservePages: 4 });
     const a = new FaultyDevice('a', 100);
     const b = new FaultyDevice('b', 100);
-    expect(() => client.copy({ bdev: a, sector: 0, count: 64 }, [{ bdev: b, sector: 0, count: 64 }], 0, () => undefined, null)).toThrow(
+    expect(() =>
+      client.copy({ bdev: a, sector: 0, count: 64 }, [{ bdev: b, sector: 0, count: 64 }], 0, () => undefined, null),
+    ).toThrow(
       /can never hold the 8 pages one 64-sector \(sub-\)job needs: its reserve is 4 pages and the shared pool allows 2 more/,
     );
     // 48 sectors = 6 pages = 4 + 2: fine
@@ -138,7 +176,9 @@ describe('engine and client option refusals', () => {
   const bus = new EventBus();
   it('sub-job size outside 8..2048 sectors or not whole', () => {
     for (const subJobSectors of [7, 2049, 0, 16.5]) {
-      expect(() => new KcopydEngine({ bus, subJobSectors })).toThrow(/sub-job size must be a whole number of sectors from 8 to 2048/);
+      expect(() => new KcopydEngine({ bus, subJobSectors })).toThrow(
+        /sub-job size must be a whole number of sectors from 8 to 2048/,
+      );
     }
     expect(new KcopydEngine({ bus, subJobSectors: 8 }).subJobSectors).toBe(8);
     expect(new KcopydEngine({ bus, subJobSectors: 2048 }).defaultReservePages).toBe(256);
@@ -147,8 +187,12 @@ describe('engine and client option refusals', () => {
   it('a negative or fractional shared pool, reserve or throttle; a client without an owner', () => {
     expect(() => new KcopydEngine({ bus, sharedPoolPages: -1 })).toThrow(/shared pool size/);
     const engine = new KcopydEngine({ bus, scheduler: new ManualScheduler() });
-    expect(() => engine.createClient({ owner: 'x', reservePages: -1 })).toThrow(/reserve must be a whole number of pages/);
-    expect(() => engine.createClient({ owner: 'x', reservePages: 2.5 })).toThrow(/reserve must be a whole number of pages/);
+    expect(() => engine.createClient({ owner: 'x', reservePages: -1 })).toThrow(
+      /reserve must be a whole number of pages/,
+    );
+    expect(() => engine.createClient({ owner: 'x', reservePages: 2.5 })).toThrow(
+      /reserve must be a whole number of pages/,
+    );
     expect(() => engine.createClient({ owner: 'x', throttle: -5 })).toThrow(/throttle must be a whole percentage/);
     expect(() => engine.createClient({ owner: '' })).toThrow(/needs an owner/);
     const t = new KcopydThrottle(50);
@@ -168,7 +212,10 @@ describe('KcopydClient.create (the classic API)', () => {
     const a = new MemoryDevice('a', 64);
     const b = new MemoryDevice('b', 64);
     await a.write(0, Buffer.alloc(8 * 512, 0x5a));
-    expect(await client.copyAsync({ bdev: a, sector: 0, count: 8 }, [{ bdev: b, sector: 8, count: 8 }])).toEqual({ readErr: false, writeErr: 0 });
+    expect(await client.copyAsync({ bdev: a, sector: 0, count: 8 }, [{ bdev: b, sector: 8, count: 8 }])).toEqual({
+      readErr: false,
+      writeErr: 0,
+    });
     const got = Buffer.alloc(8 * 512);
     await b.read(8, got);
     expect(got.every((x) => x === 0x5a)).toBe(true);

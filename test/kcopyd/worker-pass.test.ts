@@ -32,7 +32,13 @@ describe('callbacks run on the worker only', () => {
     const client = h.engine.createClient({ owner: 't' });
     const dev = new MemoryDevice('m', 64);
     const calls: string[] = [];
-    client.copy({ bdev: dev, sector: 0, count: 0 }, [{ bdev: dev, sector: 8, count: 0 }], 0, (r, w, ctx) => calls.push(`${ctx}:${r}:${w}`), 'empty');
+    client.copy(
+      { bdev: dev, sector: 0, count: 0 },
+      [{ bdev: dev, sector: 8, count: 0 }],
+      0,
+      (r, w, ctx) => calls.push(`${ctx}:${r}:${w}`),
+      'empty',
+    );
     expect(calls).toEqual([]);
     expect(h.jobEvents('queued').map((e) => e.list)).toEqual(['callback_jobs']);
     expect(h.scheduler.pending.length).toBe(1);
@@ -46,10 +52,16 @@ describe('callbacks run on the worker only', () => {
     const dev = new MemoryDevice('m', 64);
     let called = false;
     const done = new Promise<void>((resolve) =>
-      client.copy({ bdev: dev, sector: 0, count: 0 }, [{ bdev: dev, sector: 8, count: 0 }], 0, () => {
-        called = true;
-        resolve();
-      }, null),
+      client.copy(
+        { bdev: dev, sector: 0, count: 0 },
+        [{ bdev: dev, sector: 8, count: 0 }],
+        0,
+        () => {
+          called = true;
+          resolve();
+        },
+        null,
+      ),
     );
     expect(called).toBe(false);
     await done;
@@ -77,13 +89,25 @@ describe('one worker pass, in the kernel order', () => {
     const dst = new GatedDevice('dst', 64);
     const order: string[] = [];
 
-    client.copy({ bdev: src, sector: 0, count: 16 }, [{ bdev: dst, sector: 0, count: 16 }], 0, () => {
-      order.push('A');
-      d.doCallback(false, 0); // queued during the drain: must wait for the next pass
-    }, null); // job 1
+    client.copy(
+      { bdev: src, sector: 0, count: 16 },
+      [{ bdev: dst, sector: 0, count: 16 }],
+      0,
+      () => {
+        order.push('A');
+        d.doCallback(false, 0); // queued during the drain: must wait for the next pass
+      },
+      null,
+    ); // job 1
     expect(phases(h.step())).toEqual(['1:pages-taken', '1:read-issued']);
 
-    client.copy({ bdev: src, sector: 16, count: 16 }, [{ bdev: dst, sector: 16, count: 16 }], 0, () => order.push('B'), null); // job 2
+    client.copy(
+      { bdev: src, sector: 16, count: 16 },
+      [{ bdev: dst, sector: 16, count: 16 }],
+      0,
+      () => order.push('B'),
+      null,
+    ); // job 2
     expect(phases(h.step())).toEqual(['2:pages-wait']);
 
     src.release();
@@ -118,15 +142,21 @@ describe('one worker pass, in the kernel order', () => {
     expect(h.scheduler.step()).toBe(false);
   });
 
-  it("completes a split master in the same pass as its last chunk (complete_jobs is drained until empty)", async () => {
+  it('completes a split master in the same pass as its last chunk (complete_jobs is drained until empty)', async () => {
     const h = harness({ subJobSectors: 8 });
     const client = h.engine.createClient({ owner: 't' });
     const src = new GatedDevice('src', 64);
     const dst = new GatedDevice('dst', 64);
     let result: KcopydResult | null = null;
-    client.copy({ bdev: src, sector: 0, count: 16 }, [{ bdev: dst, sector: 0, count: 16 }], 0, (readErr, writeErr) => {
-      result = { readErr, writeErr };
-    }, null);
+    client.copy(
+      { bdev: src, sector: 0, count: 16 },
+      [{ bdev: dst, sector: 0, count: 16 }],
+      0,
+      (readErr, writeErr) => {
+        result = { readErr, writeErr };
+      },
+      null,
+    );
     h.step();
     src.release();
     src.release();
@@ -166,7 +196,10 @@ describe('sub-job split', () => {
       await settle();
     }
     expect(await done).toEqual({ readErr: false, writeErr: 0 });
-    const handedOut = h.jobEvents('queued').filter((e) => e.slot !== null && e.list === 'pages_jobs').map((e) => e.offset);
+    const handedOut = h
+      .jobEvents('queued')
+      .filter((e) => e.slot !== null && e.list === 'pages_jobs')
+      .map((e) => e.offset);
     expect(handedOut).toEqual(Array.from({ length: 20 }, (_, i) => i * 8));
     expect(maxInFlight).toBe(8);
     const progress = h.events.filter((e) => e.type === 'kcopyd.progress');
@@ -257,7 +290,11 @@ describe('WRITE_SEQ', () => {
     const src = new GatedDevice('src', 64);
     const dst = new GatedDevice('dst', 64);
     await fill(src, 64);
-    const done = client.copyAsync({ bdev: src, sector: 0, count: 32 }, [{ bdev: dst, sector: 0, count: 32 }], KCOPYD_WRITE_SEQ | KCOPYD_IGNORE_ERROR);
+    const done = client.copyAsync(
+      { bdev: src, sector: 0, count: 32 },
+      [{ bdev: dst, sector: 0, count: 32 }],
+      KCOPYD_WRITE_SEQ | KCOPYD_IGNORE_ERROR,
+    );
     expect(h.jobEvents('queued').every((e) => e.flags === KCOPYD_WRITE_SEQ)).toBe(true);
     h.step();
     for (const s of [24, 16, 8]) src.release((r) => r.sector === s);
@@ -279,14 +316,23 @@ describe('WRITE_SEQ', () => {
     const client = h.engine.createClient({ owner: 't' });
     const src = new GatedDevice('src', 64);
     const dst = new GatedDevice('dst', 64);
-    const done = client.copyAsync({ bdev: src, sector: 0, count: 24 }, [{ bdev: dst, sector: 0, count: 24 }], KCOPYD_WRITE_SEQ);
+    const done = client.copyAsync(
+      { bdev: src, sector: 0, count: 24 },
+      [{ bdev: dst, sector: 0, count: 24 }],
+      KCOPYD_WRITE_SEQ,
+    );
     h.step();
     src.release((r) => r.sector === 8);
     src.release((r) => r.sector === 16);
     await src.failAll((r) => r.sector < 8); // the read and its page and sector re-reads
     while (h.scheduler.step()) {}
     expect(dst.waiting).toEqual([]);
-    expect(h.jobEvents('rogue').map((e) => e.offset).sort((a, b) => a - b)).toEqual([8, 16]);
+    expect(
+      h
+        .jobEvents('rogue')
+        .map((e) => e.offset)
+        .sort((a, b) => a - b),
+    ).toEqual([8, 16]);
     expect(await done).toEqual({ readErr: true, writeErr: WRITE_ERR_ALL });
     await client.destroy();
   });

@@ -21,10 +21,14 @@ let daemon: ChildProcess | undefined;
 
 /** `dmsim daemon --socket PATH` from the sources (through tsx), resolved once it accepts connections. */
 async function startDaemon(socket: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'daemon', '--socket', socket], {
-    cwd: REPO,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'daemon', '--socket', socket],
+    {
+      cwd: REPO,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   for (let i = 0; i < 600 && !(await socketAnswers(socket)); i++) {
@@ -84,12 +88,17 @@ describe('mirror crash recovery', () => {
     dir = await mkdtemp(join(tmpdir(), 'dmsim-mirror-crash-'));
     const sock = join(dir, 'sock');
     const [leg0, leg1, log] = ['leg0.img', 'leg1.img', 'log.img'].map((f) => join(dir, f)) as [string, string, string];
-    for (const [f, size] of [[leg0, 2 << 20], [leg1, 2 << 20], [log, 64 << 10]] as const) {
+    for (const [f, size] of [
+      [leg0, 2 << 20],
+      [leg1, 2 << 20],
+      [log, 64 << 10],
+    ] as const) {
       await writeFile(f, '');
       await truncate(f, size);
     }
     for (let r = 0; r < 32; r++) writeAt(leg0, r * R * 512, pattern('init', r)); // leg1 stays blank: activated nosync
-    const mirror = (sync: string, leg: string): string => `0 4000 mirror disk ${sync ? 3 : 2} ${log} 128 ${sync} 2 ${leg0} 0 ${leg} 0`;
+    const mirror = (sync: string, leg: string): string =>
+      `0 4000 mirror disk ${sync ? 3 : 2} ${log} 128 ${sync} 2 ${leg0} 0 ${leg} 0`;
 
     daemon = await startDaemon(sock);
     let c = await ControlClient.connect(sock);

@@ -5,7 +5,17 @@
 import { describe, expect, it } from 'vitest';
 import type { MirrorSet } from '../../targets/mirror/mirror.js';
 import { type Checkpoint, checkpoints } from './support/checkpoints.js';
-import { logSummary, md5Of, patDevice, patMirror, quiesce, readMirror, Rig, settle, waitForSync } from './support/harness.js';
+import {
+  logSummary,
+  md5Of,
+  patDevice,
+  patMirror,
+  quiesce,
+  readMirror,
+  Rig,
+  settle,
+  waitForSync,
+} from './support/harness.js';
 
 const LEGS = '2 /dev/mapper/leg0 0 /dev/mapper/leg1 0';
 const MIR = `disk 2 /dev/mapper/mlog 128 ${LEGS}`;

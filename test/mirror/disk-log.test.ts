@@ -33,7 +33,8 @@ function rig(): Rig {
 }
 
 const TABLE = 'disk 2 /dev/log 128 2 /dev/l0 0 /dev/l1 0';
-const asKernel = (status: string): string => status.replaceAll('/dev/l0', '/dev/vda').replaceAll('/dev/l1', '/dev/vdb').replaceAll('/dev/log', '/dev/vdc');
+const asKernel = (status: string): string =>
+  status.replaceAll('/dev/l0', '/dev/vda').replaceAll('/dev/l1', '/dev/vdb').replaceAll('/dev/log', '/dev/vdc');
 
 async function onDisk(r: Rig): Promise<Buffer> {
   const b = Buffer.alloc(1536);
@@ -98,7 +99,9 @@ describe('disk log activation', () => {
   it('refuses a log device smaller than the buffer, naming the size needed', async () => {
     const r = rig();
     r.add('/dev/tiny', 2);
-    await expect(mirrorTargetType.create(r.context('m', LEN), 'disk 2 /dev/tiny 128 2 /dev/l0 0 /dev/l1 0'.split(' '))).rejects.toMatchObject({
+    await expect(
+      mirrorTargetType.create(r.context('m', LEN), 'disk 2 /dev/tiny 128 2 /dev/l0 0 /dev/l1 0'.split(' ')),
+    ).rejects.toMatchObject({
       code: 'EINVAL',
       message: 'Error creating mirror dirty log',
       detail: 'log device /dev/tiny too small: need 1536 bytes',

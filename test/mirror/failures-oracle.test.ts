@@ -104,7 +104,9 @@ describe('leg and log failures, as Linux 6.1 handles them', () => {
     await waitForSync(m);
     await observe('S4-resynced', m);
     const legs4 = `${firstLine(await readMirror(m, 6 * R))}`;
-    expect(lineAfter('failures.out', '#### S4', 'LEGS')).toBe(`r6 ${legs4} | ${firstLine(await rawSector(leg1.inner, 6 * R))}`);
+    expect(lineAfter('failures.out', '#### S4', 'LEGS')).toBe(
+      `r6 ${legs4} | ${firstLine(await rawSector(leg1.inner, 6 * R))}`,
+    );
     await m.destroy();
 
     // S5: without handle_errors the default stays leg0, whose copy (without the write) wins the resync.

@@ -22,11 +22,20 @@ type Op =
 
 /** A request inside one region, as the dm core splits them. */
 const extent = fc
-  .record({ region: fc.integer({ min: 0, max: LEN / REGION - 1 }), start: fc.integer({ min: 0, max: REGION - 1 }), count: fc.integer({ min: 1, max: 16 }) })
+  .record({
+    region: fc.integer({ min: 0, max: LEN / REGION - 1 }),
+    start: fc.integer({ min: 0, max: REGION - 1 }),
+    count: fc.integer({ min: 1, max: 16 }),
+  })
   .map(({ region, start, count }) => ({ sector: region * REGION + start, count: Math.min(count, REGION - start) }));
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.tuple(extent, fc.integer({ min: 1, max: 255 })).map(([e, byte]) => ({ kind: 'write' as const, ...e, byte })) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .tuple(extent, fc.integer({ min: 1, max: 255 }))
+      .map(([e, byte]) => ({ kind: 'write' as const, ...e, byte })),
+  },
   { weight: 2, arbitrary: extent.map((e) => ({ kind: 'read' as const, ...e })) },
   { weight: 1, arbitrary: fc.constantFrom(1 as const, 2 as const).map((leg) => ({ kind: 'fail' as const, leg })) },
   { weight: 1, arbitrary: fc.constantFrom(1 as const, 2 as const).map((leg) => ({ kind: 'heal' as const, leg })) },
@@ -57,7 +66,8 @@ async function run(logKind: 'core' | 'disk', ops: Op[]): Promise<void> {
     await waitForSync(m);
     await quiesce(rig, m);
     expect(m.status('info')).toMatch(/ 16\/16 1 AAA /);
-    for (const l of legs) expect((await legBytes(rig, l)).equals(model), `${l} equals the model after resync`).toBe(true);
+    for (const l of legs)
+      expect((await legBytes(rig, l)).equals(model), `${l} equals the model after resync`).toBe(true);
   };
 
   for (const o of ops) {

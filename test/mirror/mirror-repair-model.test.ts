@@ -40,18 +40,28 @@ type Op =
   | { kind: 'repair'; reload: boolean };
 
 /** A request inside one region, as the dm core splits them; mostly a few regions, so they are hit again. */
-const region = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: LV / REGION - 1 }) });
+const region = fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: 3 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: LV / REGION - 1 }) },
+);
 const extent = fc
   .record({ region, start: fc.integer({ min: 0, max: REGION - 1 }), count: fc.integer({ min: 1, max: 16 }) })
   .map(({ region, start, count }) => ({ sector: region * REGION + start, count: Math.min(count, REGION - start) }));
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(extent, fc.integer({ min: 1, max: 255 })).map(([e, byte]) => ({ kind: 'write' as const, ...e, byte })) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(extent, fc.integer({ min: 1, max: 255 }))
+      .map(([e, byte]) => ({ kind: 'write' as const, ...e, byte })),
+  },
   { weight: 2, arbitrary: extent.map((e) => ({ kind: 'read' as const, ...e })) },
   {
     weight: 2,
     // pos: the leg's place in the CURRENT table (0 = the default mirror of a freshly loaded table).
-    arbitrary: fc.record({ pos: fc.integer({ min: 0, max: LEGS - 1 }), how: fc.constantFrom('error' as const, 'flakey' as const) }).map((f) => ({ kind: 'fail' as const, ...f })),
+    arbitrary: fc
+      .record({ pos: fc.integer({ min: 0, max: LEGS - 1 }), how: fc.constantFrom('error' as const, 'flakey' as const) })
+      .map((f) => ({ kind: 'fail' as const, ...f })),
   },
   { weight: 1, arbitrary: fc.boolean().map((reload) => ({ kind: 'repair' as const, reload })) },
 );
@@ -115,7 +125,10 @@ class Lab {
     if (this.failed.has(i) || !this.order.some((j) => j !== i && !this.failed.has(j) && !this.stale.has(j))) return;
     this.failed.add(i);
     this.unseenFailure = true;
-    await this.swap(`lv_mimage_${i}`, how === 'error' ? `0 ${DISK} error` : `0 ${DISK} flakey /dev/disk${i} 0 0 1 1 error_writes`);
+    await this.swap(
+      `lv_mimage_${i}`,
+      how === 'error' ? `0 ${DISK} error` : `0 ${DISK} flakey /dev/disk${i} 0 0 1 1 error_writes`,
+    );
   }
 
   /**
@@ -146,7 +159,8 @@ class Lab {
     await settle();
     const status = (await this.dm.status('lv'))[0]!.params;
     expect(status).toMatch(new RegExp(` 16/16 1 AAA ${this.log === 'core' ? '1 core' : '3 disk \\S+ A'}$`));
-    for (const i of this.order) expect((await this.image(i)).equals(this.model), `disk${i} equals the model after the resync`).toBe(true);
+    for (const i of this.order)
+      expect((await this.image(i)).equals(this.model), `disk${i} equals the model after the resync`).toBe(true);
   }
 
   /**
@@ -157,7 +171,8 @@ class Lab {
    */
   currentDefault(): number | null {
     if (!this.failed.has(this.startDefault) || this.features === '') return this.startDefault;
-    if (this.features === ' 2 handle_errors keep_log' && !this.unseenFailure) return this.order.find((i) => !this.failed.has(i)) ?? null;
+    if (this.features === ' 2 handle_errors keep_log' && !this.unseenFailure)
+      return this.order.find((i) => !this.failed.has(i)) ?? null;
     return null;
   }
 
@@ -200,7 +215,9 @@ class Lab {
     // handle_errors without keep_log holds every write once a leg's device fails: an in-sync region's write
     // fails on that leg, an out-of-sync region's is held untried. Nothing else ever holds a write.
     const held = !settled;
-    expect(held, 'held exactly when handle_errors (no keep_log) and a leg has failed').toBe(this.features === ' 1 handle_errors' && degraded);
+    expect(held, 'held exactly when handle_errors (no keep_log) and a leg has failed').toBe(
+      this.features === ' 1 handle_errors' && degraded,
+    );
     if (held) {
       await this.repairWhileHeld(data, range, w);
       await dev.close();
@@ -212,8 +229,15 @@ class Lab {
     // its error goes back to the writer. Without handle_errors the default is always the table's first leg;
     // with keep_log the default moves off a failed leg as soon as the mirror sees the failure, which a write
     // to an in-sync region always makes it see.
-    if (this.features === '') expect(error !== null, 'refused exactly when out of sync with the default failed').toBe(outOfSync && this.failed.has(this.startDefault));
-    else if (error) expect(outOfSync && this.unseenFailure, 'keep_log refuses only a write to a failed default it has not seen fail').toBe(true);
+    if (this.features === '')
+      expect(error !== null, 'refused exactly when out of sync with the default failed').toBe(
+        outOfSync && this.failed.has(this.startDefault),
+      );
+    else if (error)
+      expect(
+        outOfSync && this.unseenFailure,
+        'keep_log refuses only a write to a failed default it has not seen fail',
+      ).toBe(true);
     if (degraded && !outOfSync) {
       this.nosync.add(region);
       this.unseenFailure = false;
@@ -224,18 +248,29 @@ class Lab {
       // healthy: the instance's first default, or else the lowest healthy leg (it only ever moves to the lowest
       // leg without errors, and healthy legs have none).
       if (outOfSync) {
-        const def = this.failed.has(this.startDefault) ? this.order.find((i) => !this.failed.has(i)) : this.startDefault;
+        const def = this.failed.has(this.startDefault)
+          ? this.order.find((i) => !this.failed.has(i))
+          : this.startDefault;
         for (const i of this.order) if (i !== def && !this.failed.has(i)) this.stale.add(i);
       }
       return;
     }
     expect(error, 'a refused write is an EIO').toBeInstanceOf(IoError);
     const after = await this.healthyImages();
-    after.forEach((img, k) => expect(img.subarray(...range).equals(before[k]!.subarray(...range)), 'a refused write changed a healthy leg').toBe(true));
+    after.forEach((img, k) =>
+      expect(
+        img.subarray(...range).equals(before[k]!.subarray(...range)),
+        'a refused write changed a healthy leg',
+      ).toBe(true),
+    );
   }
 
   /** The repair driven while a write is held: the noflush suspend reissues it, the writer sees success. */
-  private async repairWhileHeld(data: Buffer, range: readonly [number, number], w: Promise<Error | null>): Promise<void> {
+  private async repairWhileHeld(
+    data: Buffer,
+    range: readonly [number, number],
+    w: Promise<Error | null>,
+  ): Promise<void> {
     // The write is acknowledged during the suspend, before the resync completes and the legs are compared,
     // so the model gains it first; the acknowledgement is checked after.
     data.copy(this.model, range[0]);
@@ -248,14 +283,21 @@ class Lab {
     const buf = Buffer.alloc(o.count * 512);
     try {
       await dev.read(o.sector, buf);
-      expect(buf.equals(this.model.subarray(o.sector * 512, (o.sector + o.count) * 512)), `read of ${o.sector}+${o.count} returns the model`).toBe(true);
+      expect(
+        buf.equals(this.model.subarray(o.sector * 512, (o.sector + o.count) * 512)),
+        `read of ${o.sector}+${o.count} returns the model`,
+      ).toBe(true);
     } catch (e) {
       expect(e).toBeInstanceOf(IoError);
       // An in-sync region is read from any leg without errors, and one is always healthy; an out-of-sync one
       // only from the default mirror (§5), which without handle_errors never moves.
       const outOfSync = this.nosync.has(Math.floor(o.sector / REGION));
       expect(outOfSync, `read of ${o.sector}+${o.count} refused in an in-sync region`).toBe(true);
-      if (this.features === '') expect(this.failed.has(this.startDefault), `read of ${o.sector}+${o.count} refused with the default healthy`).toBe(true);
+      if (this.features === '')
+        expect(
+          this.failed.has(this.startDefault),
+          `read of ${o.sector}+${o.count} refused with the default healthy`,
+        ).toBe(true);
     } finally {
       await dev.close();
     }

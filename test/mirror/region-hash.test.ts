@@ -34,7 +34,10 @@ describe('region hash ordering', () => {
     const firstData = j.findIndex((e) => /^\/dev\/l[01] write/.test(e));
     // Before any data: the log buffer (dirty bit for region 5) is written, then the log device flushed.
     expect(j.slice(0, firstData)).toEqual(['/dev/log write 0', '/dev/log flush']);
-    expect(j.slice(firstData, firstData + 2).sort()).toEqual([`/dev/l0 write ${5 * REGION + 3}`, `/dev/l1 write ${5 * REGION + 3}`]);
+    expect(j.slice(firstData, firstData + 2).sort()).toEqual([
+      `/dev/l0 write ${5 * REGION + 3}`,
+      `/dev/l1 write ${5 * REGION + 3}`,
+    ]);
     // Then, going clean: both legs flushed before the log write that sets the clean bit.
     expect(j.slice(firstData + 2)).toEqual(['/dev/l0 flush', '/dev/l1 flush', '/dev/log write 0']);
     expect(m.log.isClean(5)).toBe(true);
@@ -71,7 +74,9 @@ describe('region hash ordering', () => {
     await rig.dev('/dev/l1').inner.read(0, l1);
     expect(l1.subarray(5 * 512, 6 * 512)).toEqual(Buffer.alloc(512, 0x22)); // not overwritten by the copy
     expect(l1.subarray(0, 512)).toEqual(Buffer.alloc(512, 0x11)); // the copy itself
-    const copyAt = rig.journal.findIndex(([d, op, s, n]) => d === '/dev/l1' && op === 'write' && s === 0 && n === REGION);
+    const copyAt = rig.journal.findIndex(
+      ([d, op, s, n]) => d === '/dev/l1' && op === 'write' && s === 0 && n === REGION,
+    );
     const writeAt = rig.journal.findIndex(([d, op, s]) => d === '/dev/l1' && op === 'write' && s === 5);
     expect(copyAt).toBeGreaterThanOrEqual(0);
     expect(writeAt).toBeGreaterThan(copyAt);

@@ -6,7 +6,17 @@
 import { describe, expect, it } from 'vitest';
 import type { MirrorSet } from '../../targets/mirror/mirror.js';
 import { type Checkpoint, checkpoints, lineAfter } from './support/checkpoints.js';
-import { logSummary, md5Of, patDevice, patMirror, quiesce, R, readMirror, Rig, waitForSync } from './support/harness.js';
+import {
+  logSummary,
+  md5Of,
+  patDevice,
+  patMirror,
+  quiesce,
+  R,
+  readMirror,
+  Rig,
+  waitForSync,
+} from './support/harness.js';
 
 const LEGS = '3 /dev/mapper/leg0 0 /dev/mapper/leg1 0 /dev/mapper/leg2 0';
 const CORE = `core 1 128 ${LEGS}`;
@@ -51,7 +61,9 @@ describe('three-leg mirrors, as Linux 6.1 runs them', () => {
       await legs[i]!.inner.read(5 * R, b);
       return b.toString('latin1', 0, 15);
     };
-    expect(lineAfter('three-legs.out', '#### T2', 'LEGS')).toBe(`r5 ${await first(0)} | ${await first(1)} | ${await first(2)}`);
+    expect(lineAfter('three-legs.out', '#### T2', 'LEGS')).toBe(
+      `r5 ${await first(0)} | ${await first(1)} | ${await first(2)}`,
+    );
     expect((await readMirror(m, 5 * R)).toString('latin1', 0, 5)).toBe('t2-r5');
     await m.destroy();
 

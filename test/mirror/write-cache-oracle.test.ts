@@ -43,17 +43,22 @@ function kernelCases(): Case[] {
   return cases;
 }
 
-const ok = (p: Promise<unknown>): Promise<string> => p.then(
-  () => 'ok',
-  () => 'failed',
-);
+const ok = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'ok',
+    () => 'failed',
+  );
 
 /** The job's machine: three disks with or without a write cache, and a device-mapper. */
 class Machine {
   readonly dm = new DeviceMapper({ bus: new EventBus() });
 
   constructor(writeBack: boolean) {
-    for (const [name, sectors] of [['/dev/vda', N], ['/dev/vdb', N], ['/dev/vdc', 128]] as const) {
+    for (const [name, sectors] of [
+      ['/dev/vda', N],
+      ['/dev/vdb', N],
+      ['/dev/vdc', 128],
+    ] as const) {
       this.dm.addBackingDevice(name, new MemoryDevice(name, sectors, { writeCache: writeBack }));
     }
   }
@@ -115,7 +120,10 @@ async function mirror(m: Machine, faults: string[], how: string): Promise<string
   for (let i = 0; i < 20000 && !(await m.st('mir')).includes(' 4/4 '); i++) await new Promise((r) => setImmediate(r));
   out.push(`WC ${await m.wc('mir')}`);
   const [l0, l1, lg] = faults;
-  for (const [leg, f, disk] of [['leg0', l0, '/dev/vda'], ['leg1', l1, '/dev/vdb']] as const) {
+  for (const [leg, f, disk] of [
+    ['leg0', l0, '/dev/vda'],
+    ['leg1', l1, '/dev/vdb'],
+  ] as const) {
     if (f === 'flakey') await m.swap(leg, `0 ${N} flakey ${disk} 0 0 86400 1 error_writes`);
     if (f === 'error') await m.swap(leg, `0 ${N} error`);
   }
@@ -154,7 +162,11 @@ describe('flushes, write caches and mirror leg errors, as Linux 6.1 (fixtures/mi
       const got =
         words[1] === 'alone'
           ? await single(m, words[0]!)
-          : await mirror(m, words.slice(1, 4).map((w) => w.split('=')[1]!), words[4]!);
+          : await mirror(
+              m,
+              words.slice(1, 4).map((w) => w.split('=')[1]!),
+              words[4]!,
+            );
       expect(got).toEqual(c.lines);
     });
   }

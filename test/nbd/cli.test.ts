@@ -21,9 +21,14 @@ let daemon: ControlDaemon;
 function dmsim(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // The timeout only keeps a hung command from hanging the suite; nothing here measures time.
-    execFile(process.execPath, ['--import', 'tsx', MAIN, ...args, '--socket', control], { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', MAIN, ...args, '--socket', control],
+      { timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -47,14 +52,27 @@ describe('dmsim export / unexport', () => {
   it('export prints the URI; --json the whole export; bad addresses are refused in one line; unexport frees the device', async () => {
     const bad = await dmsim('export', 'lin', '--listen', '0.0.0.0:10809');
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toBe("dmsim: '0.0.0.0:10809' is not a listen address: use unix:PATH or tcp:HOST:PORT (e.g. tcp:127.0.0.1:10809)\n");
+    expect(bad.stderr).toBe(
+      "dmsim: '0.0.0.0:10809' is not a listen address: use unix:PATH or tcp:HOST:PORT (e.g. tcp:127.0.0.1:10809)\n",
+    );
 
     const ok = await dmsim('export', 'lin', '--read-only');
     expect(ok).toEqual({ code: 0, stdout: `nbd+unix:///lin?socket=${control}.nbd\n`, stderr: '' });
 
     const ls = await dmsim('ls', '--json');
     expect(JSON.parse(ls.stdout)).toEqual([
-      { name: 'lin', major: 253, minor: 0, export: { name: 'lin', listen: `unix:${control}.nbd`, uri: `nbd+unix:///lin?socket=${control}.nbd`, readOnly: true, clients: 0 } },
+      {
+        name: 'lin',
+        major: 253,
+        minor: 0,
+        export: {
+          name: 'lin',
+          listen: `unix:${control}.nbd`,
+          uri: `nbd+unix:///lin?socket=${control}.nbd`,
+          readOnly: true,
+          clients: 0,
+        },
+      },
     ]);
 
     const busy = await dmsim('remove', 'lin');

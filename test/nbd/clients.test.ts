@@ -19,7 +19,9 @@ function have(tool: string): boolean {
 }
 const missing = ['qemu-io', 'qemu-img', 'nbdinfo', 'nbdcopy'].filter((t) => !have(t));
 if (missing.length > 0) {
-  console.warn(`test/nbd/clients: skipped: ${missing.join(', ')} not installed (apt-get install qemu-utils libnbd-bin)`);
+  console.warn(
+    `test/nbd/clients: skipped: ${missing.join(', ')} not installed (apt-get install qemu-utils libnbd-bin)`,
+  );
 }
 
 interface Run {
@@ -89,9 +91,23 @@ describe.skipIf(missing.length > 0)('real NBD clients', () => {
     const origin = await exportDevice('origin');
     const snap = await exportDevice('snap', true);
 
-    const w = await run('qemu-io', ['-f', 'raw', origin,
-      '-c', 'write -P 0xab 0 64k', '-c', 'write -P 0xcd 1M 512k', '-c', 'flush',
-      '-c', 'read -P 0xab 0 64k', '-c', 'read -P 0xcd 1M 512k', '-c', 'read -P 0x11 64k 64k']);
+    const w = await run('qemu-io', [
+      '-f',
+      'raw',
+      origin,
+      '-c',
+      'write -P 0xab 0 64k',
+      '-c',
+      'write -P 0xcd 1M 512k',
+      '-c',
+      'flush',
+      '-c',
+      'read -P 0xab 0 64k',
+      '-c',
+      'read -P 0xcd 1M 512k',
+      '-c',
+      'read -P 0x11 64k 64k',
+    ]);
     expect(w.stderr).toBe('');
     expect(w.code).toBe(0);
     expect(w.stdout).not.toContain('Pattern verification failed');
@@ -150,7 +166,11 @@ describe.skipIf(missing.length > 0)('real NBD clients', () => {
     const list = await run('nbdinfo', ['--list', '--json', rw]);
     const exports = (JSON.parse(list.stdout) as { exports: Array<Record<string, unknown>> }).exports;
     expect(exports.map((x) => x['export-name'])).toEqual(['ro', 'rw']);
-    expect(exports.find((x) => x['export-name'] === 'ro')).toMatchObject({ 'export-size': 1000 * 512, is_read_only: true, can_trim: false });
+    expect(exports.find((x) => x['export-name'] === 'ro')).toMatchObject({
+      'export-size': 1000 * 512,
+      is_read_only: true,
+      can_trim: false,
+    });
   });
 
   it('nbdcopy copies a mirror out, and a new image back in to both legs', async () => {
@@ -165,7 +185,7 @@ describe.skipIf(missing.length > 0)('real NBD clients', () => {
     expect((await readFile(out)).equals(Buffer.alloc(SECTORS * 512, 0x5e))).toBe(true);
 
     const image = Buffer.alloc(SECTORS * 512);
-    for (let i = 0; i < image.length; i += 512) image.fill(i / 512 % 251, i, i + 512);
+    for (let i = 0; i < image.length; i += 512) image.fill((i / 512) % 251, i, i + 512);
     const input = join(dir, 'in.img');
     await writeFile(input, image);
     const copyIn = await run('nbdcopy', [input, uri]);

@@ -36,14 +36,19 @@ function decodesOrRefuses(fn: () => unknown): void {
 }
 
 describe('NBD codec', () => {
-  it('a request header is proto.md\'s 28 bytes and round-trips', () => {
+  it("a request header is proto.md's 28 bytes and round-trips", () => {
     fc.assert(
       fc.property(u16, u16, handle, u64, u32, (flags, type, h, offset, length) => {
         const bytes = encodeRequestHeader({ flags, type, handle: h, offset, length });
         const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
         expect(bytes.length).toBe(28);
         expect(v.getUint32(0)).toBe(0x25609513);
-        expect([v.getUint16(4), v.getUint16(6), v.getBigUint64(16), v.getUint32(24)]).toEqual([flags, type, offset, length]);
+        expect([v.getUint16(4), v.getUint16(6), v.getBigUint64(16), v.getUint32(24)]).toEqual([
+          flags,
+          type,
+          offset,
+          length,
+        ]);
         expect(bytes.subarray(8, 16).equals(h)).toBe(true);
         expect(decodeRequestHeader(bytes)).toEqual({ flags, type, handle: h, offset, length });
       }),

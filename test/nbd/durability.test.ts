@@ -24,7 +24,10 @@ beforeEach(async () => {
   disk = new VolatileDisk('disk', 1024);
   dm.addBackingDevice('disk', disk);
   await dm.create('lin', '0 512 linear disk 256');
-  exportsReg = new NbdExports({ open: (name) => dm.open(name), defaultListen: { kind: 'unix', path: join(dir, 'nbd.sock') } });
+  exportsReg = new NbdExports({
+    open: (name) => dm.open(name),
+    defaultListen: { kind: 'unix', path: join(dir, 'nbd.sock') },
+  });
   await exportsReg.export('lin');
 });
 
@@ -55,7 +58,12 @@ it('answered FLUSH makes every earlier answered write durable; an answered FUA w
   expect((await c.reply()).error).toBe(0);
   await write(24, 0xd4); // after the last flush
   disk.crash();
-  expect([await onPlatter(0, 0xa1), await onPlatter(8, 0xb2), await onPlatter(16, 0xc3), await onPlatter(24, 0xd4)]).toEqual([true, true, true, false]);
+  expect([
+    await onPlatter(0, 0xa1),
+    await onPlatter(8, 0xb2),
+    await onPlatter(16, 0xc3),
+    await onPlatter(24, 0xd4),
+  ]).toEqual([true, true, true, false]);
   c.close();
 });
 

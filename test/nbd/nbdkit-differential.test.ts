@@ -17,7 +17,10 @@ import { NbdServer } from '../../src/nbd/server.js';
 import { openExport, type RawClient } from './support/raw-client.js';
 
 const haveNbdkit = spawnSync('sh', ['-c', 'command -v nbdkit']).status === 0;
-if (!haveNbdkit) console.warn('test/nbd/nbdkit-differential: live nbdkit comparison skipped: nbdkit not installed (apt-get install nbdkit)');
+if (!haveNbdkit)
+  console.warn(
+    'test/nbd/nbdkit-differential: live nbdkit comparison skipped: nbdkit not installed (apt-get install nbdkit)',
+  );
 const FIXTURE = fileURLToPath(new URL('../../fixtures/nbd/nbdkit-answers.json', import.meta.url));
 type Answers = Record<string, number>;
 
@@ -61,11 +64,21 @@ let server: NbdServer;
 const kits: ChildProcess[] = [];
 
 async function startNbdkit(sock: string, readOnly: boolean): Promise<void> {
-  const p = spawn('nbdkit', ['--foreground', '--unix', sock, ...(readOnly ? ['--readonly'] : []), 'memory', `size=${SIZE}`], { stdio: 'ignore' });
+  const p = spawn(
+    'nbdkit',
+    ['--foreground', '--unix', sock, ...(readOnly ? ['--readonly'] : []), 'memory', `size=${SIZE}`],
+    { stdio: 'ignore' },
+  );
   kits.push(p);
   // Waits for the socket to appear (no probe connection: nbdkit would log it as an error).
   for (let i = 0; i < 2000; i++) {
-    if (await stat(sock).then(() => true, () => false)) return;
+    if (
+      await stat(sock).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error('nbdkit did not create its socket');
@@ -89,7 +102,8 @@ afterAll(async () => {
 
 describe('dmsim answers as nbdkit did', () => {
   it('the recording has every case, and nbdkit really refused (the comparison means something)', () => {
-    for (const mode of ['rw', 'ro'] as const) expect(Object.keys(recorded[mode]).sort()).toEqual(CASES.map(([w]) => w).sort());
+    for (const mode of ['rw', 'ro'] as const)
+      expect(Object.keys(recorded[mode]).sort()).toEqual(CASES.map(([w]) => w).sort());
     expect(recorded.rw['write past the end']).toBe(28);
     expect(recorded.ro['write']).toBe(1);
   });

@@ -12,7 +12,16 @@ import { GatedDevice } from './support/gated-device.js';
 import { openExport, RawClient } from './support/raw-client.js';
 
 // proto.md values, spelled out independently of src/nbd/codec.ts.
-const OPT = { EXPORT_NAME: 1, ABORT: 2, LIST: 3, STARTTLS: 5, INFO: 6, GO: 7, STRUCTURED_REPLY: 8, SET_META_CONTEXT: 10 };
+const OPT = {
+  EXPORT_NAME: 1,
+  ABORT: 2,
+  LIST: 3,
+  STARTTLS: 5,
+  INFO: 6,
+  GO: 7,
+  STRUCTURED_REPLY: 8,
+  SET_META_CONTEXT: 10,
+};
 const REP = { ACK: 1, SERVER: 2, INFO: 3, ERR_UNSUP: 2 ** 31 + 1, ERR_INVALID: 2 ** 31 + 3, ERR_UNKNOWN: 2 ** 31 + 6 };
 const CMD = { READ: 0, WRITE: 1, DISC: 2, FLUSH: 3, TRIM: 4, WRITE_ZEROES: 6 };
 const E = { PERM: 1, INVAL: 22, NOSPC: 28, OVERFLOW: 75, SHUTDOWN: 108 };
@@ -138,7 +147,11 @@ describe('handshake', () => {
     const name = replies.find((r) => r.type === REP.INFO && r.data.readUInt16BE(0) === 1)!;
     expect(name.data.subarray(2).toString()).toBe('ro');
     const bs = replies.find((r) => r.type === REP.INFO && r.data.readUInt16BE(0) === 3)!;
-    expect([bs.data.readUInt32BE(2), bs.data.readUInt32BE(6), bs.data.readUInt32BE(10)]).toEqual([512, 4096, 32 * 1024 * 1024]);
+    expect([bs.data.readUInt32BE(2), bs.data.readUInt32BE(6), bs.data.readUInt32BE(10)]).toEqual([
+      512,
+      4096,
+      32 * 1024 * 1024,
+    ]);
     expect(replies.at(-1)?.type).toBe(REP.ACK);
   });
 
@@ -212,7 +225,11 @@ describe('transmission', () => {
       ['trim past the end', () => c.request(CMD.TRIM, SIZE - 512, 4096), E.INVAL],
       ['write zeroes past the end', () => c.request(CMD.WRITE_ZEROES, SIZE - 512, 4096), E.NOSPC],
       ['oversize read', () => c.request(CMD.READ, 0, 32 * 1024 * 1024 + 512), E.OVERFLOW],
-      ['oversize write', () => c.request(CMD.WRITE, 0, 32 * 1024 * 1024 + 512, { payload: fill(2, 32 * 1024 * 1024 + 512) }), E.OVERFLOW],
+      [
+        'oversize write',
+        () => c.request(CMD.WRITE, 0, 32 * 1024 * 1024 + 512, { payload: fill(2, 32 * 1024 * 1024 + 512) }),
+        E.OVERFLOW,
+      ],
       ['unaligned read', () => c.request(CMD.READ, 100, 512), E.INVAL],
       ['unaligned write', () => c.request(CMD.WRITE, 0, 100, { payload: fill(3, 100) }), E.INVAL],
       ['unknown command', () => c.request(9, 0, 0), E.INVAL],
@@ -258,7 +275,11 @@ describe('transmission', () => {
     const releaseFirst = big.hold('read', 0);
     const releaseSecond = big.hold('read', 65536);
     const MiB32 = 32 * 1024 * 1024;
-    const handles = [c.request(CMD.READ, 0, MiB32), c.request(CMD.READ, MiB32, MiB32), c.request(CMD.READ, 2 * MiB32, MiB32)];
+    const handles = [
+      c.request(CMD.READ, 0, MiB32),
+      c.request(CMD.READ, MiB32, MiB32),
+      c.request(CMD.READ, 2 * MiB32, MiB32),
+    ];
     const started = (): string[] => big.log.filter((l) => l.startsWith('start read'));
     await until(() => started().length === 2);
     for (let i = 0; i < 200; i++) await new Promise((r) => setImmediate(r));

@@ -43,7 +43,13 @@ afterEach(async () => {
 describe('dmsim export / unexport (daemon verbs)', () => {
   it('exports on a 0600 unix socket beside the control socket by default, and ls shows the export and its clients', async () => {
     const e = await c.request('export', { name: 'lin' });
-    expect(e).toEqual({ name: 'lin', listen: `unix:${control}.nbd`, uri: `nbd+unix:///lin?socket=${control}.nbd`, readOnly: false, clients: 0 });
+    expect(e).toEqual({
+      name: 'lin',
+      listen: `unix:${control}.nbd`,
+      uri: `nbd+unix:///lin?socket=${control}.nbd`,
+      readOnly: false,
+      clients: 0,
+    });
     expect((await stat(`${control}.nbd`)).mode & 0o777).toBe(0o600);
     const r = await openExport(`${control}.nbd`, 'lin');
     raws.push(r);
@@ -54,26 +60,42 @@ describe('dmsim export / unexport (daemon verbs)', () => {
 
   it('refuses what cannot be done, with the right code', async () => {
     await c.request('export', { name: 'lin' });
-    await expect(c.request('export', { name: 'lin' })).rejects.toMatchObject({ code: 'EEXIST', message: expect.stringContaining('already exported') });
+    await expect(c.request('export', { name: 'lin' })).rejects.toMatchObject({
+      code: 'EEXIST',
+      message: expect.stringContaining('already exported'),
+    });
     await expect(c.request('export', { name: 'nosuch' })).rejects.toMatchObject({ code: 'ENXIO' });
-    await expect(c.request('export', { name: 'two', listen: 'http://0.0.0.0' })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringContaining('unix:PATH or tcp:HOST:PORT') });
-    await expect(c.request('export', { name: 'two', listen: 'tcp:127.0.0.1:70000' })).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(c.request('export', { name: 'two', listen: 'http://0.0.0.0' })).rejects.toMatchObject({
+      code: 'EINVAL',
+      message: expect.stringContaining('unix:PATH or tcp:HOST:PORT'),
+    });
+    await expect(c.request('export', { name: 'two', listen: 'tcp:127.0.0.1:70000' })).rejects.toMatchObject({
+      code: 'EINVAL',
+    });
     await expect(c.request('unexport', { name: 'two' })).rejects.toMatchObject({ code: 'ENXIO' });
     // An address something else holds, and a path that is not a socket.
     const other = createServer();
     await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
     const port = (other.address() as AddressInfo).port;
-    await expect(c.request('export', { name: 'two', listen: `tcp:127.0.0.1:${port}` })).rejects.toMatchObject({ code: 'EBUSY', message: expect.stringContaining('in use') });
+    await expect(c.request('export', { name: 'two', listen: `tcp:127.0.0.1:${port}` })).rejects.toMatchObject({
+      code: 'EBUSY',
+      message: expect.stringContaining('in use'),
+    });
     await new Promise((r) => other.close(r));
     await writeFile(join(dir, 'plain'), 'x');
-    await expect(c.request('export', { name: 'two', listen: `unix:${join(dir, 'plain')}` })).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(c.request('export', { name: 'two', listen: `unix:${join(dir, 'plain')}` })).rejects.toMatchObject({
+      code: 'EEXIST',
+    });
     // A failed export holds nothing open: the device still removes.
     await c.request('remove', { name: 'two' });
   });
 
   it('an exported device cannot be removed (EBUSY, naming unexport); after unexport it can', async () => {
     await c.request('export', { name: 'lin' });
-    await expect(c.request('remove', { name: 'lin' })).rejects.toMatchObject({ code: 'EBUSY', message: expect.stringContaining('dmsim unexport lin') });
+    await expect(c.request('remove', { name: 'lin' })).rejects.toMatchObject({
+      code: 'EBUSY',
+      message: expect.stringContaining('dmsim unexport lin'),
+    });
     await expect(c.request('removeAll', {})).rejects.toMatchObject({ code: 'EBUSY' });
     await c.request('unexport', { name: 'lin' });
     await c.request('remove', { name: 'lin' });
@@ -133,7 +155,11 @@ describe('dmsim export / unexport (daemon verbs)', () => {
     await r.closed;
     await expect(stat(`${control}.nbd`)).rejects.toMatchObject({ code: 'ENOENT' });
     // afterEach closes again: harmless.
-    daemon = new ControlDaemon({ engine: new DeviceMapper({ bus: new EventBus() }), bus: new EventBus(), version: 'test' });
+    daemon = new ControlDaemon({
+      engine: new DeviceMapper({ bus: new EventBus() }),
+      bus: new EventBus(),
+      version: 'test',
+    });
     await daemon.listen(control);
     c = await ControlClient.connect(control);
   });

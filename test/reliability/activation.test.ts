@@ -13,7 +13,13 @@ import { activate, activationOrder } from '../../src/control/activation.js';
 import { ControlClient } from '../../src/control/client.js';
 import { socketAnswers } from '../../src/net/unix-socket.js';
 import { RecordingEngine } from '../../src/control/recording-engine.js';
-import { parseState, readStateFile, type RecordedDevice, StateFileError, writeStateFile } from '../../src/control/state-file.js';
+import {
+  parseState,
+  readStateFile,
+  type RecordedDevice,
+  StateFileError,
+  writeStateFile,
+} from '../../src/control/state-file.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
 import { EventBus } from '../../src/base/events.js';
 import { runCli } from './support/daemon-process.js';
@@ -31,7 +37,11 @@ afterEach(async () => {
 const dev = (name: string, table: string[], minor = 0): RecordedDevice => ({ name, readOnly: false, minor, table });
 
 describe('state file: format', () => {
-  const good = { format: 'dmsim-state', version: 1, devices: [{ name: 'a', readOnly: false, minor: 0, table: ['0 8 zero'] }] };
+  const good = {
+    format: 'dmsim-state',
+    version: 1,
+    devices: [{ name: 'a', readOnly: false, minor: 0, table: ['0 8 zero'] }],
+  };
   it('reads back what it wrote, atomically (no temporary file left, 0600)', async () => {
     const path = join(dir, 'state.json');
     const devices = [dev('a', ['0 8 zero']), { ...dev('b', [], 1), uuid: 'U-1', readOnly: true }];
@@ -52,7 +62,10 @@ describe('state file: format', () => {
     [JSON.stringify({ ...good, devices: {} }), /"devices" must be an array/],
     [JSON.stringify({ ...good, devices: [good.devices[0], good.devices[0]] }), /device a is listed twice/],
     [JSON.stringify({ ...good, devices: [{ ...good.devices[0], name: '' }] }), /devices\[0\]\.name/],
-    [JSON.stringify({ ...good, devices: [{ ...good.devices[0], table: ['0 8 zero\n8 8 zero'] }] }), /devices\[0\]\.table/],
+    [
+      JSON.stringify({ ...good, devices: [{ ...good.devices[0], table: ['0 8 zero\n8 8 zero'] }] }),
+      /devices\[0\]\.table/,
+    ],
     [JSON.stringify({ ...good, devices: [{ ...good.devices[0], readOnly: 'no' }] }), /devices\[0\]\.readOnly/],
     [JSON.stringify({ ...good, devices: [{ ...good.devices[0], minor: -1 }] }), /devices\[0\]\.minor/],
     [JSON.stringify({ ...good, devices: [{ ...good.devices[0], size: 8 }] }), /unknown field\(s\) size/],
@@ -84,7 +97,10 @@ describe('activation order', () => {
 });
 
 /** A DeviceMapper behind a RecordingEngine, activated from the state file as the daemon does at start. */
-async function boot(state: string, bus = new EventBus()): Promise<{ dm: DeviceMapper; engine: RecordingEngine; failed: string[] }> {
+async function boot(
+  state: string,
+  bus = new EventBus(),
+): Promise<{ dm: DeviceMapper; engine: RecordingEngine; failed: string[] }> {
   const dm = new DeviceMapper({ bus });
   const recorded = (await readStateFile(state))?.devices ?? [];
   const results = await activate(dm, recorded);
@@ -111,13 +127,23 @@ describe('restart: what comes back', () => {
     const od = await first.dm.open('origin');
     await od.write(0, writeData(0, 16, 7)); // two chunks copied to each snapshot
     await od.close();
-    expect((await first.dm.status()).map((l) => `${l.name} ${l.params}`)).toEqual(['base ', 'origin ', 'snapN 16/256 0', 'snapP 32/256 16']);
+    expect((await first.dm.status()).map((l) => `${l.name} ${l.params}`)).toEqual([
+      'base ',
+      'origin ',
+      'snapN 16/256 0',
+      'snapP 32/256 16',
+    ]);
     await first.dm.close();
 
     const second = await boot(state);
     expect(second.failed).toEqual([]);
     // persistent: 16 metadata + 2 exceptions of 8; transient: a fresh store (reference/snapshot.md §3).
-    expect((await second.dm.status()).map((l) => `${l.name} ${l.params}`)).toEqual(['base ', 'origin ', 'snapN 0/256 0', 'snapP 32/256 16']);
+    expect((await second.dm.status()).map((l) => `${l.name} ${l.params}`)).toEqual([
+      'base ',
+      'origin ',
+      'snapN 0/256 0',
+      'snapP 32/256 16',
+    ]);
     const buf = Buffer.alloc(16 * 512);
     await (await second.dm.open('snapP')).read(0, buf);
     expect(buf.equals(writeData(0, 16, 0))).toBe(true);
@@ -225,7 +251,12 @@ describe('restart: what comes back', () => {
 
     await makeImage(gone, 64 * 512); // the disk is back: so are both devices
     const third = await boot(state);
-    expect(third.dm.ls().map((d) => d.name).sort()).toEqual(['above', 'kept', 'lost']);
+    expect(
+      third.dm
+        .ls()
+        .map((d) => d.name)
+        .sort(),
+    ).toEqual(['above', 'kept', 'lost']);
     await third.engine.remove('above');
     expect(((await readStateFile(state))?.devices ?? []).map((d) => d.name)).toEqual(['lost', 'kept']);
     await third.dm.close();
@@ -251,7 +282,9 @@ describe('dmsim daemon --state: the process', () => {
     const pid = Number(r.stdout.trim());
     try {
       const c = await ControlClient.connect(socket);
-      expect((await c.request('table', {})).map((l) => `${l.name}: ${l.start} ${l.length} ${l.target} ${l.params}`)).toEqual([`a: 0 64 linear ${img} 0`]);
+      expect(
+        (await c.request('table', {})).map((l) => `${l.name}: ${l.start} ${l.length} ${l.target} ${l.params}`),
+      ).toEqual([`a: 0 64 linear ${img} 0`]);
       c.close();
     } finally {
       process.kill(pid, 'SIGTERM');
@@ -261,7 +294,8 @@ describe('dmsim daemon --state: the process', () => {
 
   it('refuses to start on a state file that does not parse, and leaves the file as it was', async () => {
     const state = join(dir, 'state.json');
-    const text = '{"format":"dmsim-state","version":1,"devices":[{"name":"a","readOnly":false,"minor":0,"table":["0 8 zero"]}';
+    const text =
+      '{"format":"dmsim-state","version":1,"devices":[{"name":"a","readOnly":false,"minor":0,"table":["0 8 zero"]}';
     await writeFile(state, text);
     const r = await runCli(['daemon', '--socket', join(dir, 'control'), '--state', state]);
     expect(r.status).not.toBe(0);

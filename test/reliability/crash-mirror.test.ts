@@ -38,7 +38,8 @@ function dirtyOnDisk(log: Buffer): Set<number> {
 function differingRegions(a: Buffer, b: Buffer): number[] {
   const out: number[] = [];
   const bytes = REGION * 512;
-  for (let r = 0; r < REGIONS; r++) if (!a.subarray(r * bytes, (r + 1) * bytes).equals(b.subarray(r * bytes, (r + 1) * bytes))) out.push(r);
+  for (let r = 0; r < REGIONS; r++)
+    if (!a.subarray(r * bytes, (r + 1) * bytes).equals(b.subarray(r * bytes, (r + 1) * bytes))) out.push(r);
   return out;
 }
 
@@ -78,12 +79,20 @@ describe('disk-log mirror: kill -9 at random points', () => {
 
       daemon = await startDaemon(socket, ['--state', state]);
       let c = await ControlClient.connect(socket);
-      await c.request('create', { name: 'm', table: `0 ${M} mirror disk 2 ${log} ${REGION} 2 ${a} 0 ${b} 0 1 handle_errors` });
+      await c.request('create', {
+        name: 'm',
+        table: `0 ${M} mirror disk 2 ${log} ${REGION} 2 ${a} 0 ${b} 0 1 handle_errors`,
+      });
 
       for (life = 1; life <= KILLS; life++) {
         const work = new Workload(socket, rng, tag);
         const running = work.run(
-          [0, 1, 2].map((i) => ({ device: 'm', model, owns: (s: number) => Math.floor(s / 8) % 3 === i, maxSectors: 1 + rng.int(REGION) })),
+          [0, 1, 2].map((i) => ({
+            device: 'm',
+            model,
+            owns: (s: number) => Math.floor(s / 8) % 3 === i,
+            maxSectors: 1 + rng.int(REGION),
+          })),
         );
         await killPoint(() => work.acknowledged, rng.int(40), rng.int(10));
         c.close();
@@ -97,7 +106,10 @@ describe('disk-log mirror: kill -9 at random points', () => {
 
         const dirty = dirtyOnDisk(await readFile(log));
         const differ = differingRegions(await readFile(a), await readFile(b));
-        expect(differ.filter((r) => !dirty.has(r)), `${where}: legs differ in regions the log says are clean`).toEqual([]);
+        expect(
+          differ.filter((r) => !dirty.has(r)),
+          `${where}: legs differ in regions the log says are clean`,
+        ).toEqual([]);
 
         const trace = join(dir, `trace-${life}.jsonl`);
         daemon = await startDaemon(socket, ['--state', state, '--trace', trace]);
@@ -111,7 +123,10 @@ describe('disk-log mirror: kill -9 at random points', () => {
         const recovered = await recoveredRegions(trace, dirty.size);
         recoveredTotal += recovered.length;
         expect(recovered, `${where}: regions recovered vs dirty in the log`).toEqual([...dirty].sort((x, y) => x - y));
-        expect(model.settle(await c.read('m', 0, M)), `${where} (${work.acknowledged} writes acknowledged, ${work.flushes} flushes)`).toEqual([]);
+        expect(
+          model.settle(await c.read('m', 0, M)),
+          `${where} (${work.acknowledged} writes acknowledged, ${work.flushes} flushes)`,
+        ).toEqual([]);
         const [legA, legB] = [await readFile(a), await readFile(b)];
         expect(legA.equals(legB), `${where}: legs differ after resync`).toBe(true);
         expect(legA.equals(model.image()), `${where}: legs do not hold the model's data`).toBe(true);
@@ -119,13 +134,18 @@ describe('disk-log mirror: kill -9 at random points', () => {
       }
       c.close();
       await daemon.kill('SIGTERM');
-      process.stdout.write(`crash-mirror: ${KILLS} kills, ${acknowledged} writes acknowledged, ${recoveredTotal} of ${KILLS * REGIONS} region recoveries\n`);
+      process.stdout.write(
+        `crash-mirror: ${KILLS} kills, ${acknowledged} writes acknowledged, ${recoveredTotal} of ${KILLS * REGIONS} region recoveries\n`,
+      );
       expect(acknowledged).toBeGreaterThan(KILLS);
       expect(recoveredTotal).toBeGreaterThan(0);
       expect(recoveredTotal).toBeLessThan(KILLS * REGIONS); // not a full resync every time
       expect(await sizesOf([a, b, log])).toEqual(sizes);
     } catch (e) {
-      throw new Error(`crash-mirror failed at life ${life}; replay with DMSIM_SEED as printed above: ${(e as Error).message}`, { cause: e });
+      throw new Error(
+        `crash-mirror failed at life ${life}; replay with DMSIM_SEED as printed above: ${(e as Error).message}`,
+        { cause: e },
+      );
     } finally {
       await daemon?.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });

@@ -64,7 +64,10 @@ describe('persistent snapshot stack: kill -9 at random points', () => {
           owns: (s: number) => Math.floor(s / (2 * CHUNK)) % 3 === i,
           maxSectors: 1 + rng.int(2 * CHUNK),
         }));
-        const running = work.run([...workers, { device: newest.name, model: newest.model, owns: () => true, maxSectors: 16 }]);
+        const running = work.run([
+          ...workers,
+          { device: newest.name, model: newest.model, owns: () => true, maxSectors: 16 },
+        ]);
         await killPoint(() => work.acknowledged, rng.int(40), rng.int(10));
         c.close();
         await daemon.kill('SIGKILL');
@@ -81,19 +84,28 @@ describe('persistent snapshot stack: kill -9 at random points', () => {
         const problems = originModel.settle(await c.read('origin', 0, O));
         for (const s of snaps) {
           const [status] = await c.request('status', { name: s.name });
-          if (!/^\d+\/\d+ \d+$/.test(status!.params)) problems.push(`${s.name}: status "${status!.params}" after restart`);
+          if (!/^\d+\/\d+ \d+$/.test(status!.params))
+            problems.push(`${s.name}: status "${status!.params}" after restart`);
           problems.push(...s.model.settle(await c.read(s.name, 0, O)));
         }
-        expect(problems, `seed ${rng.seed} life ${life} (${work.acknowledged} writes acknowledged, ${work.flushes} flushes)`).toEqual([]);
+        expect(
+          problems,
+          `seed ${rng.seed} life ${life} (${work.acknowledged} writes acknowledged, ${work.flushes} flushes)`,
+        ).toEqual([]);
         if (snaps.length < MAX_SNAPSHOTS && rng.chance(0.15)) await addSnapshot();
       }
       c.close();
       await daemon.kill('SIGTERM');
-      process.stdout.write(`crash-snapshot: ${KILLS} kills, ${acknowledged} writes acknowledged, ${snaps.length} snapshots\n`);
+      process.stdout.write(
+        `crash-snapshot: ${KILLS} kills, ${acknowledged} writes acknowledged, ${snaps.length} snapshots\n`,
+      );
       expect(acknowledged).toBeGreaterThan(KILLS); // the kills did land inside a workload
       expect(await sizesOf([origin, ...cows])).toEqual(sizes);
     } catch (e) {
-      throw new Error(`crash-snapshot failed at life ${life}; replay with DMSIM_SEED as printed above: ${(e as Error).message}`, { cause: e });
+      throw new Error(
+        `crash-snapshot failed at life ${life}; replay with DMSIM_SEED as printed above: ${(e as Error).message}`,
+        { cause: e },
+      );
     } finally {
       await daemon?.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });

@@ -45,7 +45,13 @@ class Rig {
   private readonly disks = new Map<string, MemoryDevice>();
 
   constructor() {
-    const sizes: [string, number][] = [['/dev/vda', N], ['/dev/vdb', 2048], ['/dev/vdc', N], ['/dev/vdd', N], ['/dev/vde', 128]];
+    const sizes: [string, number][] = [
+      ['/dev/vda', N],
+      ['/dev/vdb', 2048],
+      ['/dev/vdc', N],
+      ['/dev/vdd', N],
+      ['/dev/vde', 128],
+    ];
     for (const [name, sectors] of sizes) {
       // The oracle's virtio disks are write through (qemu cache=writethrough): no empty flush reaches a dm
       // device stacked on them (fixtures/mirror/write-cache.out), so a flakey leg is never failed by one.
@@ -113,7 +119,10 @@ class Rig {
   async st(name: string): Promise<string> {
     const [l] = await this.dm.status(name);
     const text = `${l!.target} ${l!.params}`.replace(/ +$/, '');
-    return text.replaceAll('/dev/mapper/leg0', '253:0').replaceAll('/dev/mapper/leg1', '253:1').replaceAll('/dev/mapper/mlog', '253:2');
+    return text
+      .replaceAll('/dev/mapper/leg0', '253:0')
+      .replaceAll('/dev/mapper/leg1', '253:1')
+      .replaceAll('/dev/mapper/mlog', '253:2');
   }
 
   /** Waits, bounded, for background work (a leg failure, a merge) to reach the kernel's state; the job slept for it. */
@@ -128,7 +137,8 @@ class Rig {
 }
 
 /** Expected line `prefix ...` of a kernel cell (for the states dmsim reaches in the background). */
-const expectedLine = (cell: string[], prefix: string): string | undefined => cell.find((l) => l.startsWith(prefix))?.slice(prefix.length);
+const expectedLine = (cell: string[], prefix: string): string | undefined =>
+  cell.find((l) => l.startsWith(prefix))?.slice(prefix.length);
 
 /** The cells' common start: four stamped origin chunks, a fresh COW, the LVM stack, one origin write (its result). */
 async function snapshotStack(rig: Rig): Promise<string> {
@@ -152,8 +162,12 @@ async function snapshotCell(rig: Rig, o: Fault, c: Fault): Promise<string[]> {
   out.push(`WRITE origin ${await rig.wr('/dev/mapper/origin', 2, 'post', true)}`);
   out.push(`WRITE snap ${await rig.wr('/dev/mapper/snap', 3, 'snapw', true)}`);
   out.push(`STATUS ${await rig.st('snap')}`);
-  out.push(`READ origin ${await rig.rd('/dev/mapper/origin', 1)} ${await rig.rd('/dev/mapper/origin', 2)} ${await rig.rd('/dev/mapper/origin', 3)}`);
-  out.push(`READ snap ${await rig.rd('/dev/mapper/snap', 1)} ${await rig.rd('/dev/mapper/snap', 2)} ${await rig.rd('/dev/mapper/snap', 3)}`);
+  out.push(
+    `READ origin ${await rig.rd('/dev/mapper/origin', 1)} ${await rig.rd('/dev/mapper/origin', 2)} ${await rig.rd('/dev/mapper/origin', 3)}`,
+  );
+  out.push(
+    `READ snap ${await rig.rd('/dev/mapper/snap', 1)} ${await rig.rd('/dev/mapper/snap', 2)} ${await rig.rd('/dev/mapper/snap', 3)}`,
+  );
   await rig.swap('real', `0 ${N} linear /dev/vda 0`);
   await rig.swap('cowdev', '0 2048 linear /dev/vdb 0');
   const snapReads = `${await rig.rd('/dev/mapper/snap', 1)} ${await rig.rd('/dev/mapper/snap', 2)} ${await rig.rd('/dev/mapper/snap', 3)}`;
@@ -235,7 +249,13 @@ function cell(name: string, run: (want: string[]) => Promise<string[]>): void {
 const pairs = <T>(xs: T[]): [T, T][] => xs.flatMap((a) => xs.map((b): [T, T] => [a, b]));
 
 describe('fault matrix against Linux 6.1 (fixtures/reliability/fault-matrix.out)', () => {
-  const snapshotCells: [Fault, Fault][] = [...FAULTS.flatMap((f): [Fault, Fault][] => [[f, '-'], ['-', f]]), ...pairs(FAULTS)];
+  const snapshotCells: [Fault, Fault][] = [
+    ...FAULTS.flatMap((f): [Fault, Fault][] => [
+      [f, '-'],
+      ['-', f],
+    ]),
+    ...pairs(FAULTS),
+  ];
   for (const [o, c] of snapshotCells) {
     cell(`snapshot origin=${o} cow=${c}`, async () => {
       const rig = new Rig();
@@ -244,14 +264,26 @@ describe('fault matrix against Linux 6.1 (fixtures/reliability/fault-matrix.out)
     });
   }
 
-  const mergeCells: [Fault, Fault][] = FAULTS.flatMap((f): [Fault, Fault][] => [[f, '-'], ['-', f]]);
+  const mergeCells: [Fault, Fault][] = FAULTS.flatMap((f): [Fault, Fault][] => [
+    [f, '-'],
+    ['-', f],
+  ]);
   for (const [o, c] of mergeCells) cell(`merge origin=${o} cow=${c}`, (want) => mergeCell(new Rig(), o, c, want));
 
   const mirrorCells: [Fault, Fault, Fault][] = [
-    ...FAULTS.flatMap((f): [Fault, Fault, Fault][] => [[f, '-', '-'], ['-', f, '-'], ['-', '-', f]]),
-    ...pairs(FAULTS).flatMap(([f, g]): [Fault, Fault, Fault][] => [[f, g, '-'], [f, '-', g], ['-', f, g]]),
+    ...FAULTS.flatMap((f): [Fault, Fault, Fault][] => [
+      [f, '-', '-'],
+      ['-', f, '-'],
+      ['-', '-', f],
+    ]),
+    ...pairs(FAULTS).flatMap(([f, g]): [Fault, Fault, Fault][] => [
+      [f, g, '-'],
+      [f, '-', g],
+      ['-', f, g],
+    ]),
   ];
-  for (const [l0, l1, lg] of mirrorCells) cell(`mirror leg0=${l0} leg1=${l1} log=${lg}`, (want) => mirrorCell(new Rig(), l0, l1, lg, want));
+  for (const [l0, l1, lg] of mirrorCells)
+    cell(`mirror leg0=${l0} leg1=${l1} log=${lg}`, (want) => mirrorCell(new Rig(), l0, l1, lg, want));
 
   it('origin device failing, one 4 KiB write, no earlier exception: Invalid, as fixtures/reliability/origin-error-4k.out', async () => {
     const kernelOut = readFileSync(join(REPO, 'fixtures/reliability/origin-error-4k.out'), 'utf8');

@@ -89,24 +89,46 @@ describe('the daemon process under hostile input', () => {
     const scratch = join(dir, 'scratch.img');
     // Verbs that change or use devices, with arguments from dangerous to plain; never the device `keep`.
     // (wait/events/export stay open by design and suspend parks I/O: they are tested on their own.)
-    const name = fc.oneof(fc.constantFrom('fz0', 'fz1', '', '..', 'a/b', 'x'.repeat(200)), fc.string({ maxLength: 8 }).filter((n) => n !== 'keep'));
+    const name = fc.oneof(
+      fc.constantFrom('fz0', 'fz1', '', '..', 'a/b', 'x'.repeat(200)),
+      fc.string({ maxLength: 8 }).filter((n) => n !== 'keep'),
+    );
     const num = fc.oneof(fc.integer({ min: -5, max: 1 << 20 }), fc.constantFrom(1e300, -0, 0.5, 2 ** 53, Number.NaN));
     const table = fc.oneof(
-      fc.constantFrom(`0 64 linear ${scratch} 0`, `0 64 linear ${scratch} 200`, '0 64 zero', '0 64 error', `0 64 snapshot-origin ${scratch}`, `0 64 mirror core 1 8 2 ${scratch} 0 ${scratch} 64`),
+      fc.constantFrom(
+        `0 64 linear ${scratch} 0`,
+        `0 64 linear ${scratch} 200`,
+        '0 64 zero',
+        '0 64 error',
+        `0 64 snapshot-origin ${scratch}`,
+        `0 64 mirror core 1 8 2 ${scratch} 0 ${scratch} 64`,
+      ),
       fc.string({ maxLength: 40 }),
     );
     const request = fc.oneof(
       fc.record({ verb: fc.constantFrom('create', 'load'), args: fc.record({ name, table }) }),
-      fc.record({ verb: fc.constantFrom('resume', 'remove', 'clear', 'status', 'table', 'info', 'deps', 'flush'), args: fc.record({ name }) }),
+      fc.record({
+        verb: fc.constantFrom('resume', 'remove', 'clear', 'status', 'table', 'info', 'deps', 'flush'),
+        args: fc.record({ name }),
+      }),
       fc.record({ verb: fc.constant('read'), args: fc.record({ name, sector: num, count: num }) }),
-      fc.record({ verb: fc.constant('write'), args: fc.record({ name, sector: num, data: fc.oneof(fc.base64String({ maxLength: 1400 }), fc.string()) }) }),
-      fc.record({ verb: fc.constant('message'), args: fc.record({ name, sector: num, message: fc.array(fc.string({ maxLength: 8 }), { maxLength: 4 }) }) }),
+      fc.record({
+        verb: fc.constant('write'),
+        args: fc.record({ name, sector: num, data: fc.oneof(fc.base64String({ maxLength: 1400 }), fc.string()) }),
+      }),
+      fc.record({
+        verb: fc.constant('message'),
+        args: fc.record({ name, sector: num, message: fc.array(fc.string({ maxLength: 8 }), { maxLength: 4 }) }),
+      }),
       fc.record({ verb: fc.string({ maxLength: 8 }), args: fc.anything() }),
     );
     const line = fc.oneof(
       fc.tuple(fc.nat(), request).map(([id, r]) => JSON.stringify({ id, ...r })),
       fc.json().filter((j) => !j.includes('\n')),
-      fc.string({ maxLength: 60 }).map((s) => s.replace(/\n/g, ' ')).filter((s) => s.trim() !== ''),
+      fc
+        .string({ maxLength: 60 })
+        .map((s) => s.replace(/\n/g, ' '))
+        .filter((s) => s.trim() !== ''),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 8 }), async (lines) => {
@@ -123,7 +145,11 @@ describe('the daemon process under hostile input', () => {
     // Waits for a second reply that never comes: the daemon closes the connection after the first.
     const { lines, closed } = await exchange(Buffer.alloc(MAX_LINE_BYTES + 10, 'x'), 2);
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ id: null, ok: false, error: { code: 'EINVAL', message: expect.stringMatching(/longer than/) } });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      id: null,
+      ok: false,
+      error: { code: 'EINVAL', message: expect.stringMatching(/longer than/) },
+    });
     expect(closed).toBe(true);
     await stillHealthy();
   });
@@ -136,8 +162,12 @@ describe('the daemon process under hostile input', () => {
         message: expect.stringMatching(`1 to ${MAX_IO_SECTORS} sectors`),
       });
       const big = Buffer.alloc((MAX_IO_SECTORS + 1) * 512).toString('base64');
-      await expect(c.request('write', { name: 'keep', sector: 0, data: big })).rejects.toMatchObject({ code: 'EINVAL' });
-      await expect(c.request('write', { name: 'keep', sector: 0, data: Buffer.alloc(100).toString('base64') })).rejects.toMatchObject({
+      await expect(c.request('write', { name: 'keep', sector: 0, data: big })).rejects.toMatchObject({
+        code: 'EINVAL',
+      });
+      await expect(
+        c.request('write', { name: 'keep', sector: 0, data: Buffer.alloc(100).toString('base64') }),
+      ).rejects.toMatchObject({
         code: 'EINVAL',
         message: expect.stringMatching(/not a whole number of 512-byte sectors/),
       });
@@ -153,7 +183,11 @@ describe('the daemon process under hostile input', () => {
 
   it('survives clients that disconnect mid-line, mid-request and before a big reply', async () => {
     const big = JSON.stringify({ id: 1, verb: 'read', args: { name: 'keep', sector: 0, count: KEEP_SECTORS } });
-    const write = JSON.stringify({ id: 2, verb: 'write', args: { name: 'fz-gone', sector: 0, data: Buffer.alloc(512).toString('base64') } });
+    const write = JSON.stringify({
+      id: 2,
+      verb: 'write',
+      args: { name: 'fz-gone', sector: 0, data: Buffer.alloc(512).toString('base64') },
+    });
     for (let i = 0; i < 30; i++) {
       const text = [big.slice(0, i * 3), `${big}\n`, `${write}\n${big}\n`][i % 3]!;
       await new Promise<void>((resolve) => {

@@ -60,11 +60,18 @@ describe.skipIf(!isRoot)(`the control socket${isRoot ? '' : ' (skipped: needs ro
       expect((await stat(socket)).mode & 0o777).toBe(0o600);
       expect((await stat(sockDir)).mode & 0o777).toBe(0o700);
       await fsp.chmod(dir, 0o755); // let `nobody` reach the socket's directory, so only the socket's own modes decide
-      const probe = spawn(process.execPath, ['-e', `require('net').connect(${JSON.stringify(socket)}).on('connect',()=>process.exit(0)).on('error',(e)=>{console.log(e.code);process.exit(3)})`], {
-        uid: 65534,
-        gid: 65534,
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
+      const probe = spawn(
+        process.execPath,
+        [
+          '-e',
+          `require('net').connect(${JSON.stringify(socket)}).on('connect',()=>process.exit(0)).on('error',(e)=>{console.log(e.code);process.exit(3)})`,
+        ],
+        {
+          uid: 65534,
+          gid: 65534,
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      );
       let out = '';
       probe.stdout.on('data', (d: Buffer) => (out += d.toString()));
       const code = await new Promise<number | null>((r) => probe.once('exit', r));
@@ -80,13 +87,23 @@ describe.skipIf(loopReason !== null)(`busy block devices${loopReason ? ` (skippe
   it('refuses a block device another process holds (EBUSY naming it) unless forced', async () => {
     await withLoop(async (loop) => {
       // Another process claims it exclusively, as mkfs, mount or another device-mapper would.
-      const holder = spawn(process.execPath, ['-e', `const fs=require('fs');fs.openSync(${JSON.stringify(loop)},fs.constants.O_RDONLY|fs.constants.O_EXCL);console.log('held');setInterval(()=>{},1000)`], {
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
+      const holder = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const fs=require('fs');fs.openSync(${JSON.stringify(loop)},fs.constants.O_RDONLY|fs.constants.O_EXCL);console.log('held');setInterval(()=>{},1000)`,
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      );
       try {
         await new Promise<void>((r) => holder.stdout.once('data', () => r()));
         const err = await FileDevice.open(loop).catch((e: unknown) => e);
-        expect(err).toMatchObject({ code: 'EBUSY', message: expect.stringMatching(new RegExp(`open by node \\(pid ${holder.pid}\\)`)) });
+        expect(err).toMatchObject({
+          code: 'EBUSY',
+          message: expect.stringMatching(new RegExp(`open by node \\(pid ${holder.pid}\\)`)),
+        });
         expect((err as Error).message).toMatch(/--force/);
 
         const dm = new DeviceMapper({ bus: new EventBus() });
@@ -116,7 +133,10 @@ describe.skipIf(loopReason !== null)(`busy block devices${loopReason ? ` (skippe
         return;
       }
       try {
-        await expect(FileDevice.open(loop)).rejects.toMatchObject({ code: 'EBUSY', message: expect.stringContaining(`mounted on ${mnt}`) });
+        await expect(FileDevice.open(loop)).rejects.toMatchObject({
+          code: 'EBUSY',
+          message: expect.stringContaining(`mounted on ${mnt}`),
+        });
         const forced = await FileDevice.open(loop, { readOnly: true, force: true });
         expect(forced.sizeSectors).toBe(32768);
         await forced.close();
@@ -134,9 +154,15 @@ describe('paths a table may not open', () => {
     ['a FIFO', () => join(dir, 'fifo')],
   ])('refuses %s (EINVAL; in a table ENODEV, as dm_get_device) and creates nothing', async (_what, path) => {
     if (path().endsWith('fifo')) await run('mkfifo', [path()]);
-    await expect(FileDevice.open(path())).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringMatching(/not a regular file or block device/) });
+    await expect(FileDevice.open(path())).rejects.toMatchObject({
+      code: 'EINVAL',
+      message: expect.stringMatching(/not a regular file or block device/),
+    });
     const dm = new DeviceMapper({ bus: new EventBus() });
-    await expect(dm.create('x', `0 8 linear ${path()} 0`)).rejects.toMatchObject({ code: 'ENODEV', message: expect.stringMatching(/Device lookup failed/) });
+    await expect(dm.create('x', `0 8 linear ${path()} 0`)).rejects.toMatchObject({
+      code: 'ENODEV',
+      message: expect.stringMatching(/Device lookup failed/),
+    });
     expect(dm.ls()).toEqual([]);
     await dm.close();
   });

@@ -16,7 +16,12 @@ describe('SectorModel', () => {
   it('after a crash allows the flushed value or any write since, per sector, and nothing else', () => {
     const m = new SectorModel('d', 4, () => 0);
     m.issued(0, 2, 1);
-    m.durable(new Map([[0, 1], [1, 1]])); // write 1 flushed
+    m.durable(
+      new Map([
+        [0, 1],
+        [1, 1],
+      ]),
+    ); // write 1 flushed
     m.issued(1, 2, 2); // write 2 acknowledged or in flight, not flushed
     expect([0, 1, 2, 3].map((s) => m.allowed(s))).toEqual([[1], [1, 2], [0, 2], [0]]);
     const lost = Buffer.concat([sectorData(0, 0), sectorData(1, 2), sectorData(2, 0), sectorData(3, 0)]);
@@ -27,6 +32,11 @@ describe('SectorModel', () => {
     const m = new SectorModel('d', 2, () => 0);
     m.issued(0, 2, 7);
     expect(m.settle(writeData(0, 2, 7))).toEqual([]);
-    expect(m.copy('s').image().equals(writeData(0, 2, 7))).toBe(true);
+    expect(
+      m
+        .copy('s')
+        .image()
+        .equals(writeData(0, 2, 7)),
+    ).toBe(true);
   });
 });

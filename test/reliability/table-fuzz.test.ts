@@ -29,13 +29,41 @@ describe('random snapshot and mirror tables', () => {
 
   const word = fc.oneof(
     fc.constantFrom('0', '1', '2', '3', '8', '16', '64', '512', '-1', '18446744073709551616', 'x', '', '\\'),
-    fc.constantFrom('/dev/o', '/dev/c', '/dev/l', '/dev/a', '/dev/b', '/dev/mapper/g', '/dev/mapper/nope', 'P', 'PO', 'N', 'p', 'core', 'disk'),
-    fc.constantFrom('sync', 'nosync', 'handle_errors', 'keep_log', 'snapshot', 'snapshot-origin', 'snapshot-merge', 'mirror'),
+    fc.constantFrom(
+      '/dev/o',
+      '/dev/c',
+      '/dev/l',
+      '/dev/a',
+      '/dev/b',
+      '/dev/mapper/g',
+      '/dev/mapper/nope',
+      'P',
+      'PO',
+      'N',
+      'p',
+      'core',
+      'disk',
+    ),
+    fc.constantFrom(
+      'sync',
+      'nosync',
+      'handle_errors',
+      'keep_log',
+      'snapshot',
+      'snapshot-origin',
+      'snapshot-merge',
+      'mirror',
+    ),
     fc.string({ maxLength: 5 }),
   );
   const params = fc.array(word, { maxLength: 14 }).map((ws) => ws.join(' '));
   const randomLine = fc
-    .tuple(fc.constantFrom('0', '1', 'x'), fc.constantFrom('64', '512', '513', '0', '-8'), fc.constantFrom('snapshot', 'snapshot-origin', 'snapshot-merge', 'mirror'), params)
+    .tuple(
+      fc.constantFrom('0', '1', 'x'),
+      fc.constantFrom('64', '512', '513', '0', '-8'),
+      fc.constantFrom('snapshot', 'snapshot-origin', 'snapshot-merge', 'mirror'),
+      params,
+    )
     .map(([s, l, t, p]) => `${s} ${l} ${t} ${p}`);
   // Valid lines, kept or with one word replaced, dropped or inserted: most of the refusals sit one word away.
   const templates = [

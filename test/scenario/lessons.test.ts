@@ -16,7 +16,9 @@ import { loadScenario, runScenario } from '../../src/scenario/run-scenario.js';
 import type { Step } from '../../src/scenario/schema.js';
 
 const lessonsDir = resolve(import.meta.dirname, '../../fixtures/lessons');
-const lessons = readdirSync(lessonsDir).filter((f) => /^\d\d-.*\.json$/.test(f)).sort();
+const lessons = readdirSync(lessonsDir)
+  .filter((f) => /^\d\d-.*\.json$/.test(f))
+  .sort();
 
 /** "NN step K: WHAT" lines of the kernel's transcript, by lesson and step. */
 function kernelLines(): Map<string, Map<number, string>> {
@@ -35,7 +37,16 @@ const asKernelNames = (text: string): string => text.replace(/\/\S*\/([\w.-]+)\.
 
 it('ships the eight lessons the issue asks for', () => {
   expect(lessons).toHaveLength(8);
-  for (const topic of ['kcopyd', 'snapshot-cow', 'snapshot-full', 'restart', 'merge', 'mirror-resync', 'leg-failure', 'snapshot-on-mirror']) {
+  for (const topic of [
+    'kcopyd',
+    'snapshot-cow',
+    'snapshot-full',
+    'restart',
+    'merge',
+    'mirror-resync',
+    'leg-failure',
+    'snapshot-on-mirror',
+  ]) {
     expect(lessons.some((f) => f.includes(topic))).toBe(true);
   }
 });
@@ -81,13 +92,18 @@ describe.each(lessons)('lesson %s against a daemon', (file) => {
 });
 
 /** What the kernel's line says about a step, next to what the lesson (and dmsim) said. */
-function checkAgainstKernel(step: Step, seen: string | undefined, dmsimDetail: string | undefined): { got: unknown; want: unknown } | null {
+function checkAgainstKernel(
+  step: Step,
+  seen: string | undefined,
+  dmsimDetail: string | undefined,
+): { got: unknown; want: unknown } | null {
   if (step.fails) return { got: seen?.split(' ')[0], want: 'failed' };
   if (step.do === 'expect-status' || (step.do === 'wait' && step.for !== 'event')) {
     const status = seen?.startsWith('status ') ? seen.slice('status '.length) : undefined;
     const regexHolds = step.do === 'expect-status' ? step.match.test(status ?? '') : true;
     return { got: { status: asKernelNames(dmsimDetail ?? ''), regexHolds }, want: { status, regexHolds: true } };
   }
-  if (step.do === 'wait' && step.for === 'event') return { got: dmsimDetail, want: seen?.replace(/^event /, 'event number ') };
+  if (step.do === 'wait' && step.for === 'event')
+    return { got: dmsimDetail, want: seen?.replace(/^event /, 'event number ') };
   return null;
 }

@@ -39,7 +39,9 @@ function tmp(): Promise<string> {
 }
 
 async function scenarioDirs(): Promise<string[]> {
-  return (await readdir(tmpdir())).filter((n) => n.startsWith('dmsim-scenario-') && !n.startsWith('dmsim-scenario-test-'));
+  return (await readdir(tmpdir())).filter(
+    (n) => n.startsWith('dmsim-scenario-') && !n.startsWith('dmsim-scenario-test-'),
+  );
 }
 
 describe('runScenario', () => {
@@ -63,7 +65,13 @@ describe('runScenario', () => {
   });
 
   it('bails out after a failed action: the steps after it are not run', async () => {
-    const r = await runScenario(scenario(...linear, { do: 'create', name: 'bad', table: '0 8 linear ${disk} 4096' }, { do: 'note', say: 'never' }));
+    const r = await runScenario(
+      scenario(
+        ...linear,
+        { do: 'create', name: 'bad', table: '0 8 linear ${disk} 4096' },
+        { do: 'note', say: 'never' },
+      ),
+    );
     expect(r.ok).toBe(false);
     expect(r.outcomes).toHaveLength(4);
     const failed = r.outcomes[3]!;
@@ -92,9 +100,17 @@ describe('runScenario', () => {
 
   it('a wait that never comes true fails after its timeout; one on the wrong target fails at once', async () => {
     const r = await runScenario(
-      scenario(...linear, { do: 'wait', name: 'lin', for: 'status', match: 'never', timeout: 50 }, { do: 'wait', name: 'lin', for: 'sync', timeout: 60000 }),
+      scenario(
+        ...linear,
+        { do: 'wait', name: 'lin', for: 'status', match: 'never', timeout: 50 },
+        { do: 'wait', name: 'lin', for: 'sync', timeout: 60000 },
+      ),
     );
-    expect(r.outcomes[3]).toMatchObject({ ok: false, bail: false, reason: 'lin was not matching /never/ within 50 ms; last seen: 0 128 linear' });
+    expect(r.outcomes[3]).toMatchObject({
+      ok: false,
+      bail: false,
+      reason: 'lin was not matching /never/ within 50 ms; last seen: 0 128 linear',
+    });
     expect(r.outcomes[4]!.reason).toBe('lin can no longer be in sync: no mirror target in lin: 0 128 linear');
   });
 
@@ -123,7 +139,9 @@ describe('runScenario', () => {
   });
 
   it('refuses a file that does not exist, naming it', async () => {
-    await expect(runScenario('/nonexistent/lesson.json')).rejects.toThrow('cannot read the scenario /nonexistent/lesson.json: no such file');
+    await expect(runScenario('/nonexistent/lesson.json')).rejects.toThrow(
+      'cannot read the scenario /nonexistent/lesson.json: no such file',
+    );
   });
 });
 
@@ -134,14 +152,24 @@ describe('ScenarioPlayer (the TUI drives scenarios with it)', () => {
         { do: 'image', name: 'src', size: '1M', say: 'a source' },
         { do: 'image', name: 'dst', size: '1M' },
         { do: 'write', image: 'src', sector: 0, count: 2048, seed: 'x' },
-        { do: 'copy', from: { image: 'src', sector: 0, count: 2048 }, to: [{ image: 'dst', sector: 0 }], say: 'copy it' },
+        {
+          do: 'copy',
+          from: { image: 'src', sector: 0, count: 2048 },
+          to: [{ image: 'dst', sector: 0 }],
+          say: 'copy it',
+        },
         { do: 'read', image: 'dst', sector: 0, count: 2048, seed: 'x' },
       ),
     );
     const player = ScenarioPlayer.embedded(s);
     cleanups.push(() => player.close());
     expect(player.peek()).toMatchObject({ number: 1, do: 'image', say: 'a source' });
-    expect(await player.next()).toMatchObject({ number: 1, ok: true, say: 'a source', title: 'image src (2048 sectors)' });
+    expect(await player.next()).toMatchObject({
+      number: 1,
+      ok: true,
+      say: 'a source',
+      title: 'image src (2048 sectors)',
+    });
     await player.next();
     await player.next();
     expect(player.position).toBe(3);
@@ -164,7 +192,9 @@ describe('ScenarioPlayer (the TUI drives scenarios with it)', () => {
   });
 
   it('gives the DeviceMapper of the moment: a restart step replaces it and tells listeners', async () => {
-    const s = validateScenario(scenario(...linear, { do: 'restart' }, { do: 'read', device: 'lin', sector: 0, count: 8, byte: '0xab' }));
+    const s = validateScenario(
+      scenario(...linear, { do: 'restart' }, { do: 'read', device: 'lin', sector: 0, count: 8, byte: '0xab' }),
+    );
     const bus = new EventBus();
     const player = ScenarioPlayer.embedded(s, { bus });
     cleanups.push(() => player.close());
@@ -199,7 +229,12 @@ describe('against a daemon (--socket)', () => {
   it('plays a lesson through the control socket, copies included, and leaves no device behind', async () => {
     const socket = await daemon();
     const r = await runScenario(
-      scenario(...linear, { do: 'create', name: 'top', table: '0 128 linear /dev/mapper/lin 0' }, { do: 'copy', from: { device: 'top', sector: 0, count: 8 }, to: [{ image: 'disk', sector: 64 }] }, { do: 'read', image: 'disk', sector: 64, count: 8, byte: '0xab' }),
+      scenario(
+        ...linear,
+        { do: 'create', name: 'top', table: '0 128 linear /dev/mapper/lin 0' },
+        { do: 'copy', from: { device: 'top', sector: 0, count: 8 }, to: [{ image: 'disk', sector: 64 }] },
+        { do: 'read', image: 'disk', sector: 64, count: 8, byte: '0xab' },
+      ),
       { socket },
     );
     expect(r.outcomes.filter((o) => !o.ok)).toEqual([]);
@@ -222,7 +257,10 @@ describe('against a daemon (--socket)', () => {
 describe('dmsim run (spawned)', () => {
   function dmsim(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolvePromise, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), ...args], {
+        cwd: REPO,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -237,7 +275,11 @@ describe('dmsim run (spawned)', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines.slice(0, 3)).toEqual(['TAP version 13', '# a snapshot filling up: when the COW has no free chunk, the snapshot becomes Invalid', '1..19']);
+    expect(lines.slice(0, 3)).toEqual([
+      'TAP version 13',
+      '# a snapshot filling up: when the COW has no free chunk, the snapshot becomes Invalid',
+      '1..19',
+    ]);
     expect(lines.filter((l) => /^ok \d+ - /.test(l))).toHaveLength(19);
     expect(lines).toContain('ok 13 - status of snap matches /^0 2048 snapshot Invalid$/');
     expect(lines.at(-1)).toBe('# all 19 steps ok');
@@ -246,7 +288,10 @@ describe('dmsim run (spawned)', () => {
   it('exits 1 when a check fails, and refuses a bad scenario with one line naming the step', async () => {
     const dir = await tmp();
     const failing = join(dir, 'failing.json');
-    await writeFile(failing, JSON.stringify(scenario(...linear, { do: 'read', device: 'lin', sector: 0, count: 8, byte: 0 })));
+    await writeFile(
+      failing,
+      JSON.stringify(scenario(...linear, { do: 'read', device: 'lin', sector: 0, count: 8, byte: 0 })),
+    );
     const r = await dmsim('run', failing);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('not ok 4 - read device lin sectors 0+8: expect 0x00');
@@ -256,6 +301,8 @@ describe('dmsim run (spawned)', () => {
     const b = await dmsim('run', bad);
     expect(b.code).toBe(1);
     expect(b.stdout).toBe('');
-    expect(b.stderr).toBe(`dmsim: ${bad}: step 4 (write): give exactly one of "byte" or "seed" for the data to write\n`);
+    expect(b.stderr).toBe(
+      `dmsim: ${bad}: step 4 (write): give exactly one of "byte" or "seed" for the data to write\n`,
+    );
   });
 });

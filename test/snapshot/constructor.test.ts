@@ -30,7 +30,10 @@ function kernelOutcomes(): Outcome[] {
     }
     const bad = /^refused \[(.*)\]: (.*)$/.exec(line);
     if (bad) {
-      const reason = /table \d+:\d+: snapshot(?:-origin)?: (.*?) \(-E/.exec(bad[2]!)?.[1] ?? (/too small for target/.exec(bad[2]!)?.[0] ?? bad[2]!);
+      const reason =
+        /table \d+:\d+: snapshot(?:-origin)?: (.*?) \(-E/.exec(bad[2]!)?.[1] ??
+        /too small for target/.exec(bad[2]!)?.[0] ??
+        bad[2]!;
       out.push({ table: bad[1]!, ok: false, detail: reason });
     }
   }
@@ -84,7 +87,9 @@ describe('snapshot and snapshot-origin constructors (ctr.sh)', () => {
     const rig = new Rig();
     await rig.memory('/dev/vda', 2048);
     await rig.memory('/dev/vdb', 2048);
-    await expect(mergeTargetType.create(rig.context('m', 2048), ['/dev/vda', '/dev/vdb', 'N', '8'])).rejects.toMatchObject({
+    await expect(
+      mergeTargetType.create(rig.context('m', 2048), ['/dev/vda', '/dev/vdb', 'N', '8']),
+    ).rejects.toMatchObject({
       code: 'EINVAL',
       message: expect.stringContaining('does not support snapshot-merge'),
     });
@@ -98,11 +103,13 @@ describe('snapshot and snapshot-origin constructors (ctr.sh)', () => {
     const src = await rig.create(snapshotTargetType, 'src', 2048, ['/dev/vda', '/dev/vdb', 'P', '8']);
     await src.target.resume?.();
     const dest = await rig.create(snapshotTargetType, 'dest', 2048, ['/dev/vda', '/dev/vdb', 'P', '8']);
-    await expect(snapshotTargetType.create(rig.context('third', 2048), ['/dev/vda', '/dev/vdb', 'P', '8'])).rejects.toThrow(
-      'Snapshot cow pairing for exception table handover failed',
-    );
+    await expect(
+      snapshotTargetType.create(rig.context('third', 2048), ['/dev/vda', '/dev/vdb', 'P', '8']),
+    ).rejects.toThrow('Snapshot cow pairing for exception table handover failed');
     // The destination cannot take over while the source runs.
-    await expect(dest.target.preresume!()).rejects.toThrow('Unable to perform snapshot handover until source is suspended');
+    await expect(dest.target.preresume!()).rejects.toThrow(
+      'Unable to perform snapshot handover until source is suspended',
+    );
     const other = await rig.create(snapshotTargetType, 'other', 2048, ['/dev/vda', '/dev/vdc', 'P', '8']);
     await other.target.resume?.();
     const merge1 = await rig.create(mergeTargetType, 'm1', 2048, ['/dev/vda', '/dev/vdc', 'P', '8']);

@@ -112,7 +112,10 @@ describe('crash in the middle of origin writes', () => {
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom(1, 8, 16),
-          fc.array(fc.record({ sector: fc.nat(ORIGIN - 8), count: fc.integer({ min: 1, max: 8 }) }), { minLength: 1, maxLength: 20 }),
+          fc.array(fc.record({ sector: fc.nat(ORIGIN - 8), count: fc.integer({ min: 1, max: 8 }) }), {
+            minLength: 1,
+            maxLength: 20,
+          }),
           fc.nat(60),
           async (chunk, writes, cutAfter) => {
             const originPath = join(dir, 'origin.img');
@@ -125,18 +128,30 @@ describe('crash in the middle of origin writes', () => {
             rig.devices.set('origin.img', new PowerCut(files[0]!, budget));
             rig.devices.set('cow.img', new PowerCut(files[1]!, budget));
             const origin = await rig.create(originTargetType, 'origin', ORIGIN, ['origin.img']);
-            const snap = await rig.create(snapshotTargetType, 'snap', ORIGIN, ['origin.img', 'cow.img', 'P', String(chunk)]);
+            const snap = await rig.create(snapshotTargetType, 'snap', ORIGIN, [
+              'origin.img',
+              'cow.img',
+              'P',
+              String(chunk),
+            ]);
             await snap.target.resume?.();
             await origin.target.resume?.();
             budget.writes = cutAfter; // the crash comes after this many more device writes
-            await Promise.allSettled(writes.map((w, i) => write(origin, w.sector, pattern(`N${i % 10}`, w.sector, w.count))));
+            await Promise.allSettled(
+              writes.map((w, i) => write(origin, w.sector, pattern(`N${i % 10}`, w.sector, w.count))),
+            );
             await rig.engine.whenIoIdle();
             for (const f of files) await f.close();
 
             const after = new Rig();
             after.devices.set('origin.img', await FileDevice.open(originPath));
             after.devices.set('cow.img', await FileDevice.open(cowPath));
-            const again = await after.create(snapshotTargetType, 'snap', ORIGIN, ['origin.img', 'cow.img', 'P', String(chunk)]);
+            const again = await after.create(snapshotTargetType, 'snap', ORIGIN, [
+              'origin.img',
+              'cow.img',
+              'P',
+              String(chunk),
+            ]);
             await again.target.resume?.();
             expect(again.target.status('info')).toMatch(/^\d+\/\d+ \d+$/);
             expect((await read(again, 0, ORIGIN)).equals(pattern('OLD', 0, ORIGIN))).toBe(true);
@@ -157,11 +172,19 @@ describe('power cut with volatile write caches', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(1, 8),
-        fc.array(fc.record({ sector: fc.nat(ORIGIN - 8), count: fc.integer({ min: 1, max: 8 }) }), { minLength: 1, maxLength: 16 }),
+        fc.array(fc.record({ sector: fc.nat(ORIGIN - 8), count: fc.integer({ min: 1, max: 8 }) }), {
+          minLength: 1,
+          maxLength: 16,
+        }),
         fc.integer({ min: 1, max: 120 }),
         fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }),
         async (chunk, writes, ops, keepBits) => {
-          const clock = { ops: Number.MAX_SAFE_INTEGER, crashed: false, keep: (i: number) => keepBits[i % 64]!, others: [] as VolatileCache[] };
+          const clock = {
+            ops: Number.MAX_SAFE_INTEGER,
+            crashed: false,
+            keep: (i: number) => keepBits[i % 64]!,
+            others: [] as VolatileCache[],
+          };
           const originDisk = new MemoryDevice('origin', ORIGIN);
           await originDisk.write(0, pattern('OLD', 0, ORIGIN));
           const cowDisk = new MemoryDevice('cow', 2 * ORIGIN + 64 * chunk);
@@ -174,7 +197,9 @@ describe('power cut with volatile write caches', () => {
           await origin.target.resume?.();
           await rig.devices.get('cow')!.flush(); // the snapshot is created and durable; the crash comes later
           clock.ops = ops;
-          await Promise.allSettled(writes.map((w, i) => write(origin, w.sector, pattern(`N${i % 10}`, w.sector, w.count))));
+          await Promise.allSettled(
+            writes.map((w, i) => write(origin, w.sector, pattern(`N${i % 10}`, w.sector, w.count))),
+          );
           await rig.engine.whenIoIdle();
 
           const after = new Rig();

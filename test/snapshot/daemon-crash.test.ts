@@ -15,10 +15,14 @@ const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 /** `dmsim daemon` from the sources (through tsx's loader), resolved once its socket answers. */
 async function daemon(socket: string): Promise<{ kill: (signal: NodeJS.Signals) => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'daemon', '--socket', socket], {
-    cwd: REPO,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'daemon', '--socket', socket],
+    {
+      cwd: REPO,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

@@ -43,7 +43,9 @@ describe('persistent store, chunk 8 (p8-basic)', () => {
     await j.wr('origin', 160, 8, 'NW6');
     j.st('after snapshot writes');
     for (const label of ['fresh', 'after origin writes', 'after snapshot writes']) {
-      expect(j.out.slice(j.out.indexOf(`--- ${label}`), j.out.indexOf(`--- ${label}`) + 3)).toEqual(block(kernel, label));
+      expect(j.out.slice(j.out.indexOf(`--- ${label}`), j.out.indexOf(`--- ${label}`) + 3)).toEqual(
+        block(kernel, label),
+      );
     }
     expect(await j.md5('snap')).toBe(md5Line(kernel, 'snap'));
     expect(await j.md5('origin')).toBe(md5Line(kernel, 'origin'));
@@ -79,7 +81,15 @@ describe('persistent store, chunk 1: three full areas (p1-areas)', () => {
       await j.wr('origin', s, 8, 'NEW');
       if ([3, 4, 7, 8, 11, 12, 13].includes(i)) j.st(`after ${i + 1} writes`);
     }
-    for (const label of ['fresh', 'after 4 writes', 'after 5 writes', 'after 8 writes', 'after 9 writes', 'after 12 writes', 'after 14 writes']) {
+    for (const label of [
+      'fresh',
+      'after 4 writes',
+      'after 5 writes',
+      'after 8 writes',
+      'after 9 writes',
+      'after 12 writes',
+      'after 14 writes',
+    ]) {
       const at = j.out.indexOf(`--- ${label}`);
       expect(j.out.slice(at, at + 3)).toEqual(block(kernel, label));
     }
@@ -119,7 +129,12 @@ describe('a COW that runs out (p8-full, p1-full)', () => {
     await expect(j.wr('snap', 800, 8, 'SNA')).rejects.toMatchObject({ code: 'EIO' });
     const results: string[] = [];
     for (const c of [50, 51, 52, 53]) {
-      results.push(await j.wr('snapo', c * 8, 8, 'SNO').then(() => 'ok', () => 'failed'));
+      results.push(
+        await j.wr('snapo', c * 8, 8, 'SNO').then(
+          () => 'ok',
+          () => 'failed',
+        ),
+      );
       j.st(`after snapo chunk ${c}`);
     }
     expect(results).toEqual(['ok', 'ok', 'failed', 'failed']);
@@ -127,7 +142,12 @@ describe('a COW that runs out (p8-full, p1-full)', () => {
     expect((await read(j.dev('snapo'), 400, 8)).subarray(0, 16).toString()).toBe('SNO:00000012800\n');
     await j.wr('origin', 480, 8, 'NW2');
     j.st('after origin chunk 60');
-    const labels = ['fresh', ...[0, 1, 2, 3].map((c) => `after origin chunk ${c}`), ...[50, 51, 52, 53].map((c) => `after snapo chunk ${c}`), 'after origin chunk 60'];
+    const labels = [
+      'fresh',
+      ...[0, 1, 2, 3].map((c) => `after origin chunk ${c}`),
+      ...[50, 51, 52, 53].map((c) => `after snapo chunk ${c}`),
+      'after origin chunk 60',
+    ];
     for (const label of labels) {
       const at = j.out.indexOf(`--- ${label}`);
       expect(j.out.slice(at, at + 4)).toEqual(block(kernel, label));
@@ -157,7 +177,11 @@ describe('a COW that runs out (p8-full, p1-full)', () => {
       const at = j.out.indexOf(`--- after ${i} writes`);
       expect(j.out.slice(at, at + 3)).toEqual(block(kernel, `after ${i} writes`));
     }
-    expect(j.rig.events.some((e) => e.type === 'snapshot.invalidated' && e.reason === 'Invalidating snapshot: Error reading/writing.')).toBe(true);
+    expect(
+      j.rig.events.some(
+        (e) => e.type === 'snapshot.invalidated' && e.reason === 'Invalidating snapshot: Error reading/writing.',
+      ),
+    ).toBe(true);
     await j.remove('snap');
     await j.remove('origin');
     expect(md5(await j.image(C))).toBe(md5(fixtureImage('p1-full.cow100.img.gz')));
@@ -181,7 +205,11 @@ describe('transient store (n8)', () => {
       await j.wr('origin', c * 8, 8, 'NW2');
       j.st(`after origin chunk ${c}`);
     }
-    for (const label of ['fresh', 'after 3 exceptions', ...[10, 11, 12, 13, 14, 15].map((c) => `after origin chunk ${c}`)]) {
+    for (const label of [
+      'fresh',
+      'after 3 exceptions',
+      ...[10, 11, 12, 13, 14, 15].map((c) => `after origin chunk ${c}`),
+    ]) {
       const at = j.out.indexOf(`--- ${label}`);
       expect(j.out.slice(at, at + 3)).toEqual(block(kernel, label));
     }
@@ -252,7 +280,10 @@ async function waitMerged(j: Job, name: string): Promise<void> {
 
 describe('a COW written by dmsim, activated by the kernel (dmsim-c2)', () => {
   const kernel = fixtureText('dmsim-c2.txt');
-  const made = JSON.parse(readFileSync(new URL('../../fixtures/snapshot/dmsim/c2.json', import.meta.url), 'utf8')) as { status: string; md5: string };
+  const made = JSON.parse(readFileSync(new URL('../../fixtures/snapshot/dmsim/c2.json', import.meta.url), 'utf8')) as {
+    status: string;
+    md5: string;
+  };
   const dmsimCow = gunzipSync(readFileSync(new URL('../../fixtures/snapshot/dmsim/c2.cow.img.gz', import.meta.url)));
 
   it('is the COW dmsim writes today, and the kernel read it back with the same status and data', async () => {
@@ -315,7 +346,13 @@ describe('reload hands exceptions over (reload)', () => {
     expect(j.dev('sp').target.status('table')).toBe(`${O} ${C3} PO 8`);
     expect(await j.md5('sn')).toBe(md5Line(kernel, 'sn'));
     const results: string[] = [];
-    for (const c of [100, 101, 102]) results.push(await j.wr('sp', c * 8, 8, 'SNA').then(() => 'ok', () => 'failed'));
+    for (const c of [100, 101, 102])
+      results.push(
+        await j.wr('sp', c * 8, 8, 'SNA').then(
+          () => 'ok',
+          () => 'failed',
+        ),
+      );
     expect(results).toEqual(['ok', 'ok', 'failed']);
     j.st('after sp writes');
     for (const label of ['before reload', 'after reload', 'after sp writes']) {
@@ -337,7 +374,8 @@ describe('merge across metadata areas (merge-areas)', () => {
     await j.remove('snap');
     await j.remove('origin');
     await j.create('origin', `0 2048 snapshot-merge ${O} ${C} P 1`);
-    for (let i = 0; i < 100_000 && j.dev('origin').target.status('info') !== '2/120 2'; i++) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 100_000 && j.dev('origin').target.status('info') !== '2/120 2'; i++)
+      await new Promise((r) => setImmediate(r));
     j.out.length = 0;
     j.st('merged');
     expect(j.out).toEqual(block(kernel, 'merged'));

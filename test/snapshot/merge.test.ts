@@ -54,7 +54,11 @@ describe('snapshot-merge', () => {
       [4, 3],
     ]);
     // Copies before the merge are the snapshot's COW copies; the merge's own copies are owned by 'merge'.
-    const owners = new Set(lab.events.flatMap((e) => (e.type === 'kcopyd.job' && e.phase === 'queued' ? [`${e.owner}:${e.source?.device}`] : [])));
+    const owners = new Set(
+      lab.events.flatMap((e) =>
+        e.type === 'kcopyd.job' && e.phase === 'queued' ? [`${e.owner}:${e.source?.device}`] : [],
+      ),
+    );
     expect([...owners].sort()).toEqual(['merge:/dev/mapper/cow', 'snapshot:data']);
     // The target goes on as the origin: writes now need no copy and go straight down.
     await lab.write('origin', 0, stamp('END', 0, 8));
@@ -109,14 +113,20 @@ describe('snapshot-merge', () => {
     let broken: Promise<void> | undefined;
     lab.bus.on((e) => {
       // After the first run is merged the COW's data chunks start failing (header and area 0 still work).
-      if (e.type === 'snapshot.merge.progress' && !broken) broken = lab.reload('cow', `0 16 linear meta 0\n16 ${S - 16} error`);
+      if (e.type === 'snapshot.merge.progress' && !broken)
+        broken = lab.reload('cow', `0 16 linear meta 0\n16 ${S - 16} error`);
     });
     await startMerge(lab);
     while (!broken) await new Promise((r) => setImmediate(r));
     await broken;
-    for (let i = 0; i < 1000 && (await lab.status('origin')) !== 'Merge failed'; i++) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 1000 && (await lab.status('origin')) !== 'Merge failed'; i++)
+      await new Promise((r) => setImmediate(r));
     expect(await lab.status('origin')).toBe('Merge failed');
-    expect(lab.events.some((e) => e.type === 'snapshot.merge.state' && e.state === 'failed' && e.reason.includes('Read error'))).toBe(true);
+    expect(
+      lab.events.some(
+        (e) => e.type === 'snapshot.merge.state' && e.state === 'failed' && e.reason.includes('Read error'),
+      ),
+    ).toBe(true);
     // I/O still goes through the remaining exceptions: chunk 4 is still in the (now failing) COW.
     await expect(lab.read('origin', 4 * 8, 8)).rejects.toMatchObject({ code: 'EIO' });
     // Reactivation (after the COW is repaired) reads the metadata back and completes the merge.
@@ -137,11 +147,15 @@ describe('snapshot-merge', () => {
     await lab.write('origin', 700 * 8, stamp('NEW', 700 * 8, 8));
     scheduler.pause(); // keep the first merge running
     await startMerge(lab);
-    await expect(lab.dm.create('m2', `0 ${S} snapshot-merge data meta2 P 8`)).rejects.toThrow('A snapshot is already merging.');
+    await expect(lab.dm.create('m2', `0 ${S} snapshot-merge data meta2 P 8`)).rejects.toThrow(
+      'A snapshot is already merging.',
+    );
     scheduler.resume();
     await lab.mergeDone('origin');
     // snap2 kept its view: the merge gave it copies of every chunk it overwrote on the origin.
-    expect((await lab.read('snap2', 0, 800 * 8)).subarray(4 * 8 * 512, 5 * 8 * 512).equals(stamp('NEW', 32, 8))).toBe(true);
+    expect((await lab.read('snap2', 0, 800 * 8)).subarray(4 * 8 * 512, 5 * 8 * 512).equals(stamp('NEW', 32, 8))).toBe(
+      true,
+    );
     await lab.dm.close();
   });
 });

@@ -36,9 +36,14 @@ const op = fc
   .record({ dev: fc.nat(4), sector: fc.nat(ORIGIN - 1), count: fc.integer({ min: 1, max: 24 }) })
   .map((o) => ({ ...o, count: Math.min(o.count, ORIGIN - o.sector) }));
 /** A batch runs concurrently; ops on one device with overlapping ranges are dropped (their order is undefined). */
-const batch = fc.array(op, { minLength: 1, maxLength: 6 }).map((ops) =>
-  ops.filter((o, i) => !ops.slice(0, i).some((p) => p.dev === o.dev && p.sector < o.sector + o.count && o.sector < p.sector + p.count)),
-);
+const batch = fc
+  .array(op, { minLength: 1, maxLength: 6 })
+  .map((ops) =>
+    ops.filter(
+      (o, i) =>
+        !ops.slice(0, i).some((p) => p.dev === o.dev && p.sector < o.sector + o.count && o.sector < p.sector + p.count),
+    ),
+  );
 const step = fc.oneof(
   { weight: 5, arbitrary: batch.map((ops) => ({ kind: 'batch' as const, ops })) },
   { weight: 1, arbitrary: snapSpec.map((spec) => ({ kind: 'snapshot' as const, spec })) },
@@ -68,7 +73,12 @@ describe('snapshot model', () => {
         const addSnapshot = async (spec: SnapSpec) => {
           const cow = `cow${snaps.length}`;
           await rig.memory(cow, cowSectors(spec));
-          const m = await rig.create(snapshotTargetType, `snap${snaps.length}`, ORIGIN, ['origin-dev', cow, spec.store, String(spec.chunk)]);
+          const m = await rig.create(snapshotTargetType, `snap${snaps.length}`, ORIGIN, [
+            'origin-dev',
+            cow,
+            spec.store,
+            String(spec.chunk),
+          ]);
           await m.target.resume?.();
           await origin.target.resume?.(); // the origin's split size follows its snapshots
           snaps.push({ m, model: [...originModel], spec, cow });
@@ -82,13 +92,19 @@ describe('snapshot model', () => {
             const snap = snaps[s.which % snaps.length]!;
             if (snap.spec.store !== 'P') continue;
             await snap.m.target.destroy();
-            snap.m = await rig.create(snapshotTargetType, snap.m.name, ORIGIN, ['origin-dev', snap.cow, 'P', String(snap.spec.chunk)]);
+            snap.m = await rig.create(snapshotTargetType, snap.m.name, ORIGIN, [
+              'origin-dev',
+              snap.cow,
+              'P',
+              String(snap.spec.chunk),
+            ]);
             await snap.m.target.resume?.();
           } else {
             await Promise.all(
               s.ops.map((o: Op) => {
                 const tags = Array.from({ length: o.count }, () => tag++);
-                const target = o.dev === 0 || o.dev > snaps.length ? { m: origin, model: originModel } : snaps[o.dev - 1]!;
+                const target =
+                  o.dev === 0 || o.dev > snaps.length ? { m: origin, model: originModel } : snaps[o.dev - 1]!;
                 tags.forEach((t, i) => (target.model[o.sector + i] = t));
                 return write(target.m, o.sector, sectorData(tags));
               }),

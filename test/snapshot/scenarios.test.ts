@@ -104,11 +104,17 @@ describe('dmtest chunk size limits', () => {
     await lab.disk('data', 2048);
     await lab.disk('big', 2 ** 21 + 8);
     await lab.disk('data2', 2048);
-    await expect(lab.dm.create('s1', '0 2048 snapshot data big N 65')).rejects.toThrow('Chunk size is not a power of 2');
-    await expect(lab.dm.create('s2', `0 2048 snapshot data big N ${2 ** 22}`)).rejects.toThrow(/Chunk size is too high|not a power of 2/);
+    await expect(lab.dm.create('s1', '0 2048 snapshot data big N 65')).rejects.toThrow(
+      'Chunk size is not a power of 2',
+    );
+    await expect(lab.dm.create('s2', `0 2048 snapshot data big N ${2 ** 22}`)).rejects.toThrow(
+      /Chunk size is too high|not a power of 2/,
+    );
     await lab.dm.create('s3', `0 2048 snapshot data big N ${2 ** 21}`);
     // A persistent store never allocates a 1 GiB header buffer for a COW that cannot hold one chunk.
-    await expect(lab.dm.create('s4', `0 2048 snapshot data data2 P ${2 ** 21}`)).rejects.toThrow('smaller than one chunk');
+    await expect(lab.dm.create('s4', `0 2048 snapshot data data2 P ${2 ** 21}`)).rejects.toThrow(
+      'smaller than one chunk',
+    );
     expect(await lab.table('s3')).toBe(`data big N ${2 ** 21}`);
     await lab.dm.close();
   });
@@ -123,7 +129,11 @@ describe('dmtest chunk size limits', () => {
     expect(await lab.status('snap')).toBe(`524288/${524288 * 2} 0`);
     expect((await lab.readAll('snap')).equals(stamp('OLD', 0, 4096))).toBe(true);
     // Only the 4096 sectors the origin has were copied.
-    expect(lab.events.filter((e) => e.type === 'snapshot.copy.started').map((e) => (e.type === 'snapshot.copy.started' ? e.sectors : 0))).toEqual([4096]);
+    expect(
+      lab.events
+        .filter((e) => e.type === 'snapshot.copy.started')
+        .map((e) => (e.type === 'snapshot.copy.started' ? e.sectors : 0)),
+    ).toEqual([4096]);
     await lab.dm.close();
   });
 });
@@ -208,7 +218,10 @@ describe('LVM2 full and failing COWs', () => {
     expect(await lab.status('snap')).toMatch(/^\d+\/16384 \d+$/);
     let failedAt = -1;
     for (let s = 8192; s < O; s += 256) {
-      const ok = await lab.write('snap', s, stamp('SNP', s, 256)).then(() => true, () => false);
+      const ok = await lab.write('snap', s, stamp('SNP', s, 256)).then(
+        () => true,
+        () => false,
+      );
       if (!ok) {
         failedAt = s;
         break;
@@ -230,7 +243,9 @@ describe('LVM2 full and failing COWs', () => {
     await lab.disk('cow1', 8);
     await lab.disk('cow2', 16);
     await lab.dm.create('origin', '0 2048 snapshot-origin data');
-    await expect(lab.dm.create('s1', '0 2048 snapshot data cow1 P 8')).rejects.toThrow('Failed to read snapshot metadata');
+    await expect(lab.dm.create('s1', '0 2048 snapshot data cow1 P 8')).rejects.toThrow(
+      'Failed to read snapshot metadata',
+    );
     await lab.takeSnapshot('origin', 's2', '0 2048 snapshot data cow2 P 8');
     expect(await lab.status('s2')).toBe('16/16 16');
     await lab.write('origin', 0, stamp('NEW', 0, 8));
@@ -249,7 +264,9 @@ describe('LVM2 full and failing COWs', () => {
     await lab.write('origin', 0, stamp('NEW', 0, 8));
     expect(await lab.status('snap')).toBe('Invalid');
     expect((await lab.read('origin', 0, 8)).equals(stamp('NEW', 0, 8))).toBe(true);
-    expect(lab.events.some((e) => e.type === 'snapshot.invalidated' && e.reason.includes('Error reading/writing'))).toBe(true);
+    expect(
+      lab.events.some((e) => e.type === 'snapshot.invalidated' && e.reason.includes('Error reading/writing')),
+    ).toBe(true);
     await lab.dm.close();
   });
 });
@@ -378,22 +395,66 @@ describe('events for the TUI', () => {
     await lab.write('snapo', 80, stamp('SNP', 80, 8)).catch(() => undefined);
     await lab.write('snapo', 88, stamp('SNP', 88, 8)).catch(() => undefined);
     await lab.write('origin', 48, stamp('NEW', 48, 8));
-    const mine = lab.events.filter((e) => e.type.startsWith('snapshot.')).map((e) => {
-      const { seq: _s, time: _t, ...rest } = e;
-      return rest;
-    });
+    const mine = lab.events
+      .filter((e) => e.type.startsWith('snapshot.'))
+      .map((e) => {
+        const { seq: _s, time: _t, ...rest } = e;
+        return rest;
+      });
     expect(mine.slice(0, 4)).toEqual([
-      { type: 'snapshot.exception.allocated', device: 'snap', oldChunk: 5, newChunk: 2, chunkSize: 8, cause: 'origin-write' },
-      { type: 'snapshot.copy.started', device: 'snap', oldChunk: 5, newChunk: 2, chunkSize: 8, sectors: 8, mode: 'copy' },
-      { type: 'snapshot.exception.allocated', device: 'snapo', oldChunk: 5, newChunk: 2, chunkSize: 8, cause: 'origin-write' },
-      { type: 'snapshot.copy.started', device: 'snapo', oldChunk: 5, newChunk: 2, chunkSize: 8, sectors: 8, mode: 'copy' },
+      {
+        type: 'snapshot.exception.allocated',
+        device: 'snap',
+        oldChunk: 5,
+        newChunk: 2,
+        chunkSize: 8,
+        cause: 'origin-write',
+      },
+      {
+        type: 'snapshot.copy.started',
+        device: 'snap',
+        oldChunk: 5,
+        newChunk: 2,
+        chunkSize: 8,
+        sectors: 8,
+        mode: 'copy',
+      },
+      {
+        type: 'snapshot.exception.allocated',
+        device: 'snapo',
+        oldChunk: 5,
+        newChunk: 2,
+        chunkSize: 8,
+        cause: 'origin-write',
+      },
+      {
+        type: 'snapshot.copy.started',
+        device: 'snapo',
+        oldChunk: 5,
+        newChunk: 2,
+        chunkSize: 8,
+        sectors: 8,
+        mode: 'copy',
+      },
     ]);
     const kinds = mine.map((e) => `${e.type}:${'device' in e ? e.device : ''}`);
     expect(kinds).toContain('snapshot.copy.finished:snap');
     expect(kinds).toContain('snapshot.exception.committed:snapo');
-    expect(mine).toContainEqual({ type: 'snapshot.copy.started', device: 'snapo', oldChunk: 10, newChunk: 3, chunkSize: 8, sectors: 8, mode: 'full-write' });
+    expect(mine).toContainEqual({
+      type: 'snapshot.copy.started',
+      device: 'snapo',
+      oldChunk: 10,
+      newChunk: 3,
+      chunkSize: 8,
+      sectors: 8,
+      mode: 'full-write',
+    });
     expect(mine).toContainEqual({ type: 'snapshot.overflow', device: 'snapo' });
-    expect(mine).toContainEqual({ type: 'snapshot.invalidated', device: 'snap', reason: 'Invalidating snapshot: Unable to allocate exception.' });
+    expect(mine).toContainEqual({
+      type: 'snapshot.invalidated',
+      device: 'snap',
+      reason: 'Invalidating snapshot: Unable to allocate exception.',
+    });
     await lab.dm.close();
   });
 });

@@ -22,7 +22,13 @@ export function privateTmux(label: string): (...args: string[]) => string {
 }
 
 /** Polls until probe returns a value; on timeout the error shows what the screen held. */
-export async function until<T>(what: string, probe: () => T | undefined, show: () => string, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => T | undefined,
+  show: () => string,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();
@@ -36,7 +42,11 @@ export async function until<T>(what: string, probe: () => T | undefined, show: (
  * For one describe block: a private tmux server and a scratch folder holding the child's TMPDIR and the file
  * its exit status is written to; both go away after the block.
  */
-export function terminalWorkspace(label: string): { tmux: (...args: string[]) => string; childTmp: string; exitFile: string } {
+export function terminalWorkspace(label: string): {
+  tmux: (...args: string[]) => string;
+  childTmp: string;
+  exitFile: string;
+} {
   const tmux = privateTmux(label);
   const work = mkdtempSync(join(tmpdir(), `${label}-`));
   const childTmp = join(work, 'tmp');

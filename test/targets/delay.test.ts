@@ -63,7 +63,9 @@ describe('delay', () => {
     const f = d3.flush();
     await settle();
     // 6.1 keeps a counter per class even when the classes share the read triple (direct-io.out: "0 1 0" for a write).
-    expect(readFixture('direct-io.out')).toContain('## table: 0 64 delay /dev/vda 0 2000\n$ dmsetup status d\n0 64 delay 0 1 0');
+    expect(readFixture('direct-io.out')).toContain(
+      '## table: 0 64 delay /dev/vda 0 2000\n$ dmsetup status d\n0 64 delay 0 1 0',
+    );
     expect(await status(dm, 'd3')).toBe('0 1 1');
     clock.advance(7);
     await Promise.all([w, f]);

@@ -11,7 +11,10 @@ function kernelBytes(label: string): number[] {
   const lines = readFixture('io.out').split('\n');
   const at = lines.findIndex((l) => l.startsWith(label));
   const od = lines.slice(at + 1).find((l) => /^\d{7} /.test(l))!;
-  return od.split(' ').slice(1).map((h) => parseInt(h, 16));
+  return od
+    .split(' ')
+    .slice(1)
+    .map((h) => parseInt(h, 16));
 }
 
 describe('flakey intervals', () => {
@@ -53,7 +56,9 @@ describe('flakey intervals', () => {
     expect(await outcome(dev.read(0, filled(1, 0)))).toBe('ok');
     clock.advance(300); // 1.2 s after load
     expect(await outcome(dev.read(0, filled(1, 0)))).toBe('EIO');
-    expect(readFixture('io.out')).toMatch(/read f5 at once:\nrc: 0[\s\S]*read f5 after 1.2 s:\ndd: \/dev\/mapper\/f5: Input\/output error\nrc: 1/);
+    expect(readFixture('io.out')).toMatch(
+      /read f5 at once:\nrc: 0[\s\S]*read f5 after 1.2 s:\ndd: \/dev\/mapper\/f5: Input\/output error\nrc: 1/,
+    );
     await dev.close();
     await dm.close();
   });
@@ -92,7 +97,9 @@ describe('flakey features while down (up 0, down 1)', () => {
     const { dev, devs } = await downDevice('1 error_writes');
     expect(await outcome(dev.read(0, filled(1, 0)))).toBe('ok');
     expect(await outcome(dev.write(24, filled(8, 1)))).toBe('EIO');
-    expect(readFixture('io.out')).toContain("write f2 (0x01 at sectors 24..31):\ndd: error writing '/dev/mapper/f2': Input/output error\nrc: 1");
+    expect(readFixture('io.out')).toContain(
+      "write f2 (0x01 at sectors 24..31):\ndd: error writing '/dev/mapper/f2': Input/output error\nrc: 1",
+    );
     const back = filled(1, 0);
     await devs['/dev/a']!.read(24, back);
     expect([...back.subarray(0, 16)]).toEqual(kernelBytes('vda sector 24 after:'));

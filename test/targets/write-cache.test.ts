@@ -20,10 +20,11 @@ function machine(writeCache: boolean): { dm: DeviceMapper; disk: CountingDevice 
   return { dm, disk };
 }
 
-const outcome = (p: Promise<unknown>): Promise<string> => p.then(
-  () => 'ok',
-  () => 'EIO',
-);
+const outcome = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'ok',
+    () => 'EIO',
+  );
 
 describe('flushes over disks with and without a write cache', () => {
   it('write-through disk: an empty flush never reaches flakey (succeeds while it is down) nor the disk', async () => {
@@ -33,7 +34,9 @@ describe('flushes over disks with and without a write cache', () => {
     expect(d.writeCache).toBe(false);
     expect(await outcome(d.flush())).toBe('ok');
     // error_writes still fails the data of a write, PREFLUSH or not.
-    expect(await outcome(d.submit({ op: 'write', sector: 0, count: 1, buf: Buffer.alloc(512), preflush: true }))).toBe('EIO');
+    expect(await outcome(d.submit({ op: 'write', sector: 0, count: 1, buf: Buffer.alloc(512), preflush: true }))).toBe(
+      'EIO',
+    );
     await d.close();
     expect(disk.flushes).toBe(0);
   });

@@ -7,7 +7,11 @@ import { describe, expect, it } from 'vitest';
 const root = resolve(import.meta.dirname, '../..');
 
 function dmsim(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   return { status: r.status, stderr: r.stderr, stdout: r.stdout };
 }
 
@@ -19,7 +23,9 @@ describe('dmsim tui refusals', () => {
   });
 
   it('refuses --demo with --attach, and a bad --fps or --pace', () => {
-    expect(dmsim('tui', '--demo', '--attach').stderr).toBe('dmsim: --demo builds its own devices; it cannot be combined with --attach\n');
+    expect(dmsim('tui', '--demo', '--attach').stderr).toBe(
+      'dmsim: --demo builds its own devices; it cannot be combined with --attach\n',
+    );
     expect(dmsim('tui', '--fps', '0').stderr).toBe("dmsim: --fps must be a positive number, not '0'\n");
     expect(dmsim('tui', '--fps', '100').stderr).toBe('dmsim: --fps must be 1..60, not 100\n');
     expect(dmsim('tui', '--pace', 'fast').stderr).toBe("dmsim: --pace must be a positive number, not 'fast'\n");

@@ -28,7 +28,10 @@ afterEach(async () => {
 
 /** The lines the kernel printed for one `$ command` of a recorded transcript (up to the next `$` or `#`). */
 function kernelPrinted(transcript: string, command: string): string[] {
-  const lines = readFileSync(new URL(`../../fixtures/transcripts/kernel/${transcript}.txt`, import.meta.url), 'utf8').split('\n');
+  const lines = readFileSync(
+    new URL(`../../fixtures/transcripts/kernel/${transcript}.txt`, import.meta.url),
+    'utf8',
+  ).split('\n');
   const at = lines.indexOf(`$ ${command}`);
   if (at < 0) throw new Error(`no '${command}' in ${transcript}.txt`);
   const out: string[] = [];
@@ -96,7 +99,16 @@ describe('usage errors', () => {
   it('help lists every new verb and gives its usage', async () => {
     const { run } = await embedded();
     const all = await run('help');
-    for (const v of ['wait NAME [EVENT_NR]', 'flush NAME', 'deps [NAME]', 'clear NAME', 'remove_all [-f]', 'targets', 'version']) expect(all).toContain(v);
+    for (const v of [
+      'wait NAME [EVENT_NR]',
+      'flush NAME',
+      'deps [NAME]',
+      'clear NAME',
+      'remove_all [-f]',
+      'targets',
+      'version',
+    ])
+      expect(all).toContain(v);
     expect(await run('help wait')).toMatch(/^usage: wait NAME \[EVENT_NR\]/);
     expect(helpLines(200, 100).join('\n')).toContain('  remove_all [-f]');
   });
@@ -115,7 +127,11 @@ describe('verbs through the engine', () => {
     expect(one).toMatch(/^2 dependencies\t: \(.+\) \(.+\)$/);
     const all = await run('deps');
     expect(all).toBe(formatDeps(await client.request('deps', {}), true).trimEnd());
-    expect(all.split('\n').map((l) => l.replace(/\(.*/, ''))).toEqual(kernelPrinted('deps', 'dmsim deps').filter((l) => l !== '').map((l) => l.replace(/\(.*/, '')));
+    expect(all.split('\n').map((l) => l.replace(/\(.*/, ''))).toEqual(
+      kernelPrinted('deps', 'dmsim deps')
+        .filter((l) => l !== '')
+        .map((l) => l.replace(/\(.*/, '')),
+    );
   });
 
   it('targets and version print what the CLI prints; targets the kernel prints, version its driver line', async () => {
@@ -178,7 +194,10 @@ describe('verbs through the engine', () => {
     expect(waited).toBeUndefined();
     controller.unpause();
     await waiting;
-    const eventNr = kernelPrinted('wait', 'dmsim info m').find((l) => l.startsWith('Event number:'))!.split(/\s+/).pop();
+    const eventNr = kernelPrinted('wait', 'dmsim info m')
+      .find((l) => l.startsWith('Event number:'))!
+      .split(/\s+/)
+      .pop();
     expect(waited).toBe(`m: event number ${eventNr}`);
   });
 });
@@ -187,7 +206,9 @@ describe('wait on the screen', () => {
   it('the UI takes more lines while a wait is pending, and shows its result when it arrives', async () => {
     const store = new ViewStore({ state: demoState() });
     let arrive!: (s: string) => void;
-    const actions = fakeActions((line) => (line.startsWith('wait') ? new Promise<string>((r) => (arrive = r)) : Promise.resolve(`ran ${line}`)));
+    const actions = fakeActions((line) =>
+      line.startsWith('wait') ? new Promise<string>((r) => (arrive = r)) : Promise.resolve(`ran ${line}`),
+    );
     const r = render(<App store={store} actions={actions} colour={false} cols={80} rows={24} />);
     await tick();
     const type = async (s: string) => {

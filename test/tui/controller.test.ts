@@ -46,7 +46,9 @@ describe('embedded engine', () => {
     expect(state().devices.get('lin')!.state).toBe('SUSPENDED');
     await controller.run('resume lin');
     expect(await controller.run('write lin 8 8 0xab')).toBe('wrote 8 sectors of 0xab at sector 8 of lin');
-    expect(await controller.run('read lin 0 24')).toBe('read 24 sectors at 0 of lin: 0x00 x4096, 0xab x4096, 0x00 x4096');
+    expect(await controller.run('read lin 0 24')).toBe(
+      'read 24 sectors at 0 of lin: 0x00 x4096, 0xab x4096, 0x00 x4096',
+    );
     await controller.run('remove lin');
     expect(state().devices.has('lin')).toBe(false);
   });
@@ -80,7 +82,9 @@ describe('embedded engine', () => {
     await controller.run(`mkimg ${dir}/src.img 1M`);
     await controller.run(`mkimg ${dir}/dst.img 1M`);
     expect(controller.step()).toBe('kcopyd is running: press p to pause it, then s to step');
-    expect(await controller.run(`copy ${dir}/src.img:0+2048 ${dir}/dst.img:0`)).toBe('copied 2048 sectors: read_err=0 write_err=0x0');
+    expect(await controller.run(`copy ${dir}/src.img:0+2048 ${dir}/dst.img:0`)).toBe(
+      'copied 2048 sectors: read_err=0 write_err=0x0',
+    );
     const job = [...state().jobs.values()].find((j) => j.owner === 'copy')!;
     expect(job).toMatchObject({ stage: 'complete', totalSectors: 2048, chunks: 2, subDone: 2 });
 
@@ -138,7 +142,9 @@ describe('attached to a daemon', () => {
     expect(await controller.run('status')).toBe('before: 0 64 zero \nother: 0 32 zero ');
     expect(() => controller.togglePause()).toThrow(/pause and step need the embedded engine/);
     expect(() => controller.step()).toThrow(/pause and step need the embedded engine/);
-    await expect(controller.run(`copy ${dir}/a:0+8 ${dir}/b:0`)).rejects.toThrow('copy runs kcopyd in this process: not available when attached to a daemon');
+    await expect(controller.run(`copy ${dir}/a:0+8 ${dir}/b:0`)).rejects.toThrow(
+      'copy runs kcopyd in this process: not available when attached to a daemon',
+    );
     await controller.quit();
     expect((await readdir(dir)).includes('control.sock')).toBe(true); // the daemon is still there
   });

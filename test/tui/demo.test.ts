@@ -39,9 +39,13 @@ describe('demo', () => {
     expect(said(s, 'demo: steady load')).toBe(true);
 
     // COW copies ran as kcopyd jobs of the snapshot clients; the small COW was invalidated.
-    expect(s.log.entries.some((e) => e.device === 'snap2' && e.level === 'error' && e.text.includes('Invalid'))).toBe(true);
+    expect(s.log.entries.some((e) => e.device === 'snap2' && e.level === 'error' && e.text.includes('Invalid'))).toBe(
+      true,
+    );
     // The primary leg failed and leg 1 took over; the mirror now runs on leg1 and leg2.
-    expect(s.log.entries.some((e) => e.device === 'mirror' && e.text === 'primary switched to leg 1 (/dev/mapper/leg1)')).toBe(true);
+    expect(
+      s.log.entries.some((e) => e.device === 'mirror' && e.text === 'primary switched to leg 1 (/dev/mapper/leg1)'),
+    ).toBe(true);
     expect(s.devices.get('mirror')!.mirror!.legs).toEqual(['/dev/mapper/leg1', '/dev/mapper/leg2']);
     expect(s.devices.get('leg0')).toMatchObject({ failed: false, target: 'delay' });
     // The merge finished and the origin is an origin again, with a new snapshot.

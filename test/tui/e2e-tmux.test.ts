@@ -70,7 +70,13 @@ describe.skipIf(!hasTmux)('dmsim tui --demo in tmux', () => {
     expect(during.some((n) => n.startsWith('dmsim-tui-'))).toBe(true);
 
     tmux('send-keys', '-t', 'demo', 'q');
-    const code = await until('the exit status', () => (existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : undefined), screen, 20_000, 250);
+    const code = await until(
+      'the exit status',
+      () => (existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : undefined),
+      screen,
+      20_000,
+      250,
+    );
     expect(code).toBe('0');
     expect(alive(pid)).toBe(false);
     // The demo's images (dmsim-demo-*) and the private control socket (dmsim-tui-*) are gone; tsx keeps its cache.

@@ -29,7 +29,9 @@ function declaredKinds(): string[] {
 describe('event coverage', () => {
   it('finds the engine event kinds and handles each of them', () => {
     const declared = declaredKinds();
-    expect(declared).toEqual(expect.arrayContaining(['io.error', 'kcopyd.job', 'dm.created', 'mirror.region', 'snapshot.invalidated']));
+    expect(declared).toEqual(
+      expect.arrayContaining(['io.error', 'kcopyd.job', 'dm.created', 'mirror.region', 'snapshot.invalidated']),
+    );
     const handled = new Set(handledKinds());
     expect(declared.filter((k) => !handled.has(k))).toEqual([]);
   });

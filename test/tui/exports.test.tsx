@@ -68,7 +68,8 @@ function nextEvent(bus: EventBus, match: (e: DmEvent) => boolean): Promise<DmEve
   });
 }
 
-const clientEvent = (action: 'connected' | 'disconnected') => (e: DmEvent) => e.type === 'nbd.client' && e.action === action;
+const clientEvent = (action: 'connected' | 'disconnected') => (e: DmEvent) =>
+  e.type === 'nbd.client' && e.action === action;
 
 /** Reads exactly n bytes from a socket. */
 function readBytes(socket: Socket, n: number): Promise<Buffer> {
@@ -148,11 +149,21 @@ describe('exports in the TUI (embedded engine)', () => {
     // What `dmsim ls --json` shows is the reference for the screen.
     const ls = (await session.client.request('ls', {})).find((d) => d.name === 'base')!.export!;
     expect(ls).toMatchObject({ readOnly: true, clients: 0 });
-    expect(exported).toMatchObject({ device: 'base', action: 'exported', listen: ls.listen, uri: ls.uri, readOnly: true, clients: 0 });
+    expect(exported).toMatchObject({
+      device: 'base',
+      action: 'exported',
+      listen: ls.listen,
+      uri: ls.uri,
+      readOnly: true,
+      clients: 0,
+    });
     const port = Number(/^tcp:127\.0\.0\.1:(\d+)$/.exec(ls.listen)![1]);
     expect(ls.uri).toBe(`nbd://127.0.0.1:${port}/base`);
 
-    let frame = await frameUntil(r.lastFrame, (f) => f.includes('nbd 0 clients') && f.includes('exported base read-only:'));
+    let frame = await frameUntil(
+      r.lastFrame,
+      (f) => f.includes('nbd 0 clients') && f.includes('exported base read-only:'),
+    );
     let left = leftColumn(frame);
     const row = left.findIndex((l) => /^.base +linear/.test(l));
     expect(left[row + 1]).toBe(`  nbd 0 clients ro tcp:127.0.0.1:${port}`);
@@ -203,7 +214,12 @@ describe('exports in the TUI (embedded engine)', () => {
     expect(await controller.run('export base')).toMatch(/^exported base: nbd\+unix:\/\/\/base\?socket=/);
     const socket = `${dirname(session.client.socketPath)}/control.sock.nbd`;
     const view = state().devices.get('base')!.export!;
-    expect(view).toEqual({ listen: `unix:${socket}`, uri: `nbd+unix:///base?socket=${socket}`, readOnly: false, clients: 0 });
+    expect(view).toEqual({
+      listen: `unix:${socket}`,
+      uri: `nbd+unix:///base?socket=${socket}`,
+      readOnly: false,
+      clients: 0,
+    });
     const wide = render(<DevicesPanel state={state()} selected="base" focused={false} width={120} height={5} />);
     expect(wide.lastFrame()).toContain(`  nbd 0 clients nbd+unix:///base?socket=${socket}`);
     wide.unmount();
@@ -221,8 +237,16 @@ describe('exports in the TUI (embedded engine)', () => {
     expect(() => parseCommand('export base --listen')).toThrow('export: --listen needs an address');
     expect(() => parseCommand('export base extra')).toThrow("export: unexpected 'extra'");
     expect(() => parseCommand('unexport')).toThrow('unexport: missing NAME');
-    expect(parseCommand('export base --listen=tcp:127.0.0.1:0 --read-only')).toEqual({ verb: 'export', name: 'base', listen: 'tcp:127.0.0.1:0', readOnly: true });
-    await expect(controller.run('unexport base')).rejects.toMatchObject({ code: 'ENXIO', message: 'base: not exported' });
+    expect(parseCommand('export base --listen=tcp:127.0.0.1:0 --read-only')).toEqual({
+      verb: 'export',
+      name: 'base',
+      listen: 'tcp:127.0.0.1:0',
+      readOnly: true,
+    });
+    await expect(controller.run('unexport base')).rejects.toMatchObject({
+      code: 'ENXIO',
+      message: 'base: not exported',
+    });
     await expect(controller.run('export base --listen ftp:somewhere')).rejects.toMatchObject({ code: 'EINVAL' });
     await controller.run('export base --listen tcp:127.0.0.1:0');
     await expect(controller.run('export base')).rejects.toMatchObject({ code: 'EEXIST' });
@@ -258,9 +282,17 @@ describe('exports in the TUI (attached to a daemon)', () => {
 });
 
 describe('exports in the store and the panel (recorded events)', () => {
-  const ev = (type: string, fields: Record<string, unknown>): EngineEvent => ({ type, seq: 1, time: 0, ...fields }) as EngineEvent;
+  const ev = (type: string, fields: Record<string, unknown>): EngineEvent =>
+    ({ type, seq: 1, time: 0, ...fields }) as EngineEvent;
   const exported = (device: string, port: number) =>
-    ev('nbd.export', { device, action: 'exported', listen: `tcp:127.0.0.1:${port}`, uri: `nbd://127.0.0.1:${port}/${device}`, readOnly: false, clients: 0 });
+    ev('nbd.export', {
+      device,
+      action: 'exported',
+      listen: `tcp:127.0.0.1:${port}`,
+      uri: `nbd://127.0.0.1:${port}/${device}`,
+      readOnly: false,
+      clients: 0,
+    });
 
   it('a snapshot without an export clears it; a malformed one is ignored; events about unknown devices only log', () => {
     const s = reduceAll(initialState(0), [
@@ -269,7 +301,12 @@ describe('exports in the store and the panel (recorded events)', () => {
       ev('nbd.client', { device: 'a', action: 'connected', clients: 3 }),
       ev('nbd.client', { device: 'ghost', action: 'connected', clients: 1 }),
     ]);
-    expect(s.devices.get('a')!.export).toEqual({ listen: 'tcp:127.0.0.1:1', uri: 'nbd://127.0.0.1:1/a', readOnly: false, clients: 3 });
+    expect(s.devices.get('a')!.export).toEqual({
+      listen: 'tcp:127.0.0.1:1',
+      uri: 'nbd://127.0.0.1:1/a',
+      readOnly: false,
+      clients: 3,
+    });
     expect(s.devices.has('ghost')).toBe(false);
     expect(s.log.entries.map((e) => `${e.device}: ${e.text}`)).toContain('ghost: NBD client connected');
     const bad = reduceAll(s, [{ ...deviceEvent('a', '0 8 zero', '0 8 zero '), export: { uri: 7 } } as EngineEvent]);
@@ -277,12 +314,21 @@ describe('exports in the store and the panel (recorded events)', () => {
   });
 
   it('scrolling keeps the selected device together with its export line', () => {
-    const s = reduceAll(initialState(0), ['a', 'b', 'c'].flatMap((n, i) => [deviceEvent(n, '0 8 zero', '0 8 zero '), exported(n, i + 1)]));
-    const { lastFrame, unmount } = render(<DevicesPanel state={s} selected="c" focused={false} width={40} height={4} />);
+    const s = reduceAll(
+      initialState(0),
+      ['a', 'b', 'c'].flatMap((n, i) => [deviceEvent(n, '0 8 zero', '0 8 zero '), exported(n, i + 1)]),
+    );
+    const { lastFrame, unmount } = render(
+      <DevicesPanel state={s} selected="c" focused={false} width={40} height={4} />,
+    );
     const f = lastFrame()!.split('\n');
     // Six lines for three devices; three fit: the tail of b, then c and its export line.
     expect(f[0]).toContain('Devices (3, 2 above, 0 below)');
-    expect(f.slice(1).map((l) => l.trimEnd())).toEqual(['  nbd 0 clients nbd://127.0.0.1:2/b', expect.stringMatching(/^>c +zero/), '  nbd 0 clients nbd://127.0.0.1:3/c']);
+    expect(f.slice(1).map((l) => l.trimEnd())).toEqual([
+      '  nbd 0 clients nbd://127.0.0.1:2/b',
+      expect.stringMatching(/^>c +zero/),
+      '  nbd 0 clients nbd://127.0.0.1:3/c',
+    ]);
     unmount();
   });
 });

@@ -21,7 +21,15 @@ export async function waitForFrame(lastFrame: () => string | undefined, ok: (f: 
 
 let seq = 1000;
 export function deviceEvent(name: string, table: string, status: string, state = 'ACTIVE'): EngineEvent {
-  return { type: 'tui.device', seq: ++seq, time: Date.UTC(2026, 0, 1, 12, 0, 0), name, table, status, state } as EngineEvent;
+  return {
+    type: 'tui.device',
+    seq: ++seq,
+    time: Date.UTC(2026, 0, 1, 12, 0, 0),
+    name,
+    table,
+    status,
+    state,
+  } as EngineEvent;
 }
 
 /** Devices of a small demo: an origin with two snapshots (one Invalid) and a mirror on two legs. */

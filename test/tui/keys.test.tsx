@@ -173,7 +173,9 @@ describe('command line', () => {
   });
 
   it('multi-line output goes to the events panel, first line on the message line', async () => {
-    const { type, press, lastFrame, unmount } = await setup(async () => 'base: 0 4096 snapshot-origin /dev/mapper/base-real\nsnap1: 0 4096 snapshot 240/2048 16');
+    const { type, press, lastFrame, unmount } = await setup(
+      async () => 'base: 0 4096 snapshot-origin /dev/mapper/base-real\nsnap1: 0 4096 snapshot 240/2048 16',
+    );
     await press(':');
     await type('status');
     await press('\r');

@@ -24,7 +24,10 @@ describe('devices panel', () => {
     const { lastFrame } = render(<DevicesPanel state={state} selected="snap1" focused width={40} height={9} />);
     const f = lines(lastFrame());
     expect(f[0]).toContain('» Devices (7)');
-    const names = f.slice(1).filter((l) => l.trim() !== '').map((l) => /^[> ]((?:└ )?\S+)/.exec(l)![1]);
+    const names = f
+      .slice(1)
+      .filter((l) => l.trim() !== '')
+      .map((l) => /^[> ]((?:└ )?\S+)/.exec(l)![1]);
     expect(names).toEqual(['base', '└ base-real', '└ snap1', '└ snap2', 'mirror', '└ leg0', '└ leg1']);
     const snap1 = f.find((l) => l.includes('snap1'))!;
     expect(snap1.startsWith('>')).toBe(true); // the selection
@@ -51,7 +54,9 @@ describe('devices panel', () => {
   });
 
   it('says how to start when there are no devices', () => {
-    const { lastFrame } = render(<DevicesPanel state={initialState(0)} selected={undefined} focused={false} width={40} height={4} />);
+    const { lastFrame } = render(
+      <DevicesPanel state={initialState(0)} selected={undefined} focused={false} width={40} height={4} />,
+    );
     expect(lastFrame()).toContain('no devices');
   });
 });
@@ -60,7 +65,9 @@ describe('kcopyd panel', () => {
   it('shows each client, the page gauge, the queues and the jobs with their error bits', () => {
     // Stop the errors stream before the clients are destroyed: both clients and both jobs are still there.
     const events = loadStream('kcopyd-errors');
-    const last = events.findIndex((e) => e.type === 'kcopyd.client' && (e as unknown as { action: string }).action === 'destroying');
+    const last = events.findIndex(
+      (e) => e.type === 'kcopyd.client' && (e as unknown as { action: string }).action === 'destroying',
+    );
     const state = reduceAll(initialState(0), events.slice(0, last));
     const { lastFrame } = render(<KcopydPanel state={state} focused={false} width={40} height={9} />);
     const f = lines(lastFrame());
@@ -93,7 +100,17 @@ describe('kcopyd panel', () => {
   });
 
   it('says how many clients do not fit rather than dropping them silently', () => {
-    const created = [1, 2, 3, 4].map((id) => ({ type: 'kcopyd.client', seq: id, time: id, client: id, owner: 'copy', action: 'create', reservePages: 128, subJobSectors: 1024, throttle: 100 }));
+    const created = [1, 2, 3, 4].map((id) => ({
+      type: 'kcopyd.client',
+      seq: id,
+      time: id,
+      client: id,
+      owner: 'copy',
+      action: 'create',
+      reservePages: 128,
+      subJobSectors: 1024,
+      throttle: 100,
+    }));
     const state = reduceAll(initialState(0), created as never[]);
     const { lastFrame } = render(<KcopydPanel state={state} focused={false} width={40} height={6} />);
     const f = lines(lastFrame());
@@ -104,7 +121,9 @@ describe('kcopyd panel', () => {
 
 describe('map panel', () => {
   it('draws the mirror regions: in sync and, at the end, the two out of sync', () => {
-    const { lastFrame } = render(<MapPanel state={demoState()} device="mirror" focused={false} width={40} height={5} />);
+    const { lastFrame } = render(
+      <MapPanel state={demoState()} device="mirror" focused={false} width={40} height={5} />,
+    );
     const f = lines(lastFrame());
     expect(f[0]).toContain('Map of mirror (32 regions)');
     expect(f[1]).toBe(`${'.'.repeat(30)}xx`);
@@ -114,9 +133,36 @@ describe('map panel', () => {
 
   it('draws snapshot chunks: pending copy and remapped as they happen', () => {
     const s = reduceAll(demoState(), [
-      { type: 'snapshot.exception.allocated', seq: 1, time: 1, device: 'snap1', oldChunk: 0, newChunk: 2, chunkSize: 8, cause: 'origin-write' },
-      { type: 'snapshot.exception.allocated', seq: 2, time: 2, device: 'snap1', oldChunk: 3, newChunk: 3, chunkSize: 8, cause: 'origin-write' },
-      { type: 'snapshot.exception.committed', seq: 3, time: 3, device: 'snap1', oldChunk: 0, newChunk: 2, chunkSize: 8, success: true },
+      {
+        type: 'snapshot.exception.allocated',
+        seq: 1,
+        time: 1,
+        device: 'snap1',
+        oldChunk: 0,
+        newChunk: 2,
+        chunkSize: 8,
+        cause: 'origin-write',
+      },
+      {
+        type: 'snapshot.exception.allocated',
+        seq: 2,
+        time: 2,
+        device: 'snap1',
+        oldChunk: 3,
+        newChunk: 3,
+        chunkSize: 8,
+        cause: 'origin-write',
+      },
+      {
+        type: 'snapshot.exception.committed',
+        seq: 3,
+        time: 3,
+        device: 'snap1',
+        oldChunk: 0,
+        newChunk: 2,
+        chunkSize: 8,
+        success: true,
+      },
     ] as never[]);
     const { lastFrame } = render(<MapPanel state={s} device="snap1" focused={false} width={64} height={12} />);
     const f = lines(lastFrame());
@@ -129,7 +175,15 @@ describe('map panel', () => {
   it('scales a large device down, keeping the most urgent state of each group visible', () => {
     const s = reduceAll(initialState(0), [
       DEMO_DEVICES[0]!,
-      { type: 'tui.device', seq: 2, time: 2, name: 'big', table: '0 1048576 mirror core 1 8 2 /tmp/a 0 /tmp/b 0', status: '0 1048576 mirror 2 /tmp/a /tmp/b 131072/131072 1 AA 1 core', state: 'ACTIVE' },
+      {
+        type: 'tui.device',
+        seq: 2,
+        time: 2,
+        name: 'big',
+        table: '0 1048576 mirror core 1 8 2 /tmp/a 0 /tmp/b 0',
+        status: '0 1048576 mirror 2 /tmp/a /tmp/b 131072/131072 1 AA 1 core',
+        state: 'ACTIVE',
+      },
       { type: 'mirror.region', seq: 3, time: 3, device: 'big', region: 70000, state: 'recovering', code: 8 },
     ] as never[]);
     const { lastFrame } = render(<MapPanel state={s} device="big" focused={false} width={40} height={6} />);
@@ -149,7 +203,10 @@ describe('errors and events panel', () => {
     expect(f[1]).toMatch(/^\d\d:\d\d:\d\d /);
     expect(f[1]).toContain(state.log.entries[0]!.text.slice(0, 20));
     expect(f[3]).toMatch(/\.\.\. 2 more below, \d+ older folded/);
-    expect(f.some((l) => /^\d\d:\d\d:\d\d E \/tmp\/(bad|src)\.img: /.test(l)) || state.log.entries.slice(0, 2).every((e) => e.level !== 'error')).toBe(true);
+    expect(
+      f.some((l) => /^\d\d:\d\d:\d\d E \/tmp\/(bad|src)\.img: /.test(l)) ||
+        state.log.entries.slice(0, 2).every((e) => e.level !== 'error'),
+    ).toBe(true);
   });
 });
 

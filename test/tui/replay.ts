@@ -6,7 +6,9 @@ import { gunzipSync } from 'node:zlib';
 import { asEngineEvent, type EngineEvent } from '../../tui/store/engine-event.js';
 
 export function loadStream(name: string): EngineEvent[] {
-  const text = gunzipSync(readFileSync(join(import.meta.dirname, '../../fixtures/events', `${name}.jsonl.gz`))).toString('utf8');
+  const text = gunzipSync(
+    readFileSync(join(import.meta.dirname, '../../fixtures/events', `${name}.jsonl.gz`)),
+  ).toString('utf8');
   return text
     .split('\n')
     .filter((l) => l.trim() !== '')

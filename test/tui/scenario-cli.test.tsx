@@ -30,8 +30,20 @@ describe('dmsim tui --scenario refusals', () => {
     expect(await refusal({ scenario: missing })).toBe(`cannot read the scenario ${missing}: no such file`);
 
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ scenario: 1, title: 't', steps: [{ do: 'image', name: 'd', size: '1M' }, { do: 'write', image: 'd', sector: -1, count: 8, byte: 1 }] }));
-    expect(await refusal({ scenario: bad })).toMatch(/bad\.json: step 2 \(write\): field "sector" must be a whole number >= 0, got -1$/);
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        scenario: 1,
+        title: 't',
+        steps: [
+          { do: 'image', name: 'd', size: '1M' },
+          { do: 'write', image: 'd', sector: -1, count: 8, byte: 1 },
+        ],
+      }),
+    );
+    expect(await refusal({ scenario: bad })).toMatch(
+      /bad\.json: step 2 \(write\): field "sector" must be a whole number >= 0, got -1$/,
+    );
   });
 
   it('a valid lesson still needs a terminal; --demo and --attach do not combine with it', async () => {

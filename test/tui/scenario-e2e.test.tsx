@@ -10,7 +10,9 @@ import { hasTmux, terminalWorkspace, until } from '../support/tmux.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const LESSON = 'fixtures/lessons/02-snapshot-cow.json';
-const RAW = JSON.parse(readFileSync(join(root, LESSON), 'utf8')) as { steps: Array<{ do: string; device?: string; say?: string }> };
+const RAW = JSON.parse(readFileSync(join(root, LESSON), 'utf8')) as {
+  steps: Array<{ do: string; device?: string; say?: string }>;
+};
 const TOTAL = RAW.steps.length;
 /** The first write through a mapped device: the origin's first write makes a COW copy. */
 const FIRST_DEVICE_WRITE = RAW.steps.findIndex((s) => s.do === 'write' && s.device !== undefined) + 1;
@@ -27,28 +29,42 @@ describe.skipIf(!hasTmux)('dmsim tui --scenario in tmux', () => {
     ].join('; ');
     tmux('new-session', '-d', '-s', 'lesson', '-x', '80', '-y', '24', command);
     const screen = (): string => tmux('capture-pane', '-p', '-t', 'lesson');
-    const shows = (what: string, test: (s: string) => boolean) => until(what, () => (test(screen()) ? screen() : undefined), screen);
+    const shows = (what: string, test: (s: string) => boolean) =>
+      until(what, () => (test(screen()) ? screen() : undefined), screen);
 
     await shows('the first step', (s) => s.includes(`first: step 1/${TOTAL}:`));
     for (let n = 1; n < FIRST_DEVICE_WRITE; n++) {
       tmux('send-keys', '-t', 'lesson', 'n');
       await shows(`step ${n} ok`, (s) => s.includes(`step ${n}/${TOTAL}:`) && /^ok/m.test(s));
     }
-    const devices = await shows('the origin and its snapshot', (s) => /^.origin +origin/m.test(s) && /└ snap +snap/m.test(s));
+    const devices = await shows(
+      'the origin and its snapshot',
+      (s) => /^.origin +origin/m.test(s) && /└ snap +snap/m.test(s),
+    );
     expect(devices).toContain(`Lesson ${FIRST_DEVICE_WRITE - 1}/${TOTAL} played, all ok`);
 
     tmux('send-keys', '-t', 'lesson', 's');
     // The snapshot's COW copy is a kcopyd job that cannot finish while kcopyd is paused; the write waits for it.
-    const held = await shows('the write held by its COW copy', (s) => s.includes('running, kcopyd paused') && /#\d+ +snapsh\S* +(queue|pages|read|write) /.test(s));
+    const held = await shows(
+      'the write held by its COW copy',
+      (s) => s.includes('running, kcopyd paused') && /#\d+ +snapsh\S* +(queue|pages|read|write) /.test(s),
+    );
     expect(held).toContain('kcopyd PAUSED');
     expect(held).toContain(`step ${FIRST_DEVICE_WRITE}/${TOTAL}: write`);
     expect(held).toContain(RAW.steps[FIRST_DEVICE_WRITE - 1]!.say!.split(' ').slice(0, 4).join(' '));
     tmux('send-keys', '-t', 'lesson', 'p');
-    await shows('the write done', (s) => s.includes(`Lesson ${FIRST_DEVICE_WRITE}/${TOTAL} played, all ok`) && /^ok/m.test(s));
+    await shows(
+      'the write done',
+      (s) => s.includes(`Lesson ${FIRST_DEVICE_WRITE}/${TOTAL} played, all ok`) && /^ok/m.test(s),
+    );
     for (const line of screen().split('\n')) expect(line.length).toBeLessThanOrEqual(80);
 
     tmux('send-keys', '-t', 'lesson', 'q');
-    const code = await until('the exit status', () => (existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : undefined), screen);
+    const code = await until(
+      'the exit status',
+      () => (existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : undefined),
+      screen,
+    );
     expect(code).toBe('0');
     // The lesson's images (dmsim-scenario-*) and the control socket (dmsim-tui-*) are gone; tsx keeps its cache.
     expect(readdirSync(childTmp).filter((n) => !n.startsWith('tsx-'))).toEqual([]);

@@ -16,10 +16,13 @@ import { loadScenario, parseScenario } from '../../src/scenario/index.js';
 import { tick, waitForFrame } from './frame-helpers.js';
 
 const FILE = join(import.meta.dirname, '../../fixtures/lessons/01-kcopyd-basics.json');
-const RAW = JSON.parse(readFileSync(FILE, 'utf8')) as { steps: Array<{ do: string; say?: string; name?: string; table?: string | string[] }> };
+const RAW = JSON.parse(readFileSync(FILE, 'utf8')) as {
+  steps: Array<{ do: string; say?: string; name?: string; table?: string | string[] }>;
+};
 const TOTAL = RAW.steps.length;
 /** 1-based number of the n-th step of a kind in the file. */
-const nth = (kind: string, n = 1): number => RAW.steps.map((s, i) => (s.do === kind ? i + 1 : 0)).filter(Boolean)[n - 1]!;
+const nth = (kind: string, n = 1): number =>
+  RAW.steps.map((s, i) => (s.do === kind ? i + 1 : 0)).filter(Boolean)[n - 1]!;
 
 let running: { session: LessonSession; unmount: () => void } | undefined;
 afterEach(async () => {
@@ -31,7 +34,9 @@ afterEach(async () => {
 async function setup(file = FILE, text?: string) {
   const store = new ViewStore({ state: initialState(Date.now()), timer: realTimer });
   const session = await startLesson(text === undefined ? await loadScenario(file) : parseScenario(text, file), store);
-  const r = render(<App store={store} actions={session.controller} lesson={session.lesson} colour={false} cols={80} rows={24} />);
+  const r = render(
+    <App store={store} actions={session.controller} lesson={session.lesson} colour={false} cols={80} rows={24} />,
+  );
   running = { session, unmount: r.unmount };
   await tick(); // useInput subscribes in an effect
   const press = async (s: string): Promise<void> => {
@@ -84,7 +89,9 @@ describe('dmsim tui --scenario', () => {
 
     // n after the end says so; the command line still works.
     await press('n');
-    await waitForFrame(lastFrame, (x) => x.includes(`error: the lesson is over (${TOTAL}/${TOTAL} steps played, all ok)`));
+    await waitForFrame(lastFrame, (x) =>
+      x.includes(`error: the lesson is over (${TOTAL}/${TOTAL} steps played, all ok)`),
+    );
     await press(':ls\r');
     await waitForFrame(lastFrame, (x) => /No devices found/.test(x));
     const lines = lastFrame()!.split('\n');
@@ -102,7 +109,10 @@ describe('dmsim tui --scenario', () => {
     expect(scheduler.paused).toBe(true);
     store.flush();
     // The message line, the header and the narration all say so.
-    let f = await waitForFrame(lastFrame, (x) => x.includes(`step ${copyAt}/${TOTAL} started with kcopyd paused`) && x.includes('kcopyd PAUSED'));
+    let f = await waitForFrame(
+      lastFrame,
+      (x) => x.includes(`step ${copyAt}/${TOTAL} started with kcopyd paused`) && x.includes('kcopyd PAUSED'),
+    );
     expect(f).toContain('running, kcopyd paused');
 
     // The job is submitted and waits for a worker pass that, paused, never comes by itself.
@@ -124,7 +134,10 @@ describe('dmsim tui --scenario', () => {
       if (stages[stages.length - 1] !== stage) stages.push(stage);
     };
     while (lesson.getSnapshot().running) {
-      await until(() => scheduler.pending.length > 0 || !lesson.getSnapshot().running, 'a pass pending or the step done');
+      await until(
+        () => scheduler.pending.length > 0 || !lesson.getSnapshot().running,
+        'a pass pending or the step done',
+      );
       if (!lesson.getSnapshot().running) break;
       await stageNow();
       await press('s');
@@ -210,7 +223,10 @@ describe('dmsim tui --scenario', () => {
     const holeyAt = RAW.steps.findIndex((s) => s.do === 'create' && JSON.stringify(s.table).includes('${src}')) + 1;
     for (let n = 1; n <= holeyAt; n++) await playNext();
     const name = RAW.steps[holeyAt - 1]!.name!;
-    await until(() => session.controller.store.getSnapshot().devices.get(name)?.table.includes('src.img') ?? false, `${name} in the store`);
+    await until(
+      () => session.controller.store.getSnapshot().devices.get(name)?.table.includes('src.img') ?? false,
+      `${name} in the store`,
+    );
     const table = session.controller.store.getSnapshot().devices.get(name)!.table;
     const images = dirname(/(\/\S+\/src\.img)/.exec(table)![1]!);
     const socketDir = dirname(session.controller.session.client.socketPath);

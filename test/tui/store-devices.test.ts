@@ -9,8 +9,10 @@ import type { EngineEvent } from '../../tui/store/engine-event.js';
 import { cellCounts } from '../../tui/store/device-maps.js';
 
 let seq = 0;
-const ev = (type: string, fields: Record<string, unknown>): EngineEvent => ({ ...fields, type, seq: ++seq, time: 1000 + seq } as EngineEvent);
-const snap = (name: string, table: string, status: string, state = 'ACTIVE') => ev('tui.device', { name, table, status, state });
+const ev = (type: string, fields: Record<string, unknown>): EngineEvent =>
+  ({ ...fields, type, seq: ++seq, time: 1000 + seq }) as EngineEvent;
+const snap = (name: string, table: string, status: string, state = 'ACTIVE') =>
+  ev('tui.device', { name, table, status, state });
 
 describe('status lines', () => {
   it('reads a mirror status the kernel printed with a failed leg (S1-leg1-failed)', () => {
@@ -20,7 +22,14 @@ describe('status lines', () => {
       status: '0 4000 mirror 2 /dev/mapper/leg0 /dev/mapper/leg1 31/32 1 AD 1 core',
       state: 'ACTIVE',
     });
-    expect(d.mirror).toMatchObject({ inSync: 31, regions: 32, health: 'AD', log: '1 core', regionSectors: 128, legs: ['/dev/mapper/leg0', '/dev/mapper/leg1'] });
+    expect(d.mirror).toMatchObject({
+      inSync: 31,
+      regions: 32,
+      health: 'AD',
+      log: '1 core',
+      regionSectors: 128,
+      legs: ['/dev/mapper/leg0', '/dev/mapper/leg1'],
+    });
     expect(d.uses).toEqual(['/dev/mapper/leg0', '/dev/mapper/leg1']);
     expect(d.sizeSectors).toBe(4000);
   });
@@ -38,7 +47,9 @@ describe('status lines', () => {
 
   it('reads snapshot usage, Invalid and Overflow (snapshot.md section 5 examples)', () => {
     const table = '0 2048 snapshot /dev/mapper/base-real /tmp/cow.img P 8';
-    expect(deviceFromSnapshot({ name: 's', table, status: '0 2048 snapshot 24/2048 16', state: 'ACTIVE' }).snapshot).toMatchObject({
+    expect(
+      deviceFromSnapshot({ name: 's', table, status: '0 2048 snapshot 24/2048 16', state: 'ACTIVE' }).snapshot,
+    ).toMatchObject({
       allocated: 24,
       total: 2048,
       metadata: 16,
@@ -46,9 +57,18 @@ describe('status lines', () => {
       chunkSectors: 8,
       origin: '/dev/mapper/base-real',
     });
-    expect(deviceFromSnapshot({ name: 's', table, status: '0 2048 snapshot Invalid', state: 'ACTIVE' }).snapshot?.invalid).toBe(true);
-    expect(deviceFromSnapshot({ name: 's', table, status: '0 2048 snapshot Overflow', state: 'ACTIVE' }).snapshot?.overflow).toBe(true);
-    const merge = deviceFromSnapshot({ name: 's', table: table.replace('snapshot ', 'snapshot-merge '), status: '0 2048 snapshot-merge Merge failed', state: 'ACTIVE' });
+    expect(
+      deviceFromSnapshot({ name: 's', table, status: '0 2048 snapshot Invalid', state: 'ACTIVE' }).snapshot?.invalid,
+    ).toBe(true);
+    expect(
+      deviceFromSnapshot({ name: 's', table, status: '0 2048 snapshot Overflow', state: 'ACTIVE' }).snapshot?.overflow,
+    ).toBe(true);
+    const merge = deviceFromSnapshot({
+      name: 's',
+      table: table.replace('snapshot ', 'snapshot-merge '),
+      status: '0 2048 snapshot-merge Merge failed',
+      state: 'ACTIVE',
+    });
     expect(merge.snapshot).toMatchObject({ merging: true, mergeFailed: true });
   });
 });
@@ -62,7 +82,11 @@ describe('device tree by stacking', () => {
       snap('s2', '0 2048 snapshot /dev/mapper/base-real /tmp/cow2.img P 8', '0 2048 snapshot 16/512 16'),
       snap('leg0', '0 4000 linear /tmp/l0.img 0', '0 4000 linear '),
       snap('leg1', '0 4000 linear /tmp/l1.img 0', '0 4000 linear '),
-      snap('m', '0 4000 mirror core 1 128 2 /dev/mapper/leg0 0 /dev/mapper/leg1 0', '0 4000 mirror 2 /dev/mapper/leg0 /dev/mapper/leg1 30/32 1 AA 1 core'),
+      snap(
+        'm',
+        '0 4000 mirror core 1 128 2 /dev/mapper/leg0 0 /dev/mapper/leg1 0',
+        '0 4000 mirror 2 /dev/mapper/leg0 /dev/mapper/leg1 30/32 1 AA 1 core',
+      ),
     ]);
     const rows = deviceTree(s.devices).map((r) => `${'-'.repeat(r.depth)}${r.device.name}`);
     expect(rows).toEqual(['base', '-base-real', '-s1', '-s2', 'm', '-leg0', '-leg1']);
@@ -71,24 +95,58 @@ describe('device tree by stacking', () => {
 
 describe('device events', () => {
   const start = reduceAll(initialState(0), [
-    snap('m', '0 4000 mirror core 1 128 2 /tmp/l0.img 0 /tmp/l1.img 0', '0 4000 mirror 2 /tmp/l0.img /tmp/l1.img 30/32 1 AA 1 core'),
+    snap(
+      'm',
+      '0 4000 mirror core 1 128 2 /tmp/l0.img 0 /tmp/l1.img 0',
+      '0 4000 mirror 2 /tmp/l0.img /tmp/l1.img 30/32 1 AA 1 core',
+    ),
     snap('s', '0 64 snapshot /tmp/o.img /tmp/c.img P 8', '0 64 snapshot 16/64 16'),
   ]);
 
   it('a fresh mirror map has the regions past the sync count out of sync (resync goes in ascending order)', () => {
     const m = start.maps.get('m')!;
     expect(m.size).toBe(32);
-    expect(cellCounts(m)).toEqual(new Map([['clean', 30], ['nosync', 2]]));
+    expect(cellCounts(m)).toEqual(
+      new Map([
+        ['clean', 30],
+        ['nosync', 2],
+      ]),
+    );
   });
 
   it('a snapshot of the same table keeps the map; a new table (a rebuilt mirror) starts a new one', () => {
-    const regionDone = ev('mirror.recovery', { device: 'm', region: 31, phase: 'end', ok: true, sector: 3968, count: 128, source: 0 });
+    const regionDone = ev('mirror.recovery', {
+      device: 'm',
+      region: 31,
+      phase: 'end',
+      ok: true,
+      sector: 3968,
+      count: 128,
+      source: 0,
+    });
     let s = reduceAll(start, [regionDone]);
     expect(cellCounts(s.maps.get('m')!).get('nosync')).toBe(1);
-    s = reduceAll(s, [snap('m', '0 4000 mirror core 1 128 2 /tmp/l0.img 0 /tmp/l1.img 0', '0 4000 mirror 2 /tmp/l0.img /tmp/l1.img 31/32 1 AA 1 core')]);
+    s = reduceAll(s, [
+      snap(
+        'm',
+        '0 4000 mirror core 1 128 2 /tmp/l0.img 0 /tmp/l1.img 0',
+        '0 4000 mirror 2 /tmp/l0.img /tmp/l1.img 31/32 1 AA 1 core',
+      ),
+    ]);
     expect(cellCounts(s.maps.get('m')!).get('nosync')).toBe(1);
-    s = reduceAll(s, [snap('m', '0 4000 mirror core 1 128 2 /tmp/l1.img 0 /tmp/l2.img 0', '0 4000 mirror 2 /tmp/l1.img /tmp/l2.img 0/32 1 AA 1 core')]);
-    expect(cellCounts(s.maps.get('m')!)).toEqual(new Map([['clean', 0], ['nosync', 32]]));
+    s = reduceAll(s, [
+      snap(
+        'm',
+        '0 4000 mirror core 1 128 2 /tmp/l1.img 0 /tmp/l2.img 0',
+        '0 4000 mirror 2 /tmp/l1.img /tmp/l2.img 0/32 1 AA 1 core',
+      ),
+    ]);
+    expect(cellCounts(s.maps.get('m')!)).toEqual(
+      new Map([
+        ['clean', 0],
+        ['nosync', 32],
+      ]),
+    );
   });
 
   it('suspend and resume change the state; remove drops the device and its map', () => {
@@ -102,7 +160,9 @@ describe('device events', () => {
   });
 
   it('a snapshot taken while an error table is swapped in marks the device failed', () => {
-    const s = reduceAll(start, [ev('tui.device', { name: 's', table: '0 64 error', status: '0 64 error ', state: 'ACTIVE', failed: true })]);
+    const s = reduceAll(start, [
+      ev('tui.device', { name: 's', table: '0 64 error', status: '0 64 error ', state: 'ACTIVE', failed: true }),
+    ]);
     expect(s.devices.get('s')).toMatchObject({ failed: true, target: 'error' });
     expect(s.devices.get('s')!.snapshot).toBeUndefined();
   });

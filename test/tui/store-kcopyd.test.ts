@@ -43,7 +43,9 @@ describe('store: a split copy with a small reserve (kcopyd-split)', () => {
     for (const s of withMaster) {
       for (const j of s.jobs.values()) expect(j.subInFlight).toBeLessThanOrEqual(8);
     }
-    expect(Math.max(...withMaster.map((s) => [...s.jobs.values()].find((j) => j.totalSectors === 640)?.subInFlight ?? 0))).toBe(8);
+    expect(
+      Math.max(...withMaster.map((s) => [...s.jobs.values()].find((j) => j.totalSectors === 640)?.subInFlight ?? 0)),
+    ).toBe(8);
   });
 
   it('shows head-of-line blocking: a job waiting for pages while the reserve is empty', () => {
@@ -87,8 +89,30 @@ describe('store: a split copy with a small reserve (kcopyd-split)', () => {
   it('a worker pass already queued when the client was destroyed does not bring it back', () => {
     const final = all[all.length - 1]!;
     const late = [
-      { type: 'kcopyd.queues', seq: 1e6, time: 1, client: 1, owner: 'copy', pagesJobs: 0, ioJobs: 0, completeJobs: 0, callbackJobs: 0, nrJobs: 0 },
-      { type: 'kcopyd.pool', seq: 1e6 + 1, time: 1, client: 1, owner: 'copy', reserveTotal: 8, reserveFree: 8, sharedUsed: 0, engineSharedUsed: 0, sharedLimit: 0 },
+      {
+        type: 'kcopyd.queues',
+        seq: 1e6,
+        time: 1,
+        client: 1,
+        owner: 'copy',
+        pagesJobs: 0,
+        ioJobs: 0,
+        completeJobs: 0,
+        callbackJobs: 0,
+        nrJobs: 0,
+      },
+      {
+        type: 'kcopyd.pool',
+        seq: 1e6 + 1,
+        time: 1,
+        client: 1,
+        owner: 'copy',
+        reserveTotal: 8,
+        reserveFree: 8,
+        sharedUsed: 0,
+        engineSharedUsed: 0,
+        sharedLimit: 0,
+      },
     ];
     expect(reduceAll(final, late as never[]).clients.size).toBe(0);
   });
@@ -124,7 +148,9 @@ describe('store: copies that fail (kcopyd-errors)', () => {
     expect(ioErrors.length).toBe(2); // one 4 KiB page fails on each faulty device
     expect(final.log.errors).toBe(ioErrors.length + 2);
     const errorLines = final.log.entries.filter((e) => e.level === 'error');
-    expect(errorLines.map((e) => e.device).filter((d) => d !== '')).toEqual(expect.arrayContaining(['/tmp/bad.img', '/tmp/src.img']));
+    expect(errorLines.map((e) => e.device).filter((d) => d !== '')).toEqual(
+      expect.arrayContaining(['/tmp/bad.img', '/tmp/src.img']),
+    );
     const seqs = final.log.entries.map((e) => e.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
   });

@@ -10,33 +10,51 @@ import { reduceAll } from '../../tui/store/reduce.js';
 describe('event log', () => {
   it('for any burst and capacity: newest first, at most capacity entries, every event counted', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10 }), fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 200 }), (capacity, texts) => {
-        let log = initialState(0, { logCapacity: capacity }).log;
-        texts.forEach((text, i) => {
-          log = appendLog(log, { seq: i + 1, time: i, level: text === 'c' ? 'error' : 'info', device: 'd', text });
-        });
-        expect(log.entries.length).toBeLessThanOrEqual(capacity);
-        expect(loggedCount(log)).toBe(texts.length);
-        expect(log.errors).toBe(texts.filter((t) => t === 'c').length);
-        if (texts.length > 0) expect(log.entries[0]!.text).toBe(texts[texts.length - 1]);
-        // The newest error stays known even when it was pushed out of the list.
-        const lastC = texts.lastIndexOf('c');
-        expect(log.lastError?.seq).toBe(lastC >= 0 ? lastC + 1 : undefined);
-        // Runs of the same text fold into one entry: no two neighbours are the same.
-        for (let i = 1; i < log.entries.length; i++) expect(log.entries[i]!.text).not.toBe(log.entries[i - 1]!.text);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 10 }),
+        fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 200 }),
+        (capacity, texts) => {
+          let log = initialState(0, { logCapacity: capacity }).log;
+          texts.forEach((text, i) => {
+            log = appendLog(log, { seq: i + 1, time: i, level: text === 'c' ? 'error' : 'info', device: 'd', text });
+          });
+          expect(log.entries.length).toBeLessThanOrEqual(capacity);
+          expect(loggedCount(log)).toBe(texts.length);
+          expect(log.errors).toBe(texts.filter((t) => t === 'c').length);
+          if (texts.length > 0) expect(log.entries[0]!.text).toBe(texts[texts.length - 1]);
+          // The newest error stays known even when it was pushed out of the list.
+          const lastC = texts.lastIndexOf('c');
+          expect(log.lastError?.seq).toBe(lastC >= 0 ? lastC + 1 : undefined);
+          // Runs of the same text fold into one entry: no two neighbours are the same.
+          for (let i = 1; i < log.entries.length; i++) expect(log.entries[i]!.text).not.toBe(log.entries[i - 1]!.text);
+        },
+      ),
     );
   });
 });
 
 describe('I/O error runs', () => {
   const err = (seq: number, sector: number, op = 'read') =>
-    ({ type: 'io.error', seq, time: seq, device: 'leg0', op, sector, count: 8, code: 'EIO', message: 'error target' }) as never;
+    ({
+      type: 'io.error',
+      seq,
+      time: seq,
+      device: 'leg0',
+      op,
+      sector,
+      count: 8,
+      code: 'EIO',
+      message: 'error target',
+    }) as never;
 
   it('errors on consecutive sectors of one device fold into one line with the whole range', () => {
     const s = reduceAll(initialState(0), [err(1, 100), err(2, 108), err(3, 116)]);
     expect(s.log.entries).toHaveLength(1);
-    expect(s.log.entries[0]).toMatchObject({ device: 'leg0', repeat: 3, text: 'read error at sector 100+24: error target' });
+    expect(s.log.entries[0]).toMatchObject({
+      device: 'leg0',
+      repeat: 3,
+      text: 'read error at sector 100+24: error target',
+    });
     expect(s.log.errors).toBe(3);
   });
 

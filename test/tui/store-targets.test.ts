@@ -25,7 +25,12 @@ describe('store: snapshots from the real target', () => {
   it('remaps the six chunks the origin writes touched in snap1, with 8 sectors each on top of 2 metadata chunks', () => {
     const before = lastWith((v) => v.devices.has('snap1'));
     const map = before.maps.get('snap1')!;
-    expect([...map.cells].filter(([, c]) => c === 'remapped').map(([i]) => i).sort((a, b) => a - b)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(
+      [...map.cells]
+        .filter(([, c]) => c === 'remapped')
+        .map(([i]) => i)
+        .sort((a, b) => a - b),
+    ).toEqual([0, 2, 4, 6, 8, 10]);
     expect(before.devices.get('snap1')!.snapshot).toMatchObject({ allocated: 16 + 6 * 8, total: 2048, metadata: 16 });
   });
 
@@ -49,7 +54,9 @@ describe('store: snapshots from the real target', () => {
   });
 
   it('lists the COW copies as jobs of the snapshot client', () => {
-    expect(states.some((v) => [...v.jobs.values()].some((j) => j.owner === 'snapshot' && j.dests[0]!.startsWith('cow1:')))).toBe(true);
+    expect(
+      states.some((v) => [...v.jobs.values()].some((j) => j.owner === 'snapshot' && j.dests[0]!.startsWith('cow1:'))),
+    ).toBe(true);
   });
 });
 

@@ -70,7 +70,8 @@ function usage(verb: string, why: string): InvalidArgumentError {
 
 function whole(verb: string, what: string, word: string | undefined): number {
   if (word === undefined) throw usage(verb, `missing ${what}`);
-  if (!/^\d+$/.test(word) || !Number.isSafeInteger(Number(word))) throw usage(verb, `${what} must be a whole number, not '${word}'`);
+  if (!/^\d+$/.test(word) || !Number.isSafeInteger(Number(word)))
+    throw usage(verb, `${what} must be a whole number, not '${word}'`);
   return Number(word);
 }
 
@@ -96,7 +97,10 @@ function name(verb: string, words: string[]): string {
 
 /** Parses one command line. An empty line is refused too (the caller ignores blank input first). */
 export function parseCommand(line: string): TuiCommand {
-  const words = line.trim().split(/\s+/).filter((w) => w !== '');
+  const words = line
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   const verb = words[0];
   if (verb === undefined) throw new InvalidArgumentError('empty command; type help for the list');
   const extra = (max: number): void => {
@@ -107,9 +111,20 @@ export function parseCommand(line: string): TuiCommand {
     case 'load':
     case 'reload': {
       const n = name(verb, words);
-      const table = line.trim().slice(line.trim().indexOf(n, verb.length) + n.length).trim();
+      const table = line
+        .trim()
+        .slice(line.trim().indexOf(n, verb.length) + n.length)
+        .trim();
       if (table === '') throw usage(verb, 'missing TABLE');
-      return { verb: verb === 'reload' ? 'load' : verb, name: n, table: table.split(';').map((l) => l.trim()).filter((l) => l !== '').join('\n') };
+      return {
+        verb: verb === 'reload' ? 'load' : verb,
+        name: n,
+        table: table
+          .split(';')
+          .map((l) => l.trim())
+          .filter((l) => l !== '')
+          .join('\n'),
+      };
     }
     case 'suspend': {
       const noflush = words.includes('--noflush');
@@ -157,7 +172,13 @@ export function parseCommand(line: string): TuiCommand {
     case 'write': {
       extra(5);
       const n = name(verb, words);
-      return { verb, name: n, sector: whole(verb, 'SECTOR', words[2]), count: whole(verb, 'COUNT', words[3]), byte: byteValue(words[4]) };
+      return {
+        verb,
+        name: n,
+        sector: whole(verb, 'SECTOR', words[2]),
+        count: whole(verb, 'COUNT', words[3]),
+        byte: byteValue(words[4]),
+      };
     }
     case 'read': {
       extra(4);
@@ -168,7 +189,12 @@ export function parseCommand(line: string): TuiCommand {
       const ignoreError = words.includes('--ignore-error');
       const rest = words.slice(1).filter((w) => w !== '--ignore-error' && w !== '--from' && w !== '--to');
       if (rest.length < 2) throw usage(verb, 'needs a source and at least one destination');
-      return { verb, from: parseRegion(rest[0]!, true), to: rest.slice(1).map((w) => parseRegion(w, false)), ignoreError };
+      return {
+        verb,
+        from: parseRegion(rest[0]!, true),
+        to: rest.slice(1).map((w) => parseRegion(w, false)),
+        ignoreError,
+      };
     }
     case 'mkimg':
       extra(3);
@@ -182,7 +208,8 @@ export function parseCommand(line: string): TuiCommand {
       if (at >= 0) {
         const word = rest[at]!;
         listen = word === '--listen' ? rest[at + 1] : word.slice('--listen='.length);
-        if (listen === undefined || listen === '' || listen.startsWith('-')) throw usage(verb, '--listen needs an address');
+        if (listen === undefined || listen === '' || listen.startsWith('-'))
+          throw usage(verb, '--listen needs an address');
         rest.splice(at, word === '--listen' ? 2 : 1);
       }
       if (rest.length > 2) throw usage(verb, `unexpected '${rest[2]}'`);

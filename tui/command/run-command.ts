@@ -8,7 +8,16 @@ import { FileDevice } from '../../src/block/file-device.js';
 import type { BlockDevice } from '../../src/block/block-device.js';
 import { InvalidArgumentError } from '../../src/base/errors.js';
 import { makeImage } from '../../src/block/image.js';
-import { formatAllDevices, formatDeps, formatInfo, formatLs, formatMessageReply, formatOneDevice, formatTargets, formatVersion } from '../../src/control/dmsetup-format.js';
+import {
+  formatAllDevices,
+  formatDeps,
+  formatInfo,
+  formatLs,
+  formatMessageReply,
+  formatOneDevice,
+  formatTargets,
+  formatVersion,
+} from '../../src/control/dmsetup-format.js';
 import type { TableLine, Verb, VerbArgs, VerbResult } from '../../src/control/protocol.js';
 import type { KcopydEnvironment } from '../../src/kcopyd/environment.js';
 import { KCOPYD_IGNORE_ERROR } from '../../src/kcopyd/types.js';
@@ -104,20 +113,29 @@ export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<
       await ctx.refresh(cmd.name);
       return `cleared the inactive table of ${cmd.name}`;
     case 'wait': {
-      const now = await c.request('wait', cmd.eventNr !== undefined ? { name: cmd.name, eventNr: cmd.eventNr } : { name: cmd.name });
+      const now = await c.request(
+        'wait',
+        cmd.eventNr !== undefined ? { name: cmd.name, eventNr: cmd.eventNr } : { name: cmd.name },
+      );
       return `${cmd.name}: event number ${now}`;
     }
     case 'flush':
       await c.request('flush', { name: cmd.name });
       return `flushed ${cmd.name}`;
     case 'deps':
-      return shown(formatDeps(await c.request('deps', cmd.name !== undefined ? { name: cmd.name } : {}), cmd.name === undefined));
+      return shown(
+        formatDeps(await c.request('deps', cmd.name !== undefined ? { name: cmd.name } : {}), cmd.name === undefined),
+      );
     case 'targets':
       return shown(formatTargets(await c.request('targets', {})));
     case 'version':
       return shown(formatVersion(await c.request('version', {})));
     case 'message':
-      return shown(formatMessageReply(await c.request('message', { name: cmd.name, sector: cmd.sector, message: cmd.message }))) || 'message sent';
+      return (
+        shown(
+          formatMessageReply(await c.request('message', { name: cmd.name, sector: cmd.sector, message: cmd.message })),
+        ) || 'message sent'
+      );
     case 'status':
     case 'table': {
       const lines = await c.request(cmd.verb, cmd.name !== undefined ? { name: cmd.name } : {});
@@ -125,7 +143,10 @@ export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<
       return shown(text);
     }
     case 'info':
-      return formatInfo(await c.request('info', cmd.name !== undefined ? { name: cmd.name } : {})).replace(/\n+$/, '') || 'No devices found';
+      return (
+        formatInfo(await c.request('info', cmd.name !== undefined ? { name: cmd.name } : {})).replace(/\n+$/, '') ||
+        'No devices found'
+      );
     case 'ls':
       return shown(formatLs(await c.request('ls', {})));
     case 'write':
@@ -142,7 +163,11 @@ export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<
       return `${cmd.path}: ${bytes / SECTOR_SIZE} sectors (${bytes} bytes), sparse`;
     }
     case 'export': {
-      const exp = await c.request('export', { name: cmd.name, readOnly: cmd.readOnly, ...(cmd.listen !== undefined ? { listen: cmd.listen } : {}) });
+      const exp = await c.request('export', {
+        name: cmd.name,
+        readOnly: cmd.readOnly,
+        ...(cmd.listen !== undefined ? { listen: cmd.listen } : {}),
+      });
       await ctx.refresh(cmd.name);
       return `exported ${cmd.name}${exp.readOnly ? ' read-only' : ''}: ${exp.uri}`;
     }
@@ -182,7 +207,8 @@ async function fail(name: string, ctx: CommandContext): Promise<string> {
 
 async function heal(name: string, ctx: CommandContext): Promise<string> {
   const saved = ctx.failed.get(name);
-  if (saved === undefined) throw new InvalidArgumentError(`${name} was not failed with "fail ${name}"; nothing to restore`);
+  if (saved === undefined)
+    throw new InvalidArgumentError(`${name} was not failed with "fail ${name}"; nothing to restore`);
   await swapTable(ctx, name, saved);
   ctx.failed.delete(name);
   await ctx.refresh(name);
@@ -206,7 +232,8 @@ async function openRegion(word: RegionWord, ctx: CommandContext): Promise<BlockD
 
 /** `copy`: one kcopyd job of a 'copy' client, as `dmsim copy` runs it. */
 async function copy(cmd: Extract<TuiCommand, { verb: 'copy' }>, ctx: CommandContext): Promise<string> {
-  if (!ctx.kcopyd) throw new InvalidArgumentError('copy runs kcopyd in this process: not available when attached to a daemon');
+  if (!ctx.kcopyd)
+    throw new InvalidArgumentError('copy runs kcopyd in this process: not available when attached to a daemon');
   const count = cmd.from.count!;
   const opened: BlockDevice[] = [];
   try {
@@ -220,7 +247,11 @@ async function copy(cmd: Extract<TuiCommand, { verb: 'copy' }>, ctx: CommandCont
     }
     const client = ctx.kcopyd.createClient({ owner: 'copy' });
     try {
-      const r = await client.copyAsync({ bdev: source, sector: cmd.from.sector, count }, dests, cmd.ignoreError ? KCOPYD_IGNORE_ERROR : 0);
+      const r = await client.copyAsync(
+        { bdev: source, sector: cmd.from.sector, count },
+        dests,
+        cmd.ignoreError ? KCOPYD_IGNORE_ERROR : 0,
+      );
       return `copied ${count} sectors: read_err=${r.readErr ? 1 : 0} write_err=0x${(r.writeErr >>> 0).toString(16)}`;
     } finally {
       await client.destroy();

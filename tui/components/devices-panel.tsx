@@ -43,7 +43,8 @@ export function deviceDetail(d: DeviceView, width: number): string {
 }
 
 function tone(d: DeviceView): Tone {
-  if (d.failed || d.snapshot?.invalid || d.snapshot?.mergeFailed || /[DFR]/.test(d.mirror?.health ?? '')) return 'error';
+  if (d.failed || d.snapshot?.invalid || d.snapshot?.mergeFailed || /[DFR]/.test(d.mirror?.health ?? ''))
+    return 'error';
   if (d.state === 'SUSPENDED' || d.snapshot?.overflow) return 'warn';
   if (d.snapshot?.merging || (d.mirror && d.mirror.inSync < d.mirror.regions)) return 'busy';
   return 'plain';
@@ -97,9 +98,24 @@ export function DevicesPanel({ state, selected, focused, width, height }: Device
   const rows = deviceTree(state.devices);
   const lines: Line[] = rows.flatMap((r): Line[] => {
     const d = r.device;
-    const main: Line = { key: d.name, device: d.name, text: deviceLine(r, width, d.name === selected), tone: tone(d), main: true };
+    const main: Line = {
+      key: d.name,
+      device: d.name,
+      text: deviceLine(r, width, d.name === selected),
+      tone: tone(d),
+      main: true,
+    };
     if (!d.export) return [main];
-    return [main, { key: `${d.name} nbd`, device: d.name, text: exportLine(d.export, r.depth, width), tone: d.export.clients > 0 ? 'ok' : 'plain', main: false }];
+    return [
+      main,
+      {
+        key: `${d.name} nbd`,
+        device: d.name,
+        text: exportLine(d.export, r.depth, width),
+        tone: d.export.clients > 0 ? 'ok' : 'plain',
+        main: false,
+      },
+    ];
   });
   const body = Math.max(0, height - 1);
   // The selected device stays in view together with its export line.
@@ -110,7 +126,13 @@ export function DevicesPanel({ state, selected, focused, width, height }: Device
   const above = lines.slice(0, first).filter((l) => l.main).length;
   const below = lines.slice(first + body).filter((l) => l.main).length;
   return (
-    <Panel title="Devices" info={`(${rows.length}${above + below > 0 ? `, ${above} above, ${below} below` : ''})`} focused={focused} width={width} height={height}>
+    <Panel
+      title="Devices"
+      info={`(${rows.length}${above + below > 0 ? `, ${above} above, ${below} below` : ''})`}
+      focused={focused}
+      width={width}
+      height={height}
+    >
       {rows.length === 0 ? <Toned tone="dim">{fit(' no devices: type "create NAME TABLE"', width)}</Toned> : null}
       <Box flexDirection="column">
         {shown.map((l) => (

@@ -8,10 +8,23 @@ import { Toned } from './theme.js';
 export function headerText(state: ViewState, mode: string, local: boolean, width: number): string {
   const live = [...state.jobs.values()].filter((j) => j.stage !== 'complete').length;
   const kcopyd = !local ? "daemon's kcopyd" : state.paused ? 'kcopyd PAUSED (s: step)' : 'kcopyd running';
-  return fit(` dmsim ${mode} | ${kcopyd} | pass ${state.passes} | ${state.devices.size} devices | ${live} jobs | ? help  q quit`, width);
+  return fit(
+    ` dmsim ${mode} | ${kcopyd} | pass ${state.passes} | ${state.devices.size} devices | ${live} jobs | ? help  q quit`,
+    width,
+  );
 }
 
-export function Header({ state, mode, local, width }: { state: ViewState; mode: string; local: boolean; width: number }) {
+export function Header({
+  state,
+  mode,
+  local,
+  width,
+}: {
+  state: ViewState;
+  mode: string;
+  local: boolean;
+  width: number;
+}) {
   return (
     <Toned tone={state.paused ? 'warn' : 'title'} bold>
       {headerText(state, mode, local, width)}

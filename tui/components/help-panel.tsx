@@ -28,7 +28,8 @@ export const LEGEND = [
 export function helpLines(width: number, height: number): string[] {
   const keys = ['Keys', ...KEYS.map(([k, what]) => `  ${k.padEnd(8)} ${what}`), ...LEGEND];
   const usages = Object.values(USAGE).map((u) => `  ${u}`);
-  if (keys.length + 1 + usages.length <= height && usages.every((u) => u.length <= width)) return [...keys, 'Commands', ...usages];
+  if (keys.length + 1 + usages.length <= height && usages.every((u) => u.length <= width))
+    return [...keys, 'Commands', ...usages];
   const words: string[] = [];
   let line = ' ';
   for (const verb of Object.keys(USAGE)) {

@@ -16,18 +16,29 @@ export function clientLine(c: KcopydClientView, width: number): string {
   const used = c.reservePages - c.reserveFree;
   const pages = `pg ${used}/${c.reservePages}${c.sharedUsed > 0 ? `+${c.sharedUsed}` : ''}`;
   const gauge = `[${bar(c.reservePages ? used / c.reservePages : 0, wide ? 10 : 4)}]`;
-  const q = wide ? `queues pages ${c.queues.pages} io ${c.queues.io} complete ${c.queues.complete}` : `q ${c.queues.pages} ${c.queues.io} ${c.queues.complete}`;
+  const q = wide
+    ? `queues pages ${c.queues.pages} io ${c.queues.io} complete ${c.queues.complete}`
+    : `q ${c.queues.pages} ${c.queues.io} ${c.queues.complete}`;
   return fit(`c${c.id} ${c.owner.padEnd(8).slice(0, 8)} ${pages} ${gauge} ${q}`, width);
 }
 
-const STAGE_WORD: Record<JobView['stage'], string> = { queued: 'queue', pages: 'pages', read: 'read', write: 'write', complete: 'done' };
+const STAGE_WORD: Record<JobView['stage'], string> = {
+  queued: 'queue',
+  pages: 'pages',
+  read: 'read',
+  write: 'write',
+  complete: 'done',
+};
 
 /** `#12 snapshot write [###...] 4/10+6`: chunks done/total and in flight; the error bits when set. */
 export function jobLine(j: JobView, width: number): string {
   const wide = width >= 60;
   const head = `#${String(j.id).padEnd(3)} ${j.owner.padEnd(8).slice(0, wide ? 8 : 6)} ${STAGE_WORD[j.stage].padEnd(5)}`;
   const progress = `[${bar(j.totalSectors ? j.doneSectors / j.totalSectors : 0, wide ? 10 : 5)}] ${j.subDone}/${j.chunks}+${j.subInFlight}`;
-  const errs = j.readErr || j.writeErr ? ` ${wide ? errorBits(j) : `r${j.readErr ? 1 : 0} w0x${(j.writeErr >>> 0).toString(16)}`}` : '';
+  const errs =
+    j.readErr || j.writeErr
+      ? ` ${wide ? errorBits(j) : `r${j.readErr ? 1 : 0} w0x${(j.writeErr >>> 0).toString(16)}`}`
+      : '';
   return fit(`${head} ${progress}${errs}`, width);
 }
 
@@ -55,7 +66,8 @@ export function KcopydPanel({ state, focused, width, height }: KcopydPanelProps)
   const jobs = jobList(state.jobs);
   const live = jobs.filter((j) => j.stage !== 'complete').length;
   const body = Math.max(0, height - 1);
-  const shared = state.shared.limit !== null ? [fit(`shared pool ${state.shared.used}/${state.shared.limit} pages`, width)] : [];
+  const shared =
+    state.shared.limit !== null ? [fit(`shared pool ${state.shared.used}/${state.shared.limit} pages`, width)] : [];
   // Clients get at most half the body so jobs stay visible; the rest of the body lists jobs.
   const clientRows = Math.max(0, Math.min(clients.length, Math.max(1, Math.floor(body / 2)) - shared.length));
   const hiddenClients = clients.length - clientRows;
@@ -72,10 +84,18 @@ export function KcopydPanel({ state, focused, width, height }: KcopydPanelProps)
     }
   });
   return (
-    <Panel title="kcopyd" info={`${clients.length} clients, ${live} jobs${state.paused ? ' PAUSED' : ''}`} focused={focused} width={width} height={height}>
+    <Panel
+      title="kcopyd"
+      info={`${clients.length} clients, ${live} jobs${state.paused ? ' PAUSED' : ''}`}
+      focused={focused}
+      width={width}
+      height={height}
+    >
       <Box flexDirection="column">
         {shared.map((l) => (
-          <Toned key="shared" tone="plain">{l}</Toned>
+          <Toned key="shared" tone="plain">
+            {l}
+          </Toned>
         ))}
         {clients.slice(0, hiddenClients > 0 ? clientRows - 1 : clientRows).map((c) => (
           <Toned key={`c${c.id}`} tone={c.reserveFree === 0 ? 'warn' : 'plain'}>

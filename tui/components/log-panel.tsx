@@ -32,7 +32,13 @@ export function LogPanel({ state, focused, scroll, width, height }: LogPanelProp
   const shown = entries.slice(start, start + body - (overflow ? 1 : 0));
   const below = entries.length - start - shown.length;
   return (
-    <Panel title="Errors and events" info={`(${errors} errors${lastError ? `, last ${clock(lastError.time)}${lastError.device ? ` ${lastError.device}` : ''}` : ''})`} focused={focused} width={width} height={height}>
+    <Panel
+      title="Errors and events"
+      info={`(${errors} errors${lastError ? `, last ${clock(lastError.time)}${lastError.device ? ` ${lastError.device}` : ''}` : ''})`}
+      focused={focused}
+      width={width}
+      height={height}
+    >
       <Box flexDirection="column">
         {shown.map((e, i) => (
           <Toned key={i} tone={e.level === 'error' ? 'error' : e.level === 'warn' ? 'warn' : 'plain'}>

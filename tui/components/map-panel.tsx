@@ -74,7 +74,13 @@ export function MapPanel({ state, device, focused, width, height }: MapPanelProp
   const m = device ? state.maps.get(device) : undefined;
   const gridRows = Math.max(1, height - 2);
   return (
-    <Panel title="Map" info={device ? `of ${device}${m ? ` (${m.size} ${m.kind})` : ''}` : ''} focused={focused} width={width} height={height}>
+    <Panel
+      title="Map"
+      info={device ? `of ${device}${m ? ` (${m.size} ${m.kind})` : ''}` : ''}
+      focused={focused}
+      width={width}
+      height={height}
+    >
       {!m ? (
         <Toned tone="dim">{fit(device ? ' no map: not a mirror or a snapshot' : ' select a device', width)}</Toned>
       ) : (

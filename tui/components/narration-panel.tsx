@@ -35,7 +35,11 @@ function outcomeLine(v: LessonView, paused: boolean): [Tone, string] {
   if (v.running) return ['busy', paused ? 'running, kcopyd paused: s runs one worker pass, p resumes' : 'running...'];
   const o = v.outcome;
   if (!o) return ['dim', 'press n to play it, or s to start it with kcopyd paused'];
-  if (!o.ok) return ['error', `not ok: ${o.reason ?? 'no reason given'}${o.bail ? ' (what follows depends on it: the lesson stops)' : ''}`];
+  if (!o.ok)
+    return [
+      'error',
+      `not ok: ${o.reason ?? 'no reason given'}${o.bail ? ' (what follows depends on it: the lesson stops)' : ''}`,
+    ];
   return ['ok', `ok${o.detail ? `: ${o.detail.split('\n')[0]}` : ''}`];
 }
 
@@ -46,9 +50,14 @@ export function narrationLines(v: LessonView, paused: boolean, width: number, he
   const head = `${v.played === 0 && !v.running ? 'first: ' : ''}step ${s.number}/${v.total}: ${s.title}`;
   const room = Math.max(0, body - 2);
   const say = s.say ? wrapWords(s.say, width - 2) : [];
-  const shown = say.length <= room ? say : room === 0 ? [] : [...say.slice(0, room - 1), fit(`${say[room - 1]!} ...`, width - 2)];
+  const shown =
+    say.length <= room ? say : room === 0 ? [] : [...say.slice(0, room - 1), fit(`${say[room - 1]!} ...`, width - 2)];
   const [tone, out] = outcomeLine(v, paused);
-  const lines: Array<[Tone, string]> = [['plain', fit(head, width)], ...shown.map((l): [Tone, string] => ['plain', `  ${l}`]), [tone, fit(out, width)]];
+  const lines: Array<[Tone, string]> = [
+    ['plain', fit(head, width)],
+    ...shown.map((l): [Tone, string] => ['plain', `  ${l}`]),
+    [tone, fit(out, width)],
+  ];
   return lines.slice(0, body);
 }
 
@@ -57,7 +66,17 @@ export function narrationRows(rows: number): number {
   return Math.max(6, Math.min(9, Math.floor(rows / 4)));
 }
 
-export function NarrationPanel({ view, paused, width, height }: { view: LessonView; paused: boolean; width: number; height: number }) {
+export function NarrationPanel({
+  view,
+  paused,
+  width,
+  height,
+}: {
+  view: LessonView;
+  paused: boolean;
+  width: number;
+  height: number;
+}) {
   return (
     <Panel title={fit(lessonTitle(view), width - 2)} width={width} height={height}>
       <Box flexDirection="column">

@@ -16,7 +16,12 @@ export function mapForDevice(d: DeviceView): DeviceMapView | undefined {
     return { kind: 'regions', size, cells, base: 'clean' };
   }
   if (d.snapshot && d.snapshot.chunkSectors > 0) {
-    return { kind: 'chunks', size: Math.ceil(d.sizeSectors / d.snapshot.chunkSectors), cells: new Map(), base: 'unmapped' };
+    return {
+      kind: 'chunks',
+      size: Math.ceil(d.sizeSectors / d.snapshot.chunkSectors),
+      cells: new Map(),
+      base: 'unmapped',
+    };
   }
   return undefined;
 }

@@ -33,7 +33,12 @@ export function appendLog(log: EventLogView, line: LogLine): EventLogView {
   if (head && folded) {
     const span = folded === 'same' ? {} : { span: folded, text: spanText(folded) };
     const merged: LogEntry = { ...head, ...span, seq: line.seq, time: line.time, repeat: head.repeat + 1 };
-    return { ...log, entries: [merged, ...log.entries.slice(1)], errors, ...(line.level === 'error' ? { lastError: merged } : {}) };
+    return {
+      ...log,
+      entries: [merged, ...log.entries.slice(1)],
+      errors,
+      ...(line.level === 'error' ? { lastError: merged } : {}),
+    };
   }
   const entry: LogEntry = { ...line, repeat: 1 };
   if (line.level === 'error') log = { ...log, lastError: entry };

@@ -31,8 +31,20 @@ export function removeClient(clients: Clients, id: number): Clients {
   return next;
 }
 
-export function newJob(fields: Pick<JobView, 'id' | 'client' | 'owner' | 'kind' | 'source' | 'dests' | 'totalSectors' | 'startedAt'>): JobView {
-  return { ...fields, stage: 'queued', doneSectors: 0, chunks: 1, subDone: 0, subInFlight: 0, pages: 0, readErr: false, writeErr: 0 };
+export function newJob(
+  fields: Pick<JobView, 'id' | 'client' | 'owner' | 'kind' | 'source' | 'dests' | 'totalSectors' | 'startedAt'>,
+): JobView {
+  return {
+    ...fields,
+    stage: 'queued',
+    doneSectors: 0,
+    chunks: 1,
+    subDone: 0,
+    subInFlight: 0,
+    pages: 0,
+    readErr: false,
+    writeErr: 0,
+  };
 }
 
 export function updateJob(jobs: Jobs, id: number, change: (j: JobView) => Partial<JobView>): Jobs {
@@ -61,7 +73,9 @@ export function finishJob(jobs: Jobs, id: number, readErr: boolean, writeErr: nu
     // An unsplit job reports no progress events: its one chunk is done when it completes.
     ...(j.chunks === 1 && !readErr && !writeErr ? { subDone: 1, doneSectors: j.totalSectors } : {}),
   }));
-  const finished = [...updated.values()].filter((j) => j.stage === 'complete').sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0) || b.id - a.id);
+  const finished = [...updated.values()]
+    .filter((j) => j.stage === 'complete')
+    .sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0) || b.id - a.id);
   if (finished.length <= FINISHED_JOBS_KEPT) return updated;
   const next = new Map(updated);
   for (const j of finished.slice(FINISHED_JOBS_KEPT)) next.delete(j.id);
@@ -72,7 +86,9 @@ export function finishJob(jobs: Jobs, id: number, readErr: boolean, writeErr: nu
 export function jobList(jobs: Jobs): JobView[] {
   const all = [...jobs.values()];
   const live = all.filter((j) => j.stage !== 'complete').sort((a, b) => a.id - b.id);
-  const done = all.filter((j) => j.stage === 'complete').sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0) || b.id - a.id);
+  const done = all
+    .filter((j) => j.stage === 'complete')
+    .sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0) || b.id - a.id);
   return [...live, ...done];
 }
 

@@ -5,7 +5,17 @@
 import { bool, type EngineEvent, field, list, num, str } from './engine-event.js';
 import { appendLog, type LogLine, spanText } from './event-log.js';
 import { addBytes, advance } from './throughput.js';
-import { deviceFromSnapshot, exportFrom, putDevice, removeDevice, setExport, setHealth, updateDevice, updateMirror, updateSnapshot } from './devices.js';
+import {
+  deviceFromSnapshot,
+  exportFrom,
+  putDevice,
+  removeDevice,
+  setExport,
+  setHealth,
+  updateDevice,
+  updateMirror,
+  updateSnapshot,
+} from './devices.js';
 import { finishJob, newJob, putJob, removeClient, updateClient, updateJob } from './kcopyd-view.js';
 import { mapForDevice, setCells, setMap } from './device-maps.js';
 import type { CellState, DeviceRunState, JobStage, LogLevel, SnapshotView, ViewState } from './view-state.js';
@@ -17,7 +27,12 @@ const SECTOR = 512;
 const UNKNOWN = '?';
 
 export function reduce(state: ViewState, e: EngineEvent): ViewState {
-  const timed: ViewState = { ...state, seq: Math.max(state.seq, e.seq), now: Math.max(state.now, e.time), throughput: advance(state.throughput, e.time) };
+  const timed: ViewState = {
+    ...state,
+    seq: Math.max(state.seq, e.seq),
+    now: Math.max(state.now, e.time),
+    throughput: advance(state.throughput, e.time),
+  };
   const handler = HANDLERS[e.type];
   return handler ? handler(timed, e) : log(timed, e, 'info', describe(e));
 }
@@ -65,7 +80,14 @@ function onDeviceSnapshot(s: ViewState, e: EngineEvent): ViewState {
   const state: DeviceRunState = str(e, 'state') === 'SUSPENDED' ? 'SUSPENDED' : 'ACTIVE';
   const exp = exportFrom(field(e, 'export'));
   const view = deviceFromSnapshot(
-    { name, table: str(e, 'table') ?? '', status: str(e, 'status') ?? '', state, failed: bool(e, 'failed') ?? false, ...(exp ? { export: exp } : {}) },
+    {
+      name,
+      table: str(e, 'table') ?? '',
+      status: str(e, 'status') ?? '',
+      state,
+      failed: bool(e, 'failed') ?? false,
+      ...(exp ? { export: exp } : {}),
+    },
     s.devices.get(name),
   );
   // A snapshot of the same table keeps the map the events built; a new table starts a new map.
@@ -82,7 +104,12 @@ function onDeviceGone(s: ViewState, e: EngineEvent): ViewState {
 function onRunState(state: DeviceRunState): Handler {
   return (s, e) => {
     const name = deviceOf(e);
-    return log({ ...s, devices: updateDevice(s.devices, name, (d) => ({ ...d, state })) }, e, 'info', state === 'SUSPENDED' ? 'suspended' : 'resumed');
+    return log(
+      { ...s, devices: updateDevice(s.devices, name, (d) => ({ ...d, state })) },
+      e,
+      'info',
+      state === 'SUSPENDED' ? 'suspended' : 'resumed',
+    );
   };
 }
 
@@ -135,7 +162,10 @@ function onPool(s: ViewState, e: EngineEvent): ViewState {
   const id = num(e, 'client') ?? 0;
   if (s.retiredClients.has(id)) return s;
   const limit = field(e, 'sharedLimit');
-  const shared = { limit: typeof limit === 'number' && Number.isFinite(limit) ? limit : null, used: num(e, 'engineSharedUsed') ?? s.shared.used };
+  const shared = {
+    limit: typeof limit === 'number' && Number.isFinite(limit) ? limit : null,
+    used: num(e, 'engineSharedUsed') ?? s.shared.used,
+  };
   const c = s.clients.get(id);
   const clients = updateClient(
     s.clients,
@@ -238,7 +268,12 @@ function onJob(s: ViewState, e: EngineEvent): ViewState {
     const writeErr = num(e, 'writeErr') ?? 0;
     const job = jobs.get(id)!;
     jobs = finishJob(jobs, id, readErr, writeErr, e.time);
-    const clients = updateClient(next.clients, job.client, { jobsDone: (next.clients.get(job.client)?.jobsDone ?? 0) + 1 }, job.owner);
+    const clients = updateClient(
+      next.clients,
+      job.client,
+      { jobsDone: (next.clients.get(job.client)?.jobsDone ?? 0) + 1 },
+      job.owner,
+    );
     const failed = readErr || writeErr !== 0;
     const text = `job ${id} (${job.owner}) ${failed ? 'failed' : 'done'}: ${job.source} > ${job.dests.join(',')} read_err=${readErr ? 1 : 0} write_err=0x${(writeErr >>> 0).toString(16)}`;
     return failed ? log({ ...next, jobs, clients }, e, 'error', text) : { ...next, jobs, clients };
@@ -293,7 +328,9 @@ function onExceptionAllocated(s: ViewState, e: EngineEvent): ViewState {
   const name = deviceOf(e);
   const chunk = num(e, 'oldChunk') ?? 0;
   const size = num(e, 'chunkSize') ?? 0;
-  const devices = updateDevice(s.devices, name, (d) => (d.snapshot ? { ...d, snapshot: { ...d.snapshot, allocated: d.snapshot.allocated + size } } : d));
+  const devices = updateDevice(s.devices, name, (d) =>
+    d.snapshot ? { ...d, snapshot: { ...d.snapshot, allocated: d.snapshot.allocated + size } } : d,
+  );
   return { ...s, devices, maps: setCells(s.maps, name, chunk, 1, 'pending') };
 }
 
@@ -308,16 +345,31 @@ function onCopyFinished(s: ViewState, e: EngineEvent): ViewState {
   const readErr = bool(e, 'readErr') ?? false;
   const writeErr = num(e, 'writeErr') ?? 0;
   if (!readErr && !writeErr) return s;
-  return log(s, e, 'error', `COW copy of chunk ${num(e, 'oldChunk') ?? '?'} failed read_err=${readErr ? 1 : 0} write_err=0x${(writeErr >>> 0).toString(16)}`);
+  return log(
+    s,
+    e,
+    'error',
+    `COW copy of chunk ${num(e, 'oldChunk') ?? '?'} failed read_err=${readErr ? 1 : 0} write_err=0x${(writeErr >>> 0).toString(16)}`,
+  );
 }
 
 function onInvalidated(s: ViewState, e: EngineEvent): ViewState {
   const reason = str(e, 'reason') ?? '';
-  return log({ ...s, devices: updateSnapshot(s.devices, deviceOf(e), { invalid: true }) }, e, 'error', `snapshot Invalid${reason ? `: ${reason}` : ''}`);
+  return log(
+    { ...s, devices: updateSnapshot(s.devices, deviceOf(e), { invalid: true }) },
+    e,
+    'error',
+    `snapshot Invalid${reason ? `: ${reason}` : ''}`,
+  );
 }
 
 function onOverflow(s: ViewState, e: EngineEvent): ViewState {
-  return log({ ...s, devices: updateSnapshot(s.devices, deviceOf(e), { overflow: true }) }, e, 'error', 'snapshot Overflow: snapshot writes now fail');
+  return log(
+    { ...s, devices: updateSnapshot(s.devices, deviceOf(e), { overflow: true }) },
+    e,
+    'error',
+    'snapshot Overflow: snapshot writes now fail',
+  );
 }
 
 function onMergeProgress(s: ViewState, e: EngineEvent): ViewState {
@@ -335,18 +387,32 @@ function onMergeState(s: ViewState, e: EngineEvent): ViewState {
   const name = deviceOf(e);
   const state = str(e, 'state') ?? '';
   const reason = str(e, 'reason') ?? '';
-  const devices = updateSnapshot(s.devices, name, { merging: state === 'running', ...(state === 'failed' ? { mergeFailed: true } : {}) });
-  return log({ ...s, devices }, e, state === 'failed' ? 'error' : 'info', `merge ${state}${reason ? `: ${reason}` : ''}`);
+  const devices = updateSnapshot(s.devices, name, {
+    merging: state === 'running',
+    ...(state === 'failed' ? { mergeFailed: true } : {}),
+  });
+  return log(
+    { ...s, devices },
+    e,
+    state === 'failed' ? 'error' : 'info',
+    `merge ${state}${reason ? `: ${reason}` : ''}`,
+  );
 }
 
 // ---- NBD exports (src/nbd/export-events.ts) ----
 
 function onExport(s: ViewState, e: EngineEvent): ViewState {
   const name = deviceOf(e);
-  if (str(e, 'action') === 'unexported') return log({ ...s, devices: setExport(s.devices, name, undefined) }, e, 'info', 'NBD export withdrawn');
+  if (str(e, 'action') === 'unexported')
+    return log({ ...s, devices: setExport(s.devices, name, undefined) }, e, 'info', 'NBD export withdrawn');
   const exp = exportFrom(e);
   if (!exp) return log(s, e, 'info', describe(e));
-  return log({ ...s, devices: setExport(s.devices, name, exp) }, e, 'info', `exported over NBD${exp.readOnly ? ' read-only' : ''} at ${exp.uri}`);
+  return log(
+    { ...s, devices: setExport(s.devices, name, exp) },
+    e,
+    'info',
+    `exported over NBD${exp.readOnly ? ' read-only' : ''} at ${exp.uri}`,
+  );
 }
 
 function onNbdClient(s: ViewState, e: EngineEvent): ViewState {
@@ -360,7 +426,12 @@ function onNbdClient(s: ViewState, e: EngineEvent): ViewState {
 
 // ---- mirror (targets/mirror/mirror-events.ts) ----
 
-const REGION_STATES: Record<string, CellState> = { clean: 'clean', dirty: 'dirty', nosync: 'nosync', recovering: 'recovering' };
+const REGION_STATES: Record<string, CellState> = {
+  clean: 'clean',
+  dirty: 'dirty',
+  nosync: 'nosync',
+  recovering: 'recovering',
+};
 
 function onRegion(s: ViewState, e: EngineEvent): ViewState {
   const state = REGION_STATES[str(e, 'state') ?? ''];
@@ -373,7 +444,12 @@ function onRecovery(s: ViewState, e: EngineEvent): ViewState {
   if (str(e, 'phase') === 'start') return { ...s, maps: setCells(s.maps, name, region, 1, 'recovering') };
   if (bool(e, 'ok') === true) return { ...s, maps: setCells(s.maps, name, region, 1, 'clean') };
   if (bool(e, 'ok') === false) {
-    return log({ ...s, maps: setCells(s.maps, name, region, 1, 'nosync') }, e, 'error', `resync of region ${region} failed read_err=${bool(e, 'readErr') ? 1 : 0} write_err=0x${((num(e, 'writeErr') ?? 0) >>> 0).toString(16)}`);
+    return log(
+      { ...s, maps: setCells(s.maps, name, region, 1, 'nosync') },
+      e,
+      'error',
+      `resync of region ${region} failed read_err=${bool(e, 'readErr') ? 1 : 0} write_err=0x${((num(e, 'writeErr') ?? 0) >>> 0).toString(16)}`,
+    );
   }
   return s;
 }
@@ -382,7 +458,10 @@ function onSync(s: ViewState, e: EngineEvent): ViewState {
   const name = deviceOf(e);
   const inSync = num(e, 'inSync');
   const total = num(e, 'total');
-  const next = { ...s, devices: updateMirror(s.devices, name, (m) => ({ inSync: inSync ?? m.inSync, regions: total ?? m.regions })) };
+  const next = {
+    ...s,
+    devices: updateMirror(s.devices, name, (m) => ({ inSync: inSync ?? m.inSync, regions: total ?? m.regions })),
+  };
   return bool(e, 'complete') ? log(next, e, 'info', 'mirror in sync') : next;
 }
 
@@ -392,7 +471,10 @@ function onLeg(s: ViewState, e: EngineEvent): ViewState {
   const health = str(e, 'health') ?? 'A';
   const reason = str(e, 'reason') ?? '';
   const primary = num(e, 'defaultLeg');
-  const devices = updateMirror(s.devices, name, (m) => ({ health: setHealth(m.health, leg, health), primary: primary ?? m.primary }));
+  const devices = updateMirror(s.devices, name, (m) => ({
+    health: setHealth(m.health, leg, health),
+    primary: primary ?? m.primary,
+  }));
   const text =
     reason === 'default'
       ? `primary switched to leg ${primary ?? '?'} (${str(e, 'name') ?? ''})`
@@ -422,7 +504,13 @@ const HANDLERS: Record<string, Handler> = {
   'dm.io': onIo,
   'dm.created': (s, e) => log(s, e, 'info', 'created'),
   'dm.removed': (s, e) => log(onDeviceGone(s, e), e, 'info', 'removed'),
-  'dm.loaded': (s, e) => log(s, e, 'info', `table loaded (inactive): ${num(e, 'targets') ?? '?'} targets, ${num(e, 'sizeSectors') ?? '?'} sectors`),
+  'dm.loaded': (s, e) =>
+    log(
+      s,
+      e,
+      'info',
+      `table loaded (inactive): ${num(e, 'targets') ?? '?'} targets, ${num(e, 'sizeSectors') ?? '?'} sectors`,
+    ),
   'dm.table_swapped': (s, e) => log(s, e, 'info', 'new table live'),
   'dm.suspended': onRunState('SUSPENDED'),
   'dm.resumed': onRunState('ACTIVE'),
@@ -437,7 +525,10 @@ const HANDLERS: Record<string, Handler> = {
   'kcopyd.throttle': (s) => s,
   'snapshot.exception.allocated': onExceptionAllocated,
   'snapshot.exception.committed': onExceptionCommitted,
-  'snapshot.copy.started': (s, e) => ({ ...s, maps: setCells(s.maps, deviceOf(e), num(e, 'oldChunk') ?? 0, 1, 'pending') }),
+  'snapshot.copy.started': (s, e) => ({
+    ...s,
+    maps: setCells(s.maps, deviceOf(e), num(e, 'oldChunk') ?? 0, 1, 'pending'),
+  }),
   'snapshot.copy.finished': onCopyFinished,
   'snapshot.invalidated': onInvalidated,
   'snapshot.overflow': onOverflow,

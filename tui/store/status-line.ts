@@ -14,7 +14,10 @@ export interface TableLine {
 export function parseTableLines(text: string): TableLine[] {
   const out: TableLine[] = [];
   for (const line of text.split('\n')) {
-    const words = line.trim().split(/\s+/).filter((w) => w.length > 0);
+    const words = line
+      .trim()
+      .split(/\s+/)
+      .filter((w) => w.length > 0);
     if (words.length < 3) continue;
     const start = Number(words[0]);
     const length = Number(words[1]);
@@ -68,7 +71,12 @@ export function mirrorTable(args: string[]): MirrorTable | undefined {
     const dev = args[3 + nLog + 2 * i];
     if (dev !== undefined) legs.push(dev);
   }
-  return { logType, ...(logDev ? { logDev } : {}), regionSectors: Number.isFinite(regionSectors) ? regionSectors : 0, legs };
+  return {
+    logType,
+    ...(logDev ? { logDev } : {}),
+    regionSectors: Number.isFinite(regionSectors) ? regionSectors : 0,
+    legs,
+  };
 }
 
 /** A snapshot's table args and status text: `<alloc>/<total> <meta>`, `Invalid`, `Overflow`, `Merge failed`. */

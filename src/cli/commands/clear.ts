@@ -4,9 +4,9 @@ import type { Command } from 'commander';
 import { socketOption, withDaemon, type SocketOptions } from '../daemon-session.js';
 
 export function registerClear(program: Command): void {
-  socketOption(program.command('clear').description('drop the table loaded in the inactive slot').argument('<name>')).action(
-    async (name: string, opts: SocketOptions) => {
-      await withDaemon(opts, (c) => c.request('clear', { name }));
-    },
-  );
+  socketOption(
+    program.command('clear').description('drop the table loaded in the inactive slot').argument('<name>'),
+  ).action(async (name: string, opts: SocketOptions) => {
+    await withDaemon(opts, (c) => c.request('clear', { name }));
+  });
 }

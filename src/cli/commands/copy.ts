@@ -35,7 +35,9 @@ export interface RegionSpec {
 export function parseRegionSpec(option: string, text: string): RegionSpec {
   const m = /^(.+):(\d+)(?:\+(\d+))?$/.exec(text);
   if (!m) {
-    throw new InvalidArgumentError(`${option} '${text}': expected DEV:SECTOR or DEV:SECTOR+COUNT (whole 512-byte sectors), e.g. disk.img:2048+64`);
+    throw new InvalidArgumentError(
+      `${option} '${text}': expected DEV:SECTOR or DEV:SECTOR+COUNT (whole 512-byte sectors), e.g. disk.img:2048+64`,
+    );
   }
   const sector = Number(m[2]);
   const count = m[3] === undefined ? null : Number(m[3]);
@@ -69,7 +71,8 @@ async function openDevices(specs: { spec: RegionSpec; write: boolean }[]): Promi
   try {
     for (const { spec } of specs) {
       const key = keys.get(spec)!;
-      if (!opened.has(key)) opened.set(key, await FileDevice.open(spec.path, { readOnly: !writable.get(key), name: spec.path }));
+      if (!opened.has(key))
+        opened.set(key, await FileDevice.open(spec.path, { readOnly: !writable.get(key), name: spec.path }));
     }
   } catch (e) {
     await Promise.all([...opened.values()].map((d) => d.close()));
@@ -81,18 +84,29 @@ async function openDevices(specs: { spec: RegionSpec; write: boolean }[]): Promi
 }
 
 /** Runs the job the options describe. Refusals throw before any I/O. */
-export async function runCopy(opts: CopyOptions, progress: (done: number, total: number, seconds: number) => void): Promise<CopyOutcome> {
+export async function runCopy(
+  opts: CopyOptions,
+  progress: (done: number, total: number, seconds: number) => void,
+): Promise<CopyOutcome> {
   if (opts.to.length === 0) throw new InvalidArgumentError('copy: give at least one --to DEV:SECTOR');
-  if (opts.zero && opts.from !== undefined) throw new InvalidArgumentError('copy: --zero writes zeros and takes no --from');
-  if (!opts.zero && opts.from === undefined) throw new InvalidArgumentError('copy: give --from DEV:SECTOR+COUNT (or --zero)');
+  if (opts.zero && opts.from !== undefined)
+    throw new InvalidArgumentError('copy: --zero writes zeros and takes no --from');
+  if (!opts.zero && opts.from === undefined)
+    throw new InvalidArgumentError('copy: give --from DEV:SECTOR+COUNT (or --zero)');
   const from = opts.from === undefined ? null : parseRegionSpec('--from', opts.from);
-  if (from && from.count === null) throw new InvalidArgumentError(`--from '${opts.from}': the source needs a count: DEV:SECTOR+COUNT`);
+  if (from && from.count === null)
+    throw new InvalidArgumentError(`--from '${opts.from}': the source needs a count: DEV:SECTOR+COUNT`);
   const to = opts.to.map((t) => parseRegionSpec('--to', t));
   const count = from ? from.count! : to[0]!.count;
-  if (count === null) throw new InvalidArgumentError(`--to '${opts.to[0]}': with --zero every destination needs a count: DEV:SECTOR+COUNT`);
+  if (count === null)
+    throw new InvalidArgumentError(
+      `--to '${opts.to[0]}': with --zero every destination needs a count: DEV:SECTOR+COUNT`,
+    );
   to.forEach((t, i) => {
     if (t.count !== null && t.count !== count) {
-      throw new InvalidArgumentError(`--to '${opts.to[i]}' has ${t.count} sectors but the ${from ? 'source' : 'first destination'} has ${count}`);
+      throw new InvalidArgumentError(
+        `--to '${opts.to[i]}' has ${t.count} sectors but the ${from ? 'source' : 'first destination'} has ${count}`,
+      );
     }
   });
 
@@ -101,7 +115,10 @@ export async function runCopy(opts: CopyOptions, progress: (done: number, total:
   const reservePages = parseCount('--pages', opts.pages);
   const bus = new EventBus();
   const engine = new KcopydEngine({ bus, subJobSectors, sharedPoolPages });
-  const devices = await openDevices([...(from ? [{ spec: from, write: false }] : []), ...to.map((spec) => ({ spec, write: true }))]);
+  const devices = await openDevices([
+    ...(from ? [{ spec: from, write: false }] : []),
+    ...to.map((spec) => ({ spec, write: true })),
+  ]);
   const trace = opts.trace ? new TraceFile(bus, opts.trace) : null;
   try {
     const client = engine.createClient({ owner: 'copy', reservePages });
@@ -109,11 +126,14 @@ export async function runCopy(opts: CopyOptions, progress: (done: number, total:
     const seconds = (): number => (performance.now() - started) / 1000;
     const off = bus.on((e) => {
       if (e.type === 'kcopyd.progress') progress(e.doneSectors, e.totalSectors, seconds());
-      else if (e.type === 'kcopyd.io-error') process.stderr.write(`dmsim: ${e.op} error on ${e.device} sectors ${e.sector}+${e.count}: ${e.message}\n`);
+      else if (e.type === 'kcopyd.io-error')
+        process.stderr.write(`dmsim: ${e.op} error on ${e.device} sectors ${e.sector}+${e.count}: ${e.message}\n`);
     });
     const region = (spec: RegionSpec): IoRegion => ({ bdev: devices.get(spec.path)!, sector: spec.sector, count });
     const flags = opts.ignoreError ? KCOPYD_IGNORE_ERROR : 0;
-    const result = from ? await client.copyAsync(region(from), to.map(region), flags) : await client.zeroAsync(to.map(region), flags);
+    const result = from
+      ? await client.copyAsync(region(from), to.map(region), flags)
+      : await client.zeroAsync(to.map(region), flags);
     const elapsed = seconds();
     off();
     await client.destroy();
@@ -134,7 +154,12 @@ export function registerCopy(program: Command): void {
     .command('copy')
     .description('copy (or zero) a region of files or block devices with the kcopyd engine')
     .option('--from <DEV:SECTOR+COUNT>', 'the source region')
-    .option('--to <DEV:SECTOR[+COUNT]>', 'a destination (up to 8; repeat the option)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option(
+      '--to <DEV:SECTOR[+COUNT]>',
+      'a destination (up to 8; repeat the option)',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option('--zero', 'write zeros to the destinations (they need +COUNT) instead of copying')
     .option('--ignore-error', 'KCOPYD_IGNORE_ERROR: go on after errors, writing zeros for unreadable pages')
     .option('--subjob-sectors <n>', 'sub-job size in sectors, 8..2048 (default 1024)')
@@ -149,14 +174,21 @@ export function registerCopy(program: Command): void {
         if (!tty || (performance.now() - lastDraw < 100 && done < total)) return;
         lastDraw = performance.now();
         const rate = seconds > 0 ? ((done * SECTOR_SIZE) / 2 ** 20 / seconds).toFixed(1) : '-';
-        process.stderr.write(`\r\x1b[K${mib(done)} / ${mib(total)} MiB (${Math.floor((100 * done) / Math.max(total, 1))}%) ${rate} MiB/s`);
+        process.stderr.write(
+          `\r\x1b[K${mib(done)} / ${mib(total)} MiB (${Math.floor((100 * done) / Math.max(total, 1))}%) ${rate} MiB/s`,
+        );
       });
       if (tty && lastDraw > 0) process.stderr.write('\r\x1b[K');
-      process.stdout.write(`read_err=${outcome.readErr ? 1 : 0} write_err=0x${(outcome.writeErr >>> 0).toString(16)}\n`);
-      const rate = outcome.seconds > 0 ? ((outcome.sectors * SECTOR_SIZE) / 2 ** 20 / outcome.seconds).toFixed(1) : 'inf';
+      process.stdout.write(
+        `read_err=${outcome.readErr ? 1 : 0} write_err=0x${(outcome.writeErr >>> 0).toString(16)}\n`,
+      );
+      const rate =
+        outcome.seconds > 0 ? ((outcome.sectors * SECTOR_SIZE) / 2 ** 20 / outcome.seconds).toFixed(1) : 'inf';
       const failed = outcome.readErr || outcome.writeErr !== 0;
       const verb = `${failed ? 'failed to ' : ''}${opts.zero ? (failed ? 'zero' : 'zeroed') : failed ? 'copy' : 'copied'}`;
-      process.stdout.write(`${verb} ${outcome.sectors} sectors (${mib(outcome.sectors)} MiB) in ${outcome.seconds.toFixed(3)} s: ${rate} MiB/s\n`);
+      process.stdout.write(
+        `${verb} ${outcome.sectors} sectors (${mib(outcome.sectors)} MiB) in ${outcome.seconds.toFixed(3)} s: ${rate} MiB/s\n`,
+      );
       if (failed) process.exitCode = 1;
     });
 }

@@ -24,7 +24,13 @@ export function registerCreate(program: Command): void {
   ).action(async (name: string, file: string | undefined, opts: CreateOptions) => {
     const table = opts.notable ? '' : await readTable(opts.table, file);
     await withDaemon(opts, (c) =>
-      c.request('create', { name, table, readOnly: opts.readonly ?? false, notable: opts.notable ?? false, ...(opts.uuid ? { uuid: opts.uuid } : {}) }),
+      c.request('create', {
+        name,
+        table,
+        readOnly: opts.readonly ?? false,
+        notable: opts.notable ?? false,
+        ...(opts.uuid ? { uuid: opts.uuid } : {}),
+      }),
     );
   });
 }

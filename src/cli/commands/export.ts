@@ -2,7 +2,14 @@
 // the daemon, src/nbd/). Prints the URI clients use. Default address: a unix socket beside the control socket.
 
 import type { Command } from 'commander';
-import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
+import {
+  jsonOption,
+  printJson,
+  socketOption,
+  withDaemon,
+  type JsonOptions,
+  type SocketOptions,
+} from '../daemon-session.js';
 
 interface ExportOptions extends SocketOptions, JsonOptions {
   listen?: string;
@@ -16,12 +23,19 @@ export function registerExport(program: Command): void {
         .command('export')
         .description('export a device over NBD (qemu-img, qemu-io, nbdinfo, nbdcopy ... can then use it)')
         .argument('<name>')
-        .option('--listen <address>', 'unix:PATH or tcp:HOST:PORT (default: unix socket beside the control socket; other addresses are never chosen for you)')
+        .option(
+          '--listen <address>',
+          'unix:PATH or tcp:HOST:PORT (default: unix socket beside the control socket; other addresses are never chosen for you)',
+        )
         .option('--read-only', 'refuse writes from NBD clients'),
     ),
   ).action(async (name: string, opts: ExportOptions) => {
     await withDaemon(opts, async (c) => {
-      const exp = await c.request('export', { name, ...(opts.listen !== undefined ? { listen: opts.listen } : {}), readOnly: opts.readOnly ?? false });
+      const exp = await c.request('export', {
+        name,
+        ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
+        readOnly: opts.readOnly ?? false,
+      });
       if (opts.json) printJson(exp);
       else process.stdout.write(`${exp.uri}\n`);
     });

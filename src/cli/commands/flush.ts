@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import { socketOption, withDaemon, type SocketOptions } from '../daemon-session.js';
 
 export function registerFlush(program: Command): void {
-  socketOption(program.command('flush').description('flush a device').argument('<name>')).action(async (name: string, opts: SocketOptions) => {
-    await withDaemon(opts, (c) => c.request('flush', { name }));
-  });
+  socketOption(program.command('flush').description('flush a device').argument('<name>')).action(
+    async (name: string, opts: SocketOptions) => {
+      await withDaemon(opts, (c) => c.request('flush', { name }));
+    },
+  );
 }

@@ -2,16 +2,25 @@
 
 import type { Command } from 'commander';
 import { formatInfo, NO_DEVICES } from '../../control/dmsetup-format.js';
-import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
+import {
+  jsonOption,
+  printJson,
+  socketOption,
+  withDaemon,
+  type JsonOptions,
+  type SocketOptions,
+} from '../daemon-session.js';
 
 export function registerInfo(program: Command): void {
-  jsonOption(socketOption(program.command('info').description('show device state, tables, open count, event number').argument('[name]'))).action(
-    async (name: string | undefined, opts: SocketOptions & JsonOptions) => {
-      await withDaemon(opts, async (c) => {
-        const infos = await c.request('info', name !== undefined ? { name } : {});
-        if (opts.json) return printJson(infos);
-        process.stdout.write(infos.length === 0 ? NO_DEVICES : formatInfo(infos));
-      });
-    },
-  );
+  jsonOption(
+    socketOption(
+      program.command('info').description('show device state, tables, open count, event number').argument('[name]'),
+    ),
+  ).action(async (name: string | undefined, opts: SocketOptions & JsonOptions) => {
+    await withDaemon(opts, async (c) => {
+      const infos = await c.request('info', name !== undefined ? { name } : {});
+      if (opts.json) return printJson(infos);
+      process.stdout.write(infos.length === 0 ? NO_DEVICES : formatInfo(infos));
+    });
+  });
 }

@@ -2,14 +2,23 @@
 
 import type { Command } from 'commander';
 import { formatLs } from '../../control/dmsetup-format.js';
-import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
+import {
+  jsonOption,
+  printJson,
+  socketOption,
+  withDaemon,
+  type JsonOptions,
+  type SocketOptions,
+} from '../daemon-session.js';
 
 export function registerLs(program: Command): void {
-  jsonOption(socketOption(program.command('ls').description('list the devices'))).action(async (opts: SocketOptions & JsonOptions) => {
-    await withDaemon(opts, async (c) => {
-      const devices = await c.request('ls', {});
-      if (opts.json) printJson(devices);
-      else process.stdout.write(formatLs(devices));
-    });
-  });
+  jsonOption(socketOption(program.command('ls').description('list the devices'))).action(
+    async (opts: SocketOptions & JsonOptions) => {
+      await withDaemon(opts, async (c) => {
+        const devices = await c.request('ls', {});
+        if (opts.json) printJson(devices);
+        else process.stdout.write(formatLs(devices));
+      });
+    },
+  );
 }

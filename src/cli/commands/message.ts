@@ -2,7 +2,15 @@
 
 import type { Command } from 'commander';
 import { formatMessageReply } from '../../control/dmsetup-format.js';
-import { jsonOption, parseWholeNumber, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
+import {
+  jsonOption,
+  parseWholeNumber,
+  printJson,
+  socketOption,
+  withDaemon,
+  type JsonOptions,
+  type SocketOptions,
+} from '../daemon-session.js';
 
 export function registerMessage(program: Command): void {
   jsonOption(

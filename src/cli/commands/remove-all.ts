@@ -8,7 +8,7 @@ export function registerRemoveAll(program: Command): void {
     program
       .command('remove_all')
       .description('remove every device')
-      .option('-f, --force', 'replace busy devices\' tables with error targets first'),
+      .option('-f, --force', "replace busy devices' tables with error targets first"),
   ).action(async (opts: SocketOptions & { force?: boolean }) => {
     await withDaemon(opts, (c) => c.request('removeAll', { force: opts.force ?? false }));
   });

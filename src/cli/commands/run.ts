@@ -11,10 +11,17 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('play a scenario file headless and print a TAP report (embedded engine, or a daemon with --socket)')
     .argument('<file>', 'the scenario (JSON, format in fixtures/lessons/SCHEMA.md)')
-    .option('--socket <path>', "play against the daemon at this control socket instead of an embedded engine ('-' for the default socket)")
-    .option('--step-limit <ms>', 'how long one step may run before it is reported stuck and playing stops (default 60000; 0 = no limit)')
+    .option(
+      '--socket <path>',
+      "play against the daemon at this control socket instead of an embedded engine ('-' for the default socket)",
+    )
+    .option(
+      '--step-limit <ms>',
+      'how long one step may run before it is reported stuck and playing stops (default 60000; 0 = no limit)',
+    )
     .action(async (file: string, opts: { socket?: string; stepLimit?: string }) => {
-      const socket = opts.socket === undefined ? undefined : resolveSocketPath(opts.socket === '-' ? undefined : opts.socket);
+      const socket =
+        opts.socket === undefined ? undefined : resolveSocketPath(opts.socket === '-' ? undefined : opts.socket);
       const stepLimitMs = opts.stepLimit === undefined ? undefined : parseWholeNumber('--step-limit', opts.stepLimit);
       const result = await runScenario(file, {
         ...(socket !== undefined ? { socket } : {}),

@@ -3,17 +3,34 @@
 
 import type { Command } from 'commander';
 import { formatAllDevices, formatOneDevice, formatTableLines } from '../../control/dmsetup-format.js';
-import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
+import {
+  jsonOption,
+  printJson,
+  socketOption,
+  withDaemon,
+  type JsonOptions,
+  type SocketOptions,
+} from '../daemon-session.js';
 
 type Options = SocketOptions & JsonOptions & { target?: string; inactive?: boolean };
 
 function registerTableVerb(program: Command, verb: 'status' | 'table', description: string): void {
-  const cmd = program.command(verb).description(description).argument('[name]').option('--target <type>', 'only lines of this target type');
+  const cmd = program
+    .command(verb)
+    .description(description)
+    .argument('[name]')
+    .option('--target <type>', 'only lines of this target type');
   if (verb === 'table') cmd.option('--inactive', 'show the table loaded in the inactive slot');
   jsonOption(socketOption(cmd)).action(async (name: string | undefined, opts: Options) => {
     await withDaemon(opts, async (c) => {
-      const args = { ...(name !== undefined ? { name } : {}), ...(opts.target !== undefined ? { target: opts.target } : {}) };
-      const lines = verb === 'table' ? await c.request('table', { ...args, inactive: opts.inactive ?? false }) : await c.request('status', args);
+      const args = {
+        ...(name !== undefined ? { name } : {}),
+        ...(opts.target !== undefined ? { target: opts.target } : {}),
+      };
+      const lines =
+        verb === 'table'
+          ? await c.request('table', { ...args, inactive: opts.inactive ?? false })
+          : await c.request('status', args);
       if (opts.json) return printJson(lines);
       if (name !== undefined) {
         process.stdout.write(opts.target === undefined ? formatOneDevice(lines) : formatTableLines(lines, false));
@@ -21,7 +38,11 @@ function registerTableVerb(program: Command, verb: 'status' | 'table', descripti
       }
       const names = (await c.request('ls', {})).map((d) => d.name);
       // With --target, devices without a matching target print nothing (dmsetup's filter), not "NAME: ".
-      process.stdout.write(opts.target === undefined || names.length === 0 ? formatAllDevices(names, lines) : formatTableLines(lines, true));
+      process.stdout.write(
+        opts.target === undefined || names.length === 0
+          ? formatAllDevices(names, lines)
+          : formatTableLines(lines, true),
+      );
     });
   });
 }

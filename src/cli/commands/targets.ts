@@ -2,7 +2,14 @@
 
 import type { Command } from 'commander';
 import { formatTargets } from '../../control/dmsetup-format.js';
-import { jsonOption, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
+import {
+  jsonOption,
+  printJson,
+  socketOption,
+  withDaemon,
+  type JsonOptions,
+  type SocketOptions,
+} from '../daemon-session.js';
 
 export function registerTargets(program: Command): void {
   jsonOption(socketOption(program.command('targets').description('list the target types and their versions'))).action(

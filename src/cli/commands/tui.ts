@@ -25,7 +25,10 @@ export function registerTui(program: Command): void {
     .description('the live terminal UI: devices, kcopyd jobs and pages, region and chunk maps, errors')
     .option('--demo', 'build a demo on temporary sparse files (what npm start runs)')
     .option('--attach [socket]', 'watch and drive a running dmsim daemon (default socket: --socket / DMSIM_SOCKET)')
-    .option('--scenario <file>', 'play a lesson (fixtures/lessons/*.json): n plays the next step, s steps kcopyd inside it')
+    .option(
+      '--scenario <file>',
+      'play a lesson (fixtures/lessons/*.json): n plays the next step, s steps kcopyd inside it',
+    )
     .option('--fps <n>', 'most frames drawn per second', '10')
     .option('--pace <factor>', 'demo speed: waits are multiplied by this (0.5 = twice as fast)', '1')
     .action(async (opts: TuiCliOptions) => {

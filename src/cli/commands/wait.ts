@@ -2,12 +2,24 @@
 // differs from EVENT_NR (default 0, as dmsetup sends).
 
 import type { Command } from 'commander';
-import { jsonOption, parseWholeNumber, printJson, socketOption, withDaemon, type JsonOptions, type SocketOptions } from '../daemon-session.js';
+import {
+  jsonOption,
+  parseWholeNumber,
+  printJson,
+  socketOption,
+  withDaemon,
+  type JsonOptions,
+  type SocketOptions,
+} from '../daemon-session.js';
 
 export function registerWait(program: Command): void {
   jsonOption(
     socketOption(
-      program.command('wait').description('wait until the event counter of a device differs from EVENT_NR (default 0)').argument('<name>').argument('[event_nr]'),
+      program
+        .command('wait')
+        .description('wait until the event counter of a device differs from EVENT_NR (default 0)')
+        .argument('<name>')
+        .argument('[event_nr]'),
     ),
   ).action(async (name: string, eventText: string | undefined, opts: SocketOptions & JsonOptions) => {
     const eventNr = eventText === undefined ? undefined : parseWholeNumber('EVENT_NR', eventText);

@@ -14,7 +14,8 @@ interface WriteOptions extends SocketOptions {
 
 function parseByte(text: string): number {
   const value = /^0x[0-9a-f]{1,2}$/i.test(text) ? parseInt(text, 16) : /^\d{1,3}$/.test(text) ? Number(text) : NaN;
-  if (!(value >= 0 && value <= 255)) throw new InvalidArgumentError(`--byte must be 0..255 or 0x00..0xff, not '${text}'`);
+  if (!(value >= 0 && value <= 255))
+    throw new InvalidArgumentError(`--byte must be 0..255 or 0x00..0xff, not '${text}'`);
   return value;
 }
 
@@ -32,7 +33,9 @@ async function payload(opts: WriteOptions, count: number): Promise<Buffer> {
     const buf = Buffer.alloc(bytes);
     const { bytesRead } = await fh.read(buf, 0, bytes, 0);
     if (bytesRead < bytes) {
-      throw new InvalidArgumentError(`${from} holds ${bytesRead} bytes, fewer than the ${bytes} that ${count} sectors need`);
+      throw new InvalidArgumentError(
+        `${from} holds ${bytesRead} bytes, fewer than the ${bytes} that ${count} sectors need`,
+      );
     }
     return buf;
   } finally {

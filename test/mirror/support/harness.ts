@@ -71,7 +71,10 @@ export class Rig {
 
   /** ctr + resume, as `dmsetup create` does. The table is the part after `<start> <len> mirror `. */
   async create(deviceName: string, params: string, len = LEN): Promise<MirrorSet> {
-    const t = (await mirrorTargetType.create(this.context(deviceName, len), params.split(/\s+/).filter(Boolean))) as MirrorSet;
+    const t = (await mirrorTargetType.create(
+      this.context(deviceName, len),
+      params.split(/\s+/).filter(Boolean),
+    )) as MirrorSet;
     await t.resume();
     return t;
   }

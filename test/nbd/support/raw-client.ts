@@ -63,11 +63,18 @@ export class RawClient {
   }
 
   /** Sends one request; returns its handle as a bigint. */
-  request(type: number, offset: number | bigint, length: number, options: { flags?: number; payload?: Buffer } = {}): bigint {
+  request(
+    type: number,
+    offset: number | bigint,
+    length: number,
+    options: { flags?: number; payload?: Buffer } = {},
+  ): bigint {
     const handle = this.nextHandle++;
     const h = Buffer.alloc(8);
     h.writeBigUInt64BE(handle);
-    this.socket.write(encodeRequestHeader({ flags: options.flags ?? 0, type, handle: h, offset: BigInt(offset), length }));
+    this.socket.write(
+      encodeRequestHeader({ flags: options.flags ?? 0, type, handle: h, offset: BigInt(offset), length }),
+    );
     if (options.payload) this.socket.write(options.payload);
     return handle;
   }

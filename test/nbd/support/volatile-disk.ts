@@ -24,7 +24,8 @@ export class VolatileDisk implements BlockDevice {
   }
 
   async write(sector: number, buf: Buffer): Promise<void> {
-    for (let i = 0; i < buf.length / SECTOR_SIZE; i++) this.cache.set(sector + i, Buffer.from(buf.subarray(i * SECTOR_SIZE, (i + 1) * SECTOR_SIZE)));
+    for (let i = 0; i < buf.length / SECTOR_SIZE; i++)
+      this.cache.set(sector + i, Buffer.from(buf.subarray(i * SECTOR_SIZE, (i + 1) * SECTOR_SIZE)));
   }
 
   async flush(): Promise<void> {

@@ -21,7 +21,10 @@ export interface DaemonHandle {
 
 /** Runs `dmsim ARGS...` to completion: its status and stderr. */
 export function runCli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -30,10 +33,14 @@ export function runCli(args: string[]): Promise<{ status: number | null; stdout:
 }
 
 export async function startDaemon(socket: string, extra: string[] = []): Promise<DaemonHandle> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, 'daemon', '--socket', socket, ...extra], {
-    cwd: REPO,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI, 'daemon', '--socket', socket, ...extra],
+    {
+      cwd: REPO,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   let gone = false;

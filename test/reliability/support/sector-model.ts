@@ -69,7 +69,10 @@ export class SectorModel {
       const got = tagOf(s, data.subarray(s * SECTOR_SIZE, (s + 1) * SECTOR_SIZE));
       const allowed = this.allowed(s);
       if (got === null || !allowed.includes(got)) {
-        if (problems.length < 5) problems.push(`${this.name} sector ${s}: read ${got === null ? 'foreign data' : `write ${got}`}, expected one of ${allowed.join(', ')}`);
+        if (problems.length < 5)
+          problems.push(
+            `${this.name} sector ${s}: read ${got === null ? 'foreign data' : `write ${got}`}, expected one of ${allowed.join(', ')}`,
+          );
         continue;
       }
       this.stable[s] = got;

@@ -50,7 +50,8 @@ export class Workload {
           }
           const count = 1 + this.rng.int(w.maxSectors);
           let sector = this.rng.int(w.model.sectors - count + 1);
-          for (let tries = 0; !rangeOwned(w, sector, count) && tries < 64; tries++) sector = this.rng.int(w.model.sectors - count + 1);
+          for (let tries = 0; !rangeOwned(w, sector, count) && tries < 64; tries++)
+            sector = this.rng.int(w.model.sectors - count + 1);
           if (!rangeOwned(w, sector, count)) continue;
           const tag = this.tag();
           w.model.issued(sector, count, tag);

@@ -115,6 +115,8 @@ export function snapPercent(status: string): string {
 /** A sector-stamped buffer: every 16 bytes say which sector and which fill they belong to. */
 export function stamp(tag: string, sector: number, count: number): Buffer {
   const b = Buffer.alloc(count * 512);
-  for (let s = 0; s < count; s++) for (let o = 0; o < 512; o += 16) b.write(`${tag}:${String(sector + s).padStart(8, '0')}`.padEnd(16, '.').slice(0, 16), s * 512 + o, 'latin1');
+  for (let s = 0; s < count; s++)
+    for (let o = 0; o < 512; o += 16)
+      b.write(`${tag}:${String(sector + s).padStart(8, '0')}`.padEnd(16, '.').slice(0, 16), s * 512 + o, 'latin1');
   return b;
 }

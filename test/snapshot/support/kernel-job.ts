@@ -33,7 +33,8 @@ export class Job {
 
   async create(name: string, table: string): Promise<Mapped> {
     const [, len, type, ...args] = table.split(' ');
-    const tt = type === 'snapshot-origin' ? originTargetType : type === 'snapshot' ? snapshotTargetType : mergeTargetType;
+    const tt =
+      type === 'snapshot-origin' ? originTargetType : type === 'snapshot' ? snapshotTargetType : mergeTargetType;
     const m = await this.rig.create(tt, name, Number(len), args);
     await m.target.preresume?.();
     await m.target.resume?.();
@@ -58,7 +59,8 @@ export class Job {
   async reload(name: string, table: string): Promise<void> {
     const old = this.dev(name);
     const [, len, type, ...args] = table.split(' ');
-    const tt = type === 'snapshot-origin' ? originTargetType : type === 'snapshot' ? snapshotTargetType : mergeTargetType;
+    const tt =
+      type === 'snapshot-origin' ? originTargetType : type === 'snapshot' ? snapshotTargetType : mergeTargetType;
     const m = await this.rig.create(tt, name, Number(len), args);
     // As dm do_resume: the new table's hooks run, then the old table is destroyed.
     await m.target.preresume?.();

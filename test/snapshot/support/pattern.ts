@@ -3,7 +3,8 @@
 
 export function pattern(tag: string, sector: number, count: number): Buffer {
   const lines: string[] = [];
-  for (let n = sector * 32; n < (sector + count) * 32; n++) lines.push(`${tag.padEnd(3)}:${String(n).padStart(11, '0')}\n`);
+  for (let n = sector * 32; n < (sector + count) * 32; n++)
+    lines.push(`${tag.padEnd(3)}:${String(n).padStart(11, '0')}\n`);
   return Buffer.from(lines.join(''), 'latin1');
 }
 
