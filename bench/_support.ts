@@ -22,8 +22,10 @@ export async function fillData(path: string, bytes: number): Promise<void> {
   const fh = await fsp.open(path, 'w');
   const chunk = Buffer.alloc(4 * MiB);
   for (let off = 0; off < bytes; off += chunk.length) {
-    for (let i = 0; i < chunk.length; i += 8)
-      chunk.writeUInt32LE((off + i) >>> 3, i), chunk.writeUInt32LE(0x5eed1e55, i + 4);
+    for (let i = 0; i < chunk.length; i += 8) {
+      chunk.writeUInt32LE((off + i) >>> 3, i);
+      chunk.writeUInt32LE(0x5eed1e55, i + 4);
+    }
     await fh.write(chunk, 0, chunk.length, off);
   }
   await fh.close();

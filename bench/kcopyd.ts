@@ -14,8 +14,8 @@ import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FileDevice } from '../src/block/file-device.js';
 import { EventBus } from '../src/base/events.js';
+import { FileDevice } from '../src/block/file-device.js';
 import { KcopydEngine } from '../src/kcopyd/engine.js';
 
 const MiB = 2 ** 20;
@@ -47,7 +47,7 @@ async function child(src: string, dst: string, sectors: number): Promise<void> {
     readErr: r.readErr,
     writeErr: r.writeErr,
   };
-  process.stdout.write(JSON.stringify(report) + '\n');
+  process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {

@@ -9,8 +9,8 @@
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeviceMapper } from '../targets/device-mapper.js';
 import { EventBus } from '../src/base/events.js';
+import { DeviceMapper } from '../targets/device-mapper.js';
 import { fillData, MiB, timedRun } from './_support.js';
 
 const REGION = 4096; // LVM's default mirror region: 2 MiB

@@ -4,15 +4,15 @@
 // driver (so only the read path counts), page cache warm, rounds alternate (default 3) and the best of each
 // is kept. Prints MiB/s and dmsim/nbdkit per transport (goal: >= 0.7x). The machine may be noisy.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventBus } from '../src/base/events.js';
 import { ControlClient } from '../src/control/client.js';
 import { ControlDaemon } from '../src/control/daemon.js';
 import { DeviceMapper } from '../targets/device-mapper.js';
-import { EventBus } from '../src/base/events.js';
 import { fillData, MiB, timedRun } from './_support.js';
 
 function convert(uri: string, bytes: number): Promise<number> {

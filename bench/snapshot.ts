@@ -6,8 +6,8 @@
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeviceMapper } from '../targets/device-mapper.js';
 import { EventBus } from '../src/base/events.js';
+import { DeviceMapper } from '../targets/device-mapper.js';
 
 const IO_SECTORS = 128;
 const QUEUE_DEPTH = 16;

@@ -2,24 +2,9 @@
 // types tables, targets and embedders need.
 
 export { DeviceMapper } from '../targets/device-mapper.js';
-export type {
-  CreateOptions,
-  DeviceInfo,
-  DeviceMapperOptions,
-  DeviceSummary,
-  TableLine,
-} from './dm/device-mapper-core.js';
-export { MappedBlockDevice, MappedDevice } from './dm/mapped-device.js';
-export type { DeviceRequest } from './dm/mapped-device.js';
-export { TargetRegistry } from './dm/target-registry.js';
-export { parseTable, splitArgs } from './dm/table-parser.js';
-export type { TableSpecLine } from './dm/table-parser.js';
-export { ArgSet, lookupDevice, parseSectorArg, parseUintArg, TargetArgumentError } from './dm/dm-args.js';
-export { submitBio } from './dm/submit-bio.js';
-export { ManualClock, SystemClock } from './base/clock.js';
-export type { Bio, BioOp } from './dm/bio.js';
 export type { Clock } from './base/clock.js';
-export type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from './dm/target.js';
+export { ManualClock, SystemClock } from './base/clock.js';
+export type { DmErrorCode } from './base/errors.js';
 export {
   BusyError,
   DmError,
@@ -31,22 +16,33 @@ export {
   NoSpaceError,
   ReadOnlyError,
 } from './base/errors.js';
-export type { DmErrorCode } from './base/errors.js';
-export { defaultBus, EventBus } from './base/events.js';
 export type { DmEvent, DmEventListener, DmEventMap, DmEventType } from './base/events.js';
-export { TraceFile } from './dm/trace-file.js';
-
+export { defaultBus, EventBus } from './base/events.js';
+export { PAGE_SIZE, parseSizeBytes, SECTOR_SIZE } from './base/size.js';
 export type { BlockDevice } from './block/block-device.js';
-export { PAGE_SIZE, SECTOR_SIZE } from './base/size.js';
 export { FileDevice } from './block/file-device.js';
 export { MemoryDevice } from './block/memory-device.js';
-export { parseSizeBytes } from './base/size.js';
-
-export { KcopydEngine } from './kcopyd/engine.js';
+export type { Bio, BioOp } from './dm/bio.js';
+export type {
+  CreateOptions,
+  DeviceInfo,
+  DeviceMapperOptions,
+  DeviceSummary,
+  TableLine,
+} from './dm/device-mapper-core.js';
+export { ArgSet, lookupDevice, parseSectorArg, parseUintArg, TargetArgumentError } from './dm/dm-args.js';
+export type { DeviceRequest } from './dm/mapped-device.js';
+export { MappedBlockDevice, MappedDevice } from './dm/mapped-device.js';
+export { submitBio } from './dm/submit-bio.js';
+export type { TableSpecLine } from './dm/table-parser.js';
+export { parseTable, splitArgs } from './dm/table-parser.js';
+export type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from './dm/target.js';
+export { TargetRegistry } from './dm/target-registry.js';
+export { TraceFile } from './dm/trace-file.js';
 export type { KcopydEngineOptions } from './kcopyd/engine.js';
-export { AutoScheduler, ManualScheduler } from './kcopyd/scheduler.js';
+export { KcopydEngine, runUntilIdle } from './kcopyd/engine.js';
 export type { KcopydEnvironment } from './kcopyd/environment.js';
-export * from './kcopyd/types.js';
-export { KcopydClient, defaultKcopydEngine } from './kcopyd/kcopyd-client.js';
+export { defaultKcopydEngine, KcopydClient } from './kcopyd/kcopyd-client.js';
+export { AutoScheduler, ManualScheduler } from './kcopyd/scheduler.js';
 export { KcopydThrottle } from './kcopyd/throttle.js';
-export { runUntilIdle } from './kcopyd/engine.js';
+export * from './kcopyd/types.js';

@@ -2,15 +2,15 @@
 // module load order on the oracle, so `targets()` lists them as `dmsetup targets` does (newest first).
 
 import type { TargetRegistry } from '../src/dm/target-registry.js';
-import { errorTargetType } from './error.js';
-import { linearTargetType } from './linear.js';
-import { flakeyTargetType } from './flakey.js';
 import { delayTargetType } from './delay.js';
-import { zeroTargetType } from './zero.js';
+import { errorTargetType } from './error.js';
+import { flakeyTargetType } from './flakey.js';
+import { linearTargetType } from './linear.js';
 import { mirrorTargetType } from './mirror/mirror.js';
-import { snapshotTargetType } from './snapshot/snapshot.js';
-import { originTargetType } from './snapshot/origin.js';
 import { mergeTargetType } from './snapshot/merge.js';
+import { originTargetType } from './snapshot/origin.js';
+import { snapshotTargetType } from './snapshot/snapshot.js';
+import { zeroTargetType } from './zero.js';
 
 export function registerBuiltinTargets(registry: TargetRegistry): void {
   registry.register(errorTargetType);

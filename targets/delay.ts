@@ -4,10 +4,10 @@
 // use the read triple, with 6 flushes use the write triple. Info status: bios queued now, `<reads> <writes> <flushes>`.
 // 0 ms passes a bio straight through; presuspend releases everything queued and stops delaying until resume.
 
+import type { Clock } from '../src/base/clock.js';
+import type { Bio } from '../src/dm/bio.js';
 import { lookupDevice, parseSectorArg, parseUintArg, TargetArgumentError } from '../src/dm/dm-args.js';
 import { submitBio } from '../src/dm/submit-bio.js';
-import type { Bio } from '../src/dm/bio.js';
-import type { Clock } from '../src/base/clock.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../src/dm/target.js';
 
 /** struct delay_class: one triple and the count of its bios queued now. */

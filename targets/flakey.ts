@@ -8,11 +8,11 @@
 // end_io when the bio iterator is already exhausted (fixed upstream in 2025); the oracle confirms it.
 // dmsim corrupts a private copy of a write's data; 6.1 scribbles on the writer's own page.
 
+import type { Clock } from '../src/base/clock.js';
 import { IoError } from '../src/base/errors.js';
+import type { Bio } from '../src/dm/bio.js';
 import { ArgSet, lookupDevice, parseSectorArg, TargetArgumentError } from '../src/dm/dm-args.js';
 import { bioBuffer, submitBio } from '../src/dm/submit-bio.js';
-import type { Bio } from '../src/dm/bio.js';
-import type { Clock } from '../src/base/clock.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../src/dm/target.js';
 
 const UINT_MAX = 4294967295;

@@ -1,9 +1,9 @@
 // linear: maps its range onto a device at an offset (drivers/md/dm-linear.c, 6.1: v1.4.0).
 // Table `<dev> <offset>`; table status `<dev> <offset>`, info status empty.
 
+import type { Bio } from '../src/dm/bio.js';
 import { lookupDevice, parseSectorArg, TargetArgumentError } from '../src/dm/dm-args.js';
 import { submitBio } from '../src/dm/submit-bio.js';
-import type { Bio } from '../src/dm/bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../src/dm/target.js';
 
 export class LinearTarget implements Target {

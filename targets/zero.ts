@@ -2,10 +2,10 @@
 // In 6.1 the target takes no discards (they fail); flushes never reach it, so they succeed.
 
 import { IoError } from '../src/base/errors.js';
-import { bioBuffer } from '../src/dm/submit-bio.js';
 import type { Bio } from '../src/dm/bio.js';
-import type { DmDevice, Target, TargetContext, TargetType } from '../src/dm/target.js';
 import { TargetArgumentError } from '../src/dm/dm-args.js';
+import { bioBuffer } from '../src/dm/submit-bio.js';
+import type { DmDevice, Target, TargetContext, TargetType } from '../src/dm/target.js';
 
 export class ZeroTarget implements Target {
   readonly maxIoSectors = 0;

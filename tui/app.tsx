@@ -3,22 +3,22 @@
 // panels unless the command line has the focus, where every key is text. The screen is drawn from the
 // store's published state only (at most maxFps frames a second).
 
-import { useCallback, useEffect, useReducer, useRef, useState, useSyncExternalStore } from 'react';
 import { Box, type Key, useApp, useInput, useStdout } from 'ink';
-import type { ViewStore } from './store/store.js';
-import { deviceTree } from './store/devices.js';
-import { layout } from './layout.js';
-import { ColourContext } from './components/theme.js';
-import { Header } from './components/header.js';
-import { DevicesPanel } from './components/devices-panel.js';
-import { KcopydPanel } from './components/kcopyd-panel.js';
-import { MapPanel } from './components/map-panel.js';
-import { ThroughputPanel } from './components/throughput-panel.js';
-import { LogPanel } from './components/log-panel.js';
+import { useCallback, useEffect, useReducer, useRef, useState, useSyncExternalStore } from 'react';
 import { CommandLine, type Message } from './components/command-line.js';
+import { DevicesPanel } from './components/devices-panel.js';
+import { Header } from './components/header.js';
 import { HelpPanel } from './components/help-panel.js';
+import { KcopydPanel } from './components/kcopyd-panel.js';
+import { LogPanel } from './components/log-panel.js';
+import { MapPanel } from './components/map-panel.js';
 import { NarrationPanel, narrationRows } from './components/narration-panel.js';
+import { ColourContext } from './components/theme.js';
+import { ThroughputPanel } from './components/throughput-panel.js';
+import { layout } from './layout.js';
 import type { LessonActions, LessonView } from './lesson-driver.js';
+import { deviceTree } from './store/devices.js';
+import type { ViewStore } from './store/store.js';
 
 /** What the screen can ask of the engine (TuiController implements it). */
 export interface AppActions {

@@ -3,8 +3,8 @@
 // device changed, its NBD export included), runs command lines, pauses and steps kcopyd, and quits cleanly.
 
 import { InvalidArgumentError, isDmError } from '../src/base/errors.js';
-import { runCommand, type CommandContext } from './command/run-command.js';
 import { parseCommand } from './command/parse-command.js';
+import { type CommandContext, runCommand } from './command/run-command.js';
 import type { TuiSession } from './session.js';
 import type { EngineEvent } from './store/engine-event.js';
 import { str } from './store/engine-event.js';

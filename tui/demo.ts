@@ -7,11 +7,11 @@
 //     leg with a fresh log and resyncs, the failed leg is healed;
 //   - the first snapshot is merged back into the origin, then a new snapshot is taken and the load goes on.
 
-import { join } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { SECTOR_SIZE } from '../src/base/size.js';
+import { join } from 'node:path';
 import { isDmError } from '../src/base/errors.js';
+import { SECTOR_SIZE } from '../src/base/size.js';
 import type { TuiController } from './controller.js';
 
 export interface DemoTimer {

@@ -5,7 +5,7 @@
 // title, `say`, then ok / not ok and why) is a small store of its own that the narration panel subscribes to.
 
 import { InvalidArgumentError } from '../src/base/errors.js';
-import { ScenarioPlayer, type Scenario, type StepOutcome } from '../src/scenario/index.js';
+import { type Scenario, ScenarioPlayer, type StepOutcome } from '../src/scenario/index.js';
 import { describeStep } from '../src/scenario/step-title.js';
 import { TuiController } from './controller.js';
 import { startEmbedded } from './session.js';

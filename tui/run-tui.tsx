@@ -2,15 +2,15 @@
 // the Ink app until q (or a signal), then closes every device and removes the demo's files.
 
 import { render } from 'ink';
-import { DeviceMapper } from '../targets/device-mapper.js';
 import { InvalidArgumentError } from '../src/base/errors.js';
 import { resolveSocketPath } from '../src/control/socket-path.js';
+import { loadScenario } from '../src/scenario/index.js';
+import { DeviceMapper } from '../targets/device-mapper.js';
 import { App } from './app.js';
 import { colourWanted } from './components/theme.js';
 import { TuiController } from './controller.js';
 import { Demo } from './demo.js';
 import { type LessonDriver, startLesson } from './lesson-driver.js';
-import { loadScenario } from '../src/scenario/index.js';
 import { attach, startEmbedded, type TuiSession } from './session.js';
 import { realTimer, ViewStore } from './store/store.js';
 import { initialState } from './store/view-state.js';

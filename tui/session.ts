@@ -6,8 +6,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BlockDevice } from '../src/block/block-device.js';
 import { EventBus } from '../src/base/events.js';
+import type { BlockDevice } from '../src/block/block-device.js';
 import { ControlClient } from '../src/control/client.js';
 import { ControlDaemon } from '../src/control/daemon.js';
 import type { ControlEngine } from '../src/control/engine.js';

@@ -7,8 +7,8 @@ import { constants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BusyError, DmError, InvalidArgumentError, IoError, NoDeviceError } from '../base/errors.js';
-import { type BlockDevice, checkRequest } from './block-device.js';
 import { SECTOR_SIZE } from '../base/size.js';
+import { type BlockDevice, checkRequest } from './block-device.js';
 import { describeHolders } from './holders.js';
 
 export interface FileDeviceOptions {
@@ -44,7 +44,7 @@ export class FileDevice implements BlockDevice {
   }
 
   static async open(path: string, options: FileDeviceOptions = {}): Promise<FileDevice> {
-    let st;
+    let st: Awaited<ReturnType<typeof fsp.stat>>;
     try {
       st = await fsp.stat(path);
     } catch (e) {

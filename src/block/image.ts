@@ -7,7 +7,7 @@ import { parseSizeBytes } from '../base/size.js';
 /** Makes a sparse image of `size` (a size word: 2048s, 64M, 1G) at path; returns its size in bytes. */
 export async function makeImage(path: string, size: string, options: { force?: boolean } = {}): Promise<number> {
   const bytes = parseSizeBytes(size);
-  let fh;
+  let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(path, options.force ? 'w' : 'wx');
   } catch (e) {

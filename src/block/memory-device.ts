@@ -1,7 +1,7 @@
 // MemoryDevice: a sparse in-memory disk. Only pages that were written are held, so a 1 TiB test device costs nothing.
 
-import { type BlockDevice, checkRequest } from './block-device.js';
 import { PAGE_SIZE, SECTOR_SIZE } from '../base/size.js';
+import { type BlockDevice, checkRequest } from './block-device.js';
 
 export class MemoryDevice implements BlockDevice {
   readonly name: string;

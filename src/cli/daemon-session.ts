@@ -1,11 +1,11 @@
 // What every daemon-talking verb shares: the --socket option, one connection per command, --json output,
 // and reading a table from --table, a file or stdin (dmsetup's three table sources).
 
-import type { Command } from 'commander';
 import { promises as fsp } from 'node:fs';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../base/errors.js';
 import { ControlClient } from '../control/client.js';
 import { resolveSocketPath } from '../control/socket-path.js';
-import { InvalidArgumentError } from '../base/errors.js';
 
 export interface SocketOptions {
   socket?: string;
@@ -37,7 +37,7 @@ export async function withDaemon<T>(opts: SocketOptions, fn: (client: ControlCli
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** --table TEXT, else the FILE argument, else all of stdin. */

@@ -4,32 +4,32 @@
 
 import { Command, CommanderError } from 'commander';
 import { isDmError } from '../base/errors.js';
-import { registerMkimg } from './commands/mkimg.js';
-import { registerCreate } from './commands/create.js';
-import { registerLoad } from './commands/load.js';
-import { registerSuspend } from './commands/suspend.js';
-import { registerResume } from './commands/resume.js';
-import { registerRemove } from './commands/remove.js';
-import { registerRemoveAll } from './commands/remove-all.js';
-import { registerStatus, registerTable } from './commands/table-lines.js';
-import { registerInfo } from './commands/info.js';
-import { registerLs } from './commands/ls.js';
-import { registerMessage } from './commands/message.js';
-import { registerWait } from './commands/wait.js';
-import { registerTargets } from './commands/targets.js';
-import { registerVersion } from './commands/version.js';
-import { registerRead } from './commands/read.js';
-import { registerWrite } from './commands/write.js';
-import { registerFlush } from './commands/flush.js';
-import { registerEvents } from './commands/events.js';
+import { registerClear } from './commands/clear.js';
 import { registerCopy } from './commands/copy.js';
+import { registerCreate } from './commands/create.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDeps } from './commands/deps.js';
-import { registerClear } from './commands/clear.js';
-import { registerTui } from './commands/tui.js';
+import { registerEvents } from './commands/events.js';
 import { registerExport } from './commands/export.js';
-import { registerUnexport } from './commands/unexport.js';
+import { registerFlush } from './commands/flush.js';
+import { registerInfo } from './commands/info.js';
+import { registerLoad } from './commands/load.js';
+import { registerLs } from './commands/ls.js';
+import { registerMessage } from './commands/message.js';
+import { registerMkimg } from './commands/mkimg.js';
+import { registerRead } from './commands/read.js';
+import { registerRemove } from './commands/remove.js';
+import { registerRemoveAll } from './commands/remove-all.js';
+import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
+import { registerSuspend } from './commands/suspend.js';
+import { registerStatus, registerTable } from './commands/table-lines.js';
+import { registerTargets } from './commands/targets.js';
+import { registerTui } from './commands/tui.js';
+import { registerUnexport } from './commands/unexport.js';
+import { registerVersion } from './commands/version.js';
+import { registerWait } from './commands/wait.js';
+import { registerWrite } from './commands/write.js';
 
 export function buildProgram(): Command {
   const program = new Command('dmsim')

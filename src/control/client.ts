@@ -3,6 +3,7 @@
 
 import { connect, type Socket } from 'node:net';
 import { DmError, IoError } from '../base/errors.js';
+import { SECTOR_SIZE } from '../base/size.js';
 import { LineReader } from './line-reader.js';
 import {
   encodeLine,
@@ -14,7 +15,6 @@ import {
   type VerbArgs,
   type VerbResult,
 } from './protocol.js';
-import { SECTOR_SIZE } from '../base/size.js';
 
 /** Nobody answers at the socket: the one line the CLI prints, with how to start a daemon. */
 export class NoDaemonError extends DmError {

@@ -3,29 +3,29 @@
 // Each connection is independent: a bad line gets an error reply, an oversized line closes that
 // connection, a client that vanishes mid-request loses its reply; nothing here ends the process.
 
-import { createServer, type Server, type Socket } from 'node:net';
-import { removeStaleSocket } from '../net/unix-socket.js';
 import { promises as fsp } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { SECTOR_SIZE } from '../base/size.js';
 import { BusyError, DmError, InvalidArgumentError, NoDeviceError } from '../base/errors.js';
 import type { EventBus } from '../base/events.js';
-import type { ControlEngine } from './engine.js';
+import { SECTOR_SIZE } from '../base/size.js';
 import type { NbdExports } from '../nbd/export-registry.js';
+import { removeStaleSocket } from '../net/unix-socket.js';
+import type { ControlEngine } from './engine.js';
 import { LineReader } from './line-reader.js';
-import { defaultSocketPath } from './socket-path.js';
 import {
+  type DeviceInfo,
   encodeLine,
   MAX_IO_SECTORS,
   MAX_LINE_BYTES,
   parseRequest,
-  RequestError,
-  toWireError,
-  type DeviceInfo,
   type Reply,
   type Request,
+  RequestError,
   type TableLine,
+  toWireError,
 } from './protocol.js';
+import { defaultSocketPath } from './socket-path.js';
 
 /** The block major the oracle's kernel gave device-mapper; dmsim reports it in `info` and `ls`. */
 export const DM_MAJOR = 253;

@@ -19,8 +19,8 @@
 
 import { DmError, type DmErrorCode, InvalidArgumentError } from '../base/errors.js';
 import type { TableLine } from '../dm/device-mapper-core.js';
-import type { EngineDeviceInfo } from './engine.js';
 import type { ExportSummary } from '../nbd/export-registry.js';
+import type { EngineDeviceInfo } from './engine.js';
 
 /** Longest request or reply line, in bytes (a 4 MiB write is ~5.6 MiB of base64). */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
@@ -150,7 +150,7 @@ const ARG_SPECS: { [V in Verb]: ArgSpec } = {
 export const VERBS = Object.keys(ARG_SPECS) as Verb[];
 
 export function isVerb(v: unknown): v is Verb {
-  return typeof v === 'string' && Object.prototype.hasOwnProperty.call(ARG_SPECS, v);
+  return typeof v === 'string' && Object.hasOwn(ARG_SPECS, v);
 }
 
 /** The kernel's DM_NAME_LEN is 128 including the NUL. */
@@ -250,7 +250,7 @@ function preview(line: string): string {
 }
 
 export function encodeLine(message: Reply | Request | EventMessage): string {
-  return JSON.stringify(message) + '\n';
+  return `${JSON.stringify(message)}\n`;
 }
 
 /** The wire form of any thrown value: a DmError keeps its code; anything else is an EIO with its message. */

@@ -6,7 +6,7 @@
 import { NoDeviceError } from '../base/errors.js';
 import type { ControlEngine, EngineDeviceInfo, EngineDeviceSummary, EngineOpenDevice } from './engine.js';
 import type { TableLine } from './protocol.js';
-import { writeStateFile, type RecordedDevice } from './state-file.js';
+import { type RecordedDevice, writeStateFile } from './state-file.js';
 
 export class RecordingEngine implements ControlEngine {
   /** Names in creation order (the order activation keeps when stacking allows). */
@@ -34,7 +34,9 @@ export class RecordingEngine implements ControlEngine {
       if (!this.writing) {
         const generation = this.changes;
         this.writing = this.writeOnce()
-          .then(() => void (this.recorded = Math.max(this.recorded, generation)))
+          .then(() => {
+            this.recorded = Math.max(this.recorded, generation);
+          })
           .finally(() => (this.writing = null));
       }
       await this.writing;

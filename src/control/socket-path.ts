@@ -1,8 +1,8 @@
 // Where the control socket lives: --socket, else $DMSIM_SOCKET, else $XDG_RUNTIME_DIR/dmsim/control,
 // else /tmp/dmsim-$UID/control. The daemon creates the directory 0700 and the socket 0600.
 
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'dmsim', 'control');

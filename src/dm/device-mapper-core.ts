@@ -3,19 +3,19 @@
 // dev_status, target_message, dev_wait, list_devices, list_versions, table_deps). It knows no target type:
 // tables may use the types in the registry it is handed (targets/device-mapper.ts hands it the built-in ones).
 
+import type { Clock } from '../base/clock.js';
+import { SystemClock } from '../base/clock.js';
+import { BusyError, InvalidArgumentError, NoDeviceError } from '../base/errors.js';
+import { defaultBus, type EventBus } from '../base/events.js';
 import type { BlockDevice } from '../block/block-device.js';
 import { KcopydEngine } from '../kcopyd/engine.js';
 import type { KcopydEnvironment } from '../kcopyd/environment.js';
-import { SystemClock } from '../base/clock.js';
-import { DM_MAJOR, DevicePool } from './device-pool.js';
-import { BusyError, InvalidArgumentError, NoDeviceError } from '../base/errors.js';
-import { defaultBus, type EventBus } from '../base/events.js';
+import { DevicePool, DM_MAJOR } from './device-pool.js';
 import { MappedBlockDevice, MappedDevice } from './mapped-device.js';
 import { DmTable } from './table.js';
 import { parseTable } from './table-parser.js';
-import { TargetRegistry } from './target-registry.js';
-import type { Clock } from '../base/clock.js';
 import type { DmDevice } from './target.js';
+import { TargetRegistry } from './target-registry.js';
 
 declare module '../base/events.js' {
   interface DmEventMap {

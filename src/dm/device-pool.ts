@@ -4,9 +4,9 @@
 // anything else as a file or block device path.
 
 import { promises as fsp } from 'node:fs';
+import { DmError, ExistsError, NoDeviceError } from '../base/errors.js';
 import type { BlockDevice } from '../block/block-device.js';
 import { FileDevice } from '../block/file-device.js';
-import { DmError, ExistsError, NoDeviceError } from '../base/errors.js';
 import { MappedBlockDevice, type MappedDevice } from './mapped-device.js';
 import type { DmDevice } from './target.js';
 

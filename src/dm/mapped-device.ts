@@ -2,11 +2,11 @@
 // live/inactive table slots): loads, suspend/resume with table swap, I/O submission split at target and
 // max_io_len boundaries, held I/O while suspended, the event counter `wait` sleeps on, and the open count.
 
-import { type BlockDevice } from '../block/block-device.js';
-import { SECTOR_SIZE } from '../base/size.js';
-import type { Bio } from './bio.js';
 import { DmError, InvalidArgumentError, IoError, NoDeviceError } from '../base/errors.js';
 import type { EventBus } from '../base/events.js';
+import { SECTOR_SIZE } from '../base/size.js';
+import type { BlockDevice } from '../block/block-device.js';
+import type { Bio } from './bio.js';
 import type { DmTable, TableTarget } from './table.js';
 
 declare module '../base/events.js' {

@@ -1,8 +1,8 @@
 // submitBio: hands a bio, remapped to `sector`, to a BlockDevice (generic_submit_bio for the simulator's
 // devices). Used by every target that passes I/O through (linear, flakey, delay, and the snapshot/mirror legs).
 
-import type { BlockDevice } from '../block/block-device.js';
 import { SECTOR_SIZE } from '../base/size.js';
+import type { BlockDevice } from '../block/block-device.js';
 import type { Bio } from './bio.js';
 
 export async function submitBio(dev: BlockDevice, bio: Bio, sector: number): Promise<void> {

@@ -2,10 +2,10 @@
 // the devices they hold, the kernel's load-time checks, lookup of the target for a sector, and the
 // suspend/resume hooks run over every target in order.
 
-import type { DmDevice, StatusType, Target, TargetContext, TargetType } from './target.js';
 import { DmError, InvalidArgumentError } from '../base/errors.js';
 import { TargetArgumentError } from './dm-args.js';
 import type { TableSpecLine } from './table-parser.js';
+import type { DmDevice, StatusType, Target, TargetContext, TargetType } from './target.js';
 
 /** One target of a table: where it sits in the mapped device and what built it. */
 export interface TableTarget {

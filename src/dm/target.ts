@@ -2,10 +2,10 @@
 // table arguments; the mapped device sends it bios (already split so none crosses maxIoSectors boundaries).
 
 import type { Clock } from '../base/clock.js';
-import type { BlockDevice } from '../block/block-device.js';
-import type { Bio } from './bio.js';
 import type { EventBus } from '../base/events.js';
+import type { BlockDevice } from '../block/block-device.js';
 import type { KcopydEnvironment } from '../kcopyd/environment.js';
+import type { Bio } from './bio.js';
 
 export type StatusType = 'info' | 'table';
 

@@ -9,7 +9,7 @@ export class TraceFile {
 
   constructor(bus: EventBus, path: string) {
     this.out = createWriteStream(path, { flags: 'w' });
-    this.unsubscribe = bus.on((e) => this.out.write(JSON.stringify(e) + '\n'));
+    this.unsubscribe = bus.on((e) => this.out.write(`${JSON.stringify(e)}\n`));
   }
 
   async close(): Promise<void> {

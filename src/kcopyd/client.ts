@@ -9,16 +9,16 @@
 // - the "all ones" write_err of a job that failed before its I/O is WRITE_ERR_ALL (32 bits, not 64);
 // - no WRITE_ZEROES: a zero job writes from a zero buffer (BlockDevice has no write-zeroes operation).
 
-import { SECTORS_PER_PAGE } from '../base/size.js';
+import type { Clock } from '../base/clock.js';
 import { InvalidArgumentError } from '../base/errors.js';
 import type { EventBus } from '../base/events.js';
-import type { Clock } from '../base/clock.js';
-import type { KcopydList, KcopydJobPhase, KcopydRegionInfo } from './events.js';
+import { SECTORS_PER_PAGE } from '../base/size.js';
+import type { KcopydJobPhase, KcopydList, KcopydRegionInfo } from './events.js';
 import { KcopydJob } from './job.js';
 import { ClientPages, type PagePool } from './page-pool.js';
-import { readRegion, type RegionFailure, writeRegion } from './region-io.js';
+import { type RegionFailure, readRegion, writeRegion } from './region-io.js';
 import type { KcopydWorker, WorkerScheduler } from './scheduler.js';
-import { KcopydThrottle, THROTTLE_SLEEP_MS } from './throttle.js';
+import { type KcopydThrottle, THROTTLE_SLEEP_MS } from './throttle.js';
 import {
   type IoRegion,
   KCOPYD_IGNORE_ERROR,
@@ -406,7 +406,7 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
         this.wake();
         return n;
       }
-      if (this.throttle && this.throttle.mustWait(this.env.clock.now(), this.sleeps)) {
+      if (this.throttle?.mustWait(this.env.clock.now(), this.sleeps)) {
         this.sleep(job);
         return n;
       }

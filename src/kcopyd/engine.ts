@@ -4,10 +4,10 @@
 // kernel; fixed per engine here), the clock for throttling and the event bus. drivers/md/dm-kcopyd.c keeps
 // these as module globals; dmsim makes them an object so several independent engines can coexist.
 
-import { SECTOR_SIZE } from '../base/size.js';
+import type { Clock } from '../base/clock.js';
 import { InvalidArgumentError } from '../base/errors.js';
 import { defaultBus, type EventBus } from '../base/events.js';
-import type { Clock } from '../base/clock.js';
+import { SECTOR_SIZE } from '../base/size.js';
 import { type ClientServices, KcopydEngineClient } from './client.js';
 import type { KcopydEnvironment } from './environment.js';
 import { PagePool } from './page-pool.js';

@@ -12,8 +12,8 @@
 // (The kernel leaves the hole's own pages untouched; they held zeros in the oracle run, dmsim zeroes them.)
 // A write is not retried: what reached a destination is whatever its device wrote of the failed request.
 
-import { type BlockDevice } from '../block/block-device.js';
 import { SECTOR_SIZE, SECTORS_PER_PAGE } from '../base/size.js';
+import type { BlockDevice } from '../block/block-device.js';
 
 /** A stretch of unreadable or unwritable sectors and the first error seen in it. */
 export interface RegionFailure {

@@ -2,8 +2,8 @@
 // section 7: stale dests[0], memory corruption past 8 destinations, buffer overruns on unequal counts, bios
 // failing past the end, corrupted overlapping split copies); dmsim refuses them before any I/O, on purpose.
 
-import type { BlockDevice } from '../block/block-device.js';
 import { InvalidArgumentError, ReadOnlyError } from '../base/errors.js';
+import type { BlockDevice } from '../block/block-device.js';
 import { DM_KCOPYD_MAX_REGIONS, type IoRegion, KCOPYD_IGNORE_ERROR, KCOPYD_WRITE_SEQ } from './types.js';
 
 const KNOWN_FLAGS = KCOPYD_IGNORE_ERROR | KCOPYD_WRITE_SEQ;
@@ -37,7 +37,7 @@ export function checkJob(
     );
   }
   if (from) checkRegion(from, 'source');
-  dests.forEach((d, i) => checkRegion(d, `destination ${i}`));
+  for (const [i, d] of dests.entries()) checkRegion(d, `destination ${i}`);
 
   const count = from ? from.count : dests[0]!.count;
   dests.forEach((d, i) => {

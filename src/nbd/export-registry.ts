@@ -7,7 +7,7 @@ import { BusyError, DmError, ExistsError, IoError, NoDeviceError } from '../base
 import type { EventBus } from '../base/events.js';
 import './export-events.js';
 import type { NbdBackingDevice, NbdExport } from './export.js';
-import { exportUri, formatListenAddress, parseListenAddress, type ListenAddress } from './listen-address.js';
+import { exportUri, formatListenAddress, type ListenAddress, parseListenAddress } from './listen-address.js';
 import { NbdServer } from './server.js';
 
 /** An NBD export of a device: what `export` answers and `ls` shows. */

@@ -2,8 +2,9 @@
 // it (proto.md "Transmission flags" and "Block size constraints").
 
 import { SECTOR_SIZE } from '../base/size.js';
-import { type BlockDevice } from '../block/block-device.js';
+import type { BlockDevice } from '../block/block-device.js';
 import {
+  type BlockSizes,
   TFLAG_CAN_MULTI_CONN,
   TFLAG_HAS_FLAGS,
   TFLAG_READ_ONLY,
@@ -11,7 +12,6 @@ import {
   TFLAG_SEND_FUA,
   TFLAG_SEND_TRIM,
   TFLAG_SEND_WRITE_ZEROES,
-  type BlockSizes,
 } from './codec.js';
 
 /** The part of an opened mapped device the NBD server uses. */

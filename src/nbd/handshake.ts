@@ -36,7 +36,7 @@ import {
   REP_INFO,
   REP_SERVER,
 } from './codec.js';
-import { BLOCK_SIZES, sizeBytes, transmissionFlags, type NbdExport } from './export.js';
+import { BLOCK_SIZES, type NbdExport, sizeBytes, transmissionFlags } from './export.js';
 import type { SocketReader } from './socket-reader.js';
 
 /** The exports a connection may choose from, as they are at the moment it asks. */
@@ -105,7 +105,7 @@ export async function negotiate(
         break;
       case OPT_INFO:
       case OPT_GO: {
-        let request;
+        let request: ReturnType<typeof decodeInfoRequest>;
         try {
           request = decodeInfoRequest(data);
         } catch (e) {

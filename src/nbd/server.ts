@@ -2,12 +2,12 @@
 // nbdkit do; each connection runs the handshake, then a transmission session on the export it chose.
 // A misbehaving connection is closed on its own; the listener and the other connections carry on.
 
-import { createServer, type Server, type Socket } from 'node:net';
 import { promises as fsp } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { ExistsError, NoDeviceError } from '../base/errors.js';
 import { removeStaleSocket } from '../net/unix-socket.js';
 import type { NbdExport } from './export.js';
-import { negotiate, type ExportLookup } from './handshake.js';
+import { type ExportLookup, negotiate } from './handshake.js';
 import type { ListenAddress } from './listen-address.js';
 import { SocketReader } from './socket-reader.js';
 import { TransmissionSession } from './transmission.js';

@@ -5,8 +5,9 @@
 // broken header (wrong magic) or a vanished peer ends it.
 
 import type { Socket } from 'node:net';
-import { SECTOR_SIZE } from '../base/size.js';
 import { DmError } from '../base/errors.js';
+import { SECTOR_SIZE } from '../base/size.js';
+import { BufferPool } from './buffer-pool.js';
 import {
   CMD_DISC,
   CMD_FLAG_FUA,
@@ -29,7 +30,6 @@ import {
 } from './codec.js';
 import { isReadOnly, MAX_PAYLOAD_BYTES, type NbdExport } from './export.js';
 import type { SocketReader } from './socket-reader.js';
-import { BufferPool } from './buffer-pool.js';
 
 /** Requests served at once per connection; the next header is not read until one finishes. */
 const MAX_IN_FLIGHT = 64;

@@ -3,10 +3,10 @@
 // copies run in this process's kcopyd engine while the devices live in the daemon. `restart` is refused:
 // the runner does not own the daemon's process (stop and start it yourself, or play the lesson embedded).
 
-import { type BlockDevice, checkRequest } from '../block/block-device.js';
-import { SECTOR_SIZE } from '../base/size.js';
-import type { ControlClient } from '../control/client.js';
 import { InvalidArgumentError } from '../base/errors.js';
+import { SECTOR_SIZE } from '../base/size.js';
+import { type BlockDevice, checkRequest } from '../block/block-device.js';
+import type { ControlClient } from '../control/client.js';
 import type { KcopydEngine } from '../kcopyd/engine.js';
 import type { ScenarioBackend } from './scenario-backend.js';
 

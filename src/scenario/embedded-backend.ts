@@ -3,10 +3,10 @@
 // device torn down, every file closed, as when `dmsim daemon` stops), and a new one re-creates the devices
 // from the same tables, lower devices first — what LVM's activation does after a reboot.
 
-import type { BlockDevice } from '../block/block-device.js';
-import type { ControlEngine } from '../control/engine.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
 import type { EventBus } from '../base/events.js';
+import type { BlockDevice } from '../block/block-device.js';
+import type { ControlEngine } from '../control/engine.js';
 import type { KcopydEngine } from '../kcopyd/engine.js';
 import { type ScenarioBackend, tableText } from './scenario-backend.js';
 

@@ -3,8 +3,8 @@
 // types and the validator; fixtures/lessons/SCHEMA.md documents the format for people. dmsim's own
 // invention (no kernel counterpart): it replays the choreography LVM and lvm2's test suite do with dmsetup.
 
-import { parseSizeBytes } from '../base/size.js';
 import { type DmErrorCode, InvalidArgumentError } from '../base/errors.js';
+import { parseSizeBytes } from '../base/size.js';
 
 export const SCENARIO_VERSION = 1;
 

@@ -4,8 +4,8 @@
 // bytes that every write rewrites whole from sector 0. Bytes the kernel does not define (16..1023 and
 // after the bitset) keep whatever the device held, because the buffer is read from the device at resume.
 
-import { SECTOR_SIZE } from '../../src/base/size.js';
 import { IoError } from '../../src/base/errors.js';
+import { SECTOR_SIZE } from '../../src/base/size.js';
 import type { DmDevice, StatusType } from '../../src/dm/target.js';
 import { CoreLog } from './core-log.js';
 import { type DirtyLogOwner, type LogArgs, syncWord } from './dirty-log.js';

@@ -5,9 +5,9 @@
 // queued reads, classifies and dispatches writes (the log is flushed before any data write), and handles
 // writes that failed on some legs.
 
-import type { Bio } from '../../src/dm/bio.js';
 import { type DmError, IoError } from '../../src/base/errors.js';
 import type { EventBus } from '../../src/base/events.js';
+import type { Bio } from '../../src/dm/bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
 import { type IoRegion, KCOPYD_IGNORE_ERROR, type KcopydClient } from '../../src/kcopyd/types.js';
 import { CoreLog } from './core-log.js';

@@ -33,5 +33,3 @@ declare module '../../src/base/events.js' {
     'snapshot.merge.state': { device: string; state: 'running' | 'stopped' | 'finished' | 'failed'; reason: string };
   }
 }
-
-export {};

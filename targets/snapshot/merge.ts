@@ -4,10 +4,10 @@
 // of the range first, the records cleared and the area committed after each run. Suspend stops the loop,
 // resume restarts it; progress is on disk after every run, so a new activation continues where it stopped.
 
-import type { Bio } from '../../src/dm/bio.js';
 import { IoError } from '../../src/base/errors.js';
-import type { TargetType } from '../../src/dm/target.js';
 import { SECTOR_SIZE } from '../../src/base/size.js';
+import type { Bio } from '../../src/dm/bio.js';
+import type { TargetType } from '../../src/dm/target.js';
 import { Snapshot } from './snapshot.js';
 
 interface MergingRange {
@@ -115,7 +115,7 @@ export class SnapshotMerge extends Snapshot {
       if (this.stopRequested) return this.state('stopped', 'suspended');
       if (!this.valid) return this.state('stopped', "Snapshot is invalid: can't merge");
       if (this.mergeFailed) return this.state('failed', 'merge failed earlier');
-      let run;
+      let run: Awaited<ReturnType<NonNullable<typeof this.store.prepareMerge>>>;
       try {
         run = await this.store.prepareMerge!();
       } catch {

@@ -3,12 +3,12 @@
 // held until all those copies are committed. Writes are split at the smallest chunk size of the snapshots,
 // computed at resume (the kernel's split_boundary).
 
+import { SECTOR_SIZE } from '../../src/base/size.js';
 import type { Bio } from '../../src/dm/bio.js';
+import { TargetArgumentError } from '../../src/dm/dm-args.js';
 import { submitBio } from '../../src/dm/submit-bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetType } from '../../src/dm/target.js';
-import { TargetArgumentError } from '../../src/dm/dm-args.js';
-import { SECTOR_SIZE } from '../../src/base/size.js';
-import { registryFor, settleAll, type OriginRegistry } from './origin-registry.js';
+import { type OriginRegistry, registryFor, settleAll } from './origin-registry.js';
 
 export class SnapshotOrigin implements Target {
   private readonly dev: DmDevice;

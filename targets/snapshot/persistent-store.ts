@@ -4,9 +4,9 @@
 //   then metadata areas of E = C*512/16 records (le64 old_chunk, le64 new_chunk), each followed by its E data
 //   chunks: [hdr][A0][d x E][A1][d x E]... A record with new_chunk 0 ends the table.
 
-import type { BlockDevice } from '../../src/block/block-device.js';
-import { SECTOR_SIZE } from '../../src/base/size.js';
 import { DmError, InvalidArgumentError, IoError, NoDeviceError } from '../../src/base/errors.js';
+import { SECTOR_SIZE } from '../../src/base/size.js';
+import type { BlockDevice } from '../../src/block/block-device.js';
 import { chunkSizeError, type ExceptionStore, type MergeRun, type StoreUsage } from './exception-store.js';
 
 export const SNAP_MAGIC = 0x70416e53;

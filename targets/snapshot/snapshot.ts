@@ -4,17 +4,17 @@
 // origin registry. A full or failing store invalidates it (or, for PO snapshot writes, overflows it).
 // The `snapshot-merge` target (merge.ts) extends it.
 
-import type { BlockDevice } from '../../src/block/block-device.js';
+import { DmError, InvalidArgumentError, IoError } from '../../src/base/errors.js';
 import { SECTOR_SIZE } from '../../src/base/size.js';
+import type { BlockDevice } from '../../src/block/block-device.js';
 import type { Bio } from '../../src/dm/bio.js';
 import { TargetArgumentError } from '../../src/dm/dm-args.js';
-import { DmError, InvalidArgumentError, IoError } from '../../src/base/errors.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
 import type { KcopydClient } from '../../src/kcopyd/types.js';
 import { ChunkTracker } from './chunk-tracker.js';
 import type { ExceptionStore } from './exception-store.js';
 import './events.js';
-import { registryFor, sameDevice, settleAll, type OriginRegistry, type RegisteredSnapshot } from './origin-registry.js';
+import { type OriginRegistry, type RegisteredSnapshot, registryFor, sameDevice, settleAll } from './origin-registry.js';
 import { snapshotParameters } from './parameters.js';
 import { PendingException } from './pending-exception.js';
 import { PersistentStore } from './persistent-store.js';

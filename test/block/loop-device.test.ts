@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { FileDevice } from '../../src/block/file-device.js';
 import { EventBus } from '../../src/base/events.js';
+import { FileDevice } from '../../src/block/file-device.js';
 import { KcopydEngine } from '../../src/kcopyd/engine.js';
 
 const run = promisify(execFile);

@@ -1,16 +1,16 @@
 // The daemon over a real Unix socket with a fake engine: bad input gets an error reply or a closed
 // connection, never a crash; other clients carry on; socket permissions; stale and live sockets.
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connect, type Socket } from 'node:net';
-import { chmod, chown, lstat, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
+import { chmod, chown, lstat, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ControlDaemon } from '../../src/control/daemon.js';
-import { ControlClient, NoDaemonError } from '../../src/control/client.js';
-import { MAX_LINE_BYTES } from '../../src/control/protocol.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/base/events.js';
+import { ControlClient, NoDaemonError } from '../../src/control/client.js';
+import { ControlDaemon } from '../../src/control/daemon.js';
+import { MAX_LINE_BYTES } from '../../src/control/protocol.js';
 import { FakeEngine } from './fake-engine.js';
 
 /** A raw connection that sends text and reads reply lines. */
@@ -23,8 +23,7 @@ class Raw {
     socket.setEncoding('utf8');
     socket.on('data', (d: string) => {
       this.buffered += d;
-      let nl: number;
-      while ((nl = this.buffered.indexOf('\n')) !== -1) {
+      for (let nl = this.buffered.indexOf('\n'); nl !== -1; nl = this.buffered.indexOf('\n')) {
         this.lines.push(this.buffered.slice(0, nl));
         this.buffered = this.buffered.slice(nl + 1);
       }
@@ -90,14 +89,14 @@ describe('daemon: bad input', () => {
     const r = await raw.reply();
     expect(r).toMatchObject({ id: null, ok: false, error: { code: 'EINVAL' } });
     expect((r.error as { message: string }).message).toMatch(/not JSON/);
-    raw.send(JSON.stringify({ id: 2, verb: 'ls', args: {} }) + '\n');
+    raw.send(`${JSON.stringify({ id: 2, verb: 'ls', args: {} })}\n`);
     expect(await raw.reply()).toEqual({ id: 2, ok: true, result: [] });
     raw.socket.destroy();
   });
 
   it('answers an unknown verb with its id and the list of verbs', async () => {
     const raw = await Raw.open(socketPath);
-    raw.send(JSON.stringify({ id: 9, verb: 'frobnicate', args: {} }) + '\n');
+    raw.send(`${JSON.stringify({ id: 9, verb: 'frobnicate', args: {} })}\n`);
     const r = await raw.reply();
     expect(r).toMatchObject({ id: 9, ok: false, error: { code: 'EINVAL' } });
     expect((r.error as { message: string }).message).toMatch(/unknown verb "frobnicate".*create/);
@@ -106,19 +105,19 @@ describe('daemon: bad input', () => {
 
   it('refuses wrong argument types and unknown arguments naming them', async () => {
     const raw = await Raw.open(socketPath);
-    raw.send(JSON.stringify({ id: 1, verb: 'read', args: { name: 'x', sector: -1, count: 1 } }) + '\n');
+    raw.send(`${JSON.stringify({ id: 1, verb: 'read', args: { name: 'x', sector: -1, count: 1 } })}\n`);
     expect(await raw.reply()).toMatchObject({
       id: 1,
       ok: false,
       error: { code: 'EINVAL', message: expect.stringMatching(/'sector'/) },
     });
-    raw.send(JSON.stringify({ id: 2, verb: 'create', args: { name: 'x', table: '', colour: 'red' } }) + '\n');
+    raw.send(`${JSON.stringify({ id: 2, verb: 'create', args: { name: 'x', table: '', colour: 'red' } })}\n`);
     expect(await raw.reply()).toMatchObject({
       id: 2,
       ok: false,
       error: { message: expect.stringMatching(/unknown argument 'colour'/) },
     });
-    raw.send(JSON.stringify({ id: 3, verb: 'remove', args: {} }) + '\n');
+    raw.send(`${JSON.stringify({ id: 3, verb: 'remove', args: {} })}\n`);
     expect(await raw.reply()).toMatchObject({
       id: 3,
       ok: false,
@@ -146,8 +145,8 @@ describe('daemon: bad input', () => {
     half.send('{"id": 1, "verb": "cre');
     half.socket.destroy();
     const gone = await Raw.open(socketPath);
-    gone.send(JSON.stringify({ id: 1, verb: 'create', args: { name: 'g', table: '0 64 fake' } }) + '\n');
-    gone.send(JSON.stringify({ id: 2, verb: 'read', args: { name: 'g', sector: 0, count: 64 } }) + '\n');
+    gone.send(`${JSON.stringify({ id: 1, verb: 'create', args: { name: 'g', table: '0 64 fake' } })}\n`);
+    gone.send(`${JSON.stringify({ id: 2, verb: 'read', args: { name: 'g', sector: 0, count: 64 } })}\n`);
     gone.socket.destroy();
     await liveClientWorks();
     // The request that arrived whole was carried out even though nobody was left to hear the answer.
@@ -298,7 +297,7 @@ describe('daemon: the socket', () => {
 describe('daemon: half-closed clients', () => {
   it('answers a client that sent its request and closed its side at once (nc -U style)', async () => {
     const raw = await Raw.open(socketPath);
-    raw.socket.end(JSON.stringify({ id: 5, verb: 'version', args: {} }) + '\n');
+    raw.socket.end(`${JSON.stringify({ id: 5, verb: 'version', args: {} })}\n`);
     expect(await raw.reply()).toEqual({ id: 5, ok: true, result: { dmsim: 'test', driver: '4.47.0' } });
     await raw.untilClosed();
   });

@@ -1,8 +1,8 @@
 // dmsetup's text formats, checked against what dmsetup 1.02.185 printed on the oracle
 // (fixtures/transcripts/kernel/*.txt) for devices in the same state.
 
-import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import {
   formatAllDevices,
   formatDeps,
@@ -23,7 +23,7 @@ function kernelPrinted(recording: string, command: string, n = 0): string {
   const step = t.steps.filter((s) => s.command === command)[n];
   if (!step) throw new Error(`${recording}: no run ${n} of '${command}'`);
   const lines = normaliseKernelStdout(step);
-  return lines.length === 0 ? '' : lines.join('\n') + '\n';
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
 const base: DeviceInfo = {

@@ -1,7 +1,7 @@
 // LineReader: the same lines however the bytes are chunked, and a hard stop past the limit.
 
-import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import { LineReader } from '../../src/control/line-reader.js';
 
 function feed(chunks: Buffer[], max: number): { lines: string[]; overflowed: boolean } {
@@ -43,11 +43,11 @@ describe('LineReader', () => {
   });
 
   it('accepts a line of exactly the limit and overflows one byte past it, then ignores everything', () => {
-    expect(feed([Buffer.from('x'.repeat(10) + '\n')], 10)).toEqual({ lines: ['x'.repeat(10)], overflowed: false });
+    expect(feed([Buffer.from(`${'x'.repeat(10)}\n`)], 10)).toEqual({ lines: ['x'.repeat(10)], overflowed: false });
     expect(feed([Buffer.from('x'.repeat(6)), Buffer.from('x'.repeat(5)), Buffer.from('\nok\n')], 10)).toEqual({
       lines: [],
       overflowed: true,
     });
-    expect(feed([Buffer.from('ok\n' + 'y'.repeat(11) + '\nlater\n')], 10)).toEqual({ lines: ['ok'], overflowed: true });
+    expect(feed([Buffer.from(`ok\n${'y'.repeat(11)}\nlater\n`)], 10)).toEqual({ lines: ['ok'], overflowed: true });
   });
 });

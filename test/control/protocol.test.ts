@@ -1,10 +1,10 @@
 // parseRequest: what a well-formed request is, and that any other line is refused with an EINVAL
 // RequestError (never another exception, never a crash).
 
-import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { fromWireError, parseRequest, RequestError, toWireError } from '../../src/control/protocol.js';
+import { describe, expect, it } from 'vitest';
 import { DmError, NoSpaceError } from '../../src/base/errors.js';
+import { fromWireError, parseRequest, RequestError, toWireError } from '../../src/control/protocol.js';
 
 describe('parseRequest', () => {
   it('accepts a request and keeps its arguments', () => {

@@ -1,9 +1,9 @@
 // Where the control socket is: --socket, else DMSIM_SOCKET, else XDG_RUNTIME_DIR/dmsim/control,
 // else <tmpdir>/dmsim-<uid>/control (the documented order).
 
-import { describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { resolveSocketPath } from '../../src/control/socket-path.js';
 
 describe('resolveSocketPath', () => {

@@ -1,9 +1,9 @@
 // Edge behaviours of the dm core replayed from fixtures/kernel/helpers/edges.out (jobs/edges.sh on 6.1).
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeviceMapper } from '../../targets/device-mapper.js';
 import { EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 import { outputOf, transcript, VDA_SECTORS, VDB_SECTORS } from './kernel-fixtures.js';
 
 const OUT = 'edges.out';

@@ -3,11 +3,11 @@
 // tables, suspend, refusals and their errno, remove EBUSY and remove --force.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceMapper } from '../../targets/device-mapper.js';
-import { type TableLine } from '../../src/dm/device-mapper-core.js';
 import { EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
+import type { TableLine } from '../../src/dm/device-mapper-core.js';
 import type { MappedBlockDevice } from '../../src/dm/mapped-device.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 import { outputOf, translateDevices, VDA_SECTORS, VDB_SECTORS } from './kernel-fixtures.js';
 
 const OUT = 'outputs.out';
@@ -47,7 +47,10 @@ function infoBlocks(lines: string[]): Record<string, string>[] {
     // Field lines only ("/dev/mapper/empty: open failed" is dmsetup failing to read the read-ahead).
     const m = /^([A-Z][A-Za-z ,]+):\s+(.*)$/.exec(l);
     if (!m) continue;
-    if (m[1] === 'Name') blocks.push((cur = {}));
+    if (m[1] === 'Name') {
+      cur = {};
+      blocks.push(cur);
+    }
     if (cur) cur[m[1]!] = m[2]!;
   }
   return blocks;

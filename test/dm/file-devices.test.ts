@@ -5,10 +5,10 @@ import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeviceMapper } from '../../targets/device-mapper.js';
 import { EventBus } from '../../src/base/events.js';
-import { FileDevice } from '../../src/block/file-device.js';
+import type { FileDevice } from '../../src/block/file-device.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 
 let dir: string;
 let dm: DeviceMapper;

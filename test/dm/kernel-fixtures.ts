@@ -36,7 +36,7 @@ export function refusalCases(): RefusalCase[] {
     const m = /^(table|out|rc|dmesg|result): ?(.*)$/.exec(line);
     if (!m) continue;
     const [, kind, text] = m as unknown as [string, string, string];
-    if (kind === 'table') cur.table += text + '\n';
+    if (kind === 'table') cur.table += `${text}\n`;
     else if (kind === 'rc') cur.rc = Number(text);
     else if (kind === 'out') cur.out.push(text);
     else if (kind === 'dmesg') cur.dmesg.push(text);

@@ -3,11 +3,11 @@
 
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeviceMapper } from '../../targets/device-mapper.js';
-import { EventBus, type DmEvent } from '../../src/base/events.js';
+import { type DmEvent, EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
-import { probeTargetType, ProbeLog, settle } from './probe-target.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 import { readFixture } from './kernel-fixtures.js';
+import { ProbeLog, probeTargetType, settle } from './probe-target.js';
 
 let bus: EventBus;
 let events: DmEvent[];
@@ -50,8 +50,8 @@ describe('splitting and remapping', () => {
     await fc.assert(
       fc.asyncProperty(layout, async ({ targets, sector, count }) => {
         log.records.length = 0;
-        let begin = 0;
-        const lines = targets.map((t) => `${(begin += t.len) - t.len} ${t.len} probe ${t.max}`);
+        const begins = targets.map((_, i) => targets.slice(0, i).reduce((sum, t) => sum + t.len, 0));
+        const lines = targets.map((t, i) => `${begins[i]} ${t.len} probe ${t.max}`);
         await dm.create('p', lines.join('\n'));
         const dev = await dm.open('p');
         const buf = Buffer.alloc(count * 512);

@@ -1,8 +1,8 @@
 // A test target that records every bio it is given and lets a test decide when each completes.
 // Table: `probe <maxIoSectors> [fail-preresume]`. Messages: `event` raises a dm event, anything else echoes.
 
-import type { Bio } from '../../src/dm/bio.js';
 import { IoError } from '../../src/base/errors.js';
+import type { Bio } from '../../src/dm/bio.js';
 import type { DmDevice, Target, TargetContext, TargetType } from '../../src/dm/target.js';
 
 export interface ProbeRecord {

@@ -3,11 +3,11 @@
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceMapper } from '../../targets/device-mapper.js';
 import { DmError } from '../../src/base/errors.js';
 import { EventBus } from '../../src/base/events.js';
-import { parseTable, splitArgs } from '../../src/dm/table-parser.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
+import { parseTable, splitArgs } from '../../src/dm/table-parser.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 
 describe('parseTable', () => {
   it('skips blank lines and # comments but counts them in line numbers', () => {

@@ -3,10 +3,10 @@
 // print the kernel's table line.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeviceMapper } from '../../targets/device-mapper.js';
 import { DmError } from '../../src/base/errors.js';
 import { EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 import { refusalCases, translateDevices, VDA_SECTORS, VDB_SECTORS } from './kernel-fixtures.js';
 
 const cases = refusalCases();

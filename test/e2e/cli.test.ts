@@ -3,12 +3,12 @@
 // `npm run accept-transcripts` rewrites fixtures/transcripts/*.txt from this run's output; the kernel
 // checks still apply, so an output the kernel contradicts cannot be accepted.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSizeBytes } from '../../src/base/size.js';
 import { socketAnswers } from '../../src/net/unix-socket.js';
 import { buildCli, CLI_MAIN, makeBinDir, REPO, runShell, startDaemon } from './cli-harness.js';

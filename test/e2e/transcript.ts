@@ -98,7 +98,7 @@ export function renderTranscript(t: Transcript): string {
     out.push(`$ ${s.command}`, ...s.stdout, ...s.stderr.map((l) => (l === '' ? '!' : `! ${l}`)));
     if (s.exit !== 0) out.push(`[exit ${s.exit}]`);
   }
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 /**

@@ -3,8 +3,8 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EventBus } from '../../src/base/events.js';
 import type { DmEvent } from '../../src/base/events.js';
+import { EventBus } from '../../src/base/events.js';
 import { KcopydEngine, runUntilIdle } from '../../src/kcopyd/engine.js';
 import { AutoScheduler, ManualScheduler } from '../../src/kcopyd/scheduler.js';
 import { type IoRegion, KCOPYD_IGNORE_ERROR, type KcopydResult } from '../../src/kcopyd/types.js';

@@ -1,9 +1,9 @@
 // Test devices for kcopyd: a MemoryDevice with bad sectors, and a device whose requests wait to be released.
 
-import type { BlockDevice } from '../../src/block/block-device.js';
-import { SECTOR_SIZE } from '../../src/base/size.js';
-import { MemoryDevice } from '../../src/block/memory-device.js';
 import { IoError } from '../../src/base/errors.js';
+import { SECTOR_SIZE } from '../../src/base/size.js';
+import type { BlockDevice } from '../../src/block/block-device.js';
+import { MemoryDevice } from '../../src/block/memory-device.js';
 
 /**
  * A sparse in-memory disk with bad sectors. A request touching a bad sector fails as a whole and moves no

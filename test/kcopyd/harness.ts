@@ -1,7 +1,7 @@
 // A manual-scheduler kcopyd engine with an event recorder, for the deterministic tests.
 
-import { EventBus } from '../../src/base/events.js';
 import type { DmEvent } from '../../src/base/events.js';
+import { EventBus } from '../../src/base/events.js';
 import { KcopydEngine, type KcopydEngineOptions } from '../../src/kcopyd/engine.js';
 import type { KcopydJobEvent } from '../../src/kcopyd/events.js';
 import { ManualScheduler } from '../../src/kcopyd/scheduler.js';

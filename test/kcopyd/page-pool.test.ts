@@ -3,8 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { MemoryDevice } from '../../src/block/memory-device.js';
-import { ClientPages, PagePool } from '../../src/kcopyd/page-pool.js';
 import { runUntilIdle } from '../../src/kcopyd/engine.js';
+import { ClientPages, PagePool } from '../../src/kcopyd/page-pool.js';
 import { GatedDevice, settle } from './fault-devices.js';
 import { harness } from './harness.js';
 

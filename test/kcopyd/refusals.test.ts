@@ -2,14 +2,14 @@
 // its own chunks): an InvalidArgumentError (or ReadOnlyError) before any I/O, no job counted, no callback.
 
 import { describe, expect, it } from 'vitest';
-import { MemoryDevice } from '../../src/block/memory-device.js';
 import { DmError, InvalidArgumentError } from '../../src/base/errors.js';
+import { EventBus } from '../../src/base/events.js';
+import { MemoryDevice } from '../../src/block/memory-device.js';
 import { KcopydEngine } from '../../src/kcopyd/engine.js';
 import { KcopydClient } from '../../src/kcopyd/kcopyd-client.js';
 import { ManualScheduler } from '../../src/kcopyd/scheduler.js';
 import { KcopydThrottle } from '../../src/kcopyd/throttle.js';
 import { type IoRegion, KCOPYD_IGNORE_ERROR } from '../../src/kcopyd/types.js';
-import { EventBus } from '../../src/base/events.js';
 import { FaultyDevice } from './fault-devices.js';
 import { harness } from './harness.js';
 

@@ -9,13 +9,13 @@ export function sectorRuns(bytes: Buffer): string[] {
   let start = 0;
   let prev: number | null = null;
   const sectors = bytes.length / 512;
-  const valueOf = (s: number): number => {
+  const sectorValue = (s: number): number => {
     const sec = bytes.subarray(s * 512, (s + 1) * 512);
     return sec.every((b) => b === sec[0]) ? sec[0]! : -1;
   };
   const name = (v: number): string => (v < 0 ? 'mixed' : `0x${v.toString(16).padStart(2, '0')}`);
   for (let s = 0; s <= sectors; s++) {
-    const v = s < sectors ? valueOf(s) : null;
+    const v = s < sectors ? sectorValue(s) : null;
     if (v !== prev) {
       if (prev !== null) runs.push(`sectors ${start}-${s - 1}: ${name(prev)}`);
       prev = v;
@@ -27,5 +27,5 @@ export function sectorRuns(bytes: Buffer): string[] {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const bytes = await readFile(process.argv[2]!);
-  process.stdout.write(sectorRuns(bytes).join('\n') + '\n');
+  process.stdout.write(`${sectorRuns(bytes).join('\n')}\n`);
 }

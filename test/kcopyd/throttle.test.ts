@@ -2,8 +2,8 @@
 // by hand from the kernel's algorithm (1 ms = 1 jiffy, decay at 1024): no timers, no wall time.
 
 import { describe, expect, it } from 'vitest';
-import { MemoryDevice } from '../../src/block/memory-device.js';
 import type { Clock } from '../../src/base/clock.js';
+import { MemoryDevice } from '../../src/block/memory-device.js';
 import { KcopydThrottle } from '../../src/kcopyd/throttle.js';
 import { settle } from './fault-devices.js';
 import { harness } from './harness.js';

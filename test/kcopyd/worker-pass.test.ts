@@ -3,11 +3,11 @@
 // serialised and never inside copy(); at most 8 chunks in flight, handed out in ascending order.
 
 import { describe, expect, it } from 'vitest';
-import { MemoryDevice } from '../../src/block/memory-device.js';
-import { AutoScheduler } from '../../src/kcopyd/scheduler.js';
-import { KcopydEngine } from '../../src/kcopyd/engine.js';
 import { EventBus } from '../../src/base/events.js';
-import { KCOPYD_IGNORE_ERROR, KCOPYD_WRITE_SEQ, WRITE_ERR_ALL, type KcopydResult } from '../../src/kcopyd/types.js';
+import { MemoryDevice } from '../../src/block/memory-device.js';
+import { KcopydEngine } from '../../src/kcopyd/engine.js';
+import { AutoScheduler } from '../../src/kcopyd/scheduler.js';
+import { KCOPYD_IGNORE_ERROR, KCOPYD_WRITE_SEQ, type KcopydResult, WRITE_ERR_ALL } from '../../src/kcopyd/types.js';
 import { GatedDevice, settle } from './fault-devices.js';
 import { harness, phases } from './harness.js';
 

@@ -3,7 +3,7 @@
 // no healthy leg left the read fails. Legs are told apart by giving each different bytes behind the mirror.
 
 import { describe, expect, it } from 'vitest';
-import { readMirror, Rig, waitForSync } from './support/harness.js';
+import { Rig, readMirror, waitForSync } from './support/harness.js';
 
 const LEN = 512;
 

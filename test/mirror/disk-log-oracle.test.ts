@@ -11,8 +11,8 @@ import {
   patDevice,
   patMirror,
   quiesce,
-  readMirror,
   Rig,
+  readMirror,
   settle,
   waitForSync,
 } from './support/harness.js';

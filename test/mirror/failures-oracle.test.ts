@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MirrorSet } from '../../targets/mirror/mirror.js';
 import { type Checkpoint, checkpoints, lineAfter } from './support/checkpoints.js';
-import { md5Of, patDevice, patMirror, quiesce, R, readMirror, Rig, settle, waitForSync } from './support/harness.js';
+import { md5Of, patDevice, patMirror, quiesce, R, Rig, readMirror, settle, waitForSync } from './support/harness.js';
 
 const LEGS = '2 /dev/mapper/leg0 0 /dev/mapper/leg1 0';
 const CORE = `core 1 128 ${LEGS}`;

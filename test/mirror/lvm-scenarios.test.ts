@@ -5,11 +5,11 @@
 // Expected results are the kernel's documented behaviour and the oracle transcripts' observations.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryDevice } from '../../src/block/memory-device.js';
 import { ManualClock } from '../../src/base/clock.js';
-import { DeviceMapper } from '../../targets/device-mapper.js';
 import { EventBus } from '../../src/base/events.js';
+import { MemoryDevice } from '../../src/block/memory-device.js';
 import { KcopydEngine } from '../../src/kcopyd/engine.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 import { raid1ResyncThrottle } from '../../targets/mirror/resync-throttle.js';
 import { settle } from './support/harness.js';
 

@@ -6,7 +6,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MirrorSet } from '../../targets/mirror/mirror.js';
+import type { MirrorSet } from '../../targets/mirror/mirror.js';
 import { quiesce, Rig, waitForSync } from './support/harness.js';
 
 const LEN = 1024;

@@ -19,12 +19,12 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MemoryDevice } from '../../src/block/memory-device.js';
 import { ManualClock } from '../../src/base/clock.js';
-import { DeviceMapper } from '../../targets/device-mapper.js';
 import { IoError } from '../../src/base/errors.js';
 import { EventBus } from '../../src/base/events.js';
+import { MemoryDevice } from '../../src/block/memory-device.js';
 import { KcopydEngine } from '../../src/kcopyd/engine.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 import { settle } from './support/harness.js';
 
 const LV = 1024;
@@ -257,12 +257,12 @@ class Lab {
     }
     expect(error, 'a refused write is an EIO').toBeInstanceOf(IoError);
     const after = await this.healthyImages();
-    after.forEach((img, k) =>
+    for (const [k, img] of after.entries()) {
       expect(
         img.subarray(...range).equals(before[k]!.subarray(...range)),
         'a refused write changed a healthy leg',
-      ).toBe(true),
-    );
+      ).toBe(true);
+    }
   }
 
   /** The repair driven while a write is held: the noflush suspend reissues it, the writer sees success. */

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { runUntilIdle } from '../../src/kcopyd/engine.js';
 import { ManualScheduler } from '../../src/kcopyd/scheduler.js';
-import { RegionHash, RH_CLEAN, RH_DIRTY, RH_NOSYNC, RH_RECOVERING } from '../../targets/mirror/region-hash.js';
 import { CoreLog } from '../../targets/mirror/core-log.js';
+import { RegionHash, RH_CLEAN, RH_DIRTY, RH_NOSYNC, RH_RECOVERING } from '../../targets/mirror/region-hash.js';
 import { quiesce, Rig, settle, waitForSync } from './support/harness.js';
 
 const LEN = 1024;

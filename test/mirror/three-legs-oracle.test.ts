@@ -13,8 +13,8 @@ import {
   patMirror,
   quiesce,
   R,
-  readMirror,
   Rig,
+  readMirror,
   waitForSync,
 } from './support/harness.js';
 

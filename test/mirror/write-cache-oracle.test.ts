@@ -15,10 +15,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/base/events.js';
 import type { BlockDevice } from '../../src/block/block-device.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
-import { EventBus } from '../../src/base/events.js';
 
 const N = 1024;
 const R = 128;

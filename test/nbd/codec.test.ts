@@ -2,23 +2,23 @@
 // DataView written here, not with the codec), and any bytes at all decode to a message or a ProtocolError,
 // never anything else. Then whole random byte streams thrown at a live server: it never falls over.
 
-import fc from 'fast-check';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { MemoryDevice } from '../../src/block/memory-device.js';
 import {
   decodeInfoRequest,
   decodeOptionHeader,
+  decodeOptionReply,
   decodeRequestHeader,
   encodeInfoRequest,
   encodeOptionReply,
-  decodeOptionReply,
   encodeRequestHeader,
   encodeSimpleReply,
   ProtocolError,
 } from '../../src/nbd/codec.js';
-import { MemoryDevice } from '../../src/block/memory-device.js';
 import { NbdServer } from '../../src/nbd/server.js';
 import { openExport, RawClient } from './support/raw-client.js';
 

@@ -7,9 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { DeviceMapper } from '../../targets/device-mapper.js';
 import { EventBus } from '../../src/base/events.js';
 import { NbdExports } from '../../src/nbd/export-registry.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 import { openExport } from './support/raw-client.js';
 import { VolatileDisk } from './support/volatile-disk.js';
 

@@ -3,16 +3,16 @@
 // end up identical. Needs root, /dev/fuse, loop devices, nbdfuse (libnbd-bin), e2fsprogs and util-linux;
 // skips, saying which is missing, otherwise.
 
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { MemoryDevice } from '../../src/block/memory-device.js';
-import { DeviceMapper } from '../../targets/device-mapper.js';
 import { EventBus } from '../../src/base/events.js';
+import { MemoryDevice } from '../../src/block/memory-device.js';
 import { NbdExports } from '../../src/nbd/export-registry.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 
 function missingPrerequisite(): string | null {
   if (process.getuid?.() !== 0) return 'not root';

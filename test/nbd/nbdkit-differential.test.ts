@@ -6,7 +6,7 @@
 // (Where dmsim deliberately differs — unaligned requests, reads above 32 MiB — is tested in
 // protocol.test.ts against proto.md.)
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,7 +105,7 @@ describe('dmsim answers as nbdkit did', () => {
     for (const mode of ['rw', 'ro'] as const)
       expect(Object.keys(recorded[mode]).sort()).toEqual(CASES.map(([w]) => w).sort());
     expect(recorded.rw['write past the end']).toBe(28);
-    expect(recorded.ro['write']).toBe(1);
+    expect(recorded.ro.write).toBe(1);
   });
 
   it.each(['rw', 'ro'] as const)('on a %s export', async (mode) => {
@@ -118,7 +118,7 @@ describe.skipIf(!haveNbdkit)('the recording still matches nbdkit', () => {
     await startNbdkit(join(dir, 'kit-rw.sock'), false);
     await startNbdkit(join(dir, 'kit-ro.sock'), true);
     const live = { rw: await answers(join(dir, 'kit-rw.sock'), ''), ro: await answers(join(dir, 'kit-ro.sock'), '') };
-    if (process.env.DMSIM_RECORD_NBDKIT) await writeFile(FIXTURE, JSON.stringify(live, null, 2) + '\n');
+    if (process.env.DMSIM_RECORD_NBDKIT) await writeFile(FIXTURE, `${JSON.stringify(live, null, 2)}\n`);
     expect(live).toEqual(recorded);
   });
 });

@@ -6,8 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NbdServer } from '../../src/nbd/server.js';
 import { encodeInfoRequest } from '../../src/nbd/codec.js';
+import { NbdServer } from '../../src/nbd/server.js';
 import { GatedDevice } from './support/gated-device.js';
 import { openExport, RawClient } from './support/raw-client.js';
 

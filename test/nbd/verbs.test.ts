@@ -2,15 +2,15 @@
 // listen, how they show in `ls`, and what an exported device refuses (remove: EBUSY, like any opener).
 
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { ControlClient } from '../../src/control/client.js';
 import { ControlDaemon } from '../../src/control/daemon.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
-import { EventBus } from '../../src/base/events.js';
 import { openExport, type RawClient } from './support/raw-client.js';
 
 let dir: string;
@@ -139,7 +139,10 @@ describe('dmsim export / unexport (daemon verbs)', () => {
     await c.request('suspend', { name: 'lin' });
     let answered = false;
     r.request(1, 0, 512, { payload: Buffer.alloc(512, 0x42) });
-    const reply = r.reply().then((x) => ((answered = true), x));
+    const reply = r.reply().then((x) => {
+      answered = true;
+      return x;
+    });
     for (let i = 0; i < 200; i++) await new Promise((res) => setImmediate(res));
     expect(answered).toBe(false);
     await c.request('resume', { name: 'lin' });

@@ -9,19 +9,19 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/base/events.js';
 import { activate, activationOrder } from '../../src/control/activation.js';
 import { ControlClient } from '../../src/control/client.js';
-import { socketAnswers } from '../../src/net/unix-socket.js';
 import { RecordingEngine } from '../../src/control/recording-engine.js';
 import {
   parseState,
-  readStateFile,
   type RecordedDevice,
+  readStateFile,
   StateFileError,
   writeStateFile,
 } from '../../src/control/state-file.js';
+import { socketAnswers } from '../../src/net/unix-socket.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
-import { EventBus } from '../../src/base/events.js';
 import { runCli } from './support/daemon-process.js';
 import { makeImage } from './support/files.js';
 import { writeData } from './support/sector-model.js';

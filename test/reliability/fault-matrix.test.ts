@@ -8,10 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/base/events.js';
 import type { BlockDevice } from '../../src/block/block-device.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
-import { EventBus } from '../../src/base/events.js';
 import { REPO } from './support/daemon-process.js';
 
 const C = 8;
@@ -33,8 +33,10 @@ function kernelCells(): Map<string, string[]> {
   const cells = new Map<string, string[]>();
   let current: string[] | null = null;
   for (const line of text.split('\n')) {
-    if (line.startsWith('CELL ')) cells.set(line.slice(5), (current = []));
-    else if (line !== 'END' && line !== '' && current) current.push(line);
+    if (line.startsWith('CELL ')) {
+      current = [];
+      cells.set(line.slice(5), current);
+    } else if (line !== 'END' && line !== '' && current) current.push(line);
   }
   return cells;
 }

@@ -3,11 +3,11 @@
 // daemon must still be running, answer with a clear error (JSON, a DmError code and a message), keep the data
 // of a device nobody touched, and keep a state file that parses.
 
-import fc from 'fast-check';
-import { connect, type Socket } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/control/client.js';
 import { MAX_IO_SECTORS, MAX_LINE_BYTES } from '../../src/control/protocol.js';

@@ -6,10 +6,10 @@
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDevice } from '../../src/block/memory-device.js';
-import { DeviceMapper } from '../../targets/device-mapper.js';
 import { DmError } from '../../src/base/errors.js';
 import { EventBus } from '../../src/base/events.js';
+import { MemoryDevice } from '../../src/block/memory-device.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 import { writeData } from './support/sector-model.js';
 
 describe('random snapshot and mirror tables', () => {

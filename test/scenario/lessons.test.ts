@@ -5,15 +5,15 @@
 // aside: the kernel's images are linear devices img-NAME where dmsim has files NAME.img).
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ControlDaemon } from '../../src/control/daemon.js';
-import { DeviceMapper } from '../../targets/device-mapper.js';
 import { EventBus } from '../../src/base/events.js';
+import { ControlDaemon } from '../../src/control/daemon.js';
 import { loadScenario, runScenario } from '../../src/scenario/run-scenario.js';
 import type { Step } from '../../src/scenario/schema.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 
 const lessonsDir = resolve(import.meta.dirname, '../../fixtures/lessons');
 const lessons = readdirSync(lessonsDir)

@@ -8,13 +8,13 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/base/events.js';
 import { ControlClient } from '../../src/control/client.js';
 import { ControlDaemon } from '../../src/control/daemon.js';
-import { DeviceMapper } from '../../targets/device-mapper.js';
-import { EventBus } from '../../src/base/events.js';
 import { ScenarioPlayer } from '../../src/scenario/player.js';
 import { runScenario } from '../../src/scenario/run-scenario.js';
 import { validateScenario } from '../../src/scenario/schema.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const LESSONS = join(REPO, 'fixtures/lessons');
@@ -176,7 +176,10 @@ describe('ScenarioPlayer (the TUI drives scenarios with it)', () => {
 
     player.kcopyd.scheduler.pause();
     let settled = false;
-    const copying = player.next().then((o) => ((settled = true), o));
+    const copying = player.next().then((o) => {
+      settled = true;
+      return o;
+    });
     let passes = 0;
     while (!settled && passes < 1000) {
       await new Promise((r) => setTimeout(r, 1));

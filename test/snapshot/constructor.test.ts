@@ -3,11 +3,11 @@
 // kernel's reason (6.1 often says only "Couldn't create exception store"; dmsim adds the precise cause).
 
 import { describe, expect, it } from 'vitest';
+import { mergeTargetType } from '../../targets/snapshot/merge.js';
+import { snapshotTargetType } from '../../targets/snapshot/snapshot.js';
+import { Lab } from './support/dm.js';
 import { cowImage } from './support/pattern.js';
 import { fixtureText, Rig } from './support/rig.js';
-import { Lab } from './support/dm.js';
-import { snapshotTargetType } from '../../targets/snapshot/snapshot.js';
-import { mergeTargetType } from '../../targets/snapshot/merge.js';
 
 interface Outcome {
   table: string;
@@ -42,7 +42,7 @@ function kernelOutcomes(): Outcome[] {
 
 function header(magic: number, valid: number, version: number, chunk: number): Buffer {
   const b = Buffer.alloc(512);
-  [magic, valid, version, chunk].forEach((v, i) => b.writeUInt32LE(v >>> 0, i * 4));
+  for (const [i, v] of [magic, valid, version, chunk].entries()) b.writeUInt32LE(v >>> 0, i * 4);
   return b;
 }
 

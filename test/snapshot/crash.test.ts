@@ -3,18 +3,18 @@
 // dying process would still do is dropped), the files are re-opened and the snapshot re-activated from the COW.
 // It must still read exactly the data it had at creation, whatever k was.
 
-import fc from 'fast-check';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { BlockDevice } from '../../src/block/block-device.js';
-import { MemoryDevice } from '../../src/block/memory-device.js';
 import { FileDevice } from '../../src/block/file-device.js';
+import { MemoryDevice } from '../../src/block/memory-device.js';
 import { originTargetType } from '../../targets/snapshot/origin.js';
 import { snapshotTargetType } from '../../targets/snapshot/snapshot.js';
 import { cowImage, pattern } from './support/pattern.js';
-import { read, Rig, write } from './support/rig.js';
+import { Rig, read, write } from './support/rig.js';
 
 /** Passes I/O through until the power is cut; after that writes, flushes and discards vanish. */
 class PowerCut implements BlockDevice {

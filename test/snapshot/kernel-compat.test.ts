@@ -2,13 +2,13 @@
 // fixtures/snapshot/jobs (run.sh): dmsim replays each job and must print the same status lines and md5s and
 // leave a byte-identical COW; and dmsim activates the kernel's COWs and reads what the kernel read.
 
-import { describe, expect, it } from 'vitest';
-import { Job, block } from './support/kernel-job.js';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { fixtureImage, fixtureText, md5, read } from './support/rig.js';
-import { pattern } from './support/pattern.js';
+import { describe, expect, it } from 'vitest';
 import { C2_ORIGIN_PAGES, C2_SNAP_WRITES } from '../../fixtures/snapshot/jobs/dmsim-c2-ops.js';
+import { block, Job } from './support/kernel-job.js';
+import { pattern } from './support/pattern.js';
+import { fixtureImage, fixtureText, md5, read } from './support/rig.js';
 
 const O = '/dev/vda';
 

@@ -5,9 +5,9 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Rig, read, write, type Mapped } from './support/rig.js';
 import { originTargetType } from '../../targets/snapshot/origin.js';
 import { snapshotTargetType } from '../../targets/snapshot/snapshot.js';
+import { type Mapped, Rig, read, write } from './support/rig.js';
 
 const ORIGIN = 96; // sectors: not a multiple of the larger chunk sizes, so the last chunk is partial
 
@@ -105,7 +105,7 @@ describe('snapshot model', () => {
                 const tags = Array.from({ length: o.count }, () => tag++);
                 const target =
                   o.dev === 0 || o.dev > snaps.length ? { m: origin, model: originModel } : snaps[o.dev - 1]!;
-                tags.forEach((t, i) => (target.model[o.sector + i] = t));
+                for (const [i, t] of tags.entries()) target.model[o.sector + i] = t;
                 return write(target.m, o.sector, sectorData(tags));
               }),
             );

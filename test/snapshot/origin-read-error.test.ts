@@ -9,9 +9,9 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
-import { EventBus } from '../../src/base/events.js';
 import { FIXTURES } from './support/rig.js';
 
 const N = 1024;
@@ -23,8 +23,10 @@ function kernelCases(): Map<string, { rcs: string[]; status: string }> {
   let current: { rcs: string[]; status: string } | undefined;
   for (const line of readFileSync(`${FIXTURES}origin-read-error.txt`, 'utf8').split('\n')) {
     const m = /^CASE (\S+)/.exec(line);
-    if (m) cases.set(m[1]!, (current = { rcs: [], status: '' }));
-    else if (current && line.startsWith('  rc=')) current.rcs.push(line.trim());
+    if (m) {
+      current = { rcs: [], status: '' };
+      cases.set(m[1]!, current);
+    } else if (current && line.startsWith('  rc=')) current.rcs.push(line.trim());
     else if (current && line.startsWith('0 1024 snapshot ')) current.status = line;
   }
   return cases;

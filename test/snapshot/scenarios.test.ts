@@ -3,9 +3,9 @@
 // documented results and the LVM test suite's numbers.
 
 import { describe, expect, it } from 'vitest';
-import { Lab, snapPercent, stamp } from './support/dm.js';
 import { AutoScheduler } from '../../src/kcopyd/scheduler.js';
 import { snapshotParameters } from '../../targets/snapshot/parameters.js';
+import { Lab, snapPercent, stamp } from './support/dm.js';
 
 const K = 8; // dmtest's k(4): 4 KiB chunks
 

@@ -1,10 +1,10 @@
 // Shared set-up for target tests: a DeviceMapper on a ManualClock with named MemoryDevices, and a device
 // that counts flushes.
 
-import { MemoryDevice } from '../../src/block/memory-device.js';
 import { ManualClock } from '../../src/base/clock.js';
-import { DeviceMapper } from '../../targets/device-mapper.js';
 import { EventBus } from '../../src/base/events.js';
+import { MemoryDevice } from '../../src/block/memory-device.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 
 export class CountingDevice extends MemoryDevice {
   flushes = 0;

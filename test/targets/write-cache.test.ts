@@ -5,8 +5,8 @@
 // the oracle's write-through disks and fails once they are switched to write back).
 
 import { describe, expect, it } from 'vitest';
-import { DeviceMapper } from '../../targets/device-mapper.js';
 import { EventBus } from '../../src/base/events.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 import { CountingDevice } from './helpers.js';
 
 const N = 1024;

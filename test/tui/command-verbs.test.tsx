@@ -7,17 +7,17 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
+import { afterEach, describe, expect, it } from 'vitest';
+import { formatDeps, formatTargets, formatVersion } from '../../src/control/dmsetup-format.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 import { App } from '../../tui/app.js';
+import { parseCommand } from '../../tui/command/parse-command.js';
 import { helpLines } from '../../tui/components/help-panel.js';
 import { TuiController } from '../../tui/controller.js';
-import { parseCommand } from '../../tui/command/parse-command.js';
 import { startEmbedded } from '../../tui/session.js';
 import { ViewStore } from '../../tui/store/store.js';
 import { initialState } from '../../tui/store/view-state.js';
-import { DeviceMapper } from '../../targets/device-mapper.js';
-import { formatDeps, formatTargets, formatVersion } from '../../src/control/dmsetup-format.js';
 import { demoState, fakeActions, tick, waitForFrame } from './frame-helpers.js';
 
 const manualTimer = { setTimer: () => () => undefined };
@@ -85,7 +85,10 @@ describe('usage errors', () => {
 
   it('shows the refusal on the error line', async () => {
     const store = new ViewStore({ state: demoState() });
-    const actions = fakeActions(async (line) => (parseCommand(line), 'ok'));
+    const actions = fakeActions(async (line) => {
+      parseCommand(line);
+      return 'ok';
+    });
     const r = render(<App store={store} actions={actions} colour={false} cols={100} rows={24} />);
     await tick();
     for (const ch of ':remove_all now\r') {

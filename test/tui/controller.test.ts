@@ -2,19 +2,19 @@
 // separate daemon it attaches to. Commands run, refusals come back with the engine's reason, fail/heal swap
 // tables, pause + step run exactly one kcopyd worker pass, and quitting removes the private socket.
 
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeviceMapper } from '../../targets/device-mapper.js';
 import { EventBus } from '../../src/base/events.js';
 import { ControlDaemon } from '../../src/control/daemon.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 import { TuiController } from '../../tui/controller.js';
 import { attach, startEmbedded } from '../../tui/session.js';
+import { deviceTree } from '../../tui/store/devices.js';
 import { ViewStore } from '../../tui/store/store.js';
 import { initialState } from '../../tui/store/view-state.js';
-import { deviceTree } from '../../tui/store/devices.js';
 
 const manualTimer = { setTimer: () => () => undefined };
 const cleanups: Array<() => Promise<void>> = [];
@@ -32,7 +32,16 @@ async function embedded() {
   cleanups.push(() => controller.quit());
   const dir = await mkdtemp(join(tmpdir(), 'dmsim-tui-test-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return { session, store, controller, dir, state: () => (store.flush(), store.getSnapshot()) };
+  return {
+    session,
+    store,
+    controller,
+    dir,
+    state: () => {
+      store.flush();
+      return store.getSnapshot();
+    },
+  };
 }
 
 describe('embedded engine', () => {

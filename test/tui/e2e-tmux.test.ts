@@ -63,7 +63,9 @@ describe.skipIf(!hasTmux)('dmsim tui --demo in tmux', () => {
     );
     expect(shown).toMatch(/kcopyd \d+ clients/);
     // NO_COLOR: no colour escape sequences at all.
-    expect(tmux('capture-pane', '-p', '-e', '-t', 'demo')).not.toMatch(/\u001b\[(3|4|9)\dm/);
+    expect(tmux('capture-pane', '-p', '-e', '-t', 'demo')).not.toMatch(
+      new RegExp(`${String.fromCharCode(27)}\\[(3|4|9)\\dm`),
+    );
 
     const during = readdirSync(childTmp);
     expect(during.some((n) => n.startsWith('dmsim-demo-'))).toBe(true);

@@ -4,25 +4,25 @@
 // raw NBD clients (fixed-newstyle handshake written here byte by byte from proto.md) move the client count;
 // `unexport` removes the line. Waits are on engine events, never on time.
 
-import { connect, type Socket } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type DmEvent, EventBus } from '../../src/base/events.js';
+import { ControlClient } from '../../src/control/client.js';
+import { ControlDaemon } from '../../src/control/daemon.js';
+import { DeviceMapper } from '../../targets/device-mapper.js';
 import { App } from '../../tui/app.js';
+import { parseCommand } from '../../tui/command/parse-command.js';
 import { DevicesPanel } from '../../tui/components/devices-panel.js';
 import { TuiController } from '../../tui/controller.js';
 import { attach, startEmbedded, type TuiSession } from '../../tui/session.js';
+import type { EngineEvent } from '../../tui/store/engine-event.js';
+import { reduceAll } from '../../tui/store/reduce.js';
 import { ViewStore } from '../../tui/store/store.js';
 import { initialState } from '../../tui/store/view-state.js';
-import { reduceAll } from '../../tui/store/reduce.js';
-import type { EngineEvent } from '../../tui/store/engine-event.js';
-import { parseCommand } from '../../tui/command/parse-command.js';
-import { DeviceMapper } from '../../targets/device-mapper.js';
-import { EventBus, type DmEvent } from '../../src/base/events.js';
-import { ControlDaemon } from '../../src/control/daemon.js';
-import { ControlClient } from '../../src/control/client.js';
 import { deviceEvent, tick } from './frame-helpers.js';
 
 const manualTimer = { setTimer: () => () => undefined };
@@ -44,7 +44,14 @@ async function withController(session: TuiSession) {
   const controller = new TuiController(session, store);
   await controller.start();
   cleanups.push(() => controller.quit());
-  return { store, controller, state: () => (store.flush(), store.getSnapshot()) };
+  return {
+    store,
+    controller,
+    state: () => {
+      store.flush();
+      return store.getSnapshot();
+    },
+  };
 }
 
 async function embedded() {

@@ -1,10 +1,10 @@
 // Helpers for ink-testing-library frame tests: a state built from recorded streams and status lines, fake
 // actions that record what the keys asked for, and a tick to let Ink's effects (useInput) subscribe.
 
+import type { AppActions } from '../../tui/app.js';
+import type { EngineEvent } from '../../tui/store/engine-event.js';
 import { reduce, reduceAll } from '../../tui/store/reduce.js';
 import { initialState, type ViewState } from '../../tui/store/view-state.js';
-import type { EngineEvent } from '../../tui/store/engine-event.js';
-import type { AppActions } from '../../tui/app.js';
 import { loadStream } from './replay.js';
 
 export const tick = (): Promise<void> => new Promise((r) => setImmediate(r));

@@ -1,11 +1,11 @@
 // The keys and the command line, through ink-testing-library: each key reaches the action it names, focus
 // moves with tab, arrows select, ? shows help, and text typed on the command line never triggers a key.
 
-import { describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
+import { describe, expect, it } from 'vitest';
 import { App } from '../../tui/app.js';
-import { ViewStore } from '../../tui/store/store.js';
 import { parseCommand } from '../../tui/command/parse-command.js';
+import { ViewStore } from '../../tui/store/store.js';
 import { demoState, fakeActions, tick, waitForFrame } from './frame-helpers.js';
 
 const ESC = '\u001b';
@@ -180,7 +180,7 @@ describe('command line', () => {
     await type('status');
     await press('\r');
     const f = await waitForFrame(lastFrame, (x) => x.includes('(2 lines in events) base: 0 4096'));
-    const out = f.split('\n').filter((l) => /^\d\d:\d\d:\d\d   > /.test(l));
+    const out = f.split('\n').filter((l) => /^\d\d:\d\d:\d\d {3}> /.test(l));
     expect(out[0]).toContain('> base: 0 4096 snapshot-origin');
     expect(out[1]).toContain('> snap1: 0 4096 snapshot 240/2048 16');
     unmount();

@@ -2,8 +2,8 @@
 // panels more room, and NO_COLOR (any non-empty value, no-color.org) or a non-TTY turns colour off.
 
 import { describe, expect, it } from 'vitest';
-import { layout } from '../../tui/layout.js';
 import { colourWanted } from '../../tui/components/theme.js';
+import { layout } from '../../tui/layout.js';
 
 describe('layout', () => {
   it('at 80x24 the header, panels, command and message lines take 23 rows and 80 columns', () => {

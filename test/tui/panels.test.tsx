@@ -2,17 +2,17 @@
 // kernel status lines. Expected values come from those inputs (240/2048 is 11% by LVM's rule, 30 of 32
 // regions in sync, dest 1's write_err bit), not from the panel's own output.
 
-import { describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
+import { describe, expect, it } from 'vitest';
 import { DevicesPanel } from '../../tui/components/devices-panel.js';
 import { KcopydPanel } from '../../tui/components/kcopyd-panel.js';
-import { MapPanel } from '../../tui/components/map-panel.js';
 import { LogPanel } from '../../tui/components/log-panel.js';
+import { MapPanel } from '../../tui/components/map-panel.js';
 import { ThroughputPanel } from '../../tui/components/throughput-panel.js';
-import { addBytes, advance } from '../../tui/store/throughput.js';
 import { reduceAll } from '../../tui/store/reduce.js';
+import { addBytes, advance } from '../../tui/store/throughput.js';
 import { initialState } from '../../tui/store/view-state.js';
-import { demoState, DEMO_DEVICES } from './frame-helpers.js';
+import { DEMO_DEVICES, demoState } from './frame-helpers.js';
 import { loadStream } from './replay.js';
 
 const lines = (f: string | undefined) => (f ?? '').split('\n');

@@ -6,13 +6,13 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadScenario, parseScenario } from '../../src/scenario/index.js';
 import { App } from '../../tui/app.js';
-import { startLesson, type LessonSession } from '../../tui/lesson-driver.js';
+import { type LessonSession, startLesson } from '../../tui/lesson-driver.js';
 import { realTimer, ViewStore } from '../../tui/store/store.js';
 import { initialState } from '../../tui/store/view-state.js';
-import { loadScenario, parseScenario } from '../../src/scenario/index.js';
 import { tick, waitForFrame } from './frame-helpers.js';
 
 const FILE = join(import.meta.dirname, '../../fixtures/lessons/01-kcopyd-basics.json');

@@ -2,11 +2,11 @@
 // failures.out, and reference/snapshot.md's documented examples) read into view fields, and the tree by stacking.
 
 import { describe, expect, it } from 'vitest';
+import { cellCounts } from '../../tui/store/device-maps.js';
 import { deviceFromSnapshot, deviceTree } from '../../tui/store/devices.js';
+import type { EngineEvent } from '../../tui/store/engine-event.js';
 import { reduceAll } from '../../tui/store/reduce.js';
 import { initialState } from '../../tui/store/view-state.js';
-import type { EngineEvent } from '../../tui/store/engine-event.js';
-import { cellCounts } from '../../tui/store/device-maps.js';
 
 let seq = 0;
 const ev = (type: string, fields: Record<string, unknown>): EngineEvent =>

@@ -3,10 +3,10 @@
 // (8 chunks in flight, read_err boolean, one write_err bit per destination), not from the store's output.
 
 import { describe, expect, it } from 'vitest';
+import { loggedCount } from '../../tui/store/event-log.js';
+import { errorBits, jobList } from '../../tui/store/kcopyd-view.js';
 import { reduce, reduceAll } from '../../tui/store/reduce.js';
 import { initialState, type ViewState } from '../../tui/store/view-state.js';
-import { errorBits, jobList } from '../../tui/store/kcopyd-view.js';
-import { loggedCount } from '../../tui/store/event-log.js';
 import { fieldOf, loadStream } from './replay.js';
 
 /** Every intermediate state of a replay. */

@@ -1,11 +1,11 @@
 // The bounded event log never loses count, and throughput buckets turn bytes into per-second rates.
 
-import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import { appendLog, loggedCount } from '../../tui/store/event-log.js';
+import { reduceAll } from '../../tui/store/reduce.js';
 import { addBytes, advance, currentRate } from '../../tui/store/throughput.js';
 import { initialState } from '../../tui/store/view-state.js';
-import { reduceAll } from '../../tui/store/reduce.js';
 
 describe('event log', () => {
   it('for any burst and capacity: newest first, at most capacity entries, every event counted', () => {

@@ -4,9 +4,9 @@
 // allocated == metadata; failures.out S4: a failed primary gives health DA and leg 1 becomes the default).
 
 import { describe, expect, it } from 'vitest';
+import { cellCounts } from '../../tui/store/device-maps.js';
 import { reduce } from '../../tui/store/reduce.js';
 import { initialState, type ViewState } from '../../tui/store/view-state.js';
-import { cellCounts } from '../../tui/store/device-maps.js';
 import { loadStream } from './replay.js';
 
 const events = loadStream('targets');

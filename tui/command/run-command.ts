@@ -3,10 +3,10 @@
 // engine's private daemon or a running one; export/unexport too, as the daemon serves NBD), read/write through the mapped device, copy through a kcopyd
 // client of the embedded engine, mkimg on the local filesystem, and the fail/heal shortcuts.
 
-import { SECTOR_SIZE } from '../../src/base/size.js';
-import { FileDevice } from '../../src/block/file-device.js';
-import type { BlockDevice } from '../../src/block/block-device.js';
 import { InvalidArgumentError } from '../../src/base/errors.js';
+import { SECTOR_SIZE } from '../../src/base/size.js';
+import type { BlockDevice } from '../../src/block/block-device.js';
+import { FileDevice } from '../../src/block/file-device.js';
 import { makeImage } from '../../src/block/image.js';
 import {
   formatAllDevices,

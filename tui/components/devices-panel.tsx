@@ -3,9 +3,9 @@
 // An exported device has a second line under it: `nbd`, its client count, `ro`, and the URI (or the address).
 
 import { Box } from 'ink';
+import { bar, fit, humanSectors } from '../format.js';
 import { deviceTree, type TreeRow } from '../store/devices.js';
 import type { DeviceView, ExportView, ViewState } from '../store/view-state.js';
-import { bar, fit, humanSectors } from '../format.js';
 import { Panel } from './panel.js';
 import { type Tone, Toned } from './theme.js';
 

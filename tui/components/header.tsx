@@ -1,7 +1,7 @@
 // The top line: mode, kcopyd running or paused (with the worker pass count), device and job counts, keys.
 
-import type { ViewState } from '../store/view-state.js';
 import { fit } from '../format.js';
+import type { ViewState } from '../store/view-state.js';
 import { Toned } from './theme.js';
 
 /** `local`: kcopyd runs in this process (it can be paused); otherwise it is the daemon's. */

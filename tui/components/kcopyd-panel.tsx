@@ -3,9 +3,9 @@
 // flight, a progress bar and the read_err / write_err bits.
 
 import { Box } from 'ink';
+import { bar, fit } from '../format.js';
 import { errorBits, jobList } from '../store/kcopyd-view.js';
 import type { JobView, KcopydClientView, ViewState } from '../store/view-state.js';
-import { bar, fit } from '../format.js';
 import { Panel } from './panel.js';
 import { type Tone, Toned } from './theme.js';
 

@@ -2,8 +2,8 @@
 // one line with a count, and lines pushed out of the bounded list are counted at the bottom, never lost.
 
 import { Box } from 'ink';
-import type { LogEntry, ViewState } from '../store/view-state.js';
 import { clock, fit } from '../format.js';
+import type { LogEntry, ViewState } from '../store/view-state.js';
 import { Panel } from './panel.js';
 import { Toned } from './theme.js';
 

@@ -3,9 +3,9 @@
 // more cells than the panel (a cell then shows the most urgent state among the ones it covers).
 
 import { Box } from 'ink';
+import { fit } from '../format.js';
 import { cellCounts, cellState } from '../store/device-maps.js';
 import type { CellState, DeviceMapView, ViewState } from '../store/view-state.js';
-import { fit } from '../format.js';
 import { Panel } from './panel.js';
 import { type Tone, Toned } from './theme.js';
 

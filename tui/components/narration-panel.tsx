@@ -3,10 +3,10 @@
 // outcome: running, ok (with what it saw), or not ok with the reason.
 
 import { Box } from 'ink';
-import type { LessonView } from '../lesson-driver.js';
 import { fit } from '../format.js';
+import type { LessonView } from '../lesson-driver.js';
 import { Panel } from './panel.js';
-import { Toned, type Tone } from './theme.js';
+import { type Tone, Toned } from './theme.js';
 
 /** Words of `text` in lines of at most `width` characters (a word longer than that is cut). */
 export function wrapWords(text: string, width: number): string[] {

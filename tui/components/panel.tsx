@@ -1,8 +1,8 @@
 // A panel: a title line (marked » when it has the focus, so focus is visible without colour) over a clipped
 // body of fixed size. Panels never grow past the height the layout gave them.
 
-import type { ReactNode } from 'react';
 import { Box } from 'ink';
+import type { ReactNode } from 'react';
 import { Toned } from './theme.js';
 
 export interface PanelProps {

@@ -1,8 +1,8 @@
 // Colour on or off for the whole UI (off under NO_COLOR or without a colour terminal), and the one place
 // that turns a tone into a colour. Every panel must read the same without colour: tones only decorate.
 
-import { createContext, useContext, type ReactNode } from 'react';
 import { Text } from 'ink';
+import { createContext, type ReactNode, useContext } from 'react';
 
 export type Tone = 'error' | 'warn' | 'ok' | 'busy' | 'dim' | 'title' | 'plain';
 

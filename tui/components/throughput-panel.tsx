@@ -1,9 +1,9 @@
 // Throughput panel: read, write and copy rates (the last closed second) with a sparkline of their history.
 
 import { Box } from 'ink';
+import { fit, humanBytes, sparkline } from '../format.js';
 import { currentRate } from '../store/throughput.js';
 import type { RateKind, ViewState } from '../store/view-state.js';
-import { fit, humanBytes, sparkline } from '../format.js';
 import { Panel } from './panel.js';
 import { Toned } from './theme.js';
 

@@ -2,9 +2,7 @@
 // view. Engine kinds are mapped to the slice reducers here; any kind without a mapping is still logged, so
 // an event added by another module shows up in the errors/events panel before the TUI learns to draw it.
 
-import { bool, type EngineEvent, field, list, num, str } from './engine-event.js';
-import { appendLog, type LogLine, spanText } from './event-log.js';
-import { addBytes, advance } from './throughput.js';
+import { mapForDevice, setCells, setMap } from './device-maps.js';
 import {
   deviceFromSnapshot,
   exportFrom,
@@ -16,8 +14,10 @@ import {
   updateMirror,
   updateSnapshot,
 } from './devices.js';
+import { bool, type EngineEvent, field, list, num, str } from './engine-event.js';
+import { appendLog, type LogLine, spanText } from './event-log.js';
 import { finishJob, newJob, putJob, removeClient, updateClient, updateJob } from './kcopyd-view.js';
-import { mapForDevice, setCells, setMap } from './device-maps.js';
+import { addBytes, advance } from './throughput.js';
 import type { CellState, DeviceRunState, JobStage, LogLevel, SnapshotView, ViewState } from './view-state.js';
 
 type Handler = (s: ViewState, e: EngineEvent) => ViewState;

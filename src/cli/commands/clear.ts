@@ -1,7 +1,7 @@
 // `dmsim clear NAME`: dmsetup clear (DM_TABLE_CLEAR): drops the table in the inactive slot.
 
 import type { Command } from 'commander';
-import { socketOption, withDaemon, type SocketOptions } from '../daemon-session.js';
+import { type SocketOptions, socketOption, withDaemon } from '../daemon-session.js';
 
 export function registerClear(program: Command): void {
   socketOption(

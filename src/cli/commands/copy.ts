@@ -3,12 +3,12 @@
 // terminal and prints the kernel's two completion values, `read_err=N write_err=0xBITS`, and the throughput.
 // Exit status 0 only when both are zero.
 
-import type { Command } from 'commander';
 import { promises as fsp } from 'node:fs';
-import { SECTOR_SIZE } from '../../base/size.js';
-import { FileDevice } from '../../block/file-device.js';
+import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../base/errors.js';
 import { EventBus } from '../../base/events.js';
+import { SECTOR_SIZE } from '../../base/size.js';
+import { FileDevice } from '../../block/file-device.js';
 import { TraceFile } from '../../dm/trace-file.js';
 import { KcopydEngine } from '../../kcopyd/engine.js';
 import { type IoRegion, KCOPYD_IGNORE_ERROR, type KcopydResult } from '../../kcopyd/types.js';

@@ -1,7 +1,7 @@
 // `dmsim create NAME [--table T | FILE] [-u UUID] [-r] [-n]`: dmsetup create (DM_DEV_CREATE + load + resume).
 
 import type { Command } from 'commander';
-import { readTable, socketOption, withDaemon, type SocketOptions } from '../daemon-session.js';
+import { readTable, type SocketOptions, socketOption, withDaemon } from '../daemon-session.js';
 
 interface CreateOptions extends SocketOptions {
   table?: string;

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { detachDaemon, runDaemon } from '../../control/daemon-process.js';
 import { resolveSocketPath } from '../../control/socket-path.js';
-import { socketOption, type SocketOptions } from '../daemon-session.js';
+import { type SocketOptions, socketOption } from '../daemon-session.js';
 
 interface DaemonOptions extends SocketOptions {
   detach?: boolean;

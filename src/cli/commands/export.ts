@@ -3,12 +3,12 @@
 
 import type { Command } from 'commander';
 import {
+  type JsonOptions,
   jsonOption,
   printJson,
+  type SocketOptions,
   socketOption,
   withDaemon,
-  type JsonOptions,
-  type SocketOptions,
 } from '../daemon-session.js';
 
 interface ExportOptions extends SocketOptions, JsonOptions {

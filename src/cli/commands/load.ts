@@ -1,7 +1,7 @@
 // `dmsim load|reload NAME [--table T | FILE]`: loads a table into the INACTIVE slot (DM_TABLE_LOAD).
 
 import type { Command } from 'commander';
-import { readTable, socketOption, withDaemon, type SocketOptions } from '../daemon-session.js';
+import { readTable, type SocketOptions, socketOption, withDaemon } from '../daemon-session.js';
 
 export function registerLoad(program: Command): void {
   socketOption(

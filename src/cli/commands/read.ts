@@ -1,9 +1,9 @@
 // `dmsim read NAME SECTOR COUNT [--out FILE]`: reads sectors through a mapped device; raw bytes to stdout
 // unless --out names a file.
 
-import type { Command } from 'commander';
 import { promises as fsp } from 'node:fs';
-import { parseWholeNumber, socketOption, withDaemon, type SocketOptions } from '../daemon-session.js';
+import type { Command } from 'commander';
+import { parseWholeNumber, type SocketOptions, socketOption, withDaemon } from '../daemon-session.js';
 
 export function registerRead(program: Command): void {
   socketOption(

@@ -1,7 +1,7 @@
 // `dmsim remove_all [-f]`: dmsetup remove_all (DM_REMOVE_ALL).
 
 import type { Command } from 'commander';
-import { socketOption, withDaemon, type SocketOptions } from '../daemon-session.js';
+import { type SocketOptions, socketOption, withDaemon } from '../daemon-session.js';
 
 export function registerRemoveAll(program: Command): void {
   socketOption(

@@ -1,7 +1,7 @@
 // `dmsim remove [-f] NAME`: dmsetup remove (DM_DEV_REMOVE; -f first swaps in an error table).
 
 import type { Command } from 'commander';
-import { socketOption, withDaemon, type SocketOptions } from '../daemon-session.js';
+import { type SocketOptions, socketOption, withDaemon } from '../daemon-session.js';
 
 export function registerRemove(program: Command): void {
   socketOption(

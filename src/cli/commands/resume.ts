@@ -1,7 +1,7 @@
 // `dmsim resume NAME`: dmsetup resume (the inactive table, if any, becomes live; I/O flows again).
 
 import type { Command } from 'commander';
-import { socketOption, withDaemon, type SocketOptions } from '../daemon-session.js';
+import { type SocketOptions, socketOption, withDaemon } from '../daemon-session.js';
 
 export function registerResume(program: Command): void {
   socketOption(

@@ -1,7 +1,7 @@
 // `dmsim suspend [--noflush] NAME`: dmsetup suspend (DM_DEV_SUSPEND with DM_SUSPEND_FLAG).
 
 import type { Command } from 'commander';
-import { socketOption, withDaemon, type SocketOptions } from '../daemon-session.js';
+import { type SocketOptions, socketOption, withDaemon } from '../daemon-session.js';
 
 export function registerSuspend(program: Command): void {
   socketOption(

@@ -4,12 +4,12 @@
 import type { Command } from 'commander';
 import { formatAllDevices, formatOneDevice, formatTableLines } from '../../control/dmsetup-format.js';
 import {
+  type JsonOptions,
   jsonOption,
   printJson,
+  type SocketOptions,
   socketOption,
   withDaemon,
-  type JsonOptions,
-  type SocketOptions,
 } from '../daemon-session.js';
 
 type Options = SocketOptions & JsonOptions & { target?: string; inactive?: boolean };

@@ -2,7 +2,7 @@
 // disconnected, and the device is closed (so it can be removed again).
 
 import type { Command } from 'commander';
-import { socketOption, withDaemon, type SocketOptions } from '../daemon-session.js';
+import { type SocketOptions, socketOption, withDaemon } from '../daemon-session.js';
 
 export function registerUnexport(program: Command): void {
   socketOption(program.command('unexport').description('stop exporting a device over NBD').argument('<name>')).action(

@@ -3,12 +3,12 @@
 import type { Command } from 'commander';
 import { formatVersion } from '../../control/dmsetup-format.js';
 import {
+  type JsonOptions,
   jsonOption,
   printJson,
+  type SocketOptions,
   socketOption,
   withDaemon,
-  type JsonOptions,
-  type SocketOptions,
 } from '../daemon-session.js';
 
 export function registerVersion(program: Command): void {

@@ -3,13 +3,13 @@
 
 import type { Command } from 'commander';
 import {
+  type JsonOptions,
   jsonOption,
   parseWholeNumber,
   printJson,
+  type SocketOptions,
   socketOption,
   withDaemon,
-  type JsonOptions,
-  type SocketOptions,
 } from '../daemon-session.js';
 
 export function registerWait(program: Command): void {

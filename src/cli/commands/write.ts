@@ -1,11 +1,11 @@
 // `dmsim write NAME SECTOR COUNT (--byte 0xAB | --from FILE)`: writes COUNT sectors through a mapped device,
 // every byte the same value or the first COUNT sectors of a file.
 
-import type { Command } from 'commander';
 import { promises as fsp } from 'node:fs';
-import { SECTOR_SIZE } from '../../base/size.js';
+import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../base/errors.js';
-import { parseWholeNumber, socketOption, withDaemon, type SocketOptions } from '../daemon-session.js';
+import { SECTOR_SIZE } from '../../base/size.js';
+import { parseWholeNumber, type SocketOptions, socketOption, withDaemon } from '../daemon-session.js';
 
 interface WriteOptions extends SocketOptions {
   byte?: string;

@@ -2,8 +2,8 @@
 // whose writes can be stalled forever (a power cut with I/O in flight). Tests use it to fail mirror legs
 // and logs the way the oracle jobs do with flakey and error tables.
 
-import type { BlockDevice } from '../../../src/block/block-device.js';
 import { IoError } from '../../../src/base/errors.js';
+import type { BlockDevice } from '../../../src/block/block-device.js';
 
 export class FaultyDevice implements BlockDevice {
   readonly inner: BlockDevice;

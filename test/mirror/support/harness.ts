@@ -2,15 +2,15 @@
 // a kcopyd engine, an event counter, and the helpers the oracle jobs use (pat, wait_sync, md5 of legs).
 
 import { createHash } from 'node:crypto';
+import type { Clock } from '../../../src/base/clock.js';
+import { NoDeviceError } from '../../../src/base/errors.js';
+import { type DmEvent, EventBus } from '../../../src/base/events.js';
 import type { BlockDevice } from '../../../src/block/block-device.js';
 import { MemoryDevice } from '../../../src/block/memory-device.js';
-import { NoDeviceError } from '../../../src/base/errors.js';
-import { EventBus, type DmEvent } from '../../../src/base/events.js';
-import type { Clock } from '../../../src/base/clock.js';
 import type { DmDevice, TargetContext } from '../../../src/dm/target.js';
 import { KcopydEngine } from '../../../src/kcopyd/engine.js';
 import type { WorkerScheduler } from '../../../src/kcopyd/scheduler.js';
-import { MirrorSet, mirrorTargetType } from '../../../targets/mirror/mirror.js';
+import { type MirrorSet, mirrorTargetType } from '../../../targets/mirror/mirror.js';
 import { FaultyDevice } from './faulty-device.js';
 
 /** The oracle jobs' geometry: a 4000-sector mirror of 128-sector regions (32 regions) over 4096-sector legs. */
@@ -120,7 +120,7 @@ export async function waitForSync(m: MirrorSet, maxPolls = 20000): Promise<numbe
 
 /** The jobs' pat(): 4 KiB of 16-byte lines "TAG-rREGION" padded with spaces. */
 export function pattern(tag: string, region: number): Buffer {
-  const line = `${tag}-r${region}`.padEnd(15, ' ') + '\n';
+  const line = `${`${tag}-r${region}`.padEnd(15, ' ')}\n`;
   return Buffer.from(line.repeat(256), 'latin1');
 }
 

@@ -3,7 +3,7 @@
 // acknowledged NBD writes were durable.
 
 import { SECTOR_SIZE } from '../../../src/base/size.js';
-import { type BlockDevice } from '../../../src/block/block-device.js';
+import type { BlockDevice } from '../../../src/block/block-device.js';
 import { MemoryDevice } from '../../../src/block/memory-device.js';
 
 export class VolatileDisk implements BlockDevice {

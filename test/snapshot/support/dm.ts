@@ -1,10 +1,10 @@
 // Helpers for the integration tests: a DeviceMapper over named MemoryDevices, and dmsetup-like one-liners.
 
+import { type DmEvent, EventBus } from '../../../src/base/events.js';
 import { MemoryDevice } from '../../../src/block/memory-device.js';
-import { DeviceMapper } from '../../../targets/device-mapper.js';
-import { EventBus, type DmEvent } from '../../../src/base/events.js';
 import { KcopydEngine } from '../../../src/kcopyd/engine.js';
 import type { WorkerScheduler } from '../../../src/kcopyd/scheduler.js';
+import { DeviceMapper } from '../../../targets/device-mapper.js';
 
 export class Lab {
   readonly bus = new EventBus();

@@ -1,11 +1,11 @@
 // Replays the oracle jobs of fixtures/snapshot/jobs in dmsim: the same tables over MemoryDevices holding the same
 // images, the same writes as the guest issued them, and the transcript lines in the job's format.
 
-import { pattern, cowImage } from './pattern.js';
-import { Rig, read, write, statusLine, md5, type Mapped } from './rig.js';
+import { mergeTargetType } from '../../../targets/snapshot/merge.js';
 import { originTargetType } from '../../../targets/snapshot/origin.js';
 import { snapshotTargetType } from '../../../targets/snapshot/snapshot.js';
-import { mergeTargetType } from '../../../targets/snapshot/merge.js';
+import { cowImage, pattern } from './pattern.js';
+import { type Mapped, md5, Rig, read, statusLine, write } from './rig.js';
 
 export const ORIGIN_SECTORS = 2048;
 

@@ -2,12 +2,12 @@
 // engine and an event bus, and I/O helpers that issue bios the way the dm core does (split at maxIoSectors).
 
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { type DmEvent, EventBus } from '../../../src/base/events.js';
 import type { BlockDevice } from '../../../src/block/block-device.js';
 import { MemoryDevice } from '../../../src/block/memory-device.js';
-import { EventBus, type DmEvent } from '../../../src/base/events.js';
 import type { Bio } from '../../../src/dm/bio.js';
 import type { Target, TargetContext, TargetType } from '../../../src/dm/target.js';
 import { KcopydEngine } from '../../../src/kcopyd/engine.js';
