@@ -11,7 +11,8 @@ export type DmErrorCode =
   | 'EEXIST'
   | 'ENOENT'
   | 'EPERM'
-  | 'EROFS';
+  | 'EROFS'
+  | 'EOVERFLOW';
 
 export class DmError extends Error {
   readonly code: DmErrorCode;
@@ -68,6 +69,13 @@ export class ExistsError extends DmError {
 export class ReadOnlyError extends DmError {
   constructor(message: string) {
     super('EROFS', message);
+  }
+}
+
+/** More than a limit allows: a table with too many targets, a reply too long to send (-EOVERFLOW). */
+export class OverflowError extends DmError {
+  constructor(message: string) {
+    super('EOVERFLOW', message);
   }
 }
 

@@ -6,6 +6,10 @@
 //   reply    {"id": 7, "ok": true, "result": [...]}
 //            {"id": 7, "ok": false, "error": {"code": "ENXIO", "message": "..."}}
 // Replies carry the request's id and may come out of order (a `wait` does not hold up a `status`).
+// A list result longer than about 1 MiB comes as parts before the reply, each on its own line,
+//            {"id": 7, "part": [...items...]}  ...  {"id": 7, "ok": true, "result": [...the last items...]}
+// and the result is the parts' items followed by the reply's, so no line is longer than MAX_LINE_BYTES
+// however many devices or targets there are (connection.ts has the per-connection limits).
 // A line that is not a request gets a reply with id null; the connection stays usable. A line longer
 // than MAX_LINE_BYTES gets an error reply and the connection is closed (the stream cannot be resynced
 // cheaply and a client that sends such a line is broken).
@@ -270,6 +274,7 @@ const ERROR_CODES: readonly DmErrorCode[] = [
   'ENOENT',
   'EPERM',
   'EROFS',
+  'EOVERFLOW',
 ];
 
 /** Rebuilds a DmError on the client side from an error reply. */

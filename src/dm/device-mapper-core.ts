@@ -273,9 +273,12 @@ export class DeviceMapperCore {
     return this.sorted().map((md) => ({ name: md.name, major: DM_MAJOR, minor: md.minor }));
   }
 
-  /** dmsetup wait NAME [EVENT_NR]: resolves with the event counter once it differs from eventNr (default 0). */
-  async wait(name: string, eventNr = 0): Promise<number> {
-    return this.get(name).waitEvent(eventNr);
+  /**
+   * dmsetup wait NAME [EVENT_NR]: resolves with the event counter once it differs from eventNr (default 0);
+   * `signal` withdraws the wait (its caller went away).
+   */
+  async wait(name: string, eventNr = 0, signal?: AbortSignal): Promise<number> {
+    return this.get(name).waitEvent(eventNr, signal);
   }
 
   /** Opens a mapped device for I/O; it counts in the open count until closed. */
@@ -295,11 +298,12 @@ export class DeviceMapperCore {
   /** Removes every device (open or not, stacks top first), closes the files tables opened and the kcopyd engine. */
   async close(): Promise<void> {
     if (this.closed) return;
-    while (this.devicesByName.size > 0) {
-      const free = this.sorted().filter((md) => this.holdersOf(md).length === 0);
-      // A loop of holders cannot be built (the pool refuses it), so some device is always free.
-      for (const md of free.length > 0 ? free : this.sorted()) await this.destroyDevice(md);
-    }
+    await this.topDown(async (md) => {
+      await this.destroyDevice(md);
+      return true;
+    });
+    // A loop of holders cannot be built (the pool refuses it), so nothing is left; if it were, it goes too.
+    for (const md of this.sorted()) await this.destroyDevice(md);
     this.closed = true;
     await this.pool.closeAll();
     if (this.ownsKcopyd && this.kcopydEnv instanceof KcopydEngine) await this.kcopydEnv.destroy();
@@ -328,13 +332,40 @@ export class DeviceMapperCore {
 
   /** Removes devices nobody uses until none is left that can go. */
   private async removeUnused(): Promise<void> {
-    for (let progress = true; progress; ) {
-      progress = false;
-      for (const md of this.sorted()) {
-        if (md.openCount === 0) {
-          await this.remove(md.name);
-          progress = true;
-        }
+    await this.topDown(async (md) => {
+      if (md.openCount > 0) return false;
+      await this.remove(md.name);
+      return true;
+    });
+  }
+
+  /**
+   * Offers each device to `visit` once no table of another device uses it any more, tops of stacks first; a
+   * device `visit` removed (returned true) lets go of the devices under it. In the order of repeated passes
+   * over the devices by name (a device freed during a pass comes later in that pass if its name sorts after the
+   * current one, else in the next pass), but from a holder count built once: linear in the devices and table
+   * references, where rescanning every device for a free one after each removal was cubic in a stack's depth.
+   */
+  private async topDown(visit: (md: MappedDevice) => Promise<boolean>): Promise<void> {
+    const under = new Map<MappedDevice, MappedDevice[]>();
+    const holders = new Map<MappedDevice, number>();
+    for (const md of this.devicesByName.values()) {
+      const used: MappedDevice[] = [];
+      for (const table of [md.live, md.inactive]) {
+        for (const d of table?.devices() ?? []) if (d.bdev instanceof MappedBlockDevice) used.push(d.bdev.device);
+      }
+      under.set(md, used);
+      for (const u of used) holders.set(u, (holders.get(u) ?? 0) + 1);
+    }
+    const ready = new PassQueue();
+    for (const md of this.sorted()) if (!holders.has(md)) ready.push(0, md);
+    for (let next = ready.pop(); next; next = ready.pop()) {
+      const { pass, md } = next;
+      if (!(await visit(md))) continue;
+      for (const u of under.get(md) ?? []) {
+        const left = (holders.get(u) ?? 1) - 1;
+        holders.set(u, left);
+        if (left === 0 && this.devicesByName.get(u.name) === u) ready.push(u.name > md.name ? pass : pass + 1, u);
       }
     }
   }
@@ -412,6 +443,46 @@ export class DeviceMapperCore {
   private checkOpen(): void {
     if (this.closed) throw new NoDeviceError('the device mapper was closed');
   }
+}
+
+/** A min-heap of devices by (pass, name): the order of repeated passes over the devices by name. */
+class PassQueue {
+  private readonly heap: { pass: number; md: MappedDevice }[] = [];
+
+  push(pass: number, md: MappedDevice): void {
+    const h = this.heap;
+    h.push({ pass, md });
+    for (let i = h.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!before(h[i]!, h[parent]!)) break;
+      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): { pass: number; md: MappedDevice } | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l]!, h[m]!)) m = l;
+        if (r < h.length && before(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function before(a: { pass: number; md: MappedDevice }, b: { pass: number; md: MappedDevice }): boolean {
+  return a.pass !== b.pass ? a.pass < b.pass : a.md.name < b.md.name;
 }
 
 /** dm-ioctl check_name: not empty, shorter than DM_NAME_LEN, no '/'. */

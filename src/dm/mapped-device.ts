@@ -46,7 +46,8 @@ export class MappedDevice {
   private suspendedFlag = false;
   private removed = false;
   private eventCounter = 0;
-  private eventWaiters: (() => void)[] = [];
+  /** A Set, so a `wait` whose caller gave up is dropped at once instead of piling up until the next event. */
+  private readonly eventWaiters = new Set<() => void>();
   /** QUEUE_FLAG_WC, set when a table becomes live (dm_table_set_restrictions); see BlockDevice.writeCache. */
   private writeBack = true;
   private openers = 0;
@@ -178,17 +179,39 @@ export class MappedDevice {
   raiseEvent(): void {
     this.eventCounter++;
     this.bus.emit('dm.event', { device: this.name, eventNr: this.eventCounter });
-    for (const w of this.eventWaiters.splice(0)) w();
+    this.wakeWaiters();
   }
 
-  /** dev_wait: resolves with the counter once it differs from eventNr (at once if it already does). */
-  async waitEvent(eventNr: number): Promise<number> {
+  /**
+   * dev_wait: resolves with the counter once it differs from eventNr (at once if it already does). An aborted
+   * signal (the caller went away, as a process killed in the ioctl leaves the kernel's wait queue) rejects and
+   * forgets the waiter.
+   */
+  async waitEvent(eventNr: number, signal?: AbortSignal): Promise<number> {
     while (this.eventCounter === eventNr) {
       this.checkPresent();
-      await new Promise<void>((resolve) => this.eventWaiters.push(resolve));
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => {
+          this.eventWaiters.delete(wake);
+          reject(signal!.reason);
+        };
+        const wake = (): void => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        this.eventWaiters.add(wake);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
     }
     this.checkPresent();
     return this.eventCounter;
+  }
+
+  private wakeWaiters(): void {
+    const waiters = [...this.eventWaiters];
+    this.eventWaiters.clear();
+    for (const w of waiters) w();
   }
 
   /** Counts an opener (open()) or a table of another device holding this one. */
@@ -216,7 +239,7 @@ export class MappedDevice {
     this.removed = true;
     const gone = new NoDeviceError(`${this.name}: device was removed`);
     for (const w of this.resumeWaiters.splice(0)) w.reject(gone);
-    for (const w of this.eventWaiters.splice(0)) w();
+    this.wakeWaiters();
     const tables = [this.inactiveTable, this.liveTable];
     this.inactiveTable = undefined;
     this.liveTable = undefined;

@@ -3,7 +3,7 @@
 // parameters (dm-table.c: dm_split_args, backslash escapes). The checks (zero-length target, too large,
 // unknown type, gaps) are made when the table is built (table.ts), line by line in the kernel's order.
 
-import { InvalidArgumentError } from '../base/errors.js';
+import { InvalidArgumentError, OverflowError } from '../base/errors.js';
 
 export interface TableSpecLine {
   /** 1-based line number in the text (comments and blank lines count), for error messages. */
@@ -19,6 +19,14 @@ export interface TableSpecLine {
   words: string[];
 }
 
+/**
+ * Most targets one table may have. The kernel counts a table's targets before it parses any (dm_table_create:
+ * -EOVERFLOW past DM_MAX_TARGETS = 1048576). dmsim parses and builds a target in about 15 us without yielding
+ * for the parse, and lists a table's status lines all at once, so it stops at 65536 (about half a second to
+ * parse and build, a few MiB of status) and refuses more with the kernel's error before parsing.
+ */
+export const MAX_TABLE_TARGETS = 65536;
+
 const U64 = 1n << 64n;
 // start, length (glibc strtoull: optional sign, decimal, as greedy as sscanf), the type, then the parameters.
 const LINE = /^\s*([+-]?\d+)(?!\d)\s*([+-]?\d+)(?!\d)\s*(\S+)(.*)$/s;
@@ -27,6 +35,17 @@ const LINE = /^\s*([+-]?\d+)(?!\d)\s*([+-]?\d+)(?!\d)\s*(\S+)(.*)$/s;
 export function parseTable(text: string): TableSpecLine[] {
   const out: TableSpecLine[] = [];
   const lines = text.split('\n');
+  if (lines.length > MAX_TABLE_TARGETS) {
+    const targets = lines.filter((l) => {
+      const t = l.trimStart();
+      return t !== '' && !t.startsWith('#');
+    }).length;
+    if (targets > MAX_TABLE_TARGETS) {
+      throw new OverflowError(
+        `the table has ${targets} targets; dmsim takes at most ${MAX_TABLE_TARGETS} per table (the kernel: 1048576)`,
+      );
+    }
+  }
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!.replace(/\r$/, '');
     const trimmed = raw.trimStart();

@@ -2,6 +2,7 @@
 // the devices they hold, the kernel's load-time checks, lookup of the target for a sector, and the
 // suspend/resume hooks run over every target in order.
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DmError, InvalidArgumentError } from '../base/errors.js';
 import { TargetArgumentError } from './dm-args.js';
 import type { TableSpecLine } from './table-parser.js';
@@ -26,6 +27,9 @@ export interface TableEnvironment {
   /** Everything else a TargetContext carries. */
   context: Omit<TargetContext, 'begin' | 'len' | 'getDevice'>;
 }
+
+/** Targets built between two turns of the event loop, so one big table does not stall every other client. */
+const TARGETS_PER_TURN = 1024;
 
 /** Largest table the simulator can address (JavaScript's safe integers; the kernel's limit is 2^54 sectors). */
 const MAX_SECTORS = BigInt(Number.MAX_SAFE_INTEGER);
@@ -53,6 +57,7 @@ export class DmTable {
       if (lines.length === 0) throw new InvalidArgumentError('the table has no targets');
       let next = 0n;
       for (const spec of lines) {
+        if (built.length > 0 && built.length % TARGETS_PER_TURN === 0) await nextTurn();
         const fail = (reason: string, word?: number): never => {
           throw new InvalidArgumentError(`line ${spec.line}: ${spec.type}: ${reason}${wordNote(spec, word)}`);
         };

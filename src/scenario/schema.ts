@@ -86,6 +86,7 @@ const ERROR_CODES: readonly DmErrorCode[] = [
   'ENOENT',
   'EPERM',
   'EROFS',
+  'EOVERFLOW',
 ];
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['sync', 'merged', 'invalid', 'event', 'status'];
 
