@@ -24,6 +24,8 @@ export class NoDaemonError extends DmError {
 }
 
 interface Pending {
+  /** Items of a long list reply received so far (the daemon sends such replies in parts). */
+  parts?: unknown[];
   resolve(result: unknown): void;
   reject(error: Error): void;
   onEvent?: (event: Record<string, unknown>) => void;
@@ -130,9 +132,15 @@ export class ControlClient {
       p.onEvent?.(msg.event as Record<string, unknown>);
       return;
     }
+    if (Array.isArray(msg.part)) {
+      p.parts ??= [];
+      for (const item of msg.part) p.parts.push(item);
+      return;
+    }
     if (!p.onEvent) this.pending.delete(id);
-    if (msg.ok === true) p.resolve(msg.result);
-    else p.reject(fromWireError(msg.error));
+    if (msg.ok !== true) p.reject(fromWireError(msg.error));
+    else if (p.parts && Array.isArray(msg.result)) p.resolve(p.parts.concat(msg.result));
+    else p.resolve(msg.result);
   }
 
   private fail(e: Error): void {

@@ -1,7 +1,7 @@
 // ControlDaemon: serves one device-mapper engine over the control socket, as the kernel serves
 // /dev/mapper/control (drivers/md/dm-ioctl.c: ctl_ioctl -> lookup_ioctl -> the per-command function).
-// Each connection is independent: a bad line gets an error reply, an oversized line closes that
-// connection, a client that vanishes mid-request loses its reply; nothing here ends the process.
+// Each connection is independent (connection.ts: its limits): a bad line gets an error reply, an oversized line
+// closes that connection, a client that vanishes mid-request loses its reply; nothing here ends the process.
 
 import { promises as fsp } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -11,20 +11,9 @@ import type { EventBus } from '../base/events.js';
 import { SECTOR_SIZE } from '../base/size.js';
 import type { NbdExports } from '../nbd/export-registry.js';
 import { removeStaleSocket } from '../net/unix-socket.js';
+import { ControlConnection } from './connection.js';
 import type { ControlEngine } from './engine.js';
-import { LineReader } from './line-reader.js';
-import {
-  type DeviceInfo,
-  encodeLine,
-  MAX_IO_SECTORS,
-  MAX_LINE_BYTES,
-  parseRequest,
-  type Reply,
-  type Request,
-  RequestError,
-  type TableLine,
-  toWireError,
-} from './protocol.js';
+import { type DeviceInfo, encodeLine, MAX_IO_SECTORS, type Reply, type Request, type TableLine } from './protocol.js';
 import { defaultSocketPath } from './socket-path.js';
 
 /** The block major the oracle's kernel gave device-mapper; dmsim reports it in `info` and `ls`. */
@@ -105,69 +94,10 @@ export class ControlDaemon {
 
   private serve(socket: Socket): void {
     this.connections.add(socket);
-    // Requests on one connection run in order, except `wait`, which may block for as long as it likes.
-    let queue: Promise<void> = Promise.resolve();
-    let inFlight = 0;
-    let clientDone = false;
-    const endIfIdle = (): void => {
-      if (clientDone && inFlight === 0 && !socket.destroyed) socket.end();
-    };
-    const reply = (r: Reply): void => {
-      if (socket.destroyed || !socket.writable) return;
-      let line: string;
-      try {
-        line = encodeLine(r);
-      } catch (e) {
-        line = encodeLine({
-          id: r.id,
-          ok: false,
-          error: { code: 'EIO', message: `the reply could not be encoded: ${(e as Error).message}` },
-        });
-      }
-      socket.write(line);
-    };
-    const reader = new LineReader(
-      MAX_LINE_BYTES,
-      (line) => {
-        if (line.trim() === '') return;
-        let request: Request;
-        try {
-          request = parseRequest(line);
-        } catch (e) {
-          const id = e instanceof RequestError ? e.requestId : null;
-          return reply({ id, ok: false, error: toWireError(e) });
-        }
-        if (request.verb === 'events') return this.subscribe(socket, request.id, reply);
-        inFlight++;
-        const run = (): Promise<void> =>
-          this.dispatch(request)
-            .then(
-              (result) => reply({ id: request.id, ok: true, result }),
-              (e: unknown) => reply({ id: request.id, ok: false, error: toWireError(e) }),
-            )
-            .finally(() => {
-              inFlight--;
-              endIfIdle();
-            });
-        if (request.verb === 'wait') void run();
-        else queue = queue.then(run);
-      },
-      () => {
-        reply({
-          id: null,
-          ok: false,
-          error: toWireError(new InvalidArgumentError(`request line longer than ${MAX_LINE_BYTES} bytes`)),
-        });
-        socket.end();
-      },
-    );
-    socket.on('data', (d: Buffer) => reader.push(d));
-    // The client has sent all it will: answer what it asked, then close our side too.
-    socket.on('end', () => {
-      clientDone = true;
-      endIfIdle();
+    new ControlConnection(socket, {
+      dispatch: (request, signal) => this.dispatch(request, signal),
+      subscribe: (id, reply) => this.subscribe(socket, id, reply),
     });
-    socket.on('error', () => socket.destroy());
     socket.on('close', () => this.connections.delete(socket));
   }
 
@@ -194,7 +124,7 @@ export class ControlDaemon {
     socket.once('close', unsubscribe);
   }
 
-  private async dispatch(request: Request): Promise<unknown> {
+  private async dispatch(request: Request, signal: AbortSignal): Promise<unknown> {
     const engine = this.options.engine;
     switch (request.verb) {
       case 'create': {
@@ -261,7 +191,7 @@ export class ControlDaemon {
       case 'message':
         return engine.message(request.args.name, request.args.sector, request.args.message);
       case 'wait':
-        return engine.wait(request.args.name, request.args.eventNr);
+        return engine.wait(request.args.name, request.args.eventNr, signal);
       case 'targets':
         return (await engine.targets()).map((t) => ({
           name: t.name,

@@ -46,7 +46,8 @@ export interface ControlEngine {
   info(name?: string): MaybePromise<EngineDeviceInfo[]>;
   message(name: string, sector: number, args: string[]): MaybePromise<string>;
   ls(): MaybePromise<EngineDeviceSummary[]>;
-  wait(name: string, eventNr?: number): MaybePromise<number>;
+  /** dmsetup wait; an aborted `signal` withdraws the wait (its client went away). */
+  wait(name: string, eventNr?: number, signal?: AbortSignal): MaybePromise<number>;
   open(name: string): MaybePromise<EngineOpenDevice>;
   /** The devices the live table of `name` uses, each once, named as the table named them. */
   devices(name: string): MaybePromise<ReadonlyArray<{ name: string }>>;

@@ -124,8 +124,8 @@ export class RecordingEngine implements ControlEngine {
   ls(): Promise<EngineDeviceSummary[]> {
     return Promise.resolve(this.inner.ls());
   }
-  wait(name: string, eventNr?: number): Promise<number> {
-    return Promise.resolve(this.inner.wait(name, eventNr));
+  wait(name: string, eventNr?: number, signal?: AbortSignal): Promise<number> {
+    return Promise.resolve(this.inner.wait(name, eventNr, signal));
   }
   open(name: string): Promise<EngineOpenDevice> {
     return Promise.resolve(this.inner.open(name));
