@@ -7,6 +7,7 @@ import { resolve as resolvePath } from 'node:path';
 import { BusyError, IoError } from '../base/errors.js';
 import { EventBus } from '../base/events.js';
 import { TraceFile } from '../dm/trace-file.js';
+import { PathLock } from '../net/path-lock.js';
 import { socketAnswers } from '../net/unix-socket.js';
 import { activate } from './activation.js';
 import { ControlDaemon } from './daemon.js';
@@ -25,8 +26,14 @@ export interface DaemonProcessOptions {
   log(line: string): void;
 }
 
-/** Serves until SIGTERM or SIGINT, then closes every device and removes the socket. */
+/**
+ * Serves until SIGTERM or SIGINT, then closes every device and removes the socket. The daemon holds the lock
+ * of its socket path from before it touches a device until it has closed them all, so a daemon started while
+ * another is still shutting down waits for it instead of opening the same images twice.
+ */
 export async function runDaemon(options: DaemonProcessOptions): Promise<void> {
+  let phase = 'starting';
+  const lock = await lockSocketPath(options.socketPath, () => phase, options.log);
   // A state file that cannot be read or parsed stops us here, before any device is touched.
   const state = options.statePath ? await readStateFile(options.statePath) : null;
   if (options.statePath) await checkStateDirectory(options.statePath);
@@ -60,14 +67,40 @@ export async function runDaemon(options: DaemonProcessOptions): Promise<void> {
     options.log(`internal error (daemon continues): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
   );
   options.log(`listening on ${options.socketPath} (pid ${process.pid})`);
+  phase = 'running';
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  phase = 'stopping';
   await daemon.close();
   await trace?.close();
+  await lock.release();
   options.log('stopped');
+}
+
+/** How long a starting daemon waits for one still shutting down at the same path. */
+const SHUTDOWN_WAIT_MS = 60_000;
+
+/** Takes the socket path's lock, waiting while its holder is shutting down; refuses a running or starting one. */
+async function lockSocketPath(socketPath: string, phase: () => string, log: (line: string) => void): Promise<PathLock> {
+  const deadline = Date.now() + SHUTDOWN_WAIT_MS;
+  for (let told = false; ; ) {
+    const got = await PathLock.tryAcquire(socketPath, phase);
+    if (got instanceof PathLock) return got;
+    const who = got.holder ? `the daemon (pid ${got.holder.pid})` : 'another process';
+    if (got.holder?.state !== 'stopping' || Date.now() > deadline) {
+      const doing =
+        got.holder?.state === 'stopping'
+          ? `has been shutting down for ${SHUTDOWN_WAIT_MS / 1000} s`
+          : `is ${got.holder?.state ?? 'holding its lock'}`;
+      throw new BusyError(`a daemon is already running at ${socketPath}: ${who} ${doing}`);
+    }
+    if (!told) log(`waiting for ${who} still shutting down at ${socketPath}`);
+    told = true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** How long --detach waits for the background daemon's socket before giving up. */

@@ -5,7 +5,7 @@
 
 import { promises as fsp } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BusyError, DmError, InvalidArgumentError, NoDeviceError } from '../base/errors.js';
 import type { EventBus } from '../base/events.js';
 import { SECTOR_SIZE } from '../base/size.js';
@@ -50,6 +50,8 @@ export class ControlDaemon {
   private readonly connections = new Set<Socket>();
   private server: Server | null = null;
   private socketPath: string | null = null;
+  /** The socket file this daemon made: only that one is removed at close (another may have replaced it since). */
+  private socketFile: { dev: number; ino: number } | null = null;
   /** NBD exports (`dmsim export`), made at the first export; loaded then so plain daemons do not load the NBD server. */
   private exports: NbdExports | null = null;
 
@@ -68,19 +70,27 @@ export class ControlDaemon {
     });
     // allowHalfOpen: `printf '%s\n' REQUEST | nc -U SOCKET` closes its side at once and still wants the reply.
     const server = createServer({ allowHalfOpen: true }, (socket) => this.serve(socket));
+    // Bound under a private name, made 0600, then renamed into place: the socket never shows looser modes, and
+    // libuv, which unlinks the name it bound when the server closes, unlinks that private name, not whatever
+    // is at socketPath by then (a newer daemon's socket).
+    const bound = join(dirname(socketPath), `.dmsim-${process.pid}-${++bindCount}`);
+    await fsp.rm(bound, { force: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(socketPath, () => {
+      server.listen(bound, () => {
         server.off('error', reject);
         resolve();
       });
     });
-    await fsp.chmod(socketPath, 0o600);
+    await fsp.chmod(bound, 0o600);
+    await fsp.rename(bound, socketPath);
+    const st = await fsp.lstat(socketPath);
+    this.socketFile = { dev: st.dev, ino: st.ino };
     this.server = server;
     this.socketPath = socketPath;
   }
 
-  /** Stops listening, drops every connection, closes the engine's devices and removes the socket. */
+  /** Stops listening, drops every connection, closes the engine's devices and removes the socket if it is still ours. */
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
@@ -89,7 +99,7 @@ export class ControlDaemon {
     // Exports hold their devices open: withdraw them before the engine removes the devices.
     await this.exports?.close();
     await this.options.engine.close();
-    if (this.socketPath) await fsp.rm(this.socketPath, { force: true });
+    if (this.socketPath) await removeIfSame(this.socketPath, this.socketFile);
   }
 
   private serve(socket: Socket): void {
@@ -248,6 +258,15 @@ export class ControlDaemon {
     }
     return this.exports;
   }
+}
+
+/** Daemons bound in this process, for unique private socket names. */
+let bindCount = 0;
+
+/** Removes path if it is still the file `own` (same device and inode); one put there since is left alone. */
+async function removeIfSame(path: string, own: { dev: number; ino: number } | null): Promise<void> {
+  const st = await fsp.lstat(path).catch(() => null);
+  if (st && own && st.dev === own.dev && st.ino === own.ino) await fsp.rm(path, { force: true });
 }
 
 /** The kernel keeps devices in a tree ordered by name, so every listing comes out sorted (stable: a
