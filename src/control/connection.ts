@@ -75,9 +75,14 @@ export class ControlConnection {
       this.flow();
       this.next();
     });
-    // The client has sent all it will: answer what it asked, then close our side too.
+    // The client has sent all it will: answer what it asked, then close our side too. A `wait` is withdrawn:
+    // a client that closed only its sending side (`... | nc -U`) cannot be told from one that is gone, and a
+    // wait may sleep for ever, holding the connection (the kernel's dev_wait sleeps in the caller, which is there).
     socket.on('end', () => {
       this.clientDone = true;
+      this.gone.abort(
+        new IoError('wait: withdrawn because the client closed its side of the connection; keep it open to wait'),
+      );
       this.endIfIdle();
     });
     socket.on('error', () => socket.destroy());

@@ -2,6 +2,7 @@
 // attack it. Resolves once its socket answers, which with --state is after the recorded devices are activated.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { socketAnswers } from '../../../src/net/unix-socket.js';
@@ -67,4 +68,12 @@ export async function startDaemon(socket: string, extra: string[] = []): Promise
       await exited;
     },
   };
+}
+
+/** The resident set of a running process, in bytes (VmRSS in /proc/PID/status). */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  if (!kb) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(kb[1]) * 1024;
 }
