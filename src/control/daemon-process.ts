@@ -33,7 +33,17 @@ export interface DaemonProcessOptions {
  */
 export async function runDaemon(options: DaemonProcessOptions): Promise<void> {
   let phase = 'starting';
+  // The lock also keeps the process alive while the devices close (targets' timers do not).
   const lock = await lockSocketPath(options.socketPath, () => phase, options.log);
+  try {
+    await serve(options, (p) => (phase = p));
+  } finally {
+    await lock.release();
+  }
+  options.log('stopped');
+}
+
+async function serve(options: DaemonProcessOptions, setPhase: (phase: string) => void): Promise<void> {
   // A state file that cannot be read or parsed stops us here, before any device is touched.
   const state = options.statePath ? await readStateFile(options.statePath) : null;
   if (options.statePath) await checkStateDirectory(options.statePath);
@@ -67,17 +77,15 @@ export async function runDaemon(options: DaemonProcessOptions): Promise<void> {
     options.log(`internal error (daemon continues): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
   );
   options.log(`listening on ${options.socketPath} (pid ${process.pid})`);
-  phase = 'running';
+  setPhase('running');
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  phase = 'stopping';
+  setPhase('stopping');
   await daemon.close();
   await trace?.close();
-  await lock.release();
-  options.log('stopped');
 }
 
 /** How long a starting daemon waits for one still shutting down at the same path. */

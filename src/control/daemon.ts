@@ -51,7 +51,7 @@ export class ControlDaemon {
   private server: Server | null = null;
   private socketPath: string | null = null;
   /** The socket file this daemon made: only that one is removed at close (another may have replaced it since). */
-  private socketFile: { dev: number; ino: number } | null = null;
+  private socketFile: FileIdentity | null = null;
   /** NBD exports (`dmsim export`), made at the first export; loaded then so plain daemons do not load the NBD server. */
   private exports: NbdExports | null = null;
 
@@ -84,8 +84,7 @@ export class ControlDaemon {
     });
     await fsp.chmod(bound, 0o600);
     await fsp.rename(bound, socketPath);
-    const st = await fsp.lstat(socketPath);
-    this.socketFile = { dev: st.dev, ino: st.ino };
+    this.socketFile = await identity(socketPath);
     this.server = server;
     this.socketPath = socketPath;
   }
@@ -263,10 +262,26 @@ export class ControlDaemon {
 /** Daemons bound in this process, for unique private socket names. */
 let bindCount = 0;
 
-/** Removes path if it is still the file `own` (same device and inode); one put there since is left alone. */
-async function removeIfSame(path: string, own: { dev: number; ino: number } | null): Promise<void> {
-  const st = await fsp.lstat(path).catch(() => null);
-  if (st && own && st.dev === own.dev && st.ino === own.ino) await fsp.rm(path, { force: true });
+/**
+ * Which file a path names: device and inode, and the inode's change time, since a file made after ours was
+ * removed may get the very inode number back (ext4 reuses them at once).
+ */
+interface FileIdentity {
+  dev: bigint;
+  ino: bigint;
+  ctimeNs: bigint;
+}
+
+async function identity(path: string): Promise<FileIdentity | null> {
+  const st = await fsp.lstat(path, { bigint: true }).catch(() => null);
+  return st && { dev: st.dev, ino: st.ino, ctimeNs: st.ctimeNs };
+}
+
+/** Removes path if it is still the file `own`; one put there since is left alone. */
+async function removeIfSame(path: string, own: FileIdentity | null): Promise<void> {
+  const now = await identity(path);
+  if (now && own && now.dev === own.dev && now.ino === own.ino && now.ctimeNs === own.ctimeNs)
+    await fsp.rm(path, { force: true });
 }
 
 /** The kernel keeps devices in a tree ordered by name, so every listing comes out sorted (stable: a

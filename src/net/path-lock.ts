@@ -36,14 +36,11 @@ export class PathLock {
       server.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? done(false) : fail(e)));
       server.listen(name, () => done(true));
     });
-    if (bound) {
-      server.unref(); // the lock lives as long as the process, but does not keep it alive
-      return new PathLock(server);
-    }
+    if (bound) return new PathLock(server);
     return { holder: await askHolder(name) };
   }
 
-  /** Lets go of the lock (exiting does too). */
+  /** Lets go of the lock (exiting does too). Until then the lock keeps the process alive, as a server does. */
   release(): Promise<void> {
     return new Promise((done) => this.server.close(() => done()));
   }
