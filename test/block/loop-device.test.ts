@@ -1,31 +1,19 @@
 // kcopyd over real block devices: two loop devices backed by sparse files. Needs root and a working
-// `losetup`; elsewhere the tests are skipped with the reason. Loop devices are always detached in `finally`.
+// `losetup`; elsewhere the tests are skipped with the reason (with CI=true they fail naming it). Loop devices are always detached in `finally`.
 
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { EventBus } from '../../src/base/events.js';
 import { FileDevice } from '../../src/block/file-device.js';
 import { KcopydEngine } from '../../src/kcopyd/engine.js';
+import { describeNeeding, missingLoopDevices, missingTmpfs } from '../support/prerequisites.js';
 
 const run = promisify(execFile);
 const SIZE = 8 * 2 ** 20;
-
-/** Why loop devices cannot be used here, or null when they can. */
-async function loopUnavailable(): Promise<string | null> {
-  if (process.getuid?.() !== 0) return 'not running as root (losetup needs root)';
-  try {
-    await run('losetup', ['--find']);
-    return null;
-  } catch (e) {
-    return `losetup does not work here: ${(e as Error).message.split('\n')[0]}`;
-  }
-}
-
-const reason = await loopUnavailable();
 
 /** Attaches sparse backing files as loop devices, runs fn, and always detaches them. */
 async function withLoops(count: number, fn: (loops: string[], files: string[]) => Promise<void>): Promise<void> {
@@ -53,7 +41,7 @@ function pattern(bytes: number): Buffer {
   return b;
 }
 
-describe.skipIf(reason !== null)(`kcopyd on loop devices${reason ? ` (skipped: ${reason})` : ''}`, () => {
+describeNeeding(missingLoopDevices(), 'kcopyd on loop devices', () => {
   it('copies between two loop devices, each claimed exclusively', async () => {
     await withLoops(2, async ([a, b], [, fileB]) => {
       const src = await FileDevice.open(a!);
@@ -112,24 +100,7 @@ describe.skipIf(reason !== null)(`kcopyd on loop devices${reason ? ` (skipped: $
   });
 });
 
-/** Why a small tmpfs cannot be mounted here (to run a destination out of space), or null. */
-async function tmpfsUnavailable(): Promise<string | null> {
-  if (process.getuid?.() !== 0) return 'not running as root (mount needs root)';
-  const probe = await mkdtemp(join(tmpdir(), 'dmsim-mnt-'));
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=1M', 'tmpfs', probe]);
-    await run('umount', [probe]);
-    return null;
-  } catch (e) {
-    return `cannot mount tmpfs: ${(e as Error).message.split('\n')[0]}`;
-  } finally {
-    await rm(probe, { recursive: true, force: true });
-  }
-}
-
-const noTmpfs = await tmpfsUnavailable();
-
-describe.skipIf(noTmpfs !== null)(`dmsim copy on a full filesystem${noTmpfs ? ` (skipped: ${noTmpfs})` : ''}`, () => {
+describeNeeding(missingTmpfs(), 'dmsim copy on a full filesystem', () => {
   it('reports the destination write error bit and exits 1', async () => {
     const mnt = await mkdtemp(join(tmpdir(), 'dmsim-full-'));
     const src = `${mnt}-src.img`; // beside the mount point, on the real filesystem

@@ -1,28 +1,21 @@
 // Real NBD clients against dmsim exports: qemu-io, qemu-img, nbdinfo and nbdcopy (Debian's qemu-utils and
-// libnbd-bin; .ci/run installs them, and these tests skip, saying so, where they are missing). The daemon
+// libnbd-bin; .ci/run installs them; elsewhere these tests skip, saying so, where they are missing). The daemon
 // runs in this process, so every client runs as an asynchronous child process.
 // Expectations come from outside dmsim: patterns the test chose, images the test wrote, the clients' verdicts.
 
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { ControlClient } from '../../src/control/client.js';
 import { ControlDaemon } from '../../src/control/daemon.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
+import { describeNeeding, missingTools } from '../support/prerequisites.js';
 
-function have(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-}
-const missing = ['qemu-io', 'qemu-img', 'nbdinfo', 'nbdcopy'].filter((t) => !have(t));
-if (missing.length > 0) {
-  console.warn(
-    `test/nbd/clients: skipped: ${missing.join(', ')} not installed (apt-get install qemu-utils libnbd-bin)`,
-  );
-}
+const missing = missingTools('qemu-io', 'qemu-img', 'nbdinfo', 'nbdcopy');
 
 interface Run {
   code: number;
@@ -79,7 +72,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(missing.length > 0)('real NBD clients', () => {
+describeNeeding(missing, 'real NBD clients (qemu-utils, libnbd-bin)', () => {
   it('qemu-io writes patterns through an exported snapshot-origin and reads them back; the snapshot still reads the old data', async () => {
     const SECTORS = 8192; // 4 MiB
     await disk('data', SECTORS, 0x11);

@@ -1,30 +1,25 @@
 // A real filesystem on a dmsim device: nbdfuse turns the NBD export of a mirror into a file, mkfs.ext4 and
 // e2fsck work on it, a loop device mounts it, a file written there survives a remount, and both mirror legs
 // end up identical. Needs root, /dev/fuse, loop devices, nbdfuse (libnbd-bin), e2fsprogs and util-linux;
-// skips, saying which is missing, otherwise.
+// skips, saying which is missing, otherwise (with CI=true it fails naming it).
 
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { NbdExports } from '../../src/nbd/export-registry.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
+import { firstMissing, itNeeding, missingFuse, missingLoopDevices, missingTools } from '../support/prerequisites.js';
 
-function missingPrerequisite(): string | null {
-  if (process.getuid?.() !== 0) return 'not root';
-  if (!existsSync('/dev/fuse')) return 'no /dev/fuse';
-  for (const tool of ['nbdfuse', 'mkfs.ext4', 'e2fsck', 'losetup', 'mount', 'umount']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} not installed`;
-  }
-  if (spawnSync('losetup', ['-f']).status !== 0) return 'no free loop device';
-  return null;
-}
-const missing = missingPrerequisite();
-if (missing) console.warn(`test/nbd/filesystem: skipped: ${missing}`);
+const missing = firstMissing(
+  missingFuse(),
+  missingTools('nbdfuse', 'mkfs.ext4', 'e2fsck', 'mount', 'umount'),
+  missingLoopDevices(),
+);
 
 function sh(script: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -34,7 +29,7 @@ function sh(script: string): Promise<{ code: number; out: string }> {
   });
 }
 
-it.skipIf(missing !== null)('mkfs.ext4, e2fsck and a loop mount on an nbdfuse view of an exported mirror', async () => {
+itNeeding(missing, 'mkfs.ext4, e2fsck and a loop mount on an nbdfuse view of an exported mirror', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dmsim-nbd-fs-'));
   const mnt = join(dir, 'nbdfuse');
   const fs = join(dir, 'fs');

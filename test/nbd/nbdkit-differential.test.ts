@@ -6,7 +6,7 @@
 // (Where dmsim deliberately differs — unaligned requests, reads above 32 MiB — is tested in
 // protocol.test.ts against proto.md.)
 
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,13 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { NbdServer } from '../../src/nbd/server.js';
+import { describeNeeding, missingTools } from '../support/prerequisites.js';
 import { openExport, type RawClient } from './support/raw-client.js';
 
-const haveNbdkit = spawnSync('sh', ['-c', 'command -v nbdkit']).status === 0;
-if (!haveNbdkit)
-  console.warn(
-    'test/nbd/nbdkit-differential: live nbdkit comparison skipped: nbdkit not installed (apt-get install nbdkit)',
-  );
 const FIXTURE = fileURLToPath(new URL('../../fixtures/nbd/nbdkit-answers.json', import.meta.url));
 type Answers = Record<string, number>;
 
@@ -113,7 +109,7 @@ describe('dmsim answers as nbdkit did', () => {
   });
 });
 
-describe.skipIf(!haveNbdkit)('the recording still matches nbdkit', () => {
+describeNeeding(missingTools('nbdkit'), 'the recording still matches nbdkit', () => {
   it('live nbdkit memory plugin, writable and read-only', async () => {
     await startNbdkit(join(dir, 'kit-rw.sock'), false);
     await startNbdkit(join(dir, 'kit-ro.sock'), true);

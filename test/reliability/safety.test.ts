@@ -1,7 +1,8 @@
 // Safety: who can reach the control socket, which paths a table may open, and that images keep their size.
-// Block-device cases use loop devices (root and losetup needed; skipped with the reason elsewhere; always
-// detached in finally). Expectations: Linux's exclusive-open rule (O_EXCL on a block device fails with EBUSY
-// while it is mounted or claimed), Unix socket permissions, and the sizes the test itself gave the images.
+// Block-device cases use loop devices (root and losetup needed; skipped with the reason elsewhere, failing
+// with it when CI=true; always detached in finally). Expectations: Linux's exclusive-open rule (O_EXCL on a
+// block device fails with EBUSY while it is mounted or claimed), Unix socket permissions, and the sizes the
+// test itself gave the images.
 
 import { execFile, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
@@ -13,23 +14,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/base/events.js';
 import { FileDevice } from '../../src/block/file-device.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
+import { describeNeeding, missingLoopDevices, missingRoot, unavailable } from '../support/prerequisites.js';
 import { startDaemon } from './support/daemon-process.js';
 import { makeImage, sizesOf } from './support/files.js';
 import { writeData } from './support/sector-model.js';
 
 const run = promisify(execFile);
-const isRoot = process.getuid?.() === 0;
-
-async function loopUnavailable(): Promise<string | null> {
-  if (!isRoot) return 'not running as root (losetup needs root)';
-  try {
-    await run('losetup', ['--find']);
-    return null;
-  } catch (e) {
-    return `losetup does not work here: ${(e as Error).message.split('\n')[0]}`;
-  }
-}
-const loopReason = await loopUnavailable();
 
 let dir = '';
 beforeEach(async () => {
@@ -51,7 +41,7 @@ async function withLoop(fn: (loop: string) => Promise<void>): Promise<void> {
   }
 }
 
-describe.skipIf(!isRoot)(`the control socket${isRoot ? '' : ' (skipped: needs root to try another uid)'}`, () => {
+describeNeeding(missingRoot('to try another uid'), 'the control socket', () => {
   it('is 0600 in a 0700 directory, and another user cannot connect to it', async () => {
     const sockDir = join(dir, 'run');
     const socket = join(sockDir, 'control');
@@ -83,7 +73,7 @@ describe.skipIf(!isRoot)(`the control socket${isRoot ? '' : ' (skipped: needs ro
   });
 });
 
-describe.skipIf(loopReason !== null)(`busy block devices${loopReason ? ` (skipped: ${loopReason})` : ''}`, () => {
+describeNeeding(missingLoopDevices(), 'busy block devices', () => {
   it('refuses a block device another process holds (EBUSY naming it) unless forced', async () => {
     await withLoop(async (loop) => {
       // Another process claims it exclusively, as mkfs, mount or another device-mapper would.
@@ -129,8 +119,7 @@ describe.skipIf(loopReason !== null)(`busy block devices${loopReason ? ` (skippe
         await run('mkfs.ext4', ['-q', loop]);
         await run('mount', [loop, mnt]);
       } catch (e) {
-        ctx.skip(`cannot make and mount a filesystem here: ${(e as Error).message.split('\n')[0]}`);
-        return;
+        unavailable(ctx, `cannot make and mount a filesystem here: ${(e as Error).message.split('\n')[0]}`);
       }
       try {
         await expect(FileDevice.open(loop)).rejects.toMatchObject({

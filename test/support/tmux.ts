@@ -5,15 +5,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
+import { missingTools } from './prerequisites.js';
 
-export const hasTmux = ((): boolean => {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+/** Why tmux cannot be run here, or null (for describeNeeding). */
+export const tmuxMissing = missingTools('tmux');
 
 /** Runs tmux against a server of this test process alone (-L), so tests never touch a user's sessions. */
 export function privateTmux(label: string): (...args: string[]) => string {

@@ -5,8 +5,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { hasTmux, terminalWorkspace, until } from '../support/tmux.js';
+import { expect, it } from 'vitest';
+import { describeNeeding } from '../support/prerequisites.js';
+import { terminalWorkspace, tmuxMissing, until } from '../support/tmux.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -19,7 +20,7 @@ function alive(pid: number): boolean {
   }
 }
 
-describe.skipIf(!hasTmux)('dmsim tui --demo in tmux', () => {
+describeNeeding(tmuxMissing, 'dmsim tui --demo in tmux', () => {
   const { tmux, childTmp, exitFile } = terminalWorkspace('dmsim-e2e');
 
   it('shows jobs, pages and an error, quits on q, and leaves nothing behind', async () => {

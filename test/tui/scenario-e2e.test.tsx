@@ -5,8 +5,9 @@
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { hasTmux, terminalWorkspace, until } from '../support/tmux.js';
+import { expect, it } from 'vitest';
+import { describeNeeding } from '../support/prerequisites.js';
+import { terminalWorkspace, tmuxMissing, until } from '../support/tmux.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const LESSON = 'fixtures/lessons/02-snapshot-cow.json';
@@ -17,7 +18,7 @@ const TOTAL = RAW.steps.length;
 /** The first write through a mapped device: the origin's first write makes a COW copy. */
 const FIRST_DEVICE_WRITE = RAW.steps.findIndex((s) => s.do === 'write' && s.device !== undefined) + 1;
 
-describe.skipIf(!hasTmux)('dmsim tui --scenario in tmux', () => {
+describeNeeding(tmuxMissing, 'dmsim tui --scenario in tmux', () => {
   const { tmux, childTmp, exitFile } = terminalWorkspace('dmsim-lesson-e2e');
 
   it('plays steps with n, holds a COW copy with s, quits on q leaving nothing behind', async () => {
