@@ -3,46 +3,19 @@
 // over the same files, only the region the log still marks dirty is resynced (a region changed behind the
 // mirror's back elsewhere stays as it is), and the legs end identical over it.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/control/client.js';
-import { socketAnswers } from '../../src/net/unix-socket.js';
+import { type DaemonHandle, startDaemon } from '../support/daemon-process.js';
+import { daemonDeviceState, onFileChange, untilDaemonStatus, waitFor } from '../support/wait.js';
 import { pattern } from './support/harness.js';
 
 const R = 128;
-const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 let dir = '';
-let daemon: ChildProcess | undefined;
-
-/** `dmsim daemon --socket PATH` from the sources (through tsx), resolved once it accepts connections. */
-async function startDaemon(socket: string): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'daemon', '--socket', socket],
-    {
-      cwd: REPO,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  for (let i = 0; i < 600 && !(await socketAnswers(socket)); i++) {
-    if (child.exitCode !== null) throw new Error(`the daemon exited: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return child;
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await gone;
-}
+let daemon: DaemonHandle | undefined;
 
 function readAt(file: string, offset: number, length: number): Buffer {
   const fd = openSync(file, 'r');
@@ -64,22 +37,16 @@ function writeAt(file: string, offset: number, data: Buffer): void {
   }
 }
 
-async function waitForSync(c: ControlClient, name: string): Promise<string> {
-  for (let i = 0; i < 2000; i++) {
-    const st = (await c.request('status', { name }))[0]!.params;
+/** The mirror's status once every region is in sync (the kernel raises a dm event then). */
+function waitForSync(sock: string, c: ControlClient, name: string): Promise<string> {
+  return untilDaemonStatus(sock, c, name, 'in sync', (st) => {
     const m = / (\d+)\/(\d+) 1 /.exec(st);
-    if (m && m[1] === m[2] && Number(m[2]) > 0) return st;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`${name} never synced`);
-}
-
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    return m !== null && m[1] === m[2] && Number(m[2]) > 0;
+  });
 }
 
 afterAll(async () => {
-  if (daemon && daemon.exitCode === null) await kill(daemon);
+  await daemon?.kill('SIGKILL');
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -104,15 +71,20 @@ describe('mirror crash recovery', () => {
     let c = await ControlClient.connect(sock);
     await c.request('create', { name: 'leg1', table: `0 4096 linear ${leg1} 0` });
     await c.request('create', { name: 'mir', table: mirror('nosync', '/dev/mapper/leg1') });
-    await waitForSync(c, 'mir');
+    await waitForSync(sock, c, 'mir');
     // leg1's writes now take ten minutes: the next mirror write stays in flight on it.
     await c.request('suspend', { name: 'leg1' });
     await c.request('load', { name: 'leg1', table: `0 4096 delay ${leg1} 0 0 ${leg1} 0 600000` });
     await c.request('resume', { name: 'leg1' });
     const writer = await ControlClient.connect(sock);
     const inFlight = writer.write('mir', 10 * R, Buffer.alloc(4096, 0x5a)).catch((e: Error) => e);
-    await until(() => (readAt(log, 1024 + 1, 1)[0]! & 0x04) === 0 && readAt(leg0, 10 * R * 512, 1)[0] === 0x5a);
-    await kill(daemon);
+    await waitFor(
+      'region 10 dirty in the log and written on leg0',
+      () => ((readAt(log, 1024 + 1, 1)[0]! & 0x04) === 0 && readAt(leg0, 10 * R * 512, 1)[0] === 0x5a) || undefined,
+      onFileChange(log, leg0),
+      () => daemonDeviceState(c, 'mir'),
+    );
+    await daemon.kill('SIGKILL');
     expect(await inFlight).toBeInstanceOf(Error); // the writer never got an answer
     c.close();
     writer.close();
@@ -127,7 +99,7 @@ describe('mirror crash recovery', () => {
     daemon = await startDaemon(sock);
     c = await ControlClient.connect(sock);
     await c.request('create', { name: 'mir', table: mirror('', leg1) });
-    expect(await waitForSync(c, 'mir')).toMatch(/32\/32 1 AA 3 disk .* A$/);
+    expect(await waitForSync(sock, c, 'mir')).toMatch(/32\/32 1 AA 3 disk .* A$/);
     await c.request('remove', { name: 'mir' });
     c.close();
     expect(readAt(leg1, 10 * R * 512, 64 * 1024)).toEqual(readAt(leg0, 10 * R * 512, 64 * 1024)); // resynced

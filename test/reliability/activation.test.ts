@@ -22,7 +22,7 @@ import {
 } from '../../src/control/state-file.js';
 import { socketAnswers } from '../../src/net/unix-socket.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
-import { runCli } from './support/daemon-process.js';
+import { runCli } from '../support/daemon-process.js';
 import { makeImage } from './support/files.js';
 import { writeData } from './support/sector-model.js';
 

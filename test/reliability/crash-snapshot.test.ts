@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/control/client.js';
-import { type DaemonHandle, startDaemon } from './support/daemon-process.js';
+import { type DaemonHandle, startDaemon } from '../support/daemon-process.js';
 import { killPoint, makeImage, sizesOf } from './support/files.js';
 import { seededRng } from './support/rng.js';
 import { SectorModel, writeData } from './support/sector-model.js';

@@ -12,7 +12,7 @@ import { EventBus } from '../../src/base/events.js';
 import type { BlockDevice } from '../../src/block/block-device.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
-import { REPO } from './support/daemon-process.js';
+import { REPO } from '../support/daemon-process.js';
 
 const C = 8;
 const N = 1024;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/control/client.js';
 import { MAX_IO_SECTORS, MAX_LINE_BYTES } from '../../src/control/protocol.js';
 import { readStateFile } from '../../src/control/state-file.js';
-import { type DaemonHandle, startDaemon } from './support/daemon-process.js';
+import { type DaemonHandle, startDaemon } from '../support/daemon-process.js';
 import { makeImage } from './support/files.js';
 import { writeData } from './support/sector-model.js';
 

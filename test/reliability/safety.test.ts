@@ -14,8 +14,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/base/events.js';
 import { FileDevice } from '../../src/block/file-device.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
+import { startDaemon } from '../support/daemon-process.js';
 import { describeNeeding, missingLoopDevices, missingRoot, unavailable } from '../support/prerequisites.js';
-import { startDaemon } from './support/daemon-process.js';
 import { makeImage, sizesOf } from './support/files.js';
 import { writeData } from './support/sector-model.js';
 

@@ -1,44 +1,13 @@
 // Crash, for real: `dmsim daemon` is killed with SIGKILL while origin writes are in flight; a new daemon
 // activates the snapshot from the same COW file and must read exactly the data the snapshot had at creation.
 
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/control/client.js';
-import { socketAnswers } from '../../src/net/unix-socket.js';
+import { startDaemon } from '../support/daemon-process.js';
 import { cowImage, pattern } from './support/pattern.js';
-
-const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-
-/** `dmsim daemon` from the sources (through tsx's loader), resolved once its socket answers. */
-async function daemon(socket: string): Promise<{ kill: (signal: NodeJS.Signals) => Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'daemon', '--socket', socket],
-    {
-      cwd: REPO,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  while (!(await socketAnswers(socket))) {
-    if (gone) throw new Error(`daemon exited before listening: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    kill: async (signal) => {
-      child.kill(signal);
-      await exited;
-    },
-  };
-}
 
 describe('daemon killed in the middle of origin writes', () => {
   it('a new daemon re-activates the snapshot from the COW file with the data it had at creation', async () => {
@@ -50,27 +19,31 @@ describe('daemon killed in the middle of origin writes', () => {
       await writeFile(origin, pattern('OLD', 0, O));
       await writeFile(cow, cowImage(2 * O));
       const socket = join(dir, 'control');
-      const first = await daemon(socket);
+      const first = await startDaemon(socket);
       const c = await ControlClient.connect(socket);
       await c.request('create', { name: 'origin', table: `0 ${O} snapshot-origin ${origin}` });
       await c.request('suspend', { name: 'origin' });
       await c.request('create', { name: 'snap', table: `0 ${O} snapshot ${origin} ${cow} P 8` });
       await c.request('resume', { name: 'origin' });
       let done = 0;
+      let fortyDone: () => void = () => undefined;
+      const forty = new Promise<void>((r) => (fortyDone = r));
       const writes = Array.from({ length: 300 }, (_, i) => {
         const sector = (i * 131) % (O - 16);
         return c.write('origin', sector, pattern(`N${i % 10}`, sector, 1 + (i % 16))).then(
-          () => void done++,
+          () => {
+            if (++done === 40) fortyDone();
+          },
           () => undefined, // the daemon died under it
         );
       });
-      while (done < 40) await new Promise((r) => setTimeout(r, 1));
+      await forty;
       await first.kill('SIGKILL');
       await Promise.all(writes);
       expect(done).toBeLessThan(300); // killed mid-stream
       c.close();
 
-      const second = await daemon(socket);
+      const second = await startDaemon(socket);
       const c2 = await ControlClient.connect(socket);
       await c2.request('create', { name: 'snap', table: `0 ${O} snapshot ${origin} ${cow} P 8` });
       expect((await c2.read('snap', 0, O)).equals(pattern('OLD', 0, O))).toBe(true);

@@ -1,14 +1,17 @@
 // The real `dmsim daemon` process, started from the sources (through tsx) for tests that kill, restart or
-// attack it. Resolves once its socket answers, which with --state is after the recorded devices are activated.
+// attack it. Resolves once the daemon says it is listening (its "listening on" line on stderr), which with
+// --state is after the recorded devices are activated.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { socketAnswers } from '../../../src/net/unix-socket.js';
 
-export const REPO = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const CLI = join(REPO, 'src/cli/main.ts');
+
+/** How long a daemon may take to start (tsx compiles the sources first; slow on a loaded machine). */
+const START_BOUND_MS = 60_000;
 
 export interface DaemonHandle {
   readonly pid: number;
@@ -33,6 +36,7 @@ export function runCli(args: string[]): Promise<{ status: number | null; stdout:
   return new Promise((r) => child.once('close', (status) => r({ status, stdout, stderr })));
 }
 
+/** `dmsim daemon --socket SOCKET EXTRA...`, resolved once it listens; rejects with its stderr if it exits first. */
 export async function startDaemon(socket: string, extra: string[] = []): Promise<DaemonHandle> {
   const child: ChildProcess = spawn(
     process.execPath,
@@ -43,7 +47,6 @@ export async function startDaemon(socket: string, extra: string[] = []): Promise
     },
   );
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   let gone = false;
   const exited = new Promise<void>((r) =>
     child.once('exit', () => {
@@ -51,13 +54,21 @@ export async function startDaemon(socket: string, extra: string[] = []): Promise
       r();
     }),
   );
-  for (let i = 0; !(await socketAnswers(socket)); i++) {
-    if (gone) throw new Error(`the daemon exited before listening: ${stderr}`);
-    if (i > 1200) {
-      child.kill('SIGKILL');
-      throw new Error(`the daemon did not listen within 60 s: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  let bound: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await new Promise<void>((listening, failed) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('listening on ')) listening();
+      });
+      void exited.then(() => failed(new Error(`the daemon exited before listening: ${stderr}`)));
+      bound = setTimeout(() => {
+        child.kill('SIGKILL');
+        failed(new Error(`the daemon did not listen within ${START_BOUND_MS / 1000} s: ${stderr}`));
+      }, START_BOUND_MS);
+    });
+  } finally {
+    clearTimeout(bound);
   }
   return {
     pid: child.pid!,
