@@ -1,12 +1,13 @@
 // DaemonBackend: a scenario played against a running `dmsim daemon` through the control client. Mapped
 // devices reach kcopyd (for `copy` steps) as block devices whose reads and writes are control requests, so
-// copies run in this process's kcopyd engine while the devices live in the daemon. `restart` is refused:
-// the runner does not own the daemon's process (stop and start it yourself, or play the lesson embedded).
+// copies run in this process's kcopyd engine while the devices live in the daemon. The runner does not own
+// the daemon's process: `restart` calls the restart its caller gave (stop the daemon, start it again on the
+// same socket, e.g. with --state so it re-activates the devices) and reconnects; without one it is refused.
 
 import { InvalidArgumentError } from '../base/errors.js';
 import { SECTOR_SIZE } from '../base/size.js';
 import { type BlockDevice, checkRequest } from '../block/block-device.js';
-import type { ControlClient } from '../control/client.js';
+import { ControlClient } from '../control/client.js';
 import type { KcopydEngine } from '../kcopyd/engine.js';
 import type { ScenarioBackend } from './scenario-backend.js';
 
@@ -48,8 +49,10 @@ export class DaemonBackend implements ScenarioBackend {
   readonly mode = 'daemon';
 
   constructor(
-    private readonly client: ControlClient,
+    private client: ControlClient,
     readonly kcopyd: KcopydEngine,
+    private readonly socket: string,
+    private readonly restartDaemon?: () => Promise<void>,
   ) {}
 
   async create(name: string, table: string, readOnly: boolean): Promise<void> {
@@ -111,9 +114,13 @@ export class DaemonBackend implements ScenarioBackend {
   }
 
   async restart(): Promise<void> {
-    throw new InvalidArgumentError(
-      'restart: the daemon runs in its own process; play this scenario without --socket (embedded) to restart it',
-    );
+    if (!this.restartDaemon)
+      throw new InvalidArgumentError(
+        'restart: the daemon runs in its own process; play this scenario without --socket (embedded) to restart it',
+      );
+    this.client.close();
+    await this.restartDaemon();
+    this.client = await ControlClient.connect(this.socket);
   }
 
   async close(): Promise<void> {

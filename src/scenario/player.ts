@@ -44,6 +44,11 @@ export interface PlayerOptions {
   /** Play against the daemon at this control socket instead of an embedded device-mapper. */
   socket?: string;
   /**
+   * With socket: what a restart step does, the caller owning the daemon's process (stop it, start it again on
+   * the same socket). Without it a scenario with a restart step cannot be played against a daemon.
+   */
+  restartDaemon?: () => Promise<void>;
+  /**
    * How long one step may take before it is reported stuck and playing stops (default 60 s; 0 = no limit,
    * what a TUI that pauses kcopyd inside a step wants).
    */
@@ -84,12 +89,6 @@ export class ScenarioPlayer {
   ) {
     this.ownsKcopyd = ownsKcopyd;
     this.stepLimitMs = stepLimitMs;
-    const restart = scenario.steps.find((s) => s.do === 'restart');
-    if (backend.mode === 'daemon' && restart) {
-      throw new ScenarioError(
-        `${scenario.source}: step ${restart.number} (restart): a daemon reached with --socket cannot be restarted by the runner; play this scenario without --socket`,
-      );
-    }
   }
 
   /** A player over an embedded device-mapper (synchronous, so a TUI can build it inside its engine factory). */
@@ -109,16 +108,17 @@ export class ScenarioPlayer {
   static async attach(
     scenario: Scenario,
     socket: string,
-    options: Pick<PlayerOptions, 'stepLimitMs'> = {},
+    options: Pick<PlayerOptions, 'stepLimitMs' | 'restartDaemon'> = {},
   ): Promise<ScenarioPlayer> {
+    const restart = scenario.steps.find((s) => s.do === 'restart');
+    if (restart && !options.restartDaemon)
+      throw new ScenarioError(
+        `${scenario.source}: step ${restart.number} (restart): a daemon reached with --socket cannot be restarted by the runner; play this scenario without --socket`,
+      );
     const client = await ControlClient.connect(socket);
     const kcopyd = new KcopydEngine({ bus: new EventBus() });
-    try {
-      return new ScenarioPlayer(scenario, new DaemonBackend(client, kcopyd), kcopyd, true, options.stepLimitMs);
-    } catch (e) {
-      client.close();
-      throw e;
-    }
+    const backend = new DaemonBackend(client, kcopyd, socket, options.restartDaemon);
+    return new ScenarioPlayer(scenario, backend, kcopyd, true, options.stepLimitMs);
   }
 
   static open(scenario: Scenario, options: PlayerOptions = {}): Promise<ScenarioPlayer> {

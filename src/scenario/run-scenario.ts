@@ -9,6 +9,8 @@ import { tapHeader, tapStep, tapSummary } from './tap-report.js';
 export interface RunOptions {
   /** Play against the daemon at this control socket (default: an embedded device-mapper). */
   socket?: string;
+  /** With socket: how a restart step restarts the daemon (see PlayerOptions.restartDaemon). */
+  restartDaemon?: () => Promise<void>;
   /** How long one step may take before it is reported stuck (default 60 s). */
   stepLimitMs?: number;
   /** Receives each report line as it is made (default: collected only). */
@@ -55,6 +57,7 @@ export async function runScenario(source: string | Scenario | object, options: R
   const player = await ScenarioPlayer.open(scenario, {
     ...(options.socket !== undefined ? { socket: options.socket } : {}),
     ...(options.stepLimitMs !== undefined ? { stepLimitMs: options.stepLimitMs } : {}),
+    ...(options.restartDaemon !== undefined ? { restartDaemon: options.restartDaemon } : {}),
   });
   const outcomes: StepOutcome[] = [];
   emit(tapHeader(scenario));

@@ -9,11 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EventBus } from '../../src/base/events.js';
-import { ControlDaemon } from '../../src/control/daemon.js';
 import { loadScenario, runScenario } from '../../src/scenario/run-scenario.js';
 import type { Step } from '../../src/scenario/schema.js';
-import { DeviceMapper } from '../../targets/device-mapper.js';
+import { type DaemonHandle, startDaemon } from '../support/daemon-process.js';
 
 const lessonsDir = resolve(import.meta.dirname, '../../fixtures/lessons');
 const lessons = readdirSync(lessonsDir)
@@ -73,19 +71,27 @@ describe.each(lessons)('lesson %s', (file) => {
 });
 
 describe.each(lessons)('lesson %s against a daemon', (file) => {
-  it('plays through the control socket too (unless it restarts the device-mapper)', async () => {
+  it('plays through the control socket too; a restart step stops the daemon and starts it again with --state', async () => {
     const scenario = await loadScenario(join(lessonsDir, file));
-    if (scenario.steps.some((s) => s.do === 'restart')) return;
     const dir = await mkdtemp(join(tmpdir(), 'dmsim-lesson-daemon-'));
-    const bus = new EventBus();
-    const daemon = new ControlDaemon({ engine: new DeviceMapper({ bus }), bus, version: 'test' });
-    await daemon.listen(join(dir, 'control'));
+    const socket = join(dir, 'control');
+    const start = (): Promise<DaemonHandle> => startDaemon(socket, ['--state', join(dir, 'state.json')]);
+    let daemon = await start();
+    let restarts = 0;
     try {
-      const result = await runScenario(scenario, { socket: join(dir, 'control') });
+      const result = await runScenario(scenario, {
+        socket,
+        restartDaemon: async () => {
+          await daemon.kill('SIGTERM');
+          daemon = await start();
+          restarts++;
+        },
+      });
       expect(result.outcomes.filter((o) => !o.ok).map((o) => `step ${o.number}: ${o.reason}`)).toEqual([]);
       expect(result.ok).toBe(true);
+      expect(restarts).toBe(scenario.steps.filter((s) => s.do === 'restart').length);
     } finally {
-      await daemon.close();
+      await daemon.kill('SIGTERM');
       await rm(dir, { recursive: true, force: true });
     }
   });
