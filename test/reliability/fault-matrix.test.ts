@@ -13,6 +13,7 @@ import type { BlockDevice } from '../../src/block/block-device.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
 import { REPO } from '../support/daemon-process.js';
+import { deviceState, onBus, untilStatus, waitFor } from '../support/wait.js';
 
 const C = 8;
 const N = 1024;
@@ -127,14 +128,21 @@ class Rig {
       .replaceAll('/dev/mapper/mlog', '253:2');
   }
 
-  /** Waits, bounded, for background work (a leg failure, a merge) to reach the kernel's state; the job slept for it. */
+  /**
+   * Waits for background work (a leg failure, a merge) to reach the kernel's state (the job slept for it),
+   * looking again after each event on the bus; fails with the device's state if it never does.
+   */
   async settle(name: string, want: string | undefined): Promise<string> {
-    let got = await this.st(name);
-    for (let i = 0; i < 300 && want !== undefined && got !== want; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      got = await this.st(name);
-    }
-    return got;
+    if (want === undefined) return this.st(name);
+    return waitFor(
+      `${name} to reach the kernel's status "${want}"`,
+      async () => {
+        const got = await this.st(name);
+        return got === want ? got : undefined;
+      },
+      onBus(this.dm.bus),
+      () => deviceState(this.dm, name),
+    );
   }
 }
 
@@ -218,7 +226,7 @@ async function mirrorCell(rig: Rig, l0: Fault, l1: Fault, lg: Fault, kernel: str
   await dm.create('leg1', `0 ${N} linear /dev/vdd 0`);
   await dm.create('mlog', '0 128 linear /dev/vde 0');
   await dm.create('mir', `0 ${LEN} mirror disk 2 /dev/mapper/mlog ${R} 2 /dev/mapper/leg0 0 /dev/mapper/leg1 0`);
-  for (let i = 0; i < 1000 && !(await rig.st('mir')).includes(' 4/4 '); i++) await new Promise((r) => setTimeout(r, 5));
+  await untilStatus(dm, 'mir', 'resynced', (st) => st.includes(' 4/4 '));
   if (l0 !== '-') await rig.swap('leg0', faultTable(l0, '/dev/vdc', N));
   if (l1 !== '-') await rig.swap('leg1', faultTable(l1, '/dev/vdd', N));
   if (lg !== '-') await rig.swap('mlog', faultTable(lg, '/dev/vde', 128));

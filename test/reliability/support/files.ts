@@ -1,6 +1,8 @@
 // Image files for the reliability tests: made here at a fixed size, then only ever changed through dmsim.
 
 import { promises as fsp } from 'node:fs';
+import { waitFor } from '../../support/wait.js';
+import type { Workload } from './workload.js';
 
 export async function makeImage(path: string, bytes: number | Buffer): Promise<void> {
   if (typeof bytes === 'number') {
@@ -18,8 +20,16 @@ export async function sizesOf(paths: readonly string[]): Promise<Record<string, 
   return out;
 }
 
-/** Kill point: after `acks` acknowledged writes, then `ms` more milliseconds, so requests are in flight. */
-export async function killPoint(acked: () => number, acks: number, ms: number): Promise<void> {
-  for (let i = 0; acked() < acks && i < 4000; i++) await new Promise((r) => setTimeout(r, 1));
+/**
+ * Kill point: after `acks` acknowledged writes, then `ms` more milliseconds (a random moment, chosen by the
+ * seed, so that requests are in flight when the kill comes).
+ */
+export async function killPoint(work: Workload, acks: number, ms: number): Promise<void> {
+  await waitFor(
+    `${acks} acknowledged writes`,
+    () => work.acknowledged >= acks || undefined,
+    work.onAck,
+    () => `${work.acknowledged} writes acknowledged, ${work.flushes} flushes`,
+  );
   await new Promise((r) => setTimeout(r, ms));
 }

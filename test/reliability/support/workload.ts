@@ -3,7 +3,8 @@
 // (the daemon is killed under them: their last request fails and they end).
 
 import { ControlClient } from '../../../src/control/client.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../../support/seeds.js';
+import type { Wake } from '../../support/wait.js';
 import { type SectorModel, writeData } from './sector-model.js';
 
 export interface WorkerSpec {
@@ -19,6 +20,13 @@ export class Workload {
   private tag: () => number;
   acknowledged = 0;
   flushes = 0;
+  private readonly ackListeners = new Set<() => void>();
+
+  /** Wakes on each acknowledged write (for waitFor). */
+  readonly onAck: Wake = (notify) => {
+    this.ackListeners.add(notify);
+    return () => this.ackListeners.delete(notify);
+  };
 
   constructor(
     private readonly socket: string,
@@ -58,6 +66,7 @@ export class Workload {
           await c.write(w.device, sector, writeData(sector, count, tag));
           for (let s = sector; s < sector + count; s++) unflushed.set(s, tag);
           this.acknowledged++;
+          for (const l of this.ackListeners) l();
         }
       } catch {
         // the daemon died under this request: what it wrote stays "maybe" in the model
