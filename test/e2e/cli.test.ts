@@ -4,13 +4,15 @@
 // checks still apply, so an output the kernel contradicts cannot be accepted.
 
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSizeBytes } from '../../src/base/size.js';
 import { socketAnswers } from '../../src/net/unix-socket.js';
+import { onFileChange, waitFor } from '../support/wait.js';
 import { buildCli, CLI_MAIN, makeBinDir, REPO, runShell, startDaemon } from './cli-harness.js';
 import { disagreements, parseTranscript, renderTranscript, type Transcript } from './transcript.js';
 
@@ -139,16 +141,12 @@ describe('the daemon as a process', () => {
     } finally {
       process.kill(pid, 'SIGTERM');
     }
-    for (
-      let i = 0;
-      i < 200 &&
-      (await stat(socketPath).then(
-        () => true,
-        () => false,
-      ));
-      i++
-    )
-      await new Promise((r) => setTimeout(r, 25));
+    await waitFor(
+      `daemon ${pid} to remove ${socketPath} after SIGTERM`,
+      () => (existsSync(socketPath) ? undefined : true),
+      onFileChange(dirname(socketPath)),
+      () => `${socketPath} is still there`,
+    );
     await expect(stat(socketPath)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 

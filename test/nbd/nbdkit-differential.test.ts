@@ -7,14 +7,16 @@
 // protocol.test.ts against proto.md.)
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { NbdServer } from '../../src/nbd/server.js';
 import { describeNeeding, missingTools } from '../support/prerequisites.js';
+import { onFileChange, waitFor } from '../support/wait.js';
 import { openExport, type RawClient } from './support/raw-client.js';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/nbd/nbdkit-answers.json', import.meta.url));
@@ -66,18 +68,13 @@ async function startNbdkit(sock: string, readOnly: boolean): Promise<void> {
     { stdio: 'ignore' },
   );
   kits.push(p);
-  // Waits for the socket to appear (no probe connection: nbdkit would log it as an error).
-  for (let i = 0; i < 2000; i++) {
-    if (
-      await stat(sock).then(
-        () => true,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('nbdkit did not create its socket');
+  // Waits for the socket to appear in its directory (no probe connection: nbdkit would log it as an error).
+  await waitFor(
+    `nbdkit to create ${sock}`,
+    () => (existsSync(sock) ? true : undefined),
+    onFileChange(dirname(sock)),
+    () => `nbdkit ${p.exitCode === null ? 'is running' : `exited with ${p.exitCode}`}`,
+  );
 }
 
 let recorded: { rw: Answers; ro: Answers };

@@ -23,6 +23,7 @@ import {
 import { socketAnswers } from '../../src/net/unix-socket.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
 import { runCli } from '../support/daemon-process.js';
+import { onBus, onFileChange, waitFor } from '../support/wait.js';
 import { makeImage } from './support/files.js';
 import { writeData } from './support/sector-model.js';
 
@@ -108,6 +109,16 @@ async function boot(
   const engine = new RecordingEngine(dm, state, recorded, failed);
   await engine.record();
   return { dm, engine, failed };
+}
+
+/** Waits until both mirrors of the test report all 4 regions in sync. */
+function allInSync(dm: DeviceMapper, what: string): Promise<void> {
+  return waitFor(
+    `${what}: every mirror at 4/4`,
+    async () => (await dm.status()).every((l) => l.params.includes(' 4/4 ')) || undefined,
+    onBus(dm.bus),
+    async () => (await dm.status()).map((l) => `${l.name}: ${l.params}`).join('\n'),
+  ).then(() => undefined);
 }
 
 describe('restart: what comes back', () => {
@@ -208,10 +219,7 @@ describe('restart: what comes back', () => {
     const first = await boot(state);
     await first.engine.create('core', `0 ${M} mirror core 1 64 2 ${ca} 0 ${cb} 0`);
     await first.engine.create('disk', `0 ${M} mirror disk 2 ${log} 64 2 ${da} 0 ${db} 0`);
-    for (let i = 0; !(await first.dm.status()).every((l) => l.params.includes(' 4/4 ')); i++) {
-      if (i > 2000) throw new Error('initial resync did not finish');
-      await new Promise((r) => setTimeout(r, 2));
-    }
+    await allInSync(first.dm, 'the initial resync');
     await first.dm.close();
 
     const bus = new EventBus();
@@ -222,10 +230,7 @@ describe('restart: what comes back', () => {
       }
     });
     const second = await boot(state, bus);
-    for (let i = 0; !(await second.dm.status()).every((l) => l.params.includes(' 4/4 ')); i++) {
-      if (i > 2000) throw new Error('resync after restart did not finish');
-      await new Promise((r) => setTimeout(r, 2));
-    }
+    await allInSync(second.dm, 'the resync after the restart');
     expect(recovered).toEqual({ core: [0, 1, 2, 3], disk: [] });
     await second.dm.close();
   });
@@ -288,7 +293,12 @@ describe('dmsim daemon --state: the process', () => {
       c.close();
     } finally {
       process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 200 && (await socketAnswers(socket)); i++) await new Promise((res) => setTimeout(res, 25));
+      await waitFor(
+        `daemon ${pid} to close its socket after SIGTERM`,
+        async () => ((await socketAnswers(socket)) ? undefined : true),
+        onFileChange(dir),
+        () => `the socket ${socket} still answers`,
+      );
     }
   });
 
