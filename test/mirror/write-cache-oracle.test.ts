@@ -19,6 +19,7 @@ import { EventBus } from '../../src/base/events.js';
 import type { BlockDevice } from '../../src/block/block-device.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
+import { untilStatus } from '../support/wait.js';
 
 const N = 1024;
 const R = 128;
@@ -117,7 +118,7 @@ async function mirror(m: Machine, faults: string[], how: string): Promise<string
   await dm.create('leg1', `0 ${N} linear /dev/vdb 0`);
   await dm.create('mlog', '0 128 linear /dev/vdc 0'); // fresh zeroed disks: every region is resynced first
   await dm.create('mir', `0 ${LEN} mirror disk 2 /dev/mapper/mlog ${R} 2 /dev/mapper/leg0 0 /dev/mapper/leg1 0`);
-  for (let i = 0; i < 20000 && !(await m.st('mir')).includes(' 4/4 '); i++) await new Promise((r) => setImmediate(r));
+  await untilStatus(dm, 'mir', 'resynced', (st) => st.includes(' 4/4 '));
   out.push(`WC ${await m.wc('mir')}`);
   const [l0, l1, lg] = faults;
   for (const [leg, f, disk] of [

@@ -7,6 +7,7 @@ import { watch } from 'node:fs';
 import type { EventBus } from '../../src/base/events.js';
 import { ControlClient } from '../../src/control/client.js';
 import type { DeviceMapper } from '../../targets/device-mapper.js';
+import type { FrameTimer } from '../../tui/store/store.js';
 
 /** Subscribes `notify` to whatever may change the condition; returns the function that unsubscribes. */
 export type Wake = (notify: () => void) => () => void;
@@ -57,6 +58,26 @@ export const onBus =
   (bus: EventBus): Wake =>
   (notify) =>
     bus.on(() => notify());
+
+/**
+ * A TUI store's frame timer that never fires by itself (the test flushes) but wakes a waitFor each time the
+ * store asks for a frame, which it does when an event reaches it.
+ */
+export function frameRequests(): { timer: FrameTimer; wake: Wake } {
+  const listeners = new Set<() => void>();
+  return {
+    timer: {
+      setTimer: () => {
+        for (const l of listeners) l();
+        return () => undefined;
+      },
+    },
+    wake: (notify) => {
+      listeners.add(notify);
+      return () => listeners.delete(notify);
+    },
+  };
+}
 
 /** Wakes when any of these files is written (inotify, through fs.watch): for data another process writes. */
 export const onFileChange =

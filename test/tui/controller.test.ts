@@ -15,6 +15,7 @@ import { attach, startEmbedded } from '../../tui/session.js';
 import { deviceTree } from '../../tui/store/devices.js';
 import { ViewStore } from '../../tui/store/store.js';
 import { initialState } from '../../tui/store/view-state.js';
+import { frameRequests, waitFor } from '../support/wait.js';
 
 const manualTimer = { setTimer: () => () => undefined };
 const cleanups: Array<() => Promise<void>> = [];
@@ -133,7 +134,8 @@ describe('attached to a daemon', () => {
     await dm.create('before', '0 64 zero');
 
     const session = await attach(join(dir, 'control.sock'));
-    const store = new ViewStore({ state: initialState(0), timer: manualTimer });
+    const frames = frameRequests();
+    const store = new ViewStore({ state: initialState(0), timer: frames.timer });
     const controller = new TuiController(session, store, 'attached');
     await controller.start();
     cleanups.push(() => controller.quit());
@@ -142,10 +144,15 @@ describe('attached to a daemon', () => {
 
     // A device made by someone else reaches the screen through the event stream.
     await dm.create('other', '0 32 zero');
-    for (let i = 0; i < 100 && !store.getSnapshot().devices.has('other'); i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      store.flush();
-    }
+    await waitFor(
+      "device 'other' in the TUI's view",
+      () => {
+        store.flush();
+        return store.getSnapshot().devices.get('other');
+      },
+      frames.wake,
+      () => `the view has ${[...store.getSnapshot().devices.keys()].join(', ')}`,
+    );
     expect(store.getSnapshot().devices.get('other')).toMatchObject({ target: 'zero', sizeSectors: 32 });
 
     expect(await controller.run('status')).toBe('before: 0 64 zero \nother: 0 32 zero ');

@@ -10,6 +10,7 @@ import { Demo } from '../../tui/demo.js';
 import { startEmbedded } from '../../tui/session.js';
 import { realTimer, ViewStore } from '../../tui/store/store.js';
 import { initialState, type ViewState } from '../../tui/store/view-state.js';
+import { waitFor } from '../support/wait.js';
 
 let controller: TuiController | undefined;
 afterEach(async () => {
@@ -28,13 +29,22 @@ describe('demo', () => {
     controller = new TuiController(session, store, 'demo');
     await controller.start();
     const demo = await Demo.start(controller, { timer: realTimer, pace: 0.05 });
-    const deadline = Date.now() + 50_000;
-    let s = store.getSnapshot();
-    while (!said(s, 'demo: steady load') && !said(s, 'demo: demo stopped') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      store.flush();
-      s = store.getSnapshot();
-    }
+    const s = await waitFor(
+      'the demo to reach steady load (or stop)',
+      () => {
+        store.flush();
+        const now = store.getSnapshot();
+        return said(now, 'demo: steady load') || said(now, 'demo: demo stopped') ? now : undefined;
+      },
+      store.subscribe,
+      () =>
+        `the log's last lines:\n${store
+          .getSnapshot()
+          .log.entries.slice(-10)
+          .map((e) => e.text)
+          .join('\n')}`,
+      50_000,
+    );
     expect(said(s, 'demo stopped')).toBe(false);
     expect(said(s, 'demo: steady load')).toBe(true);
 
