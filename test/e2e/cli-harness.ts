@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { socketAnswers } from '../../src/net/unix-socket.js';
+import { untilListening } from '../support/daemon-process.js';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const OUT_DIR = join(REPO, '.cache', 'dmsim-e2e');
@@ -81,7 +81,7 @@ export interface DaemonHandle {
 // (timeout, Ctrl-C), stdin closes and the guard stops the daemon, so no daemon outlives its test run.
 const GUARD = '"$@" & d=$!; read -r sig || sig=TERM; kill -s "$sig" "$d" 2>/dev/null; wait "$d"';
 
-/** Starts `dmsim daemon --socket PATH` in the foreground of a child process; resolves once it accepts. */
+/** Starts `dmsim daemon --socket PATH` in the foreground of a child process; resolves once it listens. */
 export async function startDaemon(
   socketPath: string,
   env: NodeJS.ProcessEnv = process.env,
@@ -95,17 +95,12 @@ export async function startDaemon(
       stdio: ['pipe', 'ignore', 'pipe'],
     },
   );
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let gone = false;
   void exited.then(() => (gone = true));
-  while (!(await socketAnswers(socketPath))) {
-    if (gone) throw new Error(`the daemon exited before listening:\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const stderr = await untilListening(child);
   return {
-    stderr: () => stderr,
+    stderr,
     stop: async (signal = 'SIGTERM') => {
       if (!gone) child.stdin.end(`${signal.replace(/^SIG/, '')}\n`);
       return exited;

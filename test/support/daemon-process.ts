@@ -36,7 +36,32 @@ export function runCli(args: string[]): Promise<{ status: number | null; stdout:
   return new Promise((r) => child.once('close', (status) => r({ status, stdout, stderr })));
 }
 
-/** `dmsim daemon --socket SOCKET EXTRA...`, resolved once it listens; rejects with its stderr if it exits first. */
+/**
+ * Resolves once a starting daemon prints its "listening on" line on stderr (everything it printed so far is
+ * given by the returned function); rejects with its stderr if it exits first or does not listen in time.
+ */
+export async function untilListening(child: ChildProcess): Promise<() => string> {
+  let stderr = '';
+  let bound: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await new Promise<void>((listening, failed) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('listening on ')) listening();
+      });
+      child.once('exit', () => failed(new Error(`the daemon exited before listening:\n${stderr}`)));
+      bound = setTimeout(() => {
+        child.kill('SIGKILL');
+        failed(new Error(`the daemon did not listen within ${START_BOUND_MS / 1000} s:\n${stderr}`));
+      }, START_BOUND_MS);
+    });
+  } finally {
+    clearTimeout(bound);
+  }
+  return () => stderr;
+}
+
+/** `dmsim daemon --socket SOCKET EXTRA...`, resolved once it listens. */
 export async function startDaemon(socket: string, extra: string[] = []): Promise<DaemonHandle> {
   const child: ChildProcess = spawn(
     process.execPath,
@@ -46,7 +71,6 @@ export async function startDaemon(socket: string, extra: string[] = []): Promise
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
-  let stderr = '';
   let gone = false;
   const exited = new Promise<void>((r) =>
     child.once('exit', () => {
@@ -54,25 +78,10 @@ export async function startDaemon(socket: string, extra: string[] = []): Promise
       r();
     }),
   );
-  let bound: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await new Promise<void>((listening, failed) => {
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.includes('listening on ')) listening();
-      });
-      void exited.then(() => failed(new Error(`the daemon exited before listening: ${stderr}`)));
-      bound = setTimeout(() => {
-        child.kill('SIGKILL');
-        failed(new Error(`the daemon did not listen within ${START_BOUND_MS / 1000} s: ${stderr}`));
-      }, START_BOUND_MS);
-    });
-  } finally {
-    clearTimeout(bound);
-  }
+  const stderr = await untilListening(child);
   return {
     pid: child.pid!,
-    stderr: () => stderr,
+    stderr,
     alive: () => !gone,
     kill: async (signal) => {
       if (!gone) child.kill(signal);
