@@ -11,7 +11,7 @@ import { ControlClient } from '../../src/control/client.js';
 import { CONNECTION_LIMITS } from '../../src/control/connection.js';
 import { MAX_IO_SECTORS } from '../../src/control/protocol.js';
 import { MAX_TABLE_TARGETS } from '../../src/dm/table-parser.js';
-import { type DaemonHandle, rssBytes, runCli, startDaemon } from './support/daemon-process.js';
+import { type DaemonHandle, rssBytes, runCli, startDaemon } from '../support/daemon-process.js';
 import { makeImage } from './support/files.js';
 import { writeData } from './support/sector-model.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/control/client.js';
 import { socketAnswers } from '../../src/net/unix-socket.js';
-import { type DaemonHandle, runCli, startDaemon } from './support/daemon-process.js';
+import { type DaemonHandle, runCli, startDaemon } from '../support/daemon-process.js';
 import { makeImage } from './support/files.js';
 
 let dir = '';

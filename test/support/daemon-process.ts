@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const CLI = join(REPO, 'src/cli/main.ts');
+const CLI = join(REPO, 'src/cli/main.ts');
 
 /** How long a daemon may take to start (tsx compiles the sources first; slow on a loaded machine). */
 const START_BOUND_MS = 60_000;

@@ -9,7 +9,7 @@ import { delimiter, join } from 'node:path';
 import { beforeEach, describe, it, type TestContext } from 'vitest';
 
 /** CI=true (or 1): missing prerequisites fail instead of skipping. */
-export const inCI = process.env.CI === 'true' || process.env.CI === '1';
+const inCI = process.env.CI === 'true' || process.env.CI === '1';
 
 function onPath(tool: string): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((dir) => {

@@ -13,7 +13,7 @@ import type { FrameTimer } from '../../tui/store/store.js';
 export type Wake = (notify: () => void) => () => void;
 
 /** How long a wait may go without its condition holding before it fails (far above any healthy run). */
-export const WAIT_BOUND_MS = 30_000;
+const WAIT_BOUND_MS = 30_000;
 
 /**
  * Resolves with probe's first value that is not undefined, probing once now and again after each wake.
@@ -121,7 +121,7 @@ export function untilStatus(
 }
 
 /** Wakes on every event of the daemon at `socket` (its event stream, on a connection of its own). */
-export async function onDaemon(socket: string): Promise<{ wake: Wake; close(): void }> {
+async function onDaemon(socket: string): Promise<{ wake: Wake; close(): void }> {
   const stream = await ControlClient.connect(socket);
   const listeners = new Set<() => void>();
   await stream.events(() => {
