@@ -23,17 +23,13 @@ export type { BlockDevice } from './block/block-device.js';
 export { FileDevice } from './block/file-device.js';
 export { MemoryDevice } from './block/memory-device.js';
 export type { Bio, BioOp } from './dm/bio.js';
-export type {
-  CreateOptions,
-  DeviceInfo,
-  DeviceMapperOptions,
-  DeviceSummary,
-  TableLine,
-} from './dm/device-mapper-core.js';
+export type { CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceSummary } from './dm/device-mapper-core.js';
 export { ArgSet, lookupDevice, parseSectorArg, parseUintArg, TargetArgumentError } from './dm/dm-args.js';
 export type { DeviceRequest } from './dm/mapped-device.js';
 export { MappedBlockDevice, MappedDevice } from './dm/mapped-device.js';
 export { submitBio } from './dm/submit-bio.js';
+export type { TableLine } from './dm/table-line.js';
+export { tableText } from './dm/table-line.js';
 export type { TableSpecLine } from './dm/table-parser.js';
 export { parseTable, splitArgs } from './dm/table-parser.js';
 export type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from './dm/target.js';
@@ -42,7 +38,7 @@ export { TraceFile } from './dm/trace-file.js';
 export type { KcopydEngineOptions } from './kcopyd/engine.js';
 export { KcopydEngine, runUntilIdle } from './kcopyd/engine.js';
 export type { KcopydEnvironment } from './kcopyd/environment.js';
-export { defaultKcopydEngine, KcopydClient } from './kcopyd/kcopyd-client.js';
+export { createKcopydClient, defaultKcopydEngine } from './kcopyd/kcopyd-client.js';
 export { AutoScheduler, ManualScheduler } from './kcopyd/scheduler.js';
 export { KcopydThrottle } from './kcopyd/throttle.js';
 export * from './kcopyd/types.js';

@@ -3,12 +3,10 @@
 // they were first created). Each device's own target constructors then read what is on disk: persistent
 // snapshots and disk logs come back, transient snapshots and core logs start over, as in the kernel.
 
+import { mappedDeviceRef } from '../dm/device-pool.js';
 import { splitArgs } from '../dm/table-parser.js';
 import type { ControlEngine } from './engine.js';
 import type { RecordedDevice } from './state-file.js';
-
-const MAPPER_PREFIX = '/dev/mapper/';
-const MINOR_WORD = /^253:(\d+)$/;
 
 /** The outcome for one device: created, or the reason it was not. */
 export type ActivationResult = { name: string; ok: true } | { name: string; ok: false; reason: string };
@@ -18,12 +16,8 @@ export function dependencies(device: RecordedDevice, all: readonly RecordedDevic
   const out = new Set<string>();
   for (const line of device.table) {
     for (const word of splitArgs(line)) {
-      const minor = MINOR_WORD.exec(word);
-      const name = word.startsWith(MAPPER_PREFIX)
-        ? word.slice(MAPPER_PREFIX.length)
-        : minor
-          ? all.find((d) => d.minor === Number(minor[1]))?.name
-          : undefined;
+      const ref = mappedDeviceRef(word);
+      const name = ref && 'minor' in ref ? all.find((d) => d.minor === ref.minor)?.name : ref?.name;
       if (name !== undefined && name !== device.name && all.some((d) => d.name === name)) out.add(name);
     }
   }

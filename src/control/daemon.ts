@@ -13,11 +13,16 @@ import type { NbdExports } from '../nbd/export-registry.js';
 import { removeStaleSocket } from '../net/unix-socket.js';
 import { ControlConnection } from './connection.js';
 import type { ControlEngine } from './engine.js';
-import { type DeviceInfo, encodeLine, MAX_IO_SECTORS, type Reply, type Request, type TableLine } from './protocol.js';
+import {
+  encodeLine,
+  MAX_IO_SECTORS,
+  type Reply,
+  type Request,
+  type TableLine,
+  type WireDeviceInfo,
+} from './protocol.js';
 import { defaultSocketPath } from './socket-path.js';
 
-/** The block major the oracle's kernel gave device-mapper; dmsim reports it in `info` and `ls`. */
-export const DM_MAJOR = 253;
 /** The dm ioctl interface version of the reference kernel (dmsetup version: "Driver version"). */
 export const DRIVER_VERSION = '4.47.0';
 /** An event subscriber that falls this far behind is disconnected rather than buffered without bound. */
@@ -177,9 +182,7 @@ export class ControlDaemon {
         return null;
       case 'info':
         return byName(
-          (await engine.info(request.args.name)).map(
-            (i): DeviceInfo => ({ ...i, uuid: i.uuid ?? '', major: i.major ?? DM_MAJOR }),
-          ),
+          (await engine.info(request.args.name)).map((i): WireDeviceInfo => ({ ...i, uuid: i.uuid ?? '' })),
         );
       case 'deps': {
         const names = request.args.name !== undefined ? [request.args.name] : (await engine.ls()).map((d) => d.name);
@@ -194,7 +197,7 @@ export class ControlDaemon {
         return byName(
           (await engine.ls()).map((d) => {
             const exported = this.exports?.has(d.name) ? { export: this.exports.summary(d.name) } : {};
-            return { name: d.name, major: d.major ?? DM_MAJOR, minor: d.minor, ...exported };
+            return { name: d.name, major: d.major, minor: d.minor, ...exported };
           }),
         );
       case 'message':

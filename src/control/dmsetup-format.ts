@@ -1,7 +1,14 @@
 // dmsetup 1.02.185's text output (libdm/dmsetup.c: _display_info_long, _status, _ls/_display_name,
 // _targets, _version), checked against what the oracle's dmsetup printed (fixtures/transcripts/kernel/).
 
-import type { DeviceDeps, DeviceInfo, DeviceSummary, TableLine, TargetVersion, VersionInfo } from './protocol.js';
+import type {
+  DeviceDeps,
+  TableLine,
+  TargetVersion,
+  VersionInfo,
+  WireDeviceInfo,
+  WireDeviceSummary,
+} from './protocol.js';
 
 export const NO_DEVICES = 'No devices found\n';
 
@@ -33,11 +40,11 @@ export function formatAllDevices(names: readonly string[], lines: readonly Table
 }
 
 /** `info`: the long form, values at column 20, a blank line after each device. */
-export function formatInfo(infos: readonly DeviceInfo[]): string {
+export function formatInfo(infos: readonly WireDeviceInfo[]): string {
   return infos.map(formatOneInfo).join('');
 }
 
-function formatOneInfo(i: DeviceInfo): string {
+function formatOneInfo(i: WireDeviceInfo): string {
   const field = (label: string, value: string | number): string => `${`${label}:`.padEnd(19)}${value}\n`;
   return (
     field('Name', i.name) +
@@ -55,7 +62,7 @@ function formatOneInfo(i: DeviceInfo): string {
 }
 
 /** `ls`: "name<TAB>(major:minor)". */
-export function formatLs(devices: readonly DeviceSummary[]): string {
+export function formatLs(devices: readonly WireDeviceSummary[]): string {
   return devices.length === 0 ? NO_DEVICES : devices.map((d) => `${d.name}\t(${d.major}:${d.minor})\n`).join('');
 }
 

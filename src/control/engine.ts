@@ -2,18 +2,10 @@
 // Declared here, structurally, so the control layer depends on the verbs and not on the class; the
 // daemon command passes a real DeviceMapper, tests may pass anything with the same shape.
 
-import type { DeviceInfo, TableLine } from '../dm/device-mapper-core.js';
+import type { DeviceInfo, DeviceSummary } from '../dm/device-mapper-core.js';
+import type { TableLine } from '../dm/table-line.js';
 
 type MaybePromise<T> = T | Promise<T>;
-
-/** The per-device fields the engine reports; the daemon adds dmsetup's derived fields (major, wording). */
-export type EngineDeviceInfo = Omit<DeviceInfo, 'major'> & { major?: number };
-
-export interface EngineDeviceSummary {
-  name: string;
-  major?: number;
-  minor: number;
-}
 
 /** An opened mapped device: what `read`, `write` and `flush` requests (and NBD exports) go through. */
 export interface EngineOpenDevice {
@@ -43,9 +35,9 @@ export interface ControlEngine {
   inactiveTable(name: string): MaybePromise<TableLine[]>;
   /** dmsetup clear: drops the inactive table. */
   clear(name: string): MaybePromise<unknown>;
-  info(name?: string): MaybePromise<EngineDeviceInfo[]>;
+  info(name?: string): MaybePromise<DeviceInfo[]>;
   message(name: string, sector: number, args: string[]): MaybePromise<string>;
-  ls(): MaybePromise<EngineDeviceSummary[]>;
+  ls(): MaybePromise<DeviceSummary[]>;
   /** dmsetup wait; an aborted `signal` withdraws the wait (its client went away). */
   wait(name: string, eventNr?: number, signal?: AbortSignal): MaybePromise<number>;
   open(name: string): MaybePromise<EngineOpenDevice>;

@@ -22,9 +22,9 @@
 // until the client closes the connection.
 
 import { DmError, type DmErrorCode, InvalidArgumentError } from '../base/errors.js';
-import type { TableLine } from '../dm/device-mapper-core.js';
+import type { DeviceInfo, DeviceSummary } from '../dm/device-mapper-core.js';
+import type { TableLine } from '../dm/table-line.js';
 import type { ExportSummary } from '../nbd/export-registry.js';
-import type { EngineDeviceInfo } from './engine.js';
 
 /** Longest request or reply line, in bytes (a 4 MiB write is ~5.6 MiB of base64). */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
@@ -33,14 +33,11 @@ export const MAX_IO_SECTORS = 8192;
 
 export type { TableLine };
 
-/** What `dmsetup info` shows for one device: the engine's fields, with uuid always present on the wire. */
-export type DeviceInfo = Omit<EngineDeviceInfo, 'uuid' | 'major'> & { uuid: string; major: number };
+/** The `info` reply for one device: the dm core's DeviceInfo, with uuid always present ('' when none). */
+export type WireDeviceInfo = Omit<DeviceInfo, 'uuid'> & { uuid: string };
 
-/** One line of `dmsetup ls`. */
-export interface DeviceSummary {
-  name: string;
-  major: number;
-  minor: number;
+/** The `ls` reply for one device: the dm core's DeviceSummary and, while it is exported, its NBD export. */
+export interface WireDeviceSummary extends DeviceSummary {
   /** Present while the device is exported over NBD (`dmsim export`). */
   export?: ExportSummary;
 }
@@ -76,9 +73,9 @@ export interface VerbMap {
   status: { args: { name?: string; target?: string }; result: TableLine[] };
   table: { args: { name?: string; target?: string; inactive?: boolean }; result: TableLine[] };
   clear: { args: { name: string }; result: null };
-  info: { args: { name?: string }; result: DeviceInfo[] };
+  info: { args: { name?: string }; result: WireDeviceInfo[] };
   deps: { args: { name?: string }; result: DeviceDeps[] };
-  ls: { args: Record<string, never>; result: DeviceSummary[] };
+  ls: { args: Record<string, never>; result: WireDeviceSummary[] };
   message: { args: { name: string; sector: number; message: string[] }; result: string };
   wait: { args: { name: string; eventNr?: number }; result: number };
   targets: { args: Record<string, never>; result: TargetVersion[] };

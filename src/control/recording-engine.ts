@@ -4,8 +4,9 @@
 // silently dropped) until a device of that name is created or `remove NAME` forgets them.
 
 import { NoDeviceError } from '../base/errors.js';
-import type { ControlEngine, EngineDeviceInfo, EngineDeviceSummary, EngineOpenDevice } from './engine.js';
-import type { TableLine } from './protocol.js';
+import type { DeviceInfo, DeviceSummary } from '../dm/device-mapper-core.js';
+import type { TableLine } from '../dm/table-line.js';
+import type { ControlEngine, EngineOpenDevice } from './engine.js';
 import { type RecordedDevice, writeStateFile } from './state-file.js';
 
 export class RecordingEngine implements ControlEngine {
@@ -115,13 +116,13 @@ export class RecordingEngine implements ControlEngine {
   inactiveTable(name: string): Promise<TableLine[]> {
     return Promise.resolve(this.inner.inactiveTable(name));
   }
-  info(name?: string): Promise<EngineDeviceInfo[]> {
+  info(name?: string): Promise<DeviceInfo[]> {
     return Promise.resolve(this.inner.info(name));
   }
   message(name: string, sector: number, args: string[]): Promise<string> {
     return Promise.resolve(this.inner.message(name, sector, args));
   }
-  ls(): Promise<EngineDeviceSummary[]> {
+  ls(): Promise<DeviceSummary[]> {
     return Promise.resolve(this.inner.ls());
   }
   wait(name: string, eventNr?: number, signal?: AbortSignal): Promise<number> {

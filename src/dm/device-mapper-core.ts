@@ -13,6 +13,7 @@ import type { KcopydEnvironment } from '../kcopyd/environment.js';
 import { DevicePool, DM_MAJOR } from './device-pool.js';
 import { MappedBlockDevice, MappedDevice } from './mapped-device.js';
 import { DmTable } from './table.js';
+import type { TableLine } from './table-line.js';
 import { parseTable } from './table-parser.js';
 import type { DmDevice } from './target.js';
 import { TargetRegistry } from './target-registry.js';
@@ -22,15 +23,6 @@ declare module '../base/events.js' {
     'dm.created': { device: string; minor: number; uuid?: string };
     'dm.removed': { device: string; minor: number };
   }
-}
-
-/** One line of `dmsetup table` / `dmsetup status`: params is the text after the target type. */
-export interface TableLine {
-  name: string;
-  start: number;
-  length: number;
-  target: string;
-  params: string;
 }
 
 /** `dmsetup info` for one device. */

@@ -10,8 +10,17 @@ import { FileDevice } from '../block/file-device.js';
 import { MappedBlockDevice, type MappedDevice } from './mapped-device.js';
 import type { DmDevice } from './target.js';
 
+/** The block major the oracle's kernel gave device-mapper: `253:MINOR` names, `info` and `ls` use it. */
 export const DM_MAJOR = 253;
-const MAPPER_PREFIX = '/dev/mapper/';
+/** Where mapped devices appear: tables and commands name one `/dev/mapper/NAME`. */
+export const MAPPER_PREFIX = '/dev/mapper/';
+
+/** The mapped device a table word names (`/dev/mapper/NAME` or `253:MINOR`), or undefined for any other word. */
+export function mappedDeviceRef(word: string): { name: string } | { minor: number } | undefined {
+  if (word.startsWith(MAPPER_PREFIX)) return { name: word.slice(MAPPER_PREFIX.length) };
+  const m = /^(\d+):(\d+)$/.exec(word);
+  return m && Number(m[1]) === DM_MAJOR ? { minor: Number(m[2]) } : undefined;
+}
 
 interface SharedFile {
   dev: BlockDevice;
@@ -82,10 +91,9 @@ export class DevicePool {
   }
 
   private mappedFor(word: string): MappedDevice | undefined {
-    if (word.startsWith(MAPPER_PREFIX)) return this.mapped.byName(word.slice(MAPPER_PREFIX.length));
-    const m = /^(\d+):(\d+)$/.exec(word);
-    if (m && Number(m[1]) === DM_MAJOR) return this.mapped.byMinor(Number(m[2]));
-    return undefined;
+    const ref = mappedDeviceRef(word);
+    if (!ref) return undefined;
+    return 'name' in ref ? this.mapped.byName(ref.name) : this.mapped.byMinor(ref.minor);
   }
 
   private async acquireFile(

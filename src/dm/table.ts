@@ -5,6 +5,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DmError, InvalidArgumentError } from '../base/errors.js';
 import { TargetArgumentError } from './dm-args.js';
+import type { TableLine } from './table-line.js';
 import type { TableSpecLine } from './table-parser.js';
 import type { DmDevice, StatusType, Target, TargetContext, TargetType } from './target.js';
 
@@ -110,7 +111,7 @@ export class DmTable {
   }
 
   /** Status or table text of each target, in order. */
-  lines(type: StatusType): { start: number; length: number; target: string; params: string }[] {
+  lines(type: StatusType): Omit<TableLine, 'name'>[] {
     return this.targets.map((t) => ({
       start: t.begin,
       length: t.len,

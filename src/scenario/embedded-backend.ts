@@ -7,10 +7,10 @@ import { DeviceMapper } from '../../targets/device-mapper.js';
 import type { EventBus } from '../base/events.js';
 import type { BlockDevice } from '../block/block-device.js';
 import type { ControlEngine } from '../control/engine.js';
+import { MAPPER_PREFIX } from '../dm/device-pool.js';
+import { tableText } from '../dm/table-line.js';
 import type { KcopydEngine } from '../kcopyd/engine.js';
-import { type ScenarioBackend, tableText } from './scenario-backend.js';
-
-const MAPPER = '/dev/mapper/';
+import type { ScenarioBackend } from './scenario-backend.js';
 
 export class EmbeddedBackend implements ScenarioBackend {
   readonly mode = 'embedded';
@@ -127,8 +127,8 @@ export class EmbeddedBackend implements ScenarioBackend {
       const uses = old
         .devices(info.name)
         .map((d) => d.name)
-        .filter((n) => n.startsWith(MAPPER))
-        .map((n) => n.slice(MAPPER.length));
+        .filter((n) => n.startsWith(MAPPER_PREFIX))
+        .map((n) => n.slice(MAPPER_PREFIX.length));
       saved.push({ name: info.name, table: tableText(lines), readOnly: info.readOnly, uses });
     }
     await old.close();

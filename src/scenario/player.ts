@@ -14,13 +14,14 @@ import { FileDevice } from '../block/file-device.js';
 import { makeImage } from '../block/image.js';
 import { ControlClient } from '../control/client.js';
 import type { TableLine } from '../control/protocol.js';
+import { tableText } from '../dm/table-line.js';
 import { KcopydEngine } from '../kcopyd/engine.js';
 import { type IoRegion, KCOPYD_IGNORE_ERROR, type KcopydResult } from '../kcopyd/types.js';
 import { DaemonBackend } from './daemon-backend.js';
 import { checkData, patternData } from './data-pattern.js';
 import { EmbeddedBackend } from './embedded-backend.js';
-import { type ScenarioBackend, tableText } from './scenario-backend.js';
-import { type Region, type Scenario, ScenarioError, type Step, type Target } from './schema.js';
+import type { ScenarioBackend } from './scenario-backend.js';
+import { type CopyRegion, type IoTarget, type Scenario, ScenarioError, type Step } from './schema.js';
 import { describeStep } from './step-title.js';
 import { checkCondition, conditionText } from './wait-condition.js';
 
@@ -328,7 +329,7 @@ export class ScenarioPlayer {
     return out;
   }
 
-  private async withTarget<T>(target: Target, fn: (dev: BlockDevice) => Promise<T>): Promise<T> {
+  private async withTarget<T>(target: IoTarget, fn: (dev: BlockDevice) => Promise<T>): Promise<T> {
     if ('device' in target) {
       const dev = await this.backend.openMapped(target.device);
       try {
@@ -374,7 +375,7 @@ export class ScenarioPlayer {
 
   private async copy(step: Extract<Step, { do: 'copy' }>): Promise<string> {
     const opened: BlockDevice[] = [];
-    const open = async (r: Region): Promise<IoRegion> => {
+    const open = async (r: CopyRegion): Promise<IoRegion> => {
       const dev =
         'device' in r.target
           ? await this.backend.openMapped(r.target.device)

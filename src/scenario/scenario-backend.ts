@@ -34,8 +34,3 @@ export interface ScenarioBackend {
   /** Ends the session: removes the devices the scenario left behind and lets go of everything. */
   close(): Promise<void>;
 }
-
-/** "START LENGTH TARGET PARAMS" lines as dmsetup table prints them (and as a table loads them back). */
-export function tableText(lines: readonly TableLine[]): string {
-  return lines.map((l) => `${l.start} ${l.length} ${l.target} ${l.params}`.trimEnd()).join('\n');
-}

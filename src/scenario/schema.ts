@@ -9,7 +9,7 @@ import { parseSizeBytes } from '../base/size.js';
 export const SCENARIO_VERSION = 1;
 
 /** What a step's I/O goes to: a mapped device (through the device-mapper) or a scenario image (the file itself). */
-export type Target = { device: string } | { image: string };
+export type IoTarget = { device: string } | { image: string };
 
 /** A data pattern: every byte the same, or a seeded pattern (each sector's bytes depend on seed and sector). */
 export type Pattern = { byte: number } | { seed: string; seedOffset: number };
@@ -20,8 +20,8 @@ export interface ExpectedError {
   match?: RegExp;
 }
 
-export interface Region {
-  target: Target;
+export interface CopyRegion {
+  target: IoTarget;
   sector: number;
   count?: number;
 }
@@ -47,12 +47,12 @@ export type Step = Common &
     | { do: 'resume'; name: string }
     | { do: 'remove'; name: string; force: boolean }
     | { do: 'message'; name: string; sector: number; args: string[]; reply?: RegExp }
-    | { do: 'write'; to: Target; sector: number; count: number; pattern: Pattern }
-    | { do: 'read'; from: Target; sector: number; count: number; expect: Pattern | { sha256: string } }
+    | { do: 'write'; to: IoTarget; sector: number; count: number; pattern: Pattern }
+    | { do: 'read'; from: IoTarget; sector: number; count: number; expect: Pattern | { sha256: string } }
     | { do: 'flush'; name: string }
     | { do: 'fail'; name: string }
     | { do: 'heal'; name: string }
-    | { do: 'copy'; from: Region; to: Region[]; ignoreError: boolean; readErr?: boolean; writeErr?: number }
+    | { do: 'copy'; from: CopyRegion; to: CopyRegion[]; ignoreError: boolean; readErr?: boolean; writeErr?: number }
     | { do: 'wait'; name: string; for: WaitCondition; event?: number; match?: RegExp; timeoutMs: number }
     | { do: 'expect-status'; name: string; match: RegExp }
     | { do: 'expect-table'; name: string; match: RegExp }
@@ -218,7 +218,7 @@ class StepReader {
   }
 
   /** {device} or {image}, exactly one. */
-  target(raw: Obj = this.raw, field = ''): Target {
+  target(raw: Obj = this.raw, field = ''): IoTarget {
     const inside = field ? ` in "${field}"` : '';
     const hasDevice = raw.device !== undefined;
     if (hasDevice === (raw.image !== undefined)) this.fail(`give exactly one of "device" or "image"${inside}`);
@@ -237,7 +237,7 @@ class StepReader {
     return { seed: this.string('seed'), seedOffset: this.optUint('seedOffset') ?? 0 };
   }
 
-  region(value: unknown, field: string, needCount: boolean): Region {
+  region(value: unknown, field: string, needCount: boolean): CopyRegion {
     if (!isObj(value))
       this.fail(`field "${field}" must be an object {device|image, sector, count}, got ${show(value)}`);
     for (const k of Object.keys(value)) {
@@ -245,7 +245,7 @@ class StepReader {
         this.fail(`unknown field "${k}" in "${field}" (known: device, image, sector, count)`);
     }
     const sub = new StepReader(`${this.where}: in "${field}"`, value);
-    const region: Region = { target: this.target(value, field), sector: sub.uint('sector') };
+    const region: CopyRegion = { target: this.target(value, field), sector: sub.uint('sector') };
     if (needCount || sub.has('count')) region.count = sub.positive('count');
     return region;
   }
@@ -274,7 +274,7 @@ interface Known {
   devices: Set<string>;
 }
 
-function checkTarget(r: StepReader, t: Target, known: Known): void {
+function checkTarget(r: StepReader, t: IoTarget, known: Known): void {
   if ('image' in t && !known.images.has(t.image)) r.fail(`image "${t.image}" is not made by an earlier "image" step`);
   if ('device' in t && !known.devices.has(t.device))
     r.fail(`device "${t.device}" is not created by an earlier "create" step`);

@@ -1,11 +1,11 @@
 // One line that says what a scenario step does, for the TAP report and the TUI ("write 0xab to device
 // origin sectors 0+8").
 
-import type { Pattern, Region, Step, Target } from './schema.js';
+import type { CopyRegion, IoTarget, Pattern, Step } from './schema.js';
 import { conditionText } from './wait-condition.js';
 
-const where = (t: Target): string => ('device' in t ? `device ${t.device}` : `image ${t.image}`);
-const region = (r: Region, count?: number): string => `${where(r.target)} ${r.sector}+${r.count ?? count}`;
+const where = (t: IoTarget): string => ('device' in t ? `device ${t.device}` : `image ${t.image}`);
+const region = (r: CopyRegion, count?: number): string => `${where(r.target)} ${r.sector}+${r.count ?? count}`;
 const pattern = (p: Pattern | { sha256: string }): string =>
   'byte' in p
     ? `0x${p.byte.toString(16).padStart(2, '0')}`

@@ -7,7 +7,7 @@
 //   status  — the status text matches a regular expression
 
 import type { TableLine } from '../control/protocol.js';
-import { tableText } from './scenario-backend.js';
+import { tableText } from '../dm/table-line.js';
 import type { Step } from './schema.js';
 
 export interface ConditionState {

@@ -12,7 +12,7 @@ import {
   formatOneDevice,
   formatTargets,
 } from '../../src/control/dmsetup-format.js';
-import type { DeviceInfo } from '../../src/control/protocol.js';
+import type { WireDeviceInfo } from '../../src/control/protocol.js';
 import { normaliseKernelStdout, parseTranscript } from '../e2e/transcript.js';
 
 /** What the kernel printed for the n-th (0-based) run of `command` in a recording, major:minor normalised. */
@@ -26,7 +26,7 @@ function kernelPrinted(recording: string, command: string, n = 0): string {
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
-const base: DeviceInfo = {
+const base: WireDeviceInfo = {
   name: 'lin',
   state: 'ACTIVE',
   readOnly: false,

@@ -2,8 +2,10 @@
 // real engine: devices are names with a table string and memory contents; `wait` blocks until bump().
 
 import { BusyError, ExistsError, NoDeviceError } from '../../src/base/errors.js';
-import type { ControlEngine, EngineDeviceInfo, EngineOpenDevice } from '../../src/control/engine.js';
-import type { TableLine } from '../../src/control/protocol.js';
+import type { ControlEngine, EngineOpenDevice } from '../../src/control/engine.js';
+import type { DeviceInfo, DeviceSummary } from '../../src/dm/device-mapper-core.js';
+import { DM_MAJOR } from '../../src/dm/device-pool.js';
+import type { TableLine } from '../../src/dm/table-line.js';
 
 interface FakeDevice {
   minor: number;
@@ -59,7 +61,7 @@ export class FakeEngine implements ControlEngine {
   clear(name: string): void {
     this.get(name);
   }
-  info(name?: string): EngineDeviceInfo[] {
+  info(name?: string): DeviceInfo[] {
     return this.select(name).map(([n, d]) => ({
       name: n,
       state: 'ACTIVE',
@@ -68,6 +70,7 @@ export class FakeEngine implements ControlEngine {
       openCount: d.openCount,
       eventNr: d.eventNr,
       targetCount: 1,
+      major: DM_MAJOR,
       minor: d.minor,
       readAhead: 256,
     }));
@@ -76,8 +79,8 @@ export class FakeEngine implements ControlEngine {
     this.get(name);
     return args.join(' ');
   }
-  ls(): Array<{ name: string; minor: number }> {
-    return [...this.byName].map(([name, d]) => ({ name, minor: d.minor }));
+  ls(): DeviceSummary[] {
+    return [...this.byName].map(([name, d]) => ({ name, major: DM_MAJOR, minor: d.minor }));
   }
   wait(name: string, eventNr?: number): Promise<number> {
     const d = this.get(name);

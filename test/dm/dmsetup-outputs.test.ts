@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
-import type { TableLine } from '../../src/dm/device-mapper-core.js';
 import type { MappedBlockDevice } from '../../src/dm/mapped-device.js';
+import type { TableLine } from '../../src/dm/table-line.js';
 import { DeviceMapper } from '../../targets/device-mapper.js';
 import { outputOf, translateDevices, VDA_SECTORS, VDB_SECTORS } from './kernel-fixtures.js';
 

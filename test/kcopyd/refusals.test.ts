@@ -6,7 +6,7 @@ import { DmError, InvalidArgumentError } from '../../src/base/errors.js';
 import { EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { KcopydEngine } from '../../src/kcopyd/engine.js';
-import { KcopydClient } from '../../src/kcopyd/kcopyd-client.js';
+import { createKcopydClient } from '../../src/kcopyd/kcopyd-client.js';
 import { ManualScheduler } from '../../src/kcopyd/scheduler.js';
 import { KcopydThrottle } from '../../src/kcopyd/throttle.js';
 import { type IoRegion, KCOPYD_IGNORE_ERROR } from '../../src/kcopyd/types.js';
@@ -200,14 +200,14 @@ describe('engine and client option refusals', () => {
     expect(t.throttle).toBe(50);
   });
 
-  it('KcopydClient.create needs at least one page', () => {
-    expect(() => KcopydClient.create(0)).toThrow(/needs a whole number of pages >= 1/);
+  it('createKcopydClient needs at least one page', () => {
+    expect(() => createKcopydClient(0)).toThrow(/needs a whole number of pages >= 1/);
   });
 });
 
-describe('KcopydClient.create (the classic API)', () => {
+describe('createKcopydClient (the classic API)', () => {
   it('makes a client with numPages of reserve that copies on the default engine', async () => {
-    const client = KcopydClient.create(16, { owner: 'classic' });
+    const client = createKcopydClient(16, { owner: 'classic' });
     expect(client.owner).toBe('classic');
     const a = new MemoryDevice('a', 64);
     const b = new MemoryDevice('b', 64);

@@ -18,7 +18,9 @@ import {
   formatTargets,
   formatVersion,
 } from '../../src/control/dmsetup-format.js';
-import type { TableLine, Verb, VerbArgs, VerbResult } from '../../src/control/protocol.js';
+import type { Verb, VerbArgs, VerbResult } from '../../src/control/protocol.js';
+import { MAPPER_PREFIX } from '../../src/dm/device-pool.js';
+import { tableText } from '../../src/dm/table-line.js';
 import type { KcopydEnvironment } from '../../src/kcopyd/environment.js';
 import { KCOPYD_IGNORE_ERROR } from '../../src/kcopyd/types.js';
 import type { RegionWord, TuiCommand } from './parse-command.js';
@@ -45,12 +47,6 @@ export interface CommandContext {
   unpause(): string;
   step(): string;
   quit(): Promise<void>;
-}
-
-const MAPPER = '/dev/mapper/';
-
-export function tableText(lines: readonly TableLine[]): string {
-  return lines.map((l) => `${l.start} ${l.length} ${l.target} ${l.params}`.trimEnd()).join('\n');
 }
 
 /** A short description of read data: runs of equal bytes, e.g. "0xab x4096, 0x00 x512". */
@@ -223,9 +219,9 @@ async function swapTable(ctx: CommandContext, name: string, table: string): Prom
 }
 
 async function openRegion(word: RegionWord, ctx: CommandContext): Promise<BlockDevice> {
-  if (word.device.startsWith(MAPPER)) {
+  if (word.device.startsWith(MAPPER_PREFIX)) {
     if (!ctx.openMapped) throw new InvalidArgumentError('copy needs the embedded engine for mapped devices');
-    return ctx.openMapped(word.device.slice(MAPPER.length));
+    return ctx.openMapped(word.device.slice(MAPPER_PREFIX.length));
   }
   return FileDevice.open(word.device);
 }

@@ -1,6 +1,7 @@
 // The devices slice: each mapped device's target, size, run state and its snapshot or mirror fields, and the
 // tree by stacking (a device above the devices its table uses; an origin above its snapshots).
 
+import { MAPPER_PREFIX } from '../../src/dm/device-pool.js';
 import { mirrorFromStatus, parseTableLines, snapshotFromStatus, usedDevices } from './status-line.js';
 import type { DeviceRunState, DeviceView, ExportView, MirrorView, SnapshotView } from './view-state.js';
 
@@ -98,8 +99,6 @@ export function setHealth(health: string, leg: number, letter: string): string {
   return health.slice(0, leg) + letter + health.slice(leg + 1);
 }
 
-const MAPPER = '/dev/mapper/';
-
 export interface TreeRow {
   device: DeviceView;
   depth: number;
@@ -111,7 +110,8 @@ export function deviceTree(devices: Devices): TreeRow[] {
   const byUse = new Map<string, string>();
   for (const d of devices.values()) {
     for (const u of d.uses) {
-      if (u.startsWith(MAPPER) && !byUse.has(u.slice(MAPPER.length))) byUse.set(u.slice(MAPPER.length), d.name);
+      if (u.startsWith(MAPPER_PREFIX) && !byUse.has(u.slice(MAPPER_PREFIX.length)))
+        byUse.set(u.slice(MAPPER_PREFIX.length), d.name);
     }
   }
   for (const d of devices.values()) {

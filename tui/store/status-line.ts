@@ -3,16 +3,16 @@
 
 import type { MirrorView, SnapshotView } from './view-state.js';
 
-/** One line of `dmsetup table` / `status`: `<start> <len> <target> <args...>`. */
-export interface TableLine {
+/** One line of `dmsetup table` / `status` text read back into words: `<start> <len> <target> <args...>`. */
+interface TableLineWords {
   start: number;
   length: number;
   target: string;
   args: string[];
 }
 
-export function parseTableLines(text: string): TableLine[] {
-  const out: TableLine[] = [];
+export function parseTableLines(text: string): TableLineWords[] {
+  const out: TableLineWords[] = [];
   for (const line of text.split('\n')) {
     const words = line
       .trim()
@@ -28,7 +28,7 @@ export function parseTableLines(text: string): TableLine[] {
 }
 
 /** Words of a table line that name devices: /dev/... paths, files, and anything a target uses as a device. */
-export function usedDevices(line: TableLine): string[] {
+export function usedDevices(line: TableLineWords): string[] {
   const a = line.args;
   switch (line.target) {
     case 'linear':
