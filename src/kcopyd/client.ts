@@ -21,15 +21,14 @@ import type { KcopydWorker, WorkerScheduler } from './scheduler.js';
 import { type KcopydThrottle, THROTTLE_SLEEP_MS } from './throttle.js';
 import {
   type IoRegion,
-  KCOPYD_IGNORE_ERROR,
-  KCOPYD_WRITE_SEQ,
   type KcopydCallbackJob,
   type KcopydClient,
+  type KcopydFlags,
   type KcopydNotify,
   type KcopydResult,
   WRITE_ERR_ALL,
 } from './types.js';
-import { checkJob, describeRegion } from './validate.js';
+import { checkFlags, checkJob, describeRegion } from './validate.js';
 
 /** SPLIT_COUNT: sub-job slots per master, so at most this many chunks of one job are in flight. */
 export const SPLIT_COUNT = 8;
@@ -115,15 +114,15 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
 
   // ---- submission (dm_kcopyd_copy / dm_kcopyd_zero / prepare / do_callback) ----
 
-  copy<C>(from: IoRegion, dests: IoRegion[], flags: number, notify: KcopydNotify<C>, context: C): void {
+  copy<C>(from: IoRegion, dests: IoRegion[], flags: KcopydFlags, notify: KcopydNotify<C>, context: C): void {
     this.submit(from, dests, flags, notify, context);
   }
 
-  zero<C>(dests: IoRegion[], flags: number, notify: KcopydNotify<C>, context: C): void {
+  zero<C>(dests: IoRegion[], flags: KcopydFlags, notify: KcopydNotify<C>, context: C): void {
     this.submit(null, dests, flags, notify, context);
   }
 
-  copyAsync(from: IoRegion, dests: IoRegion[], flags = 0): Promise<KcopydResult> {
+  copyAsync(from: IoRegion, dests: IoRegion[], flags: KcopydFlags = {}): Promise<KcopydResult> {
     return new Promise((resolve, reject) => {
       try {
         this.copy(from, dests, flags, (readErr, writeErr) => resolve({ readErr, writeErr }), undefined);
@@ -133,7 +132,7 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
     });
   }
 
-  zeroAsync(dests: IoRegion[], flags = 0): Promise<KcopydResult> {
+  zeroAsync(dests: IoRegion[], flags: KcopydFlags = {}): Promise<KcopydResult> {
     return new Promise((resolve, reject) => {
       try {
         this.zero(dests, flags, (readErr, writeErr) => resolve({ readErr, writeErr }), undefined);
@@ -151,7 +150,7 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
       kind: 'callback',
       master: null,
       slot: null,
-      flags: 0,
+      flags: { ignoreError: false, writeSeq: false },
       source: null,
       dests: [],
       offset: 0,
@@ -192,14 +191,15 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
   private submit<C>(
     from: IoRegion | null,
     dests: IoRegion[],
-    flags: number,
+    flags: KcopydFlags,
     notify: KcopydNotify<C>,
     context: C,
   ): void {
     this.checkLive();
     checkNotify(notify);
     const subJobSectors = this.env.subJobSectors;
-    checkJob(from, dests, flags, subJobSectors);
+    const { ignoreError, writeSeq } = checkFlags(flags);
+    checkJob(from, dests, subJobSectors);
     const count = from ? from.count : dests[0]!.count;
     if (from && count > 0) {
       const needed = Math.ceil(Math.min(count, subJobSectors) / SECTORS_PER_PAGE);
@@ -210,13 +210,12 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
       }
     }
     // If the writes must be sequential, errors cannot be ignored (dm_kcopyd_copy).
-    const jobFlags = flags & KCOPYD_WRITE_SEQ ? flags & ~KCOPYD_IGNORE_ERROR : flags;
     const master = new KcopydJob({
       id: this.env.nextJobId(),
       kind: from ? 'copy' : 'zero',
       master: null,
       slot: null,
-      flags: jobFlags,
+      flags: { ignoreError: ignoreError && !writeSeq, writeSeq },
       source: from ? { ...from } : null,
       dests: dests.map((d) => ({ ...d })),
       offset: 0,
@@ -258,7 +257,7 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
     }
     let count = 0;
     const progress = master.progress;
-    if ((!master.readErr && master.writeErr === 0) || master.flags & KCOPYD_IGNORE_ERROR) {
+    if ((!master.readErr && master.writeErr === 0) || master.flags.ignoreError) {
       count = Math.min(master.count - progress, this.env.subJobSectors);
       master.progress += count;
     }
@@ -396,7 +395,7 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
     for (;;) {
       const job = this.sleepingJob ?? this.popIoJob();
       if (!job) return n;
-      if (!this.sleepingJob && job.flags & KCOPYD_WRITE_SEQ && (job.master.writeErr !== 0 || job.master.readErr)) {
+      if (!this.sleepingJob && job.flags.writeSeq && (job.master.writeErr !== 0 || job.master.readErr)) {
         // Sequential writes after a failure are pointless: fail this job without I/O (a "rogue" job).
         job.writeErr = job.master.writeErr;
         if (job.op === 'write') job.writeErr = WRITE_ERR_ALL;
@@ -423,7 +422,7 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
     for (let i = 0; i < this.ioJobs.length; i++) {
       const job = this.ioJobs[i]!;
       const master = job.master;
-      if (job.op === 'read' || !(job.flags & KCOPYD_WRITE_SEQ)) return this.ioJobs.splice(i, 1)[0];
+      if (job.op === 'read' || !job.flags.writeSeq) return this.ioJobs.splice(i, 1)[0];
       // dmsim: once the master failed, the waiting chunk goes through to fail (the kernel would stall).
       if (job.offset === master.writeOffset || master.readErr || master.writeErr !== 0) {
         if (job.offset === master.writeOffset) master.writeOffset += job.count;
@@ -488,7 +487,7 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
       else job.writeErr = (job.writeErr | error) >>> 0;
     }
     this.emitJob(job, wasRead ? 'read-done' : 'write-done');
-    if (error && !(job.flags & KCOPYD_IGNORE_ERROR)) {
+    if (error && !job.flags.ignoreError) {
       this.push(this.completeJobs, job, 'complete_jobs');
     } else if (!wasRead) {
       this.push(this.completeJobs, job, 'complete_jobs');

@@ -2,6 +2,8 @@
 // worker passes, throttle sleeps and I/O errors. The kernel has no tracepoints in dm-kcopyd.c; these are
 // what a viewer (the TUI, a trace file) needs to redraw kcopyd's state from the events alone.
 
+import type { KcopydFlags } from './types.js';
+
 /** A region as events show it: the device's name, not the object. */
 export interface KcopydRegionInfo {
   device: string;
@@ -51,7 +53,7 @@ export interface KcopydJobEvent extends KcopydClientRef {
   /** Offset of this (sub-)job within its master, in sectors. */
   offset: number;
   count: number;
-  flags: number;
+  flags: Required<KcopydFlags>;
   /** Pages held (0 when none). */
   pages: number;
   readErr: boolean;

@@ -3,7 +3,7 @@
 // sub-job slots and re-fills a slot for each chunk; dmsim makes one record per chunk and keeps the slot number.
 
 import type { PageSet } from './page-pool.js';
-import type { IoRegion } from './types.js';
+import type { IoRegion, KcopydFlags } from './types.js';
 
 export type JobKind = 'copy' | 'zero' | 'callback';
 
@@ -16,7 +16,7 @@ export class KcopydJob {
   /** Self for a master (and for an unsplit job or callback). */
   readonly master: KcopydJob;
   readonly slot: number | null;
-  flags: number;
+  readonly flags: Required<KcopydFlags>;
   /** The source region (null when zeroing or for a callback). */
   readonly source: IoRegion | null;
   readonly dests: readonly IoRegion[];
@@ -45,7 +45,7 @@ export class KcopydJob {
     kind: JobKind;
     master: KcopydJob | null;
     slot: number | null;
-    flags: number;
+    flags: Required<KcopydFlags>;
     source: IoRegion | null;
     dests: readonly IoRegion[];
     offset: number;

@@ -10,11 +10,20 @@ export interface IoRegion {
   count: number;
 }
 
-/** Flag bit numbers as the kernel defines them; the flags argument is a mask of (1 << bit). */
-export const DM_KCOPYD_IGNORE_ERROR = 1;
-export const DM_KCOPYD_WRITE_SEQ = 2;
-export const KCOPYD_IGNORE_ERROR = 1 << DM_KCOPYD_IGNORE_ERROR; // 2
-export const KCOPYD_WRITE_SEQ = 1 << DM_KCOPYD_WRITE_SEQ; // 4
+/**
+ * A job's flags. The kernel's `unsigned long flags` holds bits whose NUMBERS dm-kcopyd.h defines
+ * (DM_KCOPYD_IGNORE_ERROR 1, DM_KCOPYD_WRITE_SEQ 2, tested with test_bit), so the IGNORE_ERROR mask (2) equals
+ * WRITE_SEQ's bit number and a caller mixing the two gets the other flag silently. dmsim takes named booleans
+ * instead and refuses a number (validate.ts), so one cannot be passed for the other.
+ */
+export interface KcopydFlags {
+  /** DM_KCOPYD_IGNORE_ERROR: go on after a failed read or write (the errors are still reported). */
+  readonly ignoreError?: boolean;
+  /** DM_KCOPYD_WRITE_SEQ: write a split job's chunks in ascending order (zoned devices); errors are then never ignored. */
+  readonly writeSeq?: boolean;
+}
+
+/** DM_KCOPYD_MAX_REGIONS: most destinations one job may have. */
 export const DM_KCOPYD_MAX_REGIONS = 8;
 
 /**
@@ -45,11 +54,11 @@ export interface KcopydResult {
 export interface KcopydClient {
   readonly id: number;
   readonly owner: string;
-  copy<C>(from: IoRegion, dests: IoRegion[], flags: number, notify: KcopydNotify<C>, context: C): void;
-  zero<C>(dests: IoRegion[], flags: number, notify: KcopydNotify<C>, context: C): void;
+  copy<C>(from: IoRegion, dests: IoRegion[], flags: KcopydFlags, notify: KcopydNotify<C>, context: C): void;
+  zero<C>(dests: IoRegion[], flags: KcopydFlags, notify: KcopydNotify<C>, context: C): void;
   /** Promise forms: resolve with the error bits when the callback would have run. */
-  copyAsync(from: IoRegion, dests: IoRegion[], flags?: number): Promise<KcopydResult>;
-  zeroAsync(dests: IoRegion[], flags?: number): Promise<KcopydResult>;
+  copyAsync(from: IoRegion, dests: IoRegion[], flags?: KcopydFlags): Promise<KcopydResult>;
+  zeroAsync(dests: IoRegion[], flags?: KcopydFlags): Promise<KcopydResult>;
   /** dm_kcopyd_prepare_callback / dm_kcopyd_do_callback: run fn on the worker, serialised with copies. */
   prepareCallback<C>(notify: KcopydNotify<C>, context: C): KcopydCallbackJob;
   /** Waits for every outstanding job and prepared callback, then releases the reserve. */

@@ -4,9 +4,9 @@
 
 import { InvalidArgumentError, ReadOnlyError } from '../base/errors.js';
 import type { BlockDevice } from '../block/block-device.js';
-import { DM_KCOPYD_MAX_REGIONS, type IoRegion, KCOPYD_IGNORE_ERROR, KCOPYD_WRITE_SEQ } from './types.js';
+import { DM_KCOPYD_MAX_REGIONS, type IoRegion, type KcopydFlags } from './types.js';
 
-const KNOWN_FLAGS = KCOPYD_IGNORE_ERROR | KCOPYD_WRITE_SEQ;
+const FLAG_NAMES: readonly (keyof KcopydFlags)[] = ['ignoreError', 'writeSeq'];
 
 /** Describes a region for messages: "disk.img:2048+16". */
 export function describeRegion(r: IoRegion): string {
@@ -14,26 +14,38 @@ export function describeRegion(r: IoRegion): string {
 }
 
 /**
+ * The flags with both fields set, or InvalidArgumentError. A number is refused: it would be a kernel bit
+ * number or mask, and DM_KCOPYD_WRITE_SEQ's bit number (2) is DM_KCOPYD_IGNORE_ERROR's mask.
+ */
+export function checkFlags(flags: KcopydFlags): Required<KcopydFlags> {
+  if (typeof flags !== 'object' || flags === null || Array.isArray(flags)) {
+    throw new InvalidArgumentError(
+      `kcopyd: flags must be an object such as { ignoreError: true } or {}, not ${JSON.stringify(flags) ?? String(flags)}: ` +
+        'kernel flag numbers are refused because the bit number of DM_KCOPYD_WRITE_SEQ (2) is the mask of DM_KCOPYD_IGNORE_ERROR',
+    );
+  }
+  for (const [name, value] of Object.entries(flags)) {
+    if (!(FLAG_NAMES as readonly string[]).includes(name)) {
+      throw new InvalidArgumentError(`kcopyd: unknown flag "${name}": only ignoreError and writeSeq exist`);
+    }
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new InvalidArgumentError(`kcopyd: flag ${name} must be true or false, got ${JSON.stringify(value)}`);
+    }
+  }
+  return { ignoreError: flags.ignoreError === true, writeSeq: flags.writeSeq === true };
+}
+
+/**
  * Throws InvalidArgumentError (or ReadOnlyError for a read-only destination) naming the bad argument.
  * from = null for a zero job. subJobSectors decides whether the job will be split.
  */
-export function checkJob(
-  from: IoRegion | null,
-  dests: readonly IoRegion[],
-  flags: number,
-  subJobSectors: number,
-): void {
+export function checkJob(from: IoRegion | null, dests: readonly IoRegion[], subJobSectors: number): void {
   if (!Array.isArray(dests) || dests.length === 0) {
     throw new InvalidArgumentError('kcopyd: a job needs at least one destination region');
   }
   if (dests.length > DM_KCOPYD_MAX_REGIONS) {
     throw new InvalidArgumentError(
       `kcopyd: ${dests.length} destinations given, at most ${DM_KCOPYD_MAX_REGIONS} (DM_KCOPYD_MAX_REGIONS) are allowed`,
-    );
-  }
-  if (!Number.isInteger(flags) || flags < 0 || (flags & ~KNOWN_FLAGS) !== 0) {
-    throw new InvalidArgumentError(
-      `kcopyd: unknown flags 0x${(flags >>> 0).toString(16)}: only KCOPYD_IGNORE_ERROR (0x2) and KCOPYD_WRITE_SEQ (0x4) exist`,
     );
   }
   if (from) checkRegion(from, 'source');

@@ -16,7 +16,7 @@ import { ControlClient } from '../control/client.js';
 import type { TableLine } from '../control/protocol.js';
 import { tableText } from '../dm/table-line.js';
 import { KcopydEngine } from '../kcopyd/engine.js';
-import { type IoRegion, KCOPYD_IGNORE_ERROR, type KcopydResult } from '../kcopyd/types.js';
+import type { IoRegion, KcopydResult } from '../kcopyd/types.js';
 import { DaemonBackend } from './daemon-backend.js';
 import { checkData, patternData } from './data-pattern.js';
 import { EmbeddedBackend } from './embedded-backend.js';
@@ -390,7 +390,7 @@ export class ScenarioPlayer {
       const client = this.kcopyd.createClient({ owner: 'scenario' });
       let result: KcopydResult;
       try {
-        result = await client.copyAsync(from, to, step.ignoreError ? KCOPYD_IGNORE_ERROR : 0);
+        result = await client.copyAsync(from, to, { ignoreError: step.ignoreError });
       } finally {
         await client.destroy();
       }

@@ -9,7 +9,7 @@ import { type DmError, IoError } from '../../src/base/errors.js';
 import type { EventBus } from '../../src/base/events.js';
 import type { Bio } from '../../src/dm/bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
-import { type IoRegion, KCOPYD_IGNORE_ERROR, type KcopydClient } from '../../src/kcopyd/types.js';
+import type { IoRegion, KcopydClient } from '../../src/kcopyd/types.js';
 import { CoreLog } from './core-log.js';
 import type { DirtyLog, DirtyLogOwner } from './dirty-log.js';
 import { DiskLog } from './disk-log.js';
@@ -297,7 +297,6 @@ export class MirrorSet implements Target, DirtyLogOwner {
     const dests: IoRegion[] = this.legs
       .filter((l) => l.index !== source)
       .map((l) => ({ bdev: l.dev.bdev, sector: l.offset + sector, count }));
-    const flags = this.features.handleErrors ? 0 : KCOPYD_IGNORE_ERROR;
     this.bus.emit('mirror.recovery', {
       device: this.ctx.deviceName,
       region: reg.key,
@@ -309,7 +308,7 @@ export class MirrorSet implements Target, DirtyLogOwner {
     this.kcopyd.copy(
       from,
       dests,
-      flags,
+      { ignoreError: !this.features.handleErrors },
       (readErr, writeErr) => {
         if (readErr) this.failMirror(this.legs[source]!, 'sync');
         if (writeErr) {

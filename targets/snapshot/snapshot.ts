@@ -395,7 +395,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
     this.kcopyd.copy(
       { bdev: this.origin.bdev, sector: from, count },
       [{ bdev: this.cow.bdev, sector: pe.newChunk * this.chunkSize, count }],
-      0,
+      {},
       (readErr, writeErr) => this.copyDone(pe, readErr, writeErr),
       undefined,
     );

@@ -7,7 +7,7 @@ import type { DmEvent } from '../../src/base/events.js';
 import { EventBus } from '../../src/base/events.js';
 import { KcopydEngine, runUntilIdle } from '../../src/kcopyd/engine.js';
 import { AutoScheduler, ManualScheduler } from '../../src/kcopyd/scheduler.js';
-import { type IoRegion, KCOPYD_IGNORE_ERROR, type KcopydResult } from '../../src/kcopyd/types.js';
+import type { IoRegion, KcopydResult } from '../../src/kcopyd/types.js';
 import { FaultyDevice } from './fault-devices.js';
 import { type ModelDevice, modelOutcomes, SECTOR } from './reference-model.js';
 
@@ -81,7 +81,7 @@ describe('kcopyd against the reference model', () => {
         });
         const client = engine.createClient({ owner: 'prop', reservePages: s.reservePages });
         const destRegions: IoRegion[] = dests.map((d, j) => ({ bdev: d, sector: s.destOffsets[j]!, count: s.count }));
-        const flags = s.ignoreError ? KCOPYD_IGNORE_ERROR : 0;
+        const flags = { ignoreError: s.ignoreError };
         const done = s.zero
           ? client.zeroAsync(destRegions, flags)
           : client.copyAsync({ bdev: src, sector: s.srcOffset, count: s.count }, destRegions, flags);

@@ -106,7 +106,7 @@ describe('jobs and the pool', () => {
     client.copy(
       { bdev: src, sector: 0, count: 32 },
       [{ bdev: dst, sector: 0, count: 32 }],
-      0,
+      {},
       () => order.push('A'),
       null,
     ); // 4 pages
@@ -114,14 +114,14 @@ describe('jobs and the pool', () => {
     client.copy(
       { bdev: src, sector: 32, count: 32 },
       [{ bdev: dst, sector: 32, count: 32 }],
-      0,
+      {},
       () => order.push('B'),
       null,
     ); // 4 pages
     client.copy(
       { bdev: src, sector: 64, count: 8 },
       [{ bdev: dst, sector: 64, count: 8 }],
-      0,
+      {},
       () => order.push('C'),
       null,
     ); // 1 page

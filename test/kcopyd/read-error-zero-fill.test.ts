@@ -6,7 +6,6 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/base/events.js';
 import { KcopydEngine } from '../../src/kcopyd/engine.js';
-import { KCOPYD_IGNORE_ERROR } from '../../src/kcopyd/types.js';
 import { FaultyDevice } from './fault-devices.js';
 import { sectorRuns } from './sector-runs.js';
 
@@ -28,9 +27,7 @@ describe.each(['read-error-zero-fill', 'read-error-two-holes', 'read-error-no-ig
   it('leaves the destination exactly as the kernel did', async () => {
     const bad = await holes(job);
     // dm-raid1 recover(): IGNORE_ERROR unless errors are handled
-    const flags = / 1 handle_errors"$/m.test(await readFile(new URL(`${job}.sh`, fixtures), 'utf8'))
-      ? 0
-      : KCOPYD_IGNORE_ERROR;
+    const flags = { ignoreError: !/ 1 handle_errors"$/m.test(await readFile(new URL(`${job}.sh`, fixtures), 'utf8')) };
     expect(bad.length).toBeGreaterThan(0);
     const leg0 = new FaultyDevice('leg0', SECTORS);
     const leg1 = new FaultyDevice('leg1', SECTORS);

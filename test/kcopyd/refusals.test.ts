@@ -9,7 +9,7 @@ import { KcopydEngine } from '../../src/kcopyd/engine.js';
 import { createKcopydClient } from '../../src/kcopyd/kcopyd-client.js';
 import { ManualScheduler } from '../../src/kcopyd/scheduler.js';
 import { KcopydThrottle } from '../../src/kcopyd/throttle.js';
-import { type IoRegion, KCOPYD_IGNORE_ERROR } from '../../src/kcopyd/types.js';
+import type { IoRegion, KcopydFlags } from '../../src/kcopyd/types.js';
 import { FaultyDevice } from './fault-devices.js';
 import { harness } from './harness.js';
 
@@ -47,8 +47,8 @@ function setup(subJobSectors = 16) {
 describe('copy/zero refusals', () => {
   it('no destination', () => {
     const { client, a, notify, refused, r } = setup();
-    refused(() => client.copy(r(a, 0, 8), [], 0, notify, null), /at least one destination/);
-    refused(() => client.zero([], 0, notify, null), /at least one destination/);
+    refused(() => client.copy(r(a, 0, 8), [], {}, notify, null), /at least one destination/);
+    refused(() => client.zero([], {}, notify, null), /at least one destination/);
   });
 
   it('more than 8 destinations', () => {
@@ -59,7 +59,7 @@ describe('copy/zero refusals', () => {
         client.copy(
           r(a, 0, 8),
           many.map((d) => r(d, 0, 8)),
-          0,
+          {},
           notify,
           null,
         ),
@@ -70,12 +70,12 @@ describe('copy/zero refusals', () => {
   it('unequal counts: source against a destination, and destinations against each other when zeroing', () => {
     const { client, a, b, notify, refused, r } = setup();
     refused(
-      () => client.copy(r(a, 0, 8), [r(b, 0, 16)], 0, notify, null),
+      () => client.copy(r(a, 0, 8), [r(b, 0, 16)], {}, notify, null),
       /destination 0 .* has 16 sectors but the source has 8/,
     );
     const c = new FaultyDevice('c', 100);
     refused(
-      () => client.zero([r(b, 0, 8), r(c, 0, 7)], 0, notify, null),
+      () => client.zero([r(b, 0, 8), r(c, 0, 7)], {}, notify, null),
       /destination 1 .* has 7 sectors but destination 0 has 8/,
     );
   });
@@ -83,22 +83,22 @@ describe('copy/zero refusals', () => {
   it('regions past the end of a device', () => {
     const { client, a, b, notify, refused, r } = setup();
     refused(
-      () => client.copy(r(a, 96, 8), [r(b, 0, 8)], 0, notify, null),
+      () => client.copy(r(a, 96, 8), [r(b, 0, 8)], {}, notify, null),
       /source region a:96\+8 ends at sector 104, beyond the end of a \(100 sectors\)/,
     );
     refused(
-      () => client.copy(r(a, 0, 8), [r(b, 93, 8)], 0, notify, null),
+      () => client.copy(r(a, 0, 8), [r(b, 93, 8)], {}, notify, null),
       /destination 0 region b:93\+8 .*beyond the end of b/,
     );
-    refused(() => client.zero([r(b, 100, 1)], 0, notify, null), /beyond the end of b/);
+    refused(() => client.zero([r(b, 100, 1)], {}, notify, null), /beyond the end of b/);
   });
 
   it('malformed sectors and counts', () => {
     const { client, a, b, notify, refused, r } = setup();
-    refused(() => client.copy(r(a, -1, 8), [r(b, 0, 8)], 0, notify, null), /invalid start sector -1/);
-    refused(() => client.copy(r(a, 0, 1.5), [r(b, 0, 1.5)], 0, notify, null), /invalid sector count 1.5/);
+    refused(() => client.copy(r(a, -1, 8), [r(b, 0, 8)], {}, notify, null), /invalid start sector -1/);
+    refused(() => client.copy(r(a, 0, 1.5), [r(b, 0, 1.5)], {}, notify, null), /invalid sector count 1.5/);
     refused(
-      () => client.copy({ bdev: null as unknown as FaultyDevice, sector: 0, count: 8 }, [r(b, 0, 8)], 0, notify, null),
+      () => client.copy({ bdev: null as unknown as FaultyDevice, sector: 0, count: 8 }, [r(b, 0, 8)], {}, notify, null),
       /source region has no block device/,
     );
   });
@@ -106,7 +106,7 @@ describe('copy/zero refusals', () => {
   it('source and destination overlapping in a job that will be split', () => {
     const { client, a, notify, refused, r } = setup(16);
     refused(
-      () => client.copy(r(a, 0, 32), [r(a, 8, 32)], 0, notify, null),
+      () => client.copy(r(a, 0, 32), [r(a, 8, 32)], {}, notify, null),
       /overlap and the job is split into 16-sector chunks/,
     );
   });
@@ -114,22 +114,36 @@ describe('copy/zero refusals', () => {
   it('destinations overlapping each other', () => {
     const { client, a, b, notify, refused, r } = setup();
     refused(
-      () => client.copy(r(a, 0, 8), [r(b, 0, 8), r(b, 4, 8)], 0, notify, null),
+      () => client.copy(r(a, 0, 8), [r(b, 0, 8), r(b, 4, 8)], {}, notify, null),
       /destinations 0 .* and 1 .* overlap/,
     );
   });
 
   it('a read-only destination', () => {
     const { client, a, ro, notify, refused, r } = setup();
-    refused(() => client.copy(r(a, 0, 8), [r(ro, 0, 8)], 0, notify, null), /read-only/, 'EROFS');
+    refused(() => client.copy(r(a, 0, 8), [r(ro, 0, 8)], {}, notify, null), /read-only/, 'EROFS');
   });
 
-  it('unknown flags and a missing callback', () => {
+  it('kernel flag numbers: a type error, and refused at run time (the WRITE_SEQ bit number 2 is the IGNORE_ERROR mask)', () => {
     const { client, a, b, notify, refused, r } = setup();
-    refused(() => client.copy(r(a, 0, 8), [r(b, 0, 8)], 1, notify, null), /unknown flags 0x1/);
-    refused(() => client.copy(r(a, 0, 8), [r(b, 0, 8)], KCOPYD_IGNORE_ERROR | 8, notify, null), /unknown flags 0xa/);
+    // include/linux/dm-kcopyd.h: DM_KCOPYD_IGNORE_ERROR 1, DM_KCOPYD_WRITE_SEQ 2 (bit numbers, test_bit), so the
+    // masks are 2 and 4; a caller who passed 2 meaning WRITE_SEQ would get IGNORE_ERROR.
+    for (const kernelValue of [1, 2, 4, 6]) {
+      // @ts-expect-error a number is not a KcopydFlags: the flags are named, so the two cannot be mixed up
+      const flags: KcopydFlags = kernelValue;
+      refused(() => client.copy(r(a, 0, 8), [r(b, 0, 8)], flags, notify, null), /kernel flag numbers are refused/);
+      refused(() => client.zero([r(b, 0, 8)], flags, notify, null), /flags must be an object/);
+    }
+  });
+
+  it('unknown flags, non-boolean flags and a missing callback', () => {
+    const { client, a, b, notify, refused, r } = setup();
+    const unknown = { ignoreError: true, snapMerge: true } as KcopydFlags;
+    refused(() => client.copy(r(a, 0, 8), [r(b, 0, 8)], unknown, notify, null), /unknown flag "snapMerge"/);
+    const notBoolean = { writeSeq: 1 } as unknown as KcopydFlags;
+    refused(() => client.copy(r(a, 0, 8), [r(b, 0, 8)], notBoolean, notify, null), /writeSeq must be true or false/);
     refused(
-      () => client.copy(r(a, 0, 8), [r(b, 0, 8)], 0, undefined as unknown as typeof notify, null),
+      () => client.copy(r(a, 0, 8), [r(b, 0, 8)], {}, undefined as unknown as typeof notify, null),
       /notify callback must be a function/,
     );
     expect(() => client.prepareCallback(42 as unknown as typeof notify, null)).toThrow(
@@ -144,12 +158,12 @@ describe('copy/zero refusals', () => {
     const a = new FaultyDevice('a', 100);
     const b = new FaultyDevice('b', 100);
     expect(() =>
-      client.copy({ bdev: a, sector: 0, count: 64 }, [{ bdev: b, sector: 0, count: 64 }], 0, () => undefined, null),
+      client.copy({ bdev: a, sector: 0, count: 64 }, [{ bdev: b, sector: 0, count: 64 }], {}, () => undefined, null),
     ).toThrow(
       /can never hold the 8 pages one 64-sector \(sub-\)job needs: its reserve is 4 pages and the shared pool allows 2 more/,
     );
     // 48 sectors = 6 pages = 4 + 2: fine
-    client.copy({ bdev: a, sector: 0, count: 48 }, [{ bdev: b, sector: 0, count: 48 }], 0, () => undefined, null);
+    client.copy({ bdev: a, sector: 0, count: 48 }, [{ bdev: b, sector: 0, count: 48 }], {}, () => undefined, null);
     expect(client.outstanding).toBe(1);
   });
 
@@ -167,7 +181,7 @@ describe('copy/zero refusals', () => {
     const gone = client.destroy();
     h.scheduler.step();
     await gone;
-    expect(() => client.copy(r(a, 0, 8), [r(b, 0, 8)], 0, () => undefined, null)).toThrow(/has been destroyed/);
+    expect(() => client.copy(r(a, 0, 8), [r(b, 0, 8)], {}, () => undefined, null)).toThrow(/has been destroyed/);
     expect(() => client.prepareCallback(() => undefined, null)).toThrow(/has been destroyed/);
   });
 });

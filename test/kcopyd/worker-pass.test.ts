@@ -7,7 +7,7 @@ import { EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { KcopydEngine } from '../../src/kcopyd/engine.js';
 import { AutoScheduler } from '../../src/kcopyd/scheduler.js';
-import { KCOPYD_IGNORE_ERROR, KCOPYD_WRITE_SEQ, type KcopydResult, WRITE_ERR_ALL } from '../../src/kcopyd/types.js';
+import { type KcopydResult, WRITE_ERR_ALL } from '../../src/kcopyd/types.js';
 import { GatedDevice, settle } from './fault-devices.js';
 import { harness, phases } from './harness.js';
 
@@ -35,7 +35,7 @@ describe('callbacks run on the worker only', () => {
     client.copy(
       { bdev: dev, sector: 0, count: 0 },
       [{ bdev: dev, sector: 8, count: 0 }],
-      0,
+      {},
       (r, w, ctx) => calls.push(`${ctx}:${r}:${w}`),
       'empty',
     );
@@ -55,7 +55,7 @@ describe('callbacks run on the worker only', () => {
       client.copy(
         { bdev: dev, sector: 0, count: 0 },
         [{ bdev: dev, sector: 8, count: 0 }],
-        0,
+        {},
         () => {
           called = true;
           resolve();
@@ -92,7 +92,7 @@ describe('one worker pass, in the kernel order', () => {
     client.copy(
       { bdev: src, sector: 0, count: 16 },
       [{ bdev: dst, sector: 0, count: 16 }],
-      0,
+      {},
       () => {
         order.push('A');
         d.doCallback(false, 0); // queued during the drain: must wait for the next pass
@@ -104,7 +104,7 @@ describe('one worker pass, in the kernel order', () => {
     client.copy(
       { bdev: src, sector: 16, count: 16 },
       [{ bdev: dst, sector: 16, count: 16 }],
-      0,
+      {},
       () => order.push('B'),
       null,
     ); // job 2
@@ -151,7 +151,7 @@ describe('one worker pass, in the kernel order', () => {
     client.copy(
       { bdev: src, sector: 0, count: 16 },
       [{ bdev: dst, sector: 0, count: 16 }],
-      0,
+      {},
       (readErr, writeErr) => {
         result = { readErr, writeErr };
       },
@@ -290,12 +290,11 @@ describe('WRITE_SEQ', () => {
     const src = new GatedDevice('src', 64);
     const dst = new GatedDevice('dst', 64);
     await fill(src, 64);
-    const done = client.copyAsync(
-      { bdev: src, sector: 0, count: 32 },
-      [{ bdev: dst, sector: 0, count: 32 }],
-      KCOPYD_WRITE_SEQ | KCOPYD_IGNORE_ERROR,
-    );
-    expect(h.jobEvents('queued').every((e) => e.flags === KCOPYD_WRITE_SEQ)).toBe(true);
+    const done = client.copyAsync({ bdev: src, sector: 0, count: 32 }, [{ bdev: dst, sector: 0, count: 32 }], {
+      writeSeq: true,
+      ignoreError: true,
+    });
+    expect(h.jobEvents('queued').map((e) => e.flags)).toEqual(Array(4).fill({ ignoreError: false, writeSeq: true }));
     h.step();
     for (const s of [24, 16, 8]) src.release((r) => r.sector === s);
     await settle();
@@ -316,11 +315,9 @@ describe('WRITE_SEQ', () => {
     const client = h.engine.createClient({ owner: 't' });
     const src = new GatedDevice('src', 64);
     const dst = new GatedDevice('dst', 64);
-    const done = client.copyAsync(
-      { bdev: src, sector: 0, count: 24 },
-      [{ bdev: dst, sector: 0, count: 24 }],
-      KCOPYD_WRITE_SEQ,
-    );
+    const done = client.copyAsync({ bdev: src, sector: 0, count: 24 }, [{ bdev: dst, sector: 0, count: 24 }], {
+      writeSeq: true,
+    });
     h.step();
     src.release((r) => r.sector === 8);
     src.release((r) => r.sector === 16);
@@ -344,7 +341,7 @@ describe('destroy()', () => {
     const client = h.engine.createClient({ owner: 't' });
     const dev = new GatedDevice('g', 64);
     const prepared = client.prepareCallback(() => undefined, null);
-    client.copy({ bdev: dev, sector: 0, count: 8 }, [{ bdev: dev, sector: 8, count: 8 }], 0, () => undefined, null);
+    client.copy({ bdev: dev, sector: 0, count: 8 }, [{ bdev: dev, sector: 8, count: 8 }], {}, () => undefined, null);
     let destroyed = false;
     const d = client.destroy().then(() => (destroyed = true));
     h.step();

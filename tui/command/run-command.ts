@@ -22,7 +22,6 @@ import type { Verb, VerbArgs, VerbResult } from '../../src/control/protocol.js';
 import { MAPPER_PREFIX } from '../../src/dm/device-pool.js';
 import { tableText } from '../../src/dm/table-line.js';
 import type { KcopydEnvironment } from '../../src/kcopyd/environment.js';
-import { KCOPYD_IGNORE_ERROR } from '../../src/kcopyd/types.js';
 import type { RegionWord, TuiCommand } from './parse-command.js';
 import { USAGE } from './parse-command.js';
 
@@ -243,11 +242,9 @@ async function copy(cmd: Extract<TuiCommand, { verb: 'copy' }>, ctx: CommandCont
     }
     const client = ctx.kcopyd.createClient({ owner: 'copy' });
     try {
-      const r = await client.copyAsync(
-        { bdev: source, sector: cmd.from.sector, count },
-        dests,
-        cmd.ignoreError ? KCOPYD_IGNORE_ERROR : 0,
-      );
+      const r = await client.copyAsync({ bdev: source, sector: cmd.from.sector, count }, dests, {
+        ignoreError: cmd.ignoreError,
+      });
       return `copied ${count} sectors: read_err=${r.readErr ? 1 : 0} write_err=0x${(r.writeErr >>> 0).toString(16)}`;
     } finally {
       await client.destroy();

@@ -11,7 +11,7 @@ import { SECTOR_SIZE } from '../../base/size.js';
 import { FileDevice } from '../../block/file-device.js';
 import { TraceFile } from '../../dm/trace-file.js';
 import { KcopydEngine } from '../../kcopyd/engine.js';
-import { type IoRegion, KCOPYD_IGNORE_ERROR, type KcopydResult } from '../../kcopyd/types.js';
+import type { IoRegion, KcopydResult } from '../../kcopyd/types.js';
 
 interface CopyOptions {
   from?: string;
@@ -130,7 +130,7 @@ export async function runCopy(
         process.stderr.write(`dmsim: ${e.op} error on ${e.device} sectors ${e.sector}+${e.count}: ${e.message}\n`);
     });
     const region = (spec: RegionSpec): IoRegion => ({ bdev: devices.get(spec.path)!, sector: spec.sector, count });
-    const flags = opts.ignoreError ? KCOPYD_IGNORE_ERROR : 0;
+    const flags = { ignoreError: opts.ignoreError === true };
     const result = from
       ? await client.copyAsync(region(from), to.map(region), flags)
       : await client.zeroAsync(to.map(region), flags);
@@ -161,7 +161,7 @@ export function registerCopy(program: Command): void {
       [] as string[],
     )
     .option('--zero', 'write zeros to the destinations (they need +COUNT) instead of copying')
-    .option('--ignore-error', 'KCOPYD_IGNORE_ERROR: go on after errors, writing zeros for unreadable pages')
+    .option('--ignore-error', 'DM_KCOPYD_IGNORE_ERROR: go on after errors, writing zeros for unreadable pages')
     .option('--subjob-sectors <n>', 'sub-job size in sectors, 8..2048 (default 1024)')
     .option('--pages <n>', "the client's page reserve (default: one sub-job's worth)")
     .option('--shared-pages <n>', 'limit the pages taken beyond the reserve (default: unlimited)')
