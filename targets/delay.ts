@@ -24,7 +24,7 @@ interface QueuedBio {
   cancel: () => void;
 }
 
-export class DelayTarget implements Target {
+class DelayTarget implements Target {
   readonly maxIoSectors = 0;
   private readonly read: DelayClass;
   private readonly write: DelayClass;

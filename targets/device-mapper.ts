@@ -13,7 +13,7 @@ export class DeviceMapper extends DeviceMapperCore {
 }
 
 /** A registry holding every built-in target type, in the kernel's registration order. */
-export function builtinTargetRegistry(): TargetRegistry {
+function builtinTargetRegistry(): TargetRegistry {
   const registry = new TargetRegistry();
   registerBuiltinTargets(registry);
   return registry;

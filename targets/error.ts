@@ -6,7 +6,7 @@ import { IoError } from '../src/base/errors.js';
 import type { Bio } from '../src/dm/bio.js';
 import type { DmDevice, Target, TargetType } from '../src/dm/target.js';
 
-export class ErrorTarget implements Target {
+class ErrorTarget implements Target {
   readonly maxIoSectors = 0;
   async map(bio: Bio): Promise<void> {
     if (bio.op === 'flush') return;

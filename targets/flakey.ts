@@ -22,7 +22,7 @@ const REQ_OP: Record<Bio['op'], number> = { read: 0, write: 1, flush: 1, discard
 const REQ_FUA = 1 << 17;
 const REQ_PREFLUSH = 1 << 18;
 
-export interface FlakeyCorruption {
+interface FlakeyCorruption {
   /** 1-based byte of the bio to replace. */
   byte: number;
   direction: 'r' | 'w';
@@ -31,7 +31,7 @@ export interface FlakeyCorruption {
   flags: number;
 }
 
-export interface FlakeyConfig {
+interface FlakeyConfig {
   start: number;
   up: number;
   down: number;
@@ -40,7 +40,7 @@ export interface FlakeyConfig {
   corrupt?: FlakeyCorruption;
 }
 
-export class FlakeyTarget implements Target {
+class FlakeyTarget implements Target {
   readonly maxIoSectors = 0;
   private readonly dev: DmDevice;
   private readonly cfg: FlakeyConfig;

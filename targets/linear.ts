@@ -6,7 +6,7 @@ import { lookupDevice, parseSectorArg, TargetArgumentError } from '../src/dm/dm-
 import { submitBio } from '../src/dm/submit-bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../src/dm/target.js';
 
-export class LinearTarget implements Target {
+class LinearTarget implements Target {
   readonly maxIoSectors = 0;
   private readonly dev: DmDevice;
   private readonly start: number;

@@ -7,7 +7,7 @@ import { TargetArgumentError } from '../src/dm/dm-args.js';
 import { bioBuffer } from '../src/dm/submit-bio.js';
 import type { DmDevice, Target, TargetContext, TargetType } from '../src/dm/target.js';
 
-export class ZeroTarget implements Target {
+class ZeroTarget implements Target {
   readonly maxIoSectors = 0;
 
   async map(bio: Bio): Promise<void> {

@@ -31,8 +31,8 @@ export interface AppActions {
   quit(): Promise<void>;
 }
 
-export type Focus = 'devices' | 'kcopyd' | 'log' | 'command';
-export const FOCUS_ORDER: Focus[] = ['devices', 'kcopyd', 'log', 'command'];
+type Focus = 'devices' | 'kcopyd' | 'log' | 'command';
+const FOCUS_ORDER: Focus[] = ['devices', 'kcopyd', 'log', 'command'];
 
 interface UiState {
   focus: Focus;

@@ -11,8 +11,8 @@ export interface Layout {
   log: number;
 }
 
-export const MIN_COLS = 60;
-export const MIN_ROWS = 16;
+const MIN_COLS = 60;
+const MIN_ROWS = 16;
 
 export function layout(cols: number, rows: number): Layout {
   const c = Math.max(MIN_COLS, cols);

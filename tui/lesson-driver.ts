@@ -12,7 +12,7 @@ import { startEmbedded } from './session.js';
 import type { ViewStore } from './store/store.js';
 
 /** The step the narration shows: the one running, or the one played last, or (before any) the first. */
-export interface NarratedStep {
+interface NarratedStep {
   number: number;
   title: string;
   say?: string;

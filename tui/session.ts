@@ -31,7 +31,7 @@ export interface TuiSession {
 
 /** What the embedded session needs from the device-mapper library (DeviceMapper): the daemon's verbs, with
  * open() giving a full BlockDevice (kcopyd copies from and to /dev/mapper/NAME, the demo's load). */
-export interface EmbeddedEngine extends ControlEngine {
+interface EmbeddedEngine extends ControlEngine {
   open(name: string): Promise<BlockDevice>;
 }
 

@@ -4,7 +4,6 @@ import { InvalidArgumentError } from './errors.js';
 
 /** The unit of every table, status line and API (the kernel's SECTOR_SIZE). */
 export const SECTOR_SIZE = 512;
-export const SECTOR_SHIFT = 9;
 export const PAGE_SIZE = 4096;
 export const SECTORS_PER_PAGE = PAGE_SIZE / SECTOR_SIZE;
 

@@ -12,7 +12,7 @@ import type { RecordedDevice } from './state-file.js';
 export type ActivationResult = { name: string; ok: true } | { name: string; ok: false; reason: string };
 
 /** The names of the recorded devices `device`'s table uses. */
-export function dependencies(device: RecordedDevice, all: readonly RecordedDevice[]): string[] {
+function dependencies(device: RecordedDevice, all: readonly RecordedDevice[]): string[] {
   const out = new Set<string>();
   for (const line of device.table) {
     for (const word of splitArgs(line)) {

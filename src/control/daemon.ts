@@ -24,7 +24,7 @@ import {
 import { defaultSocketPath } from './socket-path.js';
 
 /** The dm ioctl interface version of the reference kernel (dmsetup version: "Driver version"). */
-export const DRIVER_VERSION = '4.47.0';
+const DRIVER_VERSION = '4.47.0';
 /** An event subscriber that falls this far behind is disconnected rather than buffered without bound. */
 const MAX_EVENT_BACKLOG_BYTES = 16 * 1024 * 1024;
 

@@ -63,7 +63,7 @@ export interface VersionInfo {
 }
 
 /** Every verb: its arguments and its result. */
-export interface VerbMap {
+interface VerbMap {
   create: { args: { name: string; table: string; readOnly?: boolean; uuid?: string; notable?: boolean }; result: null };
   load: { args: { name: string; table: string }; result: null };
   suspend: { args: { name: string; noflush?: boolean }; result: null };
@@ -148,9 +148,9 @@ const ARG_SPECS: { [V in Verb]: ArgSpec } = {
   unexport: { name: req('name') },
 };
 
-export const VERBS = Object.keys(ARG_SPECS) as Verb[];
+const VERBS = Object.keys(ARG_SPECS) as Verb[];
 
-export function isVerb(v: unknown): v is Verb {
+function isVerb(v: unknown): v is Verb {
   return typeof v === 'string' && Object.hasOwn(ARG_SPECS, v);
 }
 

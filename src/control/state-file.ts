@@ -24,8 +24,8 @@ export interface DaemonState {
   devices: RecordedDevice[];
 }
 
-export const STATE_FORMAT = 'dmsim-state';
-export const STATE_VERSION = 1;
+const STATE_FORMAT = 'dmsim-state';
+const STATE_VERSION = 1;
 
 /** The state file could not be read or parsed: the daemon refuses to start rather than drop devices. */
 export class StateFileError extends DmError {
@@ -38,7 +38,7 @@ export class StateFileError extends DmError {
   }
 }
 
-export function serializeState(state: DaemonState): string {
+function serializeState(state: DaemonState): string {
   return `${JSON.stringify({ format: STATE_FORMAT, version: STATE_VERSION, devices: state.devices }, null, 2)}\n`;
 }
 

@@ -370,7 +370,7 @@ interface Piece {
 }
 
 /** __split_and_process_bio: one piece per target and per max_io_len window, sectors relative to the target. */
-export function splitRequest(table: DmTable, req: DeviceRequest): Piece[] {
+function splitRequest(table: DmTable, req: DeviceRequest): Piece[] {
   const pieces: Piece[] = [];
   const end = req.sector + req.count;
   for (let s = req.sector; s < end; ) {

@@ -31,7 +31,7 @@ import {
 import { checkFlags, checkJob, describeRegion } from './validate.js';
 
 /** SPLIT_COUNT: sub-job slots per master, so at most this many chunks of one job are in flight. */
-export const SPLIT_COUNT = 8;
+const SPLIT_COUNT = 8;
 
 /** What a client uses of its engine. */
 export interface ClientServices {

@@ -16,9 +16,9 @@ import { KcopydThrottle } from './throttle.js';
 import type { KcopydClientOptions } from './types.js';
 
 /** kcopyd_subjob_size_kb's default (512 KiB) and maximum (1024 KiB), in sectors. */
-export const DEFAULT_SUB_JOB_SECTORS = 1024;
-export const MAX_SUB_JOB_SECTORS = 2048;
-export const MIN_SUB_JOB_SECTORS = 8;
+const DEFAULT_SUB_JOB_SECTORS = 1024;
+const MAX_SUB_JOB_SECTORS = 2048;
+const MIN_SUB_JOB_SECTORS = 8;
 
 export interface KcopydEngineOptions {
   bus?: EventBus;

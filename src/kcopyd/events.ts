@@ -32,7 +32,7 @@ export type KcopydJobPhase =
   | 'callback-done';
 
 /** Fields every kcopyd event carries: which client. */
-export interface KcopydClientRef {
+interface KcopydClientRef {
   client: number;
   owner: string;
 }
@@ -60,7 +60,7 @@ export interface KcopydJobEvent extends KcopydClientRef {
   writeErr: number;
 }
 
-export interface KcopydProgressEvent extends KcopydClientRef {
+interface KcopydProgressEvent extends KcopydClientRef {
   /** The master job. */
   job: number;
   totalSectors: number;
@@ -72,7 +72,7 @@ export interface KcopydProgressEvent extends KcopydClientRef {
   chunksDone: number;
 }
 
-export interface KcopydPoolEvent extends KcopydClientRef {
+interface KcopydPoolEvent extends KcopydClientRef {
   reserveTotal: number;
   reserveFree: number;
   sharedUsed: number;
@@ -80,7 +80,7 @@ export interface KcopydPoolEvent extends KcopydClientRef {
   sharedLimit: number | null;
 }
 
-export interface KcopydQueuesEvent extends KcopydClientRef {
+interface KcopydQueuesEvent extends KcopydClientRef {
   pagesJobs: number;
   ioJobs: number;
   completeJobs: number;
@@ -89,7 +89,7 @@ export interface KcopydQueuesEvent extends KcopydClientRef {
   nrJobs: number;
 }
 
-export interface KcopydPassEvent extends KcopydClientRef {
+interface KcopydPassEvent extends KcopydClientRef {
   pass: number;
   /** 'resume': the rest of a pass that a throttle sleep interrupted. */
   kind: 'full' | 'resume';
@@ -102,7 +102,7 @@ export interface KcopydPassEvent extends KcopydClientRef {
   sleeping: boolean;
 }
 
-export interface KcopydIoErrorEvent extends KcopydClientRef {
+interface KcopydIoErrorEvent extends KcopydClientRef {
   job: number;
   master: number;
   op: 'read' | 'write';
@@ -115,14 +115,14 @@ export interface KcopydIoErrorEvent extends KcopydClientRef {
   message: string;
 }
 
-export interface KcopydClientEvent extends KcopydClientRef {
+interface KcopydClientEvent extends KcopydClientRef {
   action: 'create' | 'destroying' | 'destroyed';
   reservePages: number;
   subJobSectors: number;
   throttle: number;
 }
 
-export interface KcopydThrottleEvent extends KcopydClientRef {
+interface KcopydThrottleEvent extends KcopydClientRef {
   job: number;
   sleepMs: number;
   sleeps: number;

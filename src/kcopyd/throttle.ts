@@ -9,7 +9,7 @@
 import { InvalidArgumentError } from '../base/errors.js';
 
 export const THROTTLE_SLEEP_MS = 100;
-export const THROTTLE_MAX_SLEEPS = 10;
+const THROTTLE_MAX_SLEEPS = 10;
 const ACCOUNT_INTERVAL_SHIFT = 10;
 
 export class KcopydThrottle {

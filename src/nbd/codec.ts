@@ -6,16 +6,16 @@
 import { DmError } from '../base/errors.js';
 
 // ---- magics ----
-export const NBDMAGIC = 0x4e42444d41474943n;
-export const IHAVEOPT = 0x49484156454f5054n;
-export const OPTION_REPLY_MAGIC = 0x3e889045565a9n;
-export const REQUEST_MAGIC = 0x25609513;
-export const SIMPLE_REPLY_MAGIC = 0x67446698;
+const NBDMAGIC = 0x4e42444d41474943n;
+const IHAVEOPT = 0x49484156454f5054n;
+const OPTION_REPLY_MAGIC = 0x3e889045565a9n;
+const REQUEST_MAGIC = 0x25609513;
+const SIMPLE_REPLY_MAGIC = 0x67446698;
 
 // ---- handshake flags (server) and client flags ----
 export const FLAG_FIXED_NEWSTYLE = 1 << 0;
 export const FLAG_NO_ZEROES = 1 << 1;
-export const CLIENT_FLAG_FIXED_NEWSTYLE = 1 << 0;
+const CLIENT_FLAG_FIXED_NEWSTYLE = 1 << 0;
 export const CLIENT_FLAG_NO_ZEROES = 1 << 1;
 export const KNOWN_CLIENT_FLAGS = CLIENT_FLAG_FIXED_NEWSTYLE | CLIENT_FLAG_NO_ZEROES;
 
@@ -33,9 +33,9 @@ export const REP_ERR_UNSUP = 0x80000001;
 export const REP_ERR_INVALID = 0x80000003;
 export const REP_ERR_UNKNOWN = 0x80000006;
 
-export const INFO_EXPORT = 0;
+const INFO_EXPORT = 0;
 export const INFO_NAME = 1;
-export const INFO_BLOCK_SIZE = 3;
+const INFO_BLOCK_SIZE = 3;
 
 // ---- transmission flags ----
 export const TFLAG_HAS_FLAGS = 1 << 0;
@@ -66,12 +66,12 @@ export const NBD_EOVERFLOW = 75;
 export const NBD_ESHUTDOWN = 108;
 
 /** Sizes of the fixed parts. */
-export const GREETING_BYTES = 18;
+const GREETING_BYTES = 18;
 export const OPTION_HEADER_BYTES = 16;
 export const REQUEST_HEADER_BYTES = 28;
-export const SIMPLE_REPLY_BYTES = 16;
+const SIMPLE_REPLY_BYTES = 16;
 /** The zeroes that follow an OPT_EXPORT_NAME answer unless both sides agreed on NO_ZEROES. */
-export const EXPORT_NAME_PADDING = 124;
+const EXPORT_NAME_PADDING = 124;
 /** proto.md: strings (export names, messages) must be no longer than 4096 bytes. */
 export const MAX_STRING_BYTES = 4096;
 
@@ -83,7 +83,7 @@ export class ProtocolError extends DmError {
 }
 
 /** Appends big-endian fields to a growing buffer. */
-export class ByteWriter {
+class ByteWriter {
   private buf: Buffer;
   private len = 0;
 
@@ -139,7 +139,7 @@ export class ByteWriter {
 }
 
 /** Reads big-endian fields from a buffer; running past its end is a ProtocolError naming what was cut short. */
-export class ByteReader {
+class ByteReader {
   private at = 0;
 
   constructor(

@@ -3,7 +3,7 @@
 // nbd-server and the kernel report none of these.
 
 /** `dmsim export` / `dmsim unexport`: the export's address as `ls --json` shows it (clients 0 once withdrawn). */
-export interface NbdExportEvent {
+interface NbdExportEvent {
   device: string;
   action: 'exported' | 'unexported';
   listen: string;
@@ -13,7 +13,7 @@ export interface NbdExportEvent {
 }
 
 /** A connection finished the handshake on an export, or its session ended; `clients` counts them after it. */
-export interface NbdClientEvent {
+interface NbdClientEvent {
   device: string;
   action: 'connected' | 'disconnected';
   clients: number;
@@ -25,3 +25,5 @@ declare module '../base/events.js' {
     'nbd.client': NbdClientEvent;
   }
 }
+
+export {};

@@ -8,7 +8,7 @@ import { InvalidArgumentError } from '../base/errors.js';
 export type ListenAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
 /** The IANA port for NBD. */
-export const NBD_PORT = 10809;
+const NBD_PORT = 10809;
 
 export function parseListenAddress(text: string): ListenAddress {
   const usage = `'${text}' is not a listen address: use unix:PATH or tcp:HOST:PORT (e.g. tcp:127.0.0.1:${NBD_PORT})`;

@@ -203,7 +203,7 @@ export class TransmissionSession {
 }
 
 /** The NBD error number for a failure from the device (proto.md "Error values"). */
-export function errorNumber(e: unknown): number {
+function errorNumber(e: unknown): number {
   if (!(e instanceof DmError)) return NBD_EIO;
   switch (e.code) {
     case 'EINVAL':

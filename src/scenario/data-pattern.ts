@@ -18,12 +18,12 @@ export function patternData(pattern: Pattern, count: number, first = 0): Buffer 
   return Buffer.concat(Array.from({ length: count }, (_, i) => seededSector(pattern.seed, first + i)));
 }
 
-export function sha256Hex(buf: Buffer): string {
+function sha256Hex(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
 }
 
 /** A short picture of what a buffer holds: runs of equal bytes by sector, e.g. "sectors 0-7: 0xab, 8-15: other". */
-export function describeSectors(buf: Buffer, firstSector: number): string {
+function describeSectors(buf: Buffer, firstSector: number): string {
   const runs: string[] = [];
   const kind = (i: number): string => {
     const s = buf.subarray(i * SECTOR_SIZE, (i + 1) * SECTOR_SIZE);

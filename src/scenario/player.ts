@@ -66,7 +66,7 @@ class CheckFailed extends Error {}
 class StepStuck extends Error {}
 
 /** How long one step may run (wait steps have their own, shorter, timeout). */
-export const DEFAULT_STEP_LIMIT_MS = 60_000;
+const DEFAULT_STEP_LIMIT_MS = 60_000;
 
 /** How often a wait step looks at the status (ms). */
 const POLL_MS = 2;

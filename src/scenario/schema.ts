@@ -14,7 +14,7 @@ export type IoTarget = { device: string } | { image: string };
 /** A data pattern: every byte the same, or a seeded pattern (each sector's bytes depend on seed and sector). */
 export type Pattern = { byte: number } | { seed: string; seedOffset: number };
 
-export interface ExpectedError {
+interface ExpectedError {
   code: DmErrorCode;
   /** The error message must match this. */
   match?: RegExp;
@@ -26,7 +26,7 @@ export interface CopyRegion {
   count?: number;
 }
 
-export type WaitCondition = 'sync' | 'merged' | 'invalid' | 'event' | 'status';
+type WaitCondition = 'sync' | 'merged' | 'invalid' | 'event' | 'status';
 
 interface Common {
   /** 1-based, as reports and messages number them. */
@@ -73,7 +73,7 @@ export interface Scenario {
 /** A scenario that cannot be played as written; the message names the file, the step and the field. */
 export class ScenarioError extends InvalidArgumentError {}
 
-export const DEFAULT_WAIT_TIMEOUT_MS = 10_000;
+const DEFAULT_WAIT_TIMEOUT_MS = 10_000;
 
 const ERROR_CODES: readonly DmErrorCode[] = [
   'EINVAL',

@@ -12,9 +12,9 @@ import { type DirtyLogOwner, type LogArgs, syncWord } from './dirty-log.js';
 import { RegionBitset } from './region-bitset.js';
 
 export const MIRROR_MAGIC = 0x4d695272;
-export const MIRROR_DISK_VERSION = 2;
+const MIRROR_DISK_VERSION = 2;
 /** Byte offset of the clean bits (LOG_OFFSET sectors). */
-export const LOG_BITS_OFFSET = 2 * SECTOR_SIZE;
+const LOG_BITS_OFFSET = 2 * SECTOR_SIZE;
 
 /** Size of the log's I/O buffer for a mirror with regionCount regions (512-byte logical blocks). */
 export function diskLogBufferSize(regionCount: number): number {

@@ -5,7 +5,7 @@ import type { RegionState, RegionStateName } from './region-hash.js';
 
 export type LegHealth = 'A' | 'D' | 'S' | 'R' | 'U' | 'F';
 
-export interface MirrorRegionEvent {
+interface MirrorRegionEvent {
   /** The mapped device the mirror belongs to. */
   device: string;
   region: number;
@@ -14,7 +14,7 @@ export interface MirrorRegionEvent {
   code: RegionState;
 }
 
-export interface MirrorRecoveryEvent {
+interface MirrorRecoveryEvent {
   device: string;
   region: number;
   phase: 'start' | 'end';
@@ -29,7 +29,7 @@ export interface MirrorRecoveryEvent {
   writeErr?: number;
 }
 
-export interface MirrorLegEvent {
+interface MirrorLegEvent {
   device: string;
   leg: number;
   name: string;
@@ -40,7 +40,7 @@ export interface MirrorLegEvent {
   defaultLeg: number;
 }
 
-export interface MirrorSyncEvent {
+interface MirrorSyncEvent {
   device: string;
   inSync: number;
   total: number;
@@ -48,7 +48,7 @@ export interface MirrorSyncEvent {
   complete: boolean;
 }
 
-export interface MirrorLogEvent {
+interface MirrorLogEvent {
   device: string;
   log: string;
   health: 'A' | 'D' | 'F';

@@ -10,7 +10,7 @@ import { type LogArgs, parseLogArgs } from './dirty-log.js';
 import { diskLogBufferSize } from './disk-log.js';
 
 /** kcopyd's 8 destinations plus the source. */
-export const MAX_NR_MIRRORS = 9;
+const MAX_NR_MIRRORS = 9;
 
 export interface MirrorFeatures {
   handleErrors: boolean;

@@ -2,7 +2,7 @@
 // committed, COW copies started and finished, invalidation, overflow and merge progress. The TUI's chunk map
 // is drawn from these.
 
-export interface SnapshotExceptionEvent {
+interface SnapshotExceptionEvent {
   /** The mapped device the snapshot (or snapshot-merge) table belongs to. */
   device: string;
   oldChunk: number;
@@ -33,3 +33,5 @@ declare module '../../src/base/events.js' {
     'snapshot.merge.state': { device: string; state: 'running' | 'stopped' | 'finished' | 'failed'; reason: string };
   }
 }
+
+export {};

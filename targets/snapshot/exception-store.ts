@@ -5,7 +5,7 @@ import type { BlockDevice } from '../../src/block/block-device.js';
 import { TargetArgumentError } from '../../src/dm/dm-args.js';
 
 /** INT_MAX >> SECTOR_SHIFT: the largest chunk size the kernel accepts (it must also be a power of 2, so 2^21). */
-export const MAX_CHUNK_SECTORS = 0x7fffffff >> 9;
+const MAX_CHUNK_SECTORS = 0x7fffffff >> 9;
 
 export interface StoreUsage {
   totalSectors: number;

@@ -18,7 +18,7 @@ interface MergingRange {
   release: (ok: boolean) => void;
 }
 
-export class SnapshotMerge extends Snapshot {
+class SnapshotMerge extends Snapshot {
   override readonly merging = true;
   protected static override readonly kcopydOwner = 'merge';
   private splitBoundary = 0;

@@ -10,7 +10,7 @@ import { submitBio } from '../../src/dm/submit-bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetType } from '../../src/dm/target.js';
 import { type OriginRegistry, registryFor, settleAll } from './origin-registry.js';
 
-export class SnapshotOrigin implements Target {
+class SnapshotOrigin implements Target {
   private readonly dev: DmDevice;
   private readonly registry: OriginRegistry;
   private readonly len: number;

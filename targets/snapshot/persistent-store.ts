@@ -9,10 +9,10 @@ import { SECTOR_SIZE } from '../../src/base/size.js';
 import type { BlockDevice } from '../../src/block/block-device.js';
 import { chunkSizeError, type ExceptionStore, type MergeRun, type StoreUsage } from './exception-store.js';
 
-export const SNAP_MAGIC = 0x70416e53;
-export const SNAPSHOT_DISK_VERSION = 1;
+const SNAP_MAGIC = 0x70416e53;
+const SNAPSHOT_DISK_VERSION = 1;
 /** DM_CHUNK_SIZE_DEFAULT_SECTORS: chunk size 0 on a fresh COW means 16 KiB. */
-export const DEFAULT_CHUNK_SECTORS = 32;
+const DEFAULT_CHUNK_SECTORS = 32;
 const HEADER_CHUNKS = 1;
 const RECORD_BYTES = 16;
 

@@ -13,7 +13,7 @@
 // The same format holds the kernel's side (fixtures/transcripts/kernel/NAME.txt, made by replay.sh),
 // which adds `# dev MAJ:MIN NAME` lines telling which device a major:minor in its output stands for.
 
-export type KernelMode = 'compare' | 'dmsim-only' | 'differs' | 'subset';
+type KernelMode = 'compare' | 'dmsim-only' | 'differs' | 'subset';
 
 export interface Step {
   command: string;

@@ -11,7 +11,7 @@ import { missingTools } from './prerequisites.js';
 export const tmuxMissing = missingTools('tmux');
 
 /** Runs tmux against a server of this test process alone (-L), so tests never touch a user's sessions. */
-export function privateTmux(label: string): (...args: string[]) => string {
+function privateTmux(label: string): (...args: string[]) => string {
   const server = `${label}-${process.pid}`;
   return (...args) => execFileSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
 }

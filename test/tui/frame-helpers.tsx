@@ -3,7 +3,7 @@
 
 import type { AppActions } from '../../tui/app.js';
 import type { EngineEvent } from '../../tui/store/engine-event.js';
-import { reduce, reduceAll } from '../../tui/store/reduce.js';
+import { reduceAll } from '../../tui/store/reduce.js';
 import { initialState, type ViewState } from '../../tui/store/view-state.js';
 import { loadStream } from './replay.js';
 
@@ -51,10 +51,6 @@ export const DEMO_DEVICES: EngineEvent[] = [
 export function demoState(stream = 'kcopyd-errors', n = Infinity): ViewState {
   const events = loadStream(stream);
   return reduceAll(reduceAll(initialState(0), DEMO_DEVICES), events.slice(0, n));
-}
-
-export function withEvents(s: ViewState, events: EngineEvent[]): ViewState {
-  return events.reduce(reduce, s);
 }
 
 export interface FakeActions extends AppActions {

@@ -82,7 +82,7 @@ function byteValue(word: string | undefined): number {
   return v;
 }
 
-export function parseRegion(word: string, needCount: boolean): RegionWord {
+function parseRegion(word: string, needCount: boolean): RegionWord {
   const m = /^(.+):(\d+)(?:\+(\d+))?$/.exec(word);
   if (!m) throw usage('copy', `'${word}' is not DEV:SECTOR${needCount ? '+COUNT' : ''}`);
   if (needCount && m[3] === undefined) throw usage('copy', `the source '${word}' needs a length: DEV:SECTOR+COUNT`);

@@ -26,7 +26,7 @@ import type { RegionWord, TuiCommand } from './parse-command.js';
 import { USAGE } from './parse-command.js';
 
 /** The control-protocol verbs the command line needs (ControlClient has exactly these). */
-export interface VerbClient {
+interface VerbClient {
   request<V extends Verb>(verb: V, args: VerbArgs<V>): Promise<VerbResult<V>>;
   read(name: string, sector: number, count: number): Promise<Buffer>;
   write(name: string, sector: number, buf: Buffer): Promise<void>;
@@ -49,7 +49,7 @@ export interface CommandContext {
 }
 
 /** A short description of read data: runs of equal bytes, e.g. "0xab x4096, 0x00 x512". */
-export function describeBytes(buf: Buffer): string {
+function describeBytes(buf: Buffer): string {
   const runs: string[] = [];
   let i = 0;
   while (i < buf.length && runs.length < 6) {

@@ -16,13 +16,13 @@ const SHORT_TARGET: Record<string, string> = {
 };
 
 /** LVM's Snap%: 0 while only the metadata is allocated, else allocated/total. */
-export function snapshotUsage(s: { allocated: number; total: number; metadata: number }): number {
+function snapshotUsage(s: { allocated: number; total: number; metadata: number }): number {
   if (s.total <= 0 || s.allocated <= s.metadata) return 0;
   return s.allocated / s.total;
 }
 
 /** Snapshot or mirror details in `width` columns: a bar, then `12%`, `Invalid`, `Merging` or `30/32 AD`. */
-export function deviceDetail(d: DeviceView, width: number): string {
+function deviceDetail(d: DeviceView, width: number): string {
   if (d.failed) return 'FAILED (error table)';
   let fraction: number | undefined;
   let text = '';
@@ -50,7 +50,7 @@ function tone(d: DeviceView): Tone {
   return 'plain';
 }
 
-export function deviceLine(row: TreeRow, width: number, selected: boolean): string {
+function deviceLine(row: TreeRow, width: number, selected: boolean): string {
   const d = row.device;
   const wide = width >= 60;
   const indent = row.depth > 0 ? `${'  '.repeat(row.depth - 1)}└ ` : '';
@@ -71,7 +71,7 @@ function middleCut(text: string, width: number): string {
 }
 
 /** The export line: `nbd 2 clients ro nbd://127.0.0.1:10809/base`; the listen address when the URI does not fit. */
-export function exportLine(exp: ExportView, depth: number, width: number): string {
+function exportLine(exp: ExportView, depth: number, width: number): string {
   const head = `${' '.repeat(2 + 2 * depth)}nbd ${exp.clients} client${exp.clients === 1 ? '' : 's'}${exp.readOnly ? ' ro' : ''} `;
   const room = width - head.length;
   return fit(head + (exp.uri.length <= room ? exp.uri : middleCut(exp.listen, room)), width);

@@ -5,7 +5,7 @@ import type { ViewState } from '../store/view-state.js';
 import { Toned } from './theme.js';
 
 /** `local`: kcopyd runs in this process (it can be paused); otherwise it is the daemon's. */
-export function headerText(state: ViewState, mode: string, local: boolean, width: number): string {
+function headerText(state: ViewState, mode: string, local: boolean, width: number): string {
   const live = [...state.jobs.values()].filter((j) => j.stage !== 'complete').length;
   const kcopyd = !local ? "daemon's kcopyd" : state.paused ? 'kcopyd PAUSED (s: step)' : 'kcopyd running';
   return fit(

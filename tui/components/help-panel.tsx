@@ -5,7 +5,7 @@ import { USAGE } from '../command/parse-command.js';
 import { fit } from '../format.js';
 import { Toned } from './theme.js';
 
-export const KEYS: Array<[string, string]> = [
+const KEYS: Array<[string, string]> = [
   ['p', 'pause / resume kcopyd (every worker pass stops)'],
   ['s', 'step one kcopyd worker pass while paused'],
   ['n', 'lesson: play the next step (s: start it with kcopyd paused)'],
@@ -16,7 +16,7 @@ export const KEYS: Array<[string, string]> = [
   ['q', 'quit: devices closed, temporary files removed'],
 ];
 
-export const LEGEND = [
+const LEGEND = [
   'Reading the panels',
   '  kcopyd  pg used/reserve+shared pages, q pages_jobs io_jobs complete_jobs',
   '  jobs    stage, [progress] sub-jobs done/total+in flight, r/w error bits',

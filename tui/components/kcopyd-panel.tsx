@@ -11,7 +11,7 @@ import { type Tone, Toned } from './theme.js';
 
 /** `c1 snapshot pg 96/128+4 [####.] q 0 2 0`: reserve pages used/total (+shared held), queue lengths
  * pages_jobs, io_jobs, complete_jobs. */
-export function clientLine(c: KcopydClientView, width: number): string {
+function clientLine(c: KcopydClientView, width: number): string {
   const wide = width >= 60;
   const used = c.reservePages - c.reserveFree;
   const pages = `pg ${used}/${c.reservePages}${c.sharedUsed > 0 ? `+${c.sharedUsed}` : ''}`;
@@ -31,7 +31,7 @@ const STAGE_WORD: Record<JobView['stage'], string> = {
 };
 
 /** `#12 snapshot write [###...] 4/10+6`: chunks done/total and in flight; the error bits when set. */
-export function jobLine(j: JobView, width: number): string {
+function jobLine(j: JobView, width: number): string {
   const wide = width >= 60;
   const head = `#${String(j.id).padEnd(3)} ${j.owner.padEnd(8).slice(0, wide ? 8 : 6)} ${STAGE_WORD[j.stage].padEnd(5)}`;
   const progress = `[${bar(j.totalSectors ? j.doneSectors / j.totalSectors : 0, wide ? 10 : 5)}] ${j.subDone}/${j.chunks}+${j.subInFlight}`;
@@ -43,7 +43,7 @@ export function jobLine(j: JobView, width: number): string {
 }
 
 /** The job's regions: `src:0+640 > dst:0+640,...`. */
-export function jobRegions(j: JobView, width: number): string {
+function jobRegions(j: JobView, width: number): string {
   return fit(`     ${j.source} > ${j.dests.join(', ')}`, width);
 }
 

@@ -7,7 +7,7 @@ import type { LogEntry, ViewState } from '../store/view-state.js';
 import { Panel } from './panel.js';
 import { Toned } from './theme.js';
 
-export function logLine(e: LogEntry, width: number): string {
+function logLine(e: LogEntry, width: number): string {
   const mark = e.level === 'error' ? 'E' : e.level === 'warn' ? 'W' : ' ';
   const repeat = e.repeat > 1 ? ` (x${e.repeat})` : '';
   const device = e.device ? `${e.device}: ` : '';

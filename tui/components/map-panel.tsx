@@ -9,7 +9,7 @@ import type { CellState, DeviceMapView, ViewState } from '../store/view-state.js
 import { Panel } from './panel.js';
 import { type Tone, Toned } from './theme.js';
 
-export const GLYPH: Record<CellState, string> = {
+const GLYPH: Record<CellState, string> = {
   clean: '.',
   unmapped: '.',
   dirty: 'd',
@@ -34,7 +34,7 @@ const TONE: Record<CellState, Tone> = {
 };
 
 /** The grid as rows of glyph runs: each run is [state, length]. */
-export function mapRows(m: DeviceMapView, width: number, rows: number): Array<Array<[CellState, number]>> {
+function mapRows(m: DeviceMapView, width: number, rows: number): Array<Array<[CellState, number]>> {
   const capacity = Math.max(1, width * rows);
   const per = Math.max(1, Math.ceil(m.size / capacity));
   const cells = Math.ceil(m.size / per);
@@ -54,7 +54,7 @@ export function mapRows(m: DeviceMapView, width: number, rows: number): Array<Ar
   return out;
 }
 
-export function legend(m: DeviceMapView): string {
+function legend(m: DeviceMapView): string {
   const counts = cellCounts(m);
   return [...counts]
     .filter(([, n]) => n > 0)

@@ -9,7 +9,7 @@ import { Panel } from './panel.js';
 import { type Tone, Toned } from './theme.js';
 
 /** Words of `text` in lines of at most `width` characters (a word longer than that is cut). */
-export function wrapWords(text: string, width: number): string[] {
+function wrapWords(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(/\s+/).filter(Boolean)) {
@@ -23,7 +23,7 @@ export function wrapWords(text: string, width: number): string[] {
   return lines;
 }
 
-export function lessonTitle(v: LessonView): string {
+function lessonTitle(v: LessonView): string {
   const tally = `${v.played}/${v.total} played, ${v.notOk === 0 ? 'all ok' : `${v.notOk} not ok`}`;
   if (v.ended === 'done') return `Lesson over: ${tally}. q quits`;
   if (v.ended === 'stopped') return `Lesson stopped at step ${v.step?.number}: ${tally}. q quits`;
@@ -43,7 +43,7 @@ function outcomeLine(v: LessonView, paused: boolean): [Tone, string] {
   return ['ok', `ok${o.detail ? `: ${o.detail.split('\n')[0]}` : ''}`];
 }
 
-export function narrationLines(v: LessonView, paused: boolean, width: number, height: number): Array<[Tone, string]> {
+function narrationLines(v: LessonView, paused: boolean, width: number, height: number): Array<[Tone, string]> {
   const body = Math.max(1, height - 1);
   const s = v.step;
   if (!s) return [['dim', fit('this lesson has no steps', width)]];

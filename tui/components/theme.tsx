@@ -18,7 +18,7 @@ const COLOURS: Record<Tone, string | undefined> = {
 
 export const ColourContext = createContext<boolean>(false);
 
-export function useColour(): boolean {
+function useColour(): boolean {
   return useContext(ColourContext);
 }
 

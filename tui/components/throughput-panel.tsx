@@ -9,7 +9,7 @@ import { Toned } from './theme.js';
 
 const KINDS: RateKind[] = ['read', 'write', 'copy'];
 
-export function rateLine(state: ViewState, kind: RateKind, width: number): string {
+function rateLine(state: ViewState, kind: RateKind, width: number): string {
   const t = state.throughput;
   const head = `${kind.padEnd(5)} ${`${humanBytes(currentRate(t, kind))}/s`.padStart(8)} `;
   return fit(head + sparkline(t.history[kind], Math.max(0, width - head.length)), width);

@@ -6,7 +6,7 @@ import { FINISHED_JOBS_KEPT, type JobView, type KcopydClientView } from './view-
 type Clients = ReadonlyMap<number, KcopydClientView>;
 type Jobs = ReadonlyMap<number, JobView>;
 
-export function newClient(id: number, owner: string, reservePages: number): KcopydClientView {
+function newClient(id: number, owner: string, reservePages: number): KcopydClientView {
   return {
     id,
     owner,

@@ -57,7 +57,7 @@ interface MirrorTable {
 }
 
 /** `mirror <log_type> <#log_args> <log_args...> <#mirrors> <dev> <offset>... [features]`. */
-export function mirrorTable(args: string[]): MirrorTable | undefined {
+function mirrorTable(args: string[]): MirrorTable | undefined {
   const logType = args[0];
   const nLog = Number(args[1]);
   if (!logType || !Number.isSafeInteger(nLog)) return undefined;

@@ -95,7 +95,7 @@ export interface KcopydClientView {
   jobsDone: number;
 }
 
-export interface SharedPoolView {
+interface SharedPoolView {
   /** Pages all clients may take beyond their reserves; null when unlimited. */
   limit: number | null;
   used: number;
@@ -181,8 +181,8 @@ export interface ViewState {
   now: number;
 }
 
-export const LOG_CAPACITY = 200;
-export const HISTORY_LENGTH = 60;
+const LOG_CAPACITY = 200;
+const HISTORY_LENGTH = 60;
 /** Finished jobs kept visible after completion. */
 export const FINISHED_JOBS_KEPT = 6;
 

@@ -26,13 +26,13 @@ interface CopyOptions {
 }
 
 /** DEV:SECTOR or DEV:SECTOR+COUNT as typed; the device part may itself contain ':'. */
-export interface RegionSpec {
+interface RegionSpec {
   path: string;
   sector: number;
   count: number | null;
 }
 
-export function parseRegionSpec(option: string, text: string): RegionSpec {
+function parseRegionSpec(option: string, text: string): RegionSpec {
   const m = /^(.+):(\d+)(?:\+(\d+))?$/.exec(text);
   if (!m) {
     throw new InvalidArgumentError(

@@ -13,7 +13,7 @@ export interface Checkpoint {
   md5?: [string, string];
 }
 
-export const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), '../../../fixtures/mirror');
+const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), '../../../fixtures/mirror');
 
 export function readFixture(name: string): string {
   return readFileSync(join(fixturesDir, name), 'utf8');

@@ -7,7 +7,7 @@ import { snapshotTargetType } from '../../../targets/snapshot/snapshot.js';
 import { cowImage, pattern } from './pattern.js';
 import { type Mapped, md5, Rig, read, statusLine, write } from './rig.js';
 
-export const ORIGIN_SECTORS = 2048;
+const ORIGIN_SECTORS = 2048;
 
 export class Job {
   readonly rig = new Rig();

@@ -81,7 +81,7 @@ export class Rig {
  * One request, split at the target's maxIoSectors boundaries like the dm core: the pieces are submitted one
  * after another without waiting (as __split_and_process_bio does) and the request completes when all have.
  */
-export async function submit(m: Mapped, op: Bio['op'], sector: number, count: number, buf?: Buffer): Promise<void> {
+async function submit(m: Mapped, op: Bio['op'], sector: number, count: number, buf?: Buffer): Promise<void> {
   const max = m.target.maxIoSectors;
   const pieces: Promise<void>[] = [];
   let done = 0;
