@@ -1,18 +1,27 @@
 // DmError: every failure dmsim reports carries an errno-style code and a sentence a person can act on.
 // The codes are the ones the kernel's device-mapper returns for the same situations.
 
-export type DmErrorCode =
-  | 'EINVAL'
-  | 'EIO'
-  | 'ENOSPC'
-  | 'EBUSY'
-  | 'ENXIO'
-  | 'ENODEV'
-  | 'EEXIST'
-  | 'ENOENT'
-  | 'EPERM'
-  | 'EROFS'
-  | 'EOVERFLOW';
+/** Every code a DmError may carry. */
+export const DM_ERROR_CODES = [
+  'EINVAL',
+  'EIO',
+  'ENOSPC',
+  'EBUSY',
+  'ENXIO',
+  'ENODEV',
+  'EEXIST',
+  'ENOENT',
+  'EPERM',
+  'EROFS',
+  'EOVERFLOW',
+] as const;
+
+export type DmErrorCode = (typeof DM_ERROR_CODES)[number];
+
+/** True for one of DM_ERROR_CODES (a code read from a file or a socket). */
+export function isDmErrorCode(x: unknown): x is DmErrorCode {
+  return (DM_ERROR_CODES as readonly unknown[]).includes(x);
+}
 
 export class DmError extends Error {
   readonly code: DmErrorCode;

@@ -21,7 +21,7 @@
 //   {"id": <the events request id>, "event": {...}}
 // until the client closes the connection.
 
-import { DmError, type DmErrorCode, InvalidArgumentError } from '../base/errors.js';
+import { DmError, type DmErrorCode, InvalidArgumentError, isDmErrorCode } from '../base/errors.js';
 import type { DeviceInfo, DeviceSummary } from '../dm/device-mapper-core.js';
 import type { TableLine } from '../dm/table-line.js';
 import type { ExportSummary } from '../nbd/export-registry.js';
@@ -260,24 +260,10 @@ export function toWireError(e: unknown): WireError {
   return { code: 'EIO', message: e instanceof Error ? e.message : String(e) };
 }
 
-const ERROR_CODES: readonly DmErrorCode[] = [
-  'EINVAL',
-  'EIO',
-  'ENOSPC',
-  'EBUSY',
-  'ENXIO',
-  'ENODEV',
-  'EEXIST',
-  'ENOENT',
-  'EPERM',
-  'EROFS',
-  'EOVERFLOW',
-];
-
 /** Rebuilds a DmError on the client side from an error reply. */
 export function fromWireError(err: unknown): DmError {
   const e = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
-  const code = ERROR_CODES.includes(e.code as DmErrorCode) ? (e.code as DmErrorCode) : 'EIO';
+  const code = isDmErrorCode(e.code) ? e.code : 'EIO';
   const message = typeof e.message === 'string' ? e.message : 'the daemon sent an error without a message';
   return new DmError(code, message);
 }

@@ -3,7 +3,7 @@
 // types and the validator; fixtures/lessons/SCHEMA.md documents the format for people. dmsim's own
 // invention (no kernel counterpart): it replays the choreography LVM and lvm2's test suite do with dmsetup.
 
-import { type DmErrorCode, InvalidArgumentError } from '../base/errors.js';
+import { DM_ERROR_CODES, type DmErrorCode, InvalidArgumentError, isDmErrorCode } from '../base/errors.js';
 import { parseSizeBytes } from '../base/size.js';
 
 export const SCENARIO_VERSION = 1;
@@ -75,19 +75,6 @@ export class ScenarioError extends InvalidArgumentError {}
 
 const DEFAULT_WAIT_TIMEOUT_MS = 10_000;
 
-const ERROR_CODES: readonly DmErrorCode[] = [
-  'EINVAL',
-  'EIO',
-  'ENOSPC',
-  'EBUSY',
-  'ENXIO',
-  'ENODEV',
-  'EEXIST',
-  'ENOENT',
-  'EPERM',
-  'EROFS',
-  'EOVERFLOW',
-];
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['sync', 'merged', 'invalid', 'event', 'status'];
 
 /** The fields each kind of step takes besides do, say and fails: true = required. */
@@ -258,8 +245,7 @@ function expectedError(r: StepReader, raw: unknown): ExpectedError {
       `field "fails" must be an error code like "EIO" or {"code": "EIO", "match": "regex"}, got ${show(raw)}`,
     );
   const code = obj.code;
-  if (!ERROR_CODES.includes(code as DmErrorCode))
-    r.fail(`field "fails" has code ${show(code)}; known codes: ${ERROR_CODES.join(', ')}`);
+  if (!isDmErrorCode(code)) r.fail(`field "fails" has code ${show(code)}; known codes: ${DM_ERROR_CODES.join(', ')}`);
   for (const k of Object.keys(obj))
     if (k !== 'code' && k !== 'match') r.fail(`unknown field "${k}" in "fails" (known: code, match)`);
   const expected: ExpectedError = { code: code as DmErrorCode };
