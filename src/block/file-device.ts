@@ -1,7 +1,9 @@
 // FileDevice: a regular (sparse) file or a real block device, read and written with positional async I/O.
 // A block device's size comes from sysfs (fstat says 0) and it is claimed exclusively (O_EXCL), as the
 // kernel's device-mapper claims the devices of a table: one that is mounted or claimed by another process is
-// refused with EBUSY unless `force` is given. Anything that is neither a regular file nor a block device is refused.
+// refused with EBUSY unless `force` is given. Anything that is neither a regular file nor a block device is refused,
+// and so is a "file" of a pseudo-filesystem (sysfs, procfs, debugfs...): kernel state, not storage, which the
+// kernel's lookup_bdev refuses too (ENOTBLK), and which writing sector data into could change the machine.
 
 import { constants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -53,6 +55,7 @@ export class FileDevice implements BlockDevice {
     if (!st.isFile() && !st.isBlockDevice()) {
       throw new InvalidArgumentError(`${path}: not a regular file or block device`);
     }
+    if (st.isFile()) await refusePseudoFile(path);
     const access = options.readOnly ? constants.O_RDONLY : constants.O_RDWR;
     // O_EXCL on a block device is Linux's exclusive claim: it fails with EBUSY while mounted or claimed.
     const flags = st.isBlockDevice() && !options.force ? access | constants.O_EXCL : access;
@@ -143,6 +146,42 @@ export class FileDevice implements BlockDevice {
 
   private ioError(what: string, sector: number, e: unknown): IoError {
     return new IoError(`${this.name}: ${what} at sector ${sector} failed: ${(e as Error).message}`);
+  }
+}
+
+/** statfs f_type of the pseudo-filesystems (include/uapi/linux/magic.h): their files are kernel state, not data. */
+const PSEUDO_FILESYSTEMS = new Map<number, string>([
+  [0x9fa0, 'proc'],
+  [0x62656572, 'sysfs'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'],
+  [0x27e0eb, 'cgroup'],
+  [0x63677270, 'cgroup2'],
+  [0x62656570, 'configfs'],
+  [0xcafe4a11, 'bpf'],
+  [0x6165676c, 'pstore'],
+  [0xde5e81e4, 'efivarfs'],
+  [0x65735543, 'fusectl'],
+  [0x42494e4d, 'binfmt_misc'],
+  [0xf97cff8c, 'selinuxfs'],
+  [0x43415d53, 'smackfs'],
+  [0x6e736673, 'nsfs'],
+]);
+
+async function refusePseudoFile(path: string): Promise<void> {
+  let type: number;
+  try {
+    type = (await fsp.statfs(path)).type;
+  } catch (e) {
+    throw new NoDeviceError(`${path}: cannot open: ${(e as Error).message}`);
+  }
+  // f_type is unsigned; some platforms hand it over as a negative 32-bit number.
+  const fs = PSEUDO_FILESYSTEMS.get(type >>> 0);
+  if (fs !== undefined) {
+    throw new InvalidArgumentError(
+      `${path}: a file of the ${fs} pseudo-filesystem (kernel state, not storage); a table may name only files and block devices that hold data`,
+    );
   }
 }
 

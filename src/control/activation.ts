@@ -1,12 +1,14 @@
 // Activation: re-creates the recorded devices at daemon start, as LVM's vgchange -ay does at boot (a device is
-// created after every mapped device its table names, /dev/mapper/NAME or 253:MINOR; otherwise in the order
-// they were first created). Each device's own target constructors then read what is on disk: persistent
-// snapshots and disk logs come back, transient snapshots and core logs start over, as in the kernel.
+// created after every mapped device its table names, by /dev/mapper/NAME or by a number recorded as bound to that
+// device; otherwise in the order they were first created). Each word is bound again to what the state file
+// recorded (a `253:MINOR` to the device it named then, whatever minor that device gets now; a relative path to
+// the absolute path it was resolved to). Each device's own target constructors then read what is on disk:
+// persistent snapshots and disk logs come back, transient snapshots and core logs start over, as in the kernel.
 
-import { mappedDeviceRef } from '../dm/device-pool.js';
+import { MAPPER_PREFIX } from '../dm/device-pool.js';
 import { splitArgs } from '../dm/table-parser.js';
 import type { ControlEngine } from './engine.js';
-import type { RecordedDevice } from './state-file.js';
+import { bindOf, boundTo, type RecordedDevice } from './state-file.js';
 
 /** The outcome for one device: created, or the reason it was not. */
 export type ActivationResult = { name: string; ok: true } | { name: string; ok: false; reason: string };
@@ -16,8 +18,8 @@ function dependencies(device: RecordedDevice, all: readonly RecordedDevice[]): s
   const out = new Set<string>();
   for (const line of device.table) {
     for (const word of splitArgs(line)) {
-      const ref = mappedDeviceRef(word);
-      const name = ref && 'minor' in ref ? all.find((d) => d.minor === ref.minor)?.name : ref?.name;
+      const bound = boundTo(device, word);
+      const name = bound.startsWith(MAPPER_PREFIX) ? bound.slice(MAPPER_PREFIX.length) : undefined;
       if (name !== undefined && name !== device.name && all.some((d) => d.name === name)) out.add(name);
     }
   }
@@ -56,6 +58,7 @@ export async function activate(engine: ControlEngine, devices: readonly Recorded
     }
     try {
       await engine.create(d.name, d.table.join('\n'), {
+        ...bindOf(d),
         readOnly: d.readOnly,
         ...(d.uuid !== undefined ? { uuid: d.uuid } : {}),
         ...(d.table.length === 0 ? { notable: true } : {}),

@@ -70,8 +70,10 @@ export class ControlClient {
     });
   }
 
+  /** A table's relative paths are the client's: create and load carry the directory this process stands in. */
   request<V extends Verb>(verb: V, args: VerbArgs<V>): Promise<VerbResult<V>> {
-    return this.send(verb, args) as Promise<VerbResult<V>>;
+    const withCwd = (verb === 'create' || verb === 'load') && !('cwd' in args) ? { ...args, cwd: process.cwd() } : args;
+    return this.send(verb, withCwd) as Promise<VerbResult<V>>;
   }
 
   /** Subscribes to the daemon's event stream; resolves once the daemon confirmed the subscription. */

@@ -13,7 +13,7 @@ import { activate } from './activation.js';
 import { ControlDaemon } from './daemon.js';
 import type { ControlEngine } from './engine.js';
 import { RecordingEngine } from './recording-engine.js';
-import { checkStateDirectory, readStateFile } from './state-file.js';
+import { checkStateDirectory, readStateFile, removeStaleTempFiles } from './state-file.js';
 
 export interface DaemonProcessOptions {
   socketPath: string;
@@ -46,7 +46,11 @@ export async function runDaemon(options: DaemonProcessOptions): Promise<void> {
 async function serve(options: DaemonProcessOptions, setPhase: (phase: string) => void): Promise<void> {
   // A state file that cannot be read or parsed stops us here, before any device is touched.
   const state = options.statePath ? await readStateFile(options.statePath) : null;
-  if (options.statePath) await checkStateDirectory(options.statePath);
+  if (options.statePath) {
+    await checkStateDirectory(options.statePath);
+    for (const temp of await removeStaleTempFiles(options.statePath))
+      options.log(`removed ${temp}, left by a daemon killed while writing the state file`);
+  }
   if (await socketAnswers(options.socketPath))
     throw new BusyError(`a daemon is already running at ${options.socketPath}`);
   const bus = new EventBus();

@@ -141,13 +141,14 @@ export class ControlDaemon {
   private async dispatch(request: Request, signal: AbortSignal): Promise<unknown> {
     const engine = this.options.engine;
     switch (request.verb) {
+      // A table's relative paths are the client's: without its directory (cwd) they are refused, never guessed.
       case 'create': {
-        const { name, table, ...options } = request.args;
-        await engine.create(name, table, options);
+        const { name, table, cwd, ...options } = request.args;
+        await engine.create(name, table, { ...options, cwd: cwd ?? null });
         return null;
       }
       case 'load':
-        await engine.load(request.args.name, request.args.table);
+        await engine.load(request.args.name, request.args.table, { cwd: request.args.cwd ?? null });
         return null;
       case 'suspend':
         await engine.suspend(request.args.name, { noflush: request.args.noflush ?? false });

@@ -2,7 +2,8 @@
 // Declared here, structurally, so the control layer depends on the verbs and not on the class; the
 // daemon command passes a real DeviceMapper, tests may pass anything with the same shape.
 
-import type { DeviceInfo, DeviceSummary } from '../dm/device-mapper-core.js';
+import type { CreateOptions, DeviceInfo, DeviceSummary } from '../dm/device-mapper-core.js';
+import type { BindOptions } from '../dm/device-pool.js';
 import type { TableLine } from '../dm/table-line.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -19,12 +20,9 @@ export interface EngineOpenDevice {
 }
 
 export interface ControlEngine {
-  create(
-    name: string,
-    table: string,
-    options?: { readOnly?: boolean; uuid?: string; notable?: boolean },
-  ): MaybePromise<unknown>;
-  load(name: string, table: string): MaybePromise<unknown>;
+  /** options.cwd: the client's directory, for relative paths in the table (null: the client gave none). */
+  create(name: string, table: string, options?: CreateOptions): MaybePromise<unknown>;
+  load(name: string, table: string, bind?: BindOptions): MaybePromise<unknown>;
   suspend(name: string, options?: { noflush?: boolean }): MaybePromise<unknown>;
   resume(name: string): MaybePromise<unknown>;
   remove(name: string, options?: { force?: boolean }): MaybePromise<unknown>;
@@ -41,8 +39,8 @@ export interface ControlEngine {
   /** dmsetup wait; an aborted `signal` withdraws the wait (its client went away). */
   wait(name: string, eventNr?: number, signal?: AbortSignal): MaybePromise<number>;
   open(name: string): MaybePromise<EngineOpenDevice>;
-  /** The devices the live table of `name` uses, each once, named as the table named them. */
-  devices(name: string): MaybePromise<ReadonlyArray<{ name: string }>>;
+  /** The devices the live table of `name` uses, each once, named as the table named them, and what each was bound to. */
+  devices(name: string): MaybePromise<ReadonlyArray<{ name: string; boundTo?: string }>>;
   targets(): MaybePromise<ReadonlyArray<{ name: string; version: string | readonly number[] }>>;
   close(): MaybePromise<unknown>;
 }

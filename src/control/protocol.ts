@@ -64,8 +64,12 @@ export interface VersionInfo {
 
 /** Every verb: its arguments and its result. */
 interface VerbMap {
-  create: { args: { name: string; table: string; readOnly?: boolean; uuid?: string; notable?: boolean }; result: null };
-  load: { args: { name: string; table: string }; result: null };
+  /** cwd: the client's working directory, against which relative paths in the table are resolved. */
+  create: {
+    args: { name: string; table: string; readOnly?: boolean; uuid?: string; notable?: boolean; cwd?: string };
+    result: null;
+  };
+  load: { args: { name: string; table: string; cwd?: string }; result: null };
   suspend: { args: { name: string; noflush?: boolean }; result: null };
   resume: { args: { name: string }; result: null };
   remove: { args: { name: string; force?: boolean }; result: null };
@@ -111,7 +115,7 @@ export interface EventMessage {
 
 // ---- argument checking: what a request may carry, per verb ----
 
-type FieldKind = 'string' | 'name' | 'boolean' | 'sector' | 'count' | 'words' | 'base64';
+type FieldKind = 'string' | 'name' | 'boolean' | 'sector' | 'count' | 'words' | 'base64' | 'directory';
 type ArgSpec = Record<string, { kind: FieldKind; required: boolean }>;
 
 const req = (kind: FieldKind) => ({ kind, required: true });
@@ -124,8 +128,9 @@ const ARG_SPECS: { [V in Verb]: ArgSpec } = {
     readOnly: opt('boolean'),
     uuid: opt('string'),
     notable: opt('boolean'),
+    cwd: opt('directory'),
   },
-  load: { name: req('name'), table: req('string') },
+  load: { name: req('name'), table: req('string'), cwd: opt('directory') },
   suspend: { name: req('name'), noflush: opt('boolean') },
   resume: { name: req('name') },
   remove: { name: req('name'), force: opt('boolean') },
@@ -173,6 +178,10 @@ function checkField(verb: string, key: string, kind: FieldKind, value: unknown):
           `${where}: '${value}' is not a valid device name (at most ${MAX_NAME_LENGTH} characters, no '/')`,
         );
       }
+      return;
+    case 'directory':
+      if (typeof value !== 'string' || !value.startsWith('/'))
+        throw new InvalidArgumentError(`${where} must be an absolute path`);
       return;
     case 'boolean':
       if (typeof value !== 'boolean') throw new InvalidArgumentError(`${where} must be true or false`);

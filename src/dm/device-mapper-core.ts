@@ -10,7 +10,7 @@ import { defaultBus, type EventBus } from '../base/events.js';
 import type { BlockDevice } from '../block/block-device.js';
 import { KcopydEngine } from '../kcopyd/engine.js';
 import type { KcopydEnvironment } from '../kcopyd/environment.js';
-import { DevicePool, DM_MAJOR } from './device-pool.js';
+import { type BindOptions, DevicePool, DM_MAJOR } from './device-pool.js';
 import { MappedBlockDevice, MappedDevice } from './mapped-device.js';
 import { DmTable } from './table.js';
 import type { TableLine } from './table-line.js';
@@ -58,7 +58,7 @@ export interface DeviceMapperOptions {
   forceOpen?: boolean;
 }
 
-export interface CreateOptions {
+export interface CreateOptions extends BindOptions {
   readOnly?: boolean;
   uuid?: string;
   /** Create the device without loading a table (`dmsetup create --notable`). */
@@ -140,7 +140,7 @@ export class DeviceMapperCore {
     if (empty) return;
     try {
       await md.exclusive(async () => {
-        await md.load(await this.buildTable(md, table));
+        await md.load(await this.buildTable(md, table, options));
         await md.resume();
       });
     } catch (e) {
@@ -151,9 +151,9 @@ export class DeviceMapperCore {
   }
 
   /** dmsetup load / reload: builds the table and puts it in the inactive slot. */
-  async load(name: string, table: string): Promise<void> {
+  async load(name: string, table: string, bind: BindOptions = {}): Promise<void> {
     const md = this.get(name);
-    await md.exclusive(async () => md.load(await this.buildTable(md, table)));
+    await md.exclusive(async () => md.load(await this.buildTable(md, table, bind)));
   }
 
   /** dmsetup clear: drops the inactive table. */
@@ -282,7 +282,7 @@ export class DeviceMapperCore {
     return this.registry.list();
   }
 
-  /** dmsetup deps: the devices the live table uses, each once. */
+  /** dmsetup deps: the devices the live table uses, each once, with what each was bound to. */
   devices(name: string): DmDevice[] {
     return this.get(name).live?.devices() ?? [];
   }
@@ -377,9 +377,9 @@ export class DeviceMapperCore {
     }
   }
 
-  private async buildTable(md: MappedDevice, text: string): Promise<DmTable> {
+  private async buildTable(md: MappedDevice, text: string, bind: BindOptions = {}): Promise<DmTable> {
     const lines = parseTable(text);
-    const devs = this.pool.forTable(md);
+    const devs = this.pool.forTable(md, { cwd: bind.cwd, bindings: bind.bindings });
     return DmTable.build(lines, {
       lookupType: (type) => this.registry.get(type),
       getDevice: (word, mode) => devs.get(word, md.readOnly ? 'r' : mode),

@@ -1,25 +1,42 @@
 // DevicePool: the devices tables name, opened once and shared between tables (the kernel's dm_get_device /
-// dm_put_device and its per-table dm_dev list), closed when the last table using them goes. Resolves
-// `/dev/mapper/NAME` (and `253:MINOR`) to mapped devices, registered in-memory devices by name, and
-// anything else as a file or block device path.
+// dm_put_device and its per-table dm_dev list), closed when the last table using them goes. Binds each word
+// once, when the table is loaded, as dm_get_device does: `/dev/mapper/NAME` and `253:MINOR` to mapped devices,
+// other `MAJOR:MINOR` numbers to the host's block devices, registered in-memory devices by name, and anything
+// else to a file or block device path (a relative one against the directory the client stands in).
 
 import { promises as fsp } from 'node:fs';
-import { DmError, ExistsError, NoDeviceError } from '../base/errors.js';
+import { basename, isAbsolute, resolve } from 'node:path';
+import { DmError, ExistsError, InvalidArgumentError, NoDeviceError } from '../base/errors.js';
 import type { BlockDevice } from '../block/block-device.js';
 import { FileDevice } from '../block/file-device.js';
+import { NoSuchDeviceNumberError } from './dm-args.js';
 import { MappedBlockDevice, type MappedDevice } from './mapped-device.js';
 import type { DmDevice } from './target.js';
 
 /** The block major the oracle's kernel gave device-mapper: `253:MINOR` names, `info` and `ls` use it. */
 export const DM_MAJOR = 253;
-/** Where mapped devices appear: tables and commands name one `/dev/mapper/NAME`. */
 export const MAPPER_PREFIX = '/dev/mapper/';
+/** dm_get_dev_t's `%u:%u`: a device named by its number, never a path. */
+const DEVICE_NUMBER = /^(\d+):(\d+)$/;
 
-/** The mapped device a table word names (`/dev/mapper/NAME` or `253:MINOR`), or undefined for any other word. */
-export function mappedDeviceRef(word: string): { name: string } | { minor: number } | undefined {
-  if (word.startsWith(MAPPER_PREFIX)) return { name: word.slice(MAPPER_PREFIX.length) };
-  const m = /^(\d+):(\d+)$/.exec(word);
-  return m && Number(m[1]) === DM_MAJOR ? { minor: Number(m[2]) } : undefined;
+/** How a table's device words are bound, once, when the table is loaded. */
+export interface BindOptions {
+  /**
+   * The directory a relative path is relative to: the client's, which only the client knows. Absent: this
+   * process's own (the library's caller is the client); null: there is none, and a relative path is refused.
+   */
+  cwd?: string | null;
+  /** Bindings made earlier and replayed (a restart): word -> absolute path or /dev/mapper/NAME it was bound to. */
+  bindings?: Readonly<Record<string, string>>;
+}
+
+interface Acquired {
+  dev: BlockDevice;
+  /** The word as status and table lines print it. */
+  name: string;
+  /** What the word was bound to (absent for registered devices). */
+  boundTo?: string;
+  release: () => Promise<void>;
 }
 
 interface SharedFile {
@@ -55,32 +72,39 @@ export class DevicePool {
   }
 
   /** A device set for one table being built: the same word twice gives one device; release() puts them all. */
-  forTable(owner: MappedDevice): TableDevices {
-    return new TableDevices(this, owner);
+  forTable(owner: MappedDevice, bind: BindOptions = {}): TableDevices {
+    return new TableDevices(this, owner, bind);
   }
 
-  /** Opens or shares what `word` names, for a table of `owner`; returns the device and how to let it go. */
-  async acquire(
-    word: string,
-    mode: 'r' | 'rw',
-    owner: MappedDevice,
-  ): Promise<{ dev: BlockDevice; release: () => Promise<void> }> {
-    const md = this.mappedFor(word);
-    if (md) {
+  /** Binds and opens (or shares) what `word` names, for a table of `owner`; returns the device and how to let it go. */
+  async acquire(word: string, mode: 'r' | 'rw', owner: MappedDevice, bind: BindOptions = {}): Promise<Acquired> {
+    const bound = bind.bindings && Object.hasOwn(bind.bindings, word) ? bind.bindings[word]! : word;
+    const number = DEVICE_NUMBER.exec(bound);
+    if (bound.startsWith(MAPPER_PREFIX) || (number && Number(number[1]) === DM_MAJOR)) {
+      const md = number
+        ? this.mapped.byMinor(Number(number[2]))
+        : this.mapped.byName(bound.slice(MAPPER_PREFIX.length));
+      if (!md) {
+        if (number) throw new NoSuchDeviceNumberError(word);
+        throw new NoDeviceError(
+          `no mapped device named "${bound.slice(MAPPER_PREFIX.length)}"${bound === word ? '' : ` (${word} was bound to it)`}`,
+        );
+      }
       if (md === owner) throw new NoDeviceError(`a table may not refer to its own device (${word})`);
       if (dependsOn(md, owner))
         throw new NoDeviceError(`${word} already uses ${owner.name}: the tables would form a loop`);
-      const dev = md.blockDevice('holder', word);
-      return { dev, release: () => dev.close() };
+      // A number names the device, not the word: printed as the device's number now (the kernel prints MAJOR:MINOR).
+      const name = DEVICE_NUMBER.test(word) ? `${DM_MAJOR}:${md.minor}` : word;
+      const dev = md.blockDevice('holder', name);
+      return { dev, name, boundTo: `${MAPPER_PREFIX}${md.name}`, release: () => dev.close() };
     }
-    const registered = this.backing.get(word);
+    const registered = bound === word ? this.backing.get(word) : undefined;
     if (registered) {
       if (mode === 'rw' && registered.readOnly) throw new DmError('EROFS', `${word} is read-only`);
-      return { dev: registered, release: async () => {} };
+      return { dev: registered, name: word, release: async () => {} };
     }
-    if (word.startsWith(MAPPER_PREFIX))
-      throw new NoDeviceError(`no mapped device named "${word.slice(MAPPER_PREFIX.length)}"`);
-    return this.acquireFile(word, mode);
+    const path = number ? await hostDeviceNode(word, bound) : absolutePath(word, bound, bind.cwd);
+    return { ...(await this.acquireFile(path, mode)), name: word, boundTo: path };
   }
 
   /** Closes every shared file (after every table is gone). */
@@ -90,25 +114,19 @@ export class DevicePool {
     for (const f of open) await f.dev.close();
   }
 
-  private mappedFor(word: string): MappedDevice | undefined {
-    const ref = mappedDeviceRef(word);
-    if (!ref) return undefined;
-    return 'name' in ref ? this.mapped.byName(ref.name) : this.mapped.byMinor(ref.minor);
-  }
-
   private async acquireFile(
-    word: string,
+    path: string,
     mode: 'r' | 'rw',
   ): Promise<{ dev: BlockDevice; release: () => Promise<void> }> {
     let key: string;
     try {
-      key = await fsp.realpath(word);
+      key = await fsp.realpath(path);
     } catch (e) {
-      throw new NoDeviceError(`${word}: cannot open: ${(e as Error).message}`);
+      throw new NoDeviceError(`${path}: cannot open: ${(e as Error).message}`);
     }
     let shared = this.files.get(key);
     if (!shared) {
-      const dev = await FileDevice.open(word, { readOnly: mode === 'r', force: this.options.force ?? false });
+      const dev = await FileDevice.open(path, { readOnly: mode === 'r', force: this.options.force ?? false });
       // Another table may have opened it while we waited.
       shared = this.files.get(key);
       if (shared) await dev.close();
@@ -120,7 +138,7 @@ export class DevicePool {
     if (mode === 'rw' && shared.dev.readOnly) {
       throw new DmError(
         'EROFS',
-        `${word} is open read-only for another table; it cannot be opened for writing as well`,
+        `${path} is open read-only for another table; it cannot be opened for writing as well`,
       );
     }
     shared.refs++;
@@ -144,20 +162,22 @@ export class DevicePool {
 export class TableDevices {
   private readonly pool: DevicePool;
   private readonly owner: MappedDevice;
+  private readonly bind: BindOptions;
   private readonly byWord = new Map<string, Promise<DmDevice>>();
   private readonly releases: (() => Promise<void>)[] = [];
 
-  constructor(pool: DevicePool, owner: MappedDevice) {
+  constructor(pool: DevicePool, owner: MappedDevice, bind: BindOptions) {
     this.pool = pool;
     this.owner = owner;
+    this.bind = bind;
   }
 
   get(word: string, mode: 'r' | 'rw'): Promise<DmDevice> {
     let p = this.byWord.get(word);
     if (!p) {
-      p = this.pool.acquire(word, mode, this.owner).then(({ dev, release }) => {
+      p = this.pool.acquire(word, mode, this.owner, this.bind).then(({ dev, name, boundTo, release }) => {
         this.releases.push(release);
-        return { name: word, bdev: dev };
+        return boundTo === undefined ? { name, bdev: dev } : { name, bdev: dev, boundTo };
       });
       // A failed lookup is not remembered, so the error is reported where it happens.
       p.catch(() => this.byWord.delete(word));
@@ -170,6 +190,26 @@ export class TableDevices {
     const all = this.releases.splice(0);
     this.byWord.clear();
     for (const r of all) await r();
+  }
+}
+
+/** A path word as an absolute path: as given, or against the client's directory. */
+function absolutePath(word: string, bound: string, cwd: string | null | undefined): string {
+  if (isAbsolute(bound)) return bound;
+  if (cwd === null) {
+    throw new InvalidArgumentError(
+      `${word}: a relative path, but the request did not say which directory it is relative to; give an absolute path`,
+    );
+  }
+  return resolve(cwd ?? process.cwd(), bound);
+}
+
+/** A host block device by number (`8:0`): sysfs names it (/sys/dev/block/8:0 -> .../sda), its node is /dev/sda. */
+async function hostDeviceNode(word: string, bound: string): Promise<string> {
+  try {
+    return `/dev/${basename(await fsp.realpath(`/sys/dev/block/${bound}`))}`;
+  } catch {
+    throw new NoSuchDeviceNumberError(word);
   }
 }
 

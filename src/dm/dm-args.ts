@@ -88,6 +88,13 @@ export class ArgSet {
   }
 }
 
+/** dm_get_device's -ENXIO: a `MAJOR:MINOR` word naming no device (the kernel never reads it as a path). */
+export class NoSuchDeviceNumberError extends DmError {
+  constructor(word: string) {
+    super('ENXIO', `${word}: no device has this number`);
+  }
+}
+
 /**
  * dm_get_device for a constructor: opens the device named by argument `argIndex`, or refuses with the kernel's
  * "Device lookup failed" (ENODEV, or EBUSY for a device claimed elsewhere) and why, naming the word.
@@ -96,8 +103,10 @@ export async function lookupDevice(ctx: TargetContext, args: readonly string[], 
   try {
     return await ctx.getDevice(args[argIndex]!, ctx.readOnly ? 'r' : 'rw');
   } catch (e) {
-    // A device claimed elsewhere fails the kernel's exclusive open with EBUSY, which the reload reports as such.
-    const code = e instanceof DmError && e.code === 'EBUSY' ? 'EBUSY' : 'ENODEV';
+    // A device claimed elsewhere fails the kernel's exclusive open with EBUSY, and a number naming no device its
+    // lookup with ENXIO; the reload reports each as such.
+    const code =
+      e instanceof DmError && (e.code === 'EBUSY' || e instanceof NoSuchDeviceNumberError) ? e.code : 'ENODEV';
     throw new TargetArgumentError('Device lookup failed', argIndex, e instanceof Error ? e.message : String(e), code);
   }
 }

@@ -59,7 +59,7 @@ describe('state file: format', () => {
     ['{"format":"dmsim-state","version":1,"devices":[{"name":"a"', /not valid JSON/],
     ['[]', /expected a JSON object/],
     [JSON.stringify({ ...good, format: 'lvm' }), /"format" is "lvm"/],
-    [JSON.stringify({ ...good, version: 2 }), /version 2 is not supported/],
+    [JSON.stringify({ ...good, version: 3 }), /version 3 is not supported \(this dmsim reads versions 1 to 2\)/],
     [JSON.stringify({ ...good, devices: {} }), /"devices" must be an array/],
     [JSON.stringify({ ...good, devices: [good.devices[0], good.devices[0]] }), /device a is listed twice/],
     [JSON.stringify({ ...good, devices: [{ ...good.devices[0], name: '' }] }), /devices\[0\]\.name/],

@@ -4,11 +4,14 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const CLI = join(REPO, 'src/cli/main.ts');
+/** tsx's loader by its full address, so the CLI also starts from a directory outside the repository. */
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** How long a daemon may take to start (tsx compiles the sources first; slow on a loaded machine). */
 const START_BOUND_MS = 60_000;
@@ -23,10 +26,10 @@ export interface DaemonHandle {
   alive(): boolean;
 }
 
-/** Runs `dmsim ARGS...` to completion: its status and stderr. */
-export function runCli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    cwd: REPO,
+/** Runs `dmsim ARGS...` to completion (in the repository, or `cwd`): its status and stderr. */
+export function runCli(args: string[], cwd = REPO): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
+    cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -61,16 +64,12 @@ export async function untilListening(child: ChildProcess): Promise<() => string>
   return () => stderr;
 }
 
-/** `dmsim daemon --socket SOCKET EXTRA...`, resolved once it listens. */
-export async function startDaemon(socket: string, extra: string[] = []): Promise<DaemonHandle> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', CLI, 'daemon', '--socket', socket, ...extra],
-    {
-      cwd: REPO,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+/** `dmsim daemon --socket SOCKET EXTRA...` (in the repository, or `cwd`), resolved once it listens. */
+export async function startDaemon(socket: string, extra: string[] = [], cwd = REPO): Promise<DaemonHandle> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', TSX, CLI, 'daemon', '--socket', socket, ...extra], {
+    cwd,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let gone = false;
   const exited = new Promise<void>((r) =>
     child.once('exit', () => {
