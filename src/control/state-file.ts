@@ -9,7 +9,7 @@
 import { constants, promises as fsp } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { DmError, InvalidArgumentError, IoError } from '../base/errors.js';
-import type { BindOptions } from '../dm/device-pool.js';
+import { type BindOptions, DM_MAJOR, MAPPER_PREFIX } from '../dm/device-pool.js';
 import { splitArgs } from '../dm/table-parser.js';
 
 /** One device to activate: what `dmsetup create` needs to bring it back. */
@@ -118,9 +118,9 @@ function bindMinors(devices: RecordedDevice[]): RecordedDevice[] {
   return devices.map((d) => {
     const bindings: Record<string, string> = {};
     for (const word of d.table.flatMap(splitArgs)) {
-      const m = /^253:(\d+)$/.exec(word);
-      const named = m ? devices.find((o) => o.minor === Number(m[1])) : undefined;
-      if (named) bindings[word] = `/dev/mapper/${named.name}`;
+      const [major, minor] = word.split(':').map(Number);
+      const named = major === DM_MAJOR ? devices.find((o) => o.minor === minor) : undefined;
+      if (named) bindings[word] = `${MAPPER_PREFIX}${named.name}`;
     }
     return Object.keys(bindings).length > 0 ? { ...d, bindings } : d;
   });

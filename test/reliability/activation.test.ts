@@ -275,6 +275,34 @@ describe('restart: what comes back', () => {
   });
 });
 
+describe('state file version 1 (no bindings)', () => {
+  it('a 253:MINOR word means the device recorded with that minor, and the next record says so by name', async () => {
+    const [img1, img2] = [join(dir, 'img1'), join(dir, 'img2')];
+    await makeImage(img1, 64 * 512);
+    await makeImage(img2, 64 * 512);
+    const state = join(dir, 'state.json');
+    // As version 1 recorded the issue's stack: p (minor 0) removed, q 1, r 2, top 0 on 253:1.
+    const v1 = [
+      dev('q', [`0 64 linear ${img1} 0`], 1),
+      dev('r', [`0 64 linear ${img2} 0`], 2),
+      dev('top', ['0 64 linear 253:1 0'], 0),
+    ];
+    await writeFile(state, JSON.stringify({ format: 'dmsim-state', version: 1, devices: v1 }));
+    const { dm, failed } = await boot(state);
+    expect(failed).toEqual([]);
+    const q = dm.ls().find((d) => d.name === 'q')!.minor;
+    expect(q).not.toBe(1); // activation handed out other minors (q 0, r 1, top 2)
+    expect((await dm.table('top'))[0]!.params).toBe(`253:${q} 0`);
+    const written = await readStateFile(state);
+    expect(written?.devices.find((d) => d.name === 'top')).toMatchObject({
+      table: [`0 64 linear 253:${q} 0`],
+      bindings: { [`253:${q}`]: '/dev/mapper/q' },
+    });
+    expect(JSON.parse(await readFile(state, 'utf8')).version).toBe(2);
+    await dm.close();
+  });
+});
+
 describe('dmsim daemon --state: the process', () => {
   it('--detach passes --state on: the background daemon activates the recorded devices', async () => {
     const state = join(dir, 'state.json');

@@ -24,12 +24,16 @@ let socket = '';
 let state = '';
 const running: DaemonHandle[] = [];
 const clients: ControlClient[] = [];
+/** Kills a CLI that a regression left hanging, once its test is over. */
+let hung = new AbortController();
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dmsim-binding-'));
   socket = join(dir, 'control');
   state = join(dir, 'state.json');
 });
 afterEach(async () => {
+  hung.abort();
+  hung = new AbortController();
   for (const c of clients.splice(0)) c.close();
   for (const d of running.splice(0)) await d.kill('SIGKILL');
   await rm(dir, { recursive: true, force: true });
@@ -208,7 +212,7 @@ describe('the state file path and what writers leave beside it', () => {
   it('a FIFO as --state is refused at start instead of hanging the daemon', async () => {
     const fifo = join(dir, 'fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-    const r = await runCli(['daemon', '--socket', socket, '--state', fifo]);
+    const r = await runCli(['daemon', '--socket', socket, '--state', fifo], REPO, hung.signal);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/^dmsim: state file .*fifo: it is not a regular file; the daemon will not start/);
     expect((await fsp.stat(fifo)).isFIFO()).toBe(true);

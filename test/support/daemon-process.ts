@@ -26,16 +26,22 @@ export interface DaemonHandle {
   alive(): boolean;
 }
 
-/** Runs `dmsim ARGS...` to completion (in the repository, or `cwd`): its status and stderr. */
-export function runCli(args: string[], cwd = REPO): Promise<{ status: number | null; stdout: string; stderr: string }> {
+/** Runs `dmsim ARGS...` to completion (in the repository, or `cwd`; `signal` kills it): its status and stderr. */
+export function runCli(
+  args: string[],
+  cwd = REPO,
+  signal?: AbortSignal,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
     cwd,
+    ...(signal ? { signal, killSignal: 'SIGKILL' as const } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.on('error', () => {}); // the abort's AbortError: 'close' follows with the kill
   return new Promise((r) => child.once('close', (status) => r({ status, stdout, stderr })));
 }
 
