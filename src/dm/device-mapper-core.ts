@@ -379,7 +379,7 @@ export class DeviceMapperCore {
 
   private async buildTable(md: MappedDevice, text: string, bind: BindOptions = {}): Promise<DmTable> {
     const lines = parseTable(text);
-    const devs = this.pool.forTable(md, { cwd: bind.cwd, bindings: bind.bindings });
+    const devs = this.pool.forTable(md, bind);
     return DmTable.build(lines, {
       lookupType: (type) => this.registry.get(type),
       getDevice: (word, mode) => devs.get(word, md.readOnly ? 'r' : mode),
