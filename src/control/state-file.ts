@@ -30,9 +30,9 @@ export interface DaemonState {
   devices: RecordedDevice[];
 }
 
-export const STATE_FORMAT = 'dmsim-state';
+const STATE_FORMAT = 'dmsim-state';
 /** 2 added `bindings`; a version-1 file is still read (its `253:MINOR` words bound through the recorded minors). */
-export const STATE_VERSION = 2;
+const STATE_VERSION = 2;
 
 /** What a recorded device's table word was bound to (the word itself when the record says nothing). */
 export function boundTo(d: RecordedDevice, word: string): string {

@@ -8,10 +8,11 @@ import { promises as fsp } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { ControlClient } from '../../src/control/client.js';
 import { readStateFile } from '../../src/control/state-file.js';
-import { type DaemonHandle, runCli, startDaemon } from './support/daemon-process.js';
+import { type DaemonHandle, runCli, startDaemon } from '../support/daemon-process.js';
+import { describeNeeding, missingTmpfs, unavailable } from '../support/prerequisites.js';
 import { makeImage } from './support/files.js';
 import { tagOf, writeData } from './support/sector-model.js';
 
@@ -45,9 +46,9 @@ async function fill(path: string): Promise<void> {
   }
 }
 
-describe('the state file on a full filesystem', () => {
+describeNeeding(missingTmpfs(), 'the state file on a full filesystem', () => {
   it('create, remove and a table swap fail, are undone, and a kill -9 and restart shows the same devices', async (ctx) => {
-    if (!mounted) ctx.skip(); // needs root to mount a tmpfs
+    if (!mounted) unavailable(ctx, 'the test tmpfs could not be mounted');
     const socket = join(dir, 'control');
     const state = join(fs, 'state.json');
     const [a, b] = [join(dir, 'a.img'), join(dir, 'b.img')];
