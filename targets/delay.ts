@@ -9,6 +9,7 @@ import type { Bio } from '../src/dm/bio.js';
 import { lookupDevice, parseSectorArg, parseUintArg, TargetArgumentError } from '../src/dm/dm-args.js';
 import { submitBio } from '../src/dm/submit-bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../src/dm/target.js';
+import { formatDelayStatus, formatDelayTable } from './delay-status.js';
 
 /** struct delay_class: one triple and the count of its bios queued now. */
 interface DelayClass {
@@ -53,9 +54,17 @@ class DelayTarget implements Target {
   }
 
   status(type: StatusType): string {
-    if (type === 'info') return `${this.read.ops} ${this.write.ops} ${this.flush.ops}`;
+    if (type === 'info') {
+      return formatDelayStatus({
+        queuedReads: this.read.ops,
+        queuedWrites: this.write.ops,
+        queuedFlushes: this.flush.ops,
+      });
+    }
     const classes = [this.read, this.write, this.flush].slice(0, this.triples);
-    return classes.map((c) => `${c.dev.name} ${c.start} ${c.delay}`).join(' ');
+    return formatDelayTable({
+      classes: classes.map((c) => ({ device: c.dev.name, offset: c.start, delayMs: c.delay })),
+    });
   }
 
   /** Releases every queued bio now (flush_delayed_bios(dc, 1)) and passes new ones straight through. */

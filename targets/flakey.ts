@@ -14,6 +14,7 @@ import type { Bio } from '../src/dm/bio.js';
 import { ArgSet, lookupDevice, parseSectorArg, TargetArgumentError } from '../src/dm/dm-args.js';
 import { bioBuffer, submitBio } from '../src/dm/submit-bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../src/dm/target.js';
+import { type FlakeyCorruption, formatFlakeyTable } from './flakey-status.js';
 
 const UINT_MAX = 4294967295;
 
@@ -22,16 +23,7 @@ const REQ_OP: Record<Bio['op'], number> = { read: 0, write: 1, flush: 1, discard
 const REQ_FUA = 1 << 17;
 const REQ_PREFLUSH = 1 << 18;
 
-interface FlakeyCorruption {
-  /** 1-based byte of the bio to replace. */
-  byte: number;
-  direction: 'r' | 'w';
-  value: number;
-  /** Only bios whose bi_opf has all these bits set. */
-  flags: number;
-}
-
-interface FlakeyConfig {
+export interface FlakeyConfig {
   start: number;
   up: number;
   down: number;
@@ -83,11 +75,15 @@ class FlakeyTarget implements Target {
   status(type: StatusType): string {
     if (type === 'info') return '';
     const { start, up, down, dropWrites, errorWrites, corrupt } = this.cfg;
-    let s = `${this.dev.name} ${start} ${up} ${down} ${Number(dropWrites) + Number(errorWrites) + (corrupt ? 5 : 0)} `;
-    if (dropWrites) s += 'drop_writes ';
-    else if (errorWrites) s += 'error_writes ';
-    if (corrupt) s += `corrupt_bio_byte ${corrupt.byte} ${corrupt.direction} ${corrupt.value} ${corrupt.flags} `;
-    return s;
+    return formatFlakeyTable({
+      device: this.dev.name,
+      offset: start,
+      upSeconds: up,
+      downSeconds: down,
+      dropWrites,
+      errorWrites,
+      ...(corrupt ? { corruptBioByte: corrupt } : {}),
+    });
   }
 
   devices(): DmDevice[] {

@@ -5,6 +5,7 @@ import type { Bio } from '../src/dm/bio.js';
 import { lookupDevice, parseSectorArg, TargetArgumentError } from '../src/dm/dm-args.js';
 import { submitBio } from '../src/dm/submit-bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../src/dm/target.js';
+import { formatLinearTable } from './status.js';
 
 class LinearTarget implements Target {
   readonly maxIoSectors = 0;
@@ -23,7 +24,7 @@ class LinearTarget implements Target {
   }
 
   status(type: StatusType): string {
-    return type === 'table' ? `${this.dev.name} ${this.start}` : '';
+    return type === 'table' ? formatLinearTable({ device: this.dev.name, offset: this.start }) : '';
   }
 
   devices(): DmDevice[] {

@@ -2,9 +2,10 @@
 // bitsets, the forward-only resync cursor and the sync count. DiskLog extends it with persistence, as the
 // kernel's disk log reuses every core_* operation and only adds resume, flush and status.
 
-import type { DmDevice, StatusType } from '../../src/dm/target.js';
-import { type DirtyLog, type DirtyLogOwner, type LogArgs, type SyncMode, syncWord } from './dirty-log.js';
+import type { DmDevice } from '../../src/dm/target.js';
+import type { DirtyLog, DirtyLogOwner, LogArgs } from './dirty-log.js';
 import { RegionBitset } from './region-bitset.js';
+import type { MirrorLogStatus, MirrorLogTable, SyncMode } from './status.js';
 
 export class CoreLog implements DirtyLog {
   get typeName(): 'core' | 'disk' {
@@ -91,9 +92,12 @@ export class CoreLog implements DirtyLog {
     return this.syncCount;
   }
 
-  status(type: StatusType): string {
-    if (type === 'info') return '1 core';
-    return `core ${this.sync === 'default' ? 1 : 2} ${this.regionSize} ${syncWord(this.sync)}`;
+  statusFields(): MirrorLogStatus {
+    return { type: 'core' };
+  }
+
+  tableFields(): MirrorLogTable {
+    return { type: 'core', regionSectors: this.regionSize, sync: this.sync };
   }
 
   devices(): DmDevice[] {

@@ -2,10 +2,8 @@
 // plus the argument parsing core and disk logs share (dm-log.c create_log_context).
 
 import { parseUintArg, TargetArgumentError } from '../../src/dm/dm-args.js';
-import type { DmDevice, StatusType } from '../../src/dm/target.js';
-
-/** DEFAULTSYNC: synchronise if necessary; NOSYNC: legs known identical; FORCESYNC: resync everything. */
-export type SyncMode = 'default' | 'nosync' | 'sync';
+import type { DmDevice } from '../../src/dm/target.js';
+import type { MirrorLogStatus, MirrorLogTable, SyncMode } from './status.js';
 
 export interface DirtyLog {
   readonly typeName: 'core' | 'disk';
@@ -27,8 +25,10 @@ export interface DirtyLog {
   getResyncWork(): number | null;
   setRegionSync(region: number, inSync: boolean): void;
   getSyncCount(): number;
-  /** `1 core` / `3 disk <dev> <A|D|F>` (info), or the log part of the table line with a trailing space. */
-  status(type: StatusType): string;
+  /** The log's part of the mirror's status line: `1 core` / `3 disk <dev> <A|D|F>`. */
+  statusFields(): MirrorLogStatus;
+  /** The log's part of the mirror's table line. */
+  tableFields(): MirrorLogTable;
   devices(): DmDevice[];
 }
 
@@ -71,9 +71,4 @@ export function parseLogArgs(args: string[], targetLen: number, firstArg: number
     );
   }
   return { regionSize: regionSize!, sync };
-}
-
-/** The `[sync|nosync] ` word of the table line, as DMEMIT_SYNC prints it. */
-export function syncWord(sync: SyncMode): string {
-  return sync === 'default' ? '' : `${sync} `;
 }

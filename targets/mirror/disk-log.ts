@@ -6,10 +6,11 @@
 
 import { IoError } from '../../src/base/errors.js';
 import { SECTOR_SIZE } from '../../src/base/size.js';
-import type { DmDevice, StatusType } from '../../src/dm/target.js';
+import type { DmDevice } from '../../src/dm/target.js';
 import { CoreLog } from './core-log.js';
-import { type DirtyLogOwner, type LogArgs, syncWord } from './dirty-log.js';
+import type { DirtyLogOwner, LogArgs } from './dirty-log.js';
 import { RegionBitset } from './region-bitset.js';
+import type { LogHealth, MirrorLogStatus, MirrorLogTable } from './status.js';
 
 export const MIRROR_MAGIC = 0x4d695272;
 const MIRROR_DISK_VERSION = 2;
@@ -122,13 +123,16 @@ export class DiskLog extends CoreLog {
     this.touchedCleaned = false;
   }
 
-  override status(type: StatusType): string {
-    if (type === 'info') return `3 disk ${this.logDev.name} ${this.healthChar()}`;
-    return `disk ${this.sync === 'default' ? 2 : 3} ${this.logDev.name} ${this.regionSize} ${syncWord(this.sync)}`;
+  override statusFields(): MirrorLogStatus {
+    return { type: 'disk', device: this.logDev.name, health: this.healthChar() };
+  }
+
+  override tableFields(): MirrorLogTable {
+    return { type: 'disk', device: this.logDev.name, regionSectors: this.regionSize, sync: this.sync };
   }
 
   /** A: alive; D: an I/O to the log failed; F: a flush of the log device failed. */
-  healthChar(): 'A' | 'D' | 'F' {
+  healthChar(): LogHealth {
     return this.logDevFlushFailed ? 'F' : this.logDevFailed ? 'D' : 'A';
   }
 

@@ -2,8 +2,7 @@
 // recovery start and end, leg and log health, sync progress. The kernel shows none of these.
 
 import type { RegionState, RegionStateName } from './region-hash.js';
-
-export type LegHealth = 'A' | 'D' | 'S' | 'R' | 'U' | 'F';
+import type { LegHealth } from './status.js';
 
 interface MirrorRegionEvent {
   /** The mapped device the mirror belongs to. */

@@ -4,7 +4,7 @@
 
 import type { Bio } from '../../src/dm/bio.js';
 import type { DmDevice } from '../../src/dm/target.js';
-import type { LegHealth } from './mirror-events.js';
+import type { LegHealth } from './status.js';
 
 export type LegErrorType = 'write' | 'flush' | 'sync' | 'read';
 

@@ -26,6 +26,7 @@ import {
   regionStateName,
 } from './region-hash.js';
 import { raid1ResyncThrottle } from './resync-throttle.js';
+import { formatMirrorStatus, formatMirrorTable } from './status.js';
 
 /** MAX_RECOVERY: regions recovered in parallel. */
 const MAX_RECOVERY = 1;
@@ -138,17 +139,19 @@ export class MirrorSet implements Target, DirtyLogOwner {
 
   status(type: StatusType): string {
     if (type === 'info') {
-      const names = this.legs.map((l) => l.name).join(' ');
-      const health = this.legs.map((l) => l.health()).join('');
-      return `${this.legs.length} ${names} ${this.log.getSyncCount()}/${this.nrRegions} 1 ${health} ${this.log.status('info')}`;
+      return formatMirrorStatus({
+        legs: this.legs.map((l) => ({ device: l.name, health: l.health() })),
+        inSyncRegions: this.log.getSyncCount(),
+        totalRegions: this.nrRegions,
+        log: this.log.statusFields(),
+      });
     }
-    let s = this.log.status('table') + String(this.legs.length);
-    for (const l of this.legs) s += ` ${l.name} ${l.offset}`;
-    const feats = [this.features.handleErrors ? 'handle_errors' : '', this.features.keepLog ? 'keep_log' : ''].filter(
-      Boolean,
-    );
-    if (feats.length) s += ` ${feats.length} ${feats.join(' ')}`;
-    return s;
+    return formatMirrorTable({
+      log: this.log.tableFields(),
+      legs: this.legs.map((l) => ({ device: l.name, offset: l.offset })),
+      handleErrors: this.features.handleErrors,
+      keepLog: this.features.keepLog,
+    });
   }
 
   async presuspend(options: { noflush: boolean }): Promise<void> {

@@ -3,6 +3,7 @@
 
 import type { BlockDevice } from '../../src/block/block-device.js';
 import { TargetArgumentError } from '../../src/dm/dm-args.js';
+import type { SnapshotStoreType } from './status.js';
 
 /** INT_MAX >> SECTOR_SHIFT: the largest chunk size the kernel accepts (it must also be a power of 2, so 2^21). */
 const MAX_CHUNK_SECTORS = 0x7fffffff >> 9;
@@ -44,8 +45,8 @@ export interface ExceptionStore {
   prepareMerge?(): Promise<MergeRun | null>;
   /** Clears the last `count` records and writes the area. */
   commitMerge?(count: number): Promise<void>;
-  /** The table words: `P 8`, `PO 8`, `N 8`. */
-  tableArgs(): string;
+  /** The store word of the table line: P, PO or N. */
+  tableType(): SnapshotStoreType;
 }
 
 /** dm_exception_store_set_chunk_size: returns an error text, or null when the size is acceptable. */

@@ -9,6 +9,7 @@ import { TargetArgumentError } from '../../src/dm/dm-args.js';
 import { submitBio } from '../../src/dm/submit-bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetType } from '../../src/dm/target.js';
 import { type OriginRegistry, registryFor, settleAll } from './origin-registry.js';
+import { formatOriginTable } from './status.js';
 
 class SnapshotOrigin implements Target {
   private readonly dev: DmDevice;
@@ -45,7 +46,7 @@ class SnapshotOrigin implements Target {
   }
 
   status(type: StatusType): string {
-    return type === 'table' ? this.dev.name : '';
+    return type === 'table' ? formatOriginTable({ origin: this.dev.name }) : '';
   }
 
   async resume(): Promise<void> {

@@ -171,8 +171,8 @@ export class PersistentStore implements ExceptionStore {
     this.nextFree = this.areaLocation(this.currentArea) + this.currentCommitted + 1;
   }
 
-  tableArgs(): string {
-    return `${this.overflowSupported ? 'PO' : 'P'} ${this.chunk}`;
+  tableType(): 'P' | 'PO' {
+    return this.overflowSupported ? 'PO' : 'P';
   }
 
   /** Chunk index of metadata area k. */

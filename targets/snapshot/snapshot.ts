@@ -19,6 +19,7 @@ import { snapshotParameters } from './parameters.js';
 import { PendingException } from './pending-exception.js';
 import { PersistentStore } from './persistent-store.js';
 import { parseSnapshotArgs, type SnapshotArgs } from './snapshot-args.js';
+import { formatSnapshotStatus, formatSnapshotTable } from './status.js';
 import { TransientStore } from './transient-store.js';
 
 type AllocationCause = 'origin-write' | 'snapshot-write' | 'merge';
@@ -198,16 +199,25 @@ export class Snapshot implements Target, RegisteredSnapshot {
 
   status(type: StatusType): string {
     if (type === 'table') {
-      const features = this.discardZeroesCow
-        ? ` ${this.discardPassdownOrigin ? 2 : 1} discard_zeroes_cow${this.discardPassdownOrigin ? ' discard_passdown_origin' : ''}`
-        : '';
-      return `${this.origin.name} ${this.cow.name} ${this.store.tableArgs()}${features}`;
+      return formatSnapshotTable({
+        origin: this.origin.name,
+        cow: this.cow.name,
+        store: this.store.tableType(),
+        chunkSectors: this.store.chunkSize,
+        discardZeroesCow: this.discardZeroesCow,
+        discardPassdownOrigin: this.discardPassdownOrigin,
+      });
     }
-    if (!this.valid) return 'Invalid';
-    if (this.mergeFailed) return 'Merge failed';
-    if (this.overflowed) return 'Overflow';
+    if (!this.valid) return formatSnapshotStatus({ state: 'invalid' });
+    if (this.mergeFailed) return formatSnapshotStatus({ state: 'merge-failed' });
+    if (this.overflowed) return formatSnapshotStatus({ state: 'overflow' });
     const u = this.store.usage();
-    return `${u.sectorsAllocated}/${u.totalSectors} ${u.metadataSectors}`;
+    return formatSnapshotStatus({
+      state: 'active',
+      allocatedSectors: u.sectorsAllocated,
+      totalSectors: u.totalSectors,
+      metadataSectors: u.metadataSectors,
+    });
   }
 
   async postsuspend(): Promise<void> {

@@ -38,7 +38,7 @@ export class TransientStore implements ExceptionStore {
 
   async drop(): Promise<void> {}
 
-  tableArgs(): string {
-    return `N ${this.chunkSize}`;
+  tableType(): 'N' {
+    return 'N';
   }
 }
