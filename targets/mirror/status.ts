@@ -73,7 +73,7 @@ export function parseMirrorStatus(params: string): MirrorStatus {
 }
 
 /** The dirty log's part of the status line (core_status / disk_status, STATUSTYPE_INFO). */
-function formatMirrorLogStatus(log: MirrorLogStatus): string {
+export function formatMirrorLogStatus(log: MirrorLogStatus): string {
   return log.type === 'core' ? '1 core' : `3 disk ${log.device} ${log.health}`;
 }
 

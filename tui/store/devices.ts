@@ -2,7 +2,7 @@
 // tree by stacking (a device above the devices its table uses; an origin above its snapshots).
 
 import { MAPPER_PREFIX } from '../../src/dm/device-pool.js';
-import { mirrorFromStatus, parseTableLines, snapshotFromStatus, usedDevices } from './status-line.js';
+import { mirrorView, parseTableLines, snapshotView, typedStatus, typedTable, usedDevices } from './status-line.js';
 import type { DeviceRunState, DeviceView, ExportView, MirrorView, SnapshotView } from './view-state.js';
 
 type Devices = ReadonlyMap<string, DeviceView>;
@@ -35,14 +35,14 @@ export function deviceFromSnapshot(s: DeviceSnapshot, previous?: DeviceView): De
     failed: s.failed ?? false,
     ...(s.export ? { export: s.export } : {}),
   };
-  const status = statusLines[0];
-  if (first && lines.length === 1 && (target === 'snapshot' || target === 'snapshot-merge')) {
-    const statusText = status ? status.args.join(' ') : '';
-    view.snapshot = snapshotFromStatus(first.args, statusText, target === 'snapshot-merge');
+  const table = first && lines.length === 1 ? typedTable(first) : undefined;
+  const status = statusLines[0] ? typedStatus(statusLines[0]) : undefined;
+  if (table?.target === 'snapshot' || table?.target === 'snapshot-merge') {
+    const snap = status?.target === 'snapshot' || status?.target === 'snapshot-merge' ? status : undefined;
+    view.snapshot = snapshotView(table, snap, table.target === 'snapshot-merge');
   }
-  if (first && lines.length === 1 && target === 'mirror' && status) {
-    const mirror = mirrorFromStatus(first.args, status.args.join(' '));
-    if (mirror) view.mirror = { ...mirror, primary: previous?.mirror?.primary ?? 0 };
+  if (table?.target === 'mirror' && status?.target === 'mirror') {
+    view.mirror = { ...mirrorView(table, status), primary: previous?.mirror?.primary ?? 0 };
   }
   return view;
 }
