@@ -8,6 +8,7 @@
 // A target type dmsim does not know (thin, or one an embedder registered) has no typed form: undefined.
 
 import { InvalidArgumentError } from '../src/base/errors.js';
+import type { TableLine } from '../src/dm/table-line.js';
 import {
   type DelayStatus,
   type DelayTableParams,
@@ -164,4 +165,30 @@ export function tableDevices(t: TargetTable): string[] {
     case 'error':
       return [];
   }
+}
+
+/** A `dmsetup status` line with its typed form (absent for a target type without one, such as thin). */
+export interface StatusLine extends TableLine {
+  parsed?: TargetStatus;
+}
+
+/** A `dmsetup table` line with its typed form (absent for a target type without one). */
+export interface TypedTableLine extends TableLine {
+  parsed?: TargetTable;
+}
+
+/** Adds the typed form to each status line, as the library and the daemon return them. */
+export function withParsedStatus(lines: readonly TableLine[]): StatusLine[] {
+  return lines.map((l) => {
+    const parsed = parseTargetStatus(l.target, l.params);
+    return parsed ? { ...l, parsed } : { ...l };
+  });
+}
+
+/** Adds the typed form to each table line, as the library and the daemon return them. */
+export function withParsedTable(lines: readonly TableLine[]): TypedTableLine[] {
+  return lines.map((l) => {
+    const parsed = parseTargetTable(l.target, l.params);
+    return parsed ? { ...l, parsed } : { ...l };
+  });
 }

@@ -14,6 +14,7 @@ export const DM_ERROR_CODES = [
   'EPERM',
   'EROFS',
   'EOVERFLOW',
+  'ETIMEDOUT',
 ] as const;
 
 export type DmErrorCode = (typeof DM_ERROR_CODES)[number];
@@ -85,6 +86,13 @@ export class ReadOnlyError extends DmError {
 export class OverflowError extends DmError {
   constructor(message: string) {
     super('EOVERFLOW', message);
+  }
+}
+
+/** A wait ran out of time (-ETIMEDOUT); the message says what was awaited and what was seen last. */
+export class TimeoutError extends DmError {
+  constructor(message: string) {
+    super('ETIMEDOUT', message);
   }
 }
 

@@ -2,6 +2,7 @@
 // listing all devices.
 
 import type { Command } from 'commander';
+import { withParsedStatus, withParsedTable } from '../../../targets/status.js';
 import { formatAllDevices, formatOneDevice, formatTableLines } from '../../control/dmsetup-format.js';
 import {
   type JsonOptions,
@@ -31,7 +32,8 @@ function registerTableVerb(program: Command, verb: 'status' | 'table', descripti
         verb === 'table'
           ? await c.request('table', { ...args, inactive: opts.inactive ?? false })
           : await c.request('status', args);
-      if (opts.json) return printJson(lines);
+      // --json: the raw lines, each with its typed form in `parsed` (targets/status.ts).
+      if (opts.json) return printJson(verb === 'table' ? withParsedTable(lines) : withParsedStatus(lines));
       if (name !== undefined) {
         process.stdout.write(opts.target === undefined ? formatOneDevice(lines) : formatTableLines(lines, false));
         return;
