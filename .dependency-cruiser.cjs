@@ -1,5 +1,5 @@
 // The house's layering rules (DESIGN.md "The house"): imports point down only. `npm test` runs this; a
-// wrong import fails CI. Tiers, top to bottom: cli; tui; control, scenario, nbd; targets; dm; kcopyd; block, net; base.
+// wrong import fails CI. Tiers, top to bottom: cli; tui; testing; control, scenario, nbd; targets; dm; kcopyd; block, net; base.
 
 /** A rule forbidding `from` to import anything under the listed dmsim rooms. */
 const forbid = (name, comment, from, rooms) => ({
@@ -59,6 +59,18 @@ module.exports = {
       'lessons drive an engine or a daemon, never the command line or the UI',
       '^src/scenario/',
       ['src/cli', 'tui'],
+    ),
+    forbid(
+      'testing-below-ui',
+      'dmsim/testing gives tests a private DeviceMapper; it may use the whole library but not the command line or the UI',
+      '^src/testing/',
+      ['src/cli', 'tui'],
+    ),
+    forbid(
+      'only-tests-import-testing',
+      "the test fixture is for users' tests: the product never imports it",
+      '^(?!src/testing/)(src|targets|tui)/',
+      ['src/testing'],
     ),
     forbid('only-cli-imports-cli', 'the command line is the top: nothing but cli imports it', '^(?!src/cli/)', [
       'src/cli',
