@@ -29,6 +29,7 @@ export function jsonOption(cmd: Command): Command {
 /** Connects to the daemon, runs fn, and always closes the connection. */
 export async function withDaemon<T>(opts: SocketOptions, fn: (client: ControlClient) => Promise<T>): Promise<T> {
   const client = await ControlClient.connect(resolveSocketPath(opts.socket));
+  client.onWarning = (message) => process.stderr.write(`dmsim: warning: ${message}\n`);
   try {
     return await fn(client);
   } finally {

@@ -35,6 +35,8 @@ export class ControlClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closedError: Error | null = null;
+  /** Called with each warning a reply carries (a table the daemon thinks is a mistake); the CLI prints them. */
+  onWarning: ((message: string) => void) | undefined;
   /** Settles when the connection is gone, for whatever reason. */
   readonly closed: Promise<void>;
 
@@ -132,6 +134,10 @@ export class ControlClient {
     if (!p) return;
     if ('event' in msg) {
       p.onEvent?.(msg.event as Record<string, unknown>);
+      return;
+    }
+    if (typeof msg.warning === 'string') {
+      this.onWarning?.(msg.warning);
       return;
     }
     if (Array.isArray(msg.part)) {

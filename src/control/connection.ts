@@ -33,8 +33,11 @@ export const CONNECTION_LIMITS = {
 } as const;
 
 export interface ConnectionHandlers {
-  /** Serves one request; `signal` aborts when the connection closes (a `wait` then lets go). */
-  dispatch(request: Request, signal: AbortSignal): Promise<unknown>;
+  /**
+   * Serves one request; `signal` aborts when the connection closes (a `wait` then lets go); `warn` sends the
+   * client a warning about the request ahead of its reply.
+   */
+  dispatch(request: Request, signal: AbortSignal, warn: (message: string) => void): Promise<unknown>;
   /** Turns the connection into an event stream (the `events` verb). */
   subscribe(id: number, reply: (r: Reply) => void): void;
 }
@@ -135,7 +138,8 @@ export class ControlConnection {
   private async run(request: Request): Promise<void> {
     this.inFlight++;
     try {
-      const result = await this.handlers.dispatch(request, this.gone.signal);
+      const warn = (warning: string): void => this.write(encodeLine({ id: request.id, warning }));
+      const result = await this.handlers.dispatch(request, this.gone.signal, warn);
       await this.send(request.id, result);
     } catch (e) {
       this.reply({ id: request.id, ok: false, error: toWireError(e) });

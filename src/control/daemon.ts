@@ -109,7 +109,7 @@ export class ControlDaemon {
   private serve(socket: Socket): void {
     this.connections.add(socket);
     new ControlConnection(socket, {
-      dispatch: (request, signal) => this.dispatch(request, signal),
+      dispatch: (request, signal, warn) => this.dispatchWithWarnings(request, signal, warn),
       subscribe: (id, reply) => this.subscribe(socket, id, reply),
     });
     socket.on('close', () => this.connections.delete(socket));
@@ -136,6 +136,24 @@ export class ControlDaemon {
       socket.write(line);
     });
     socket.once('close', unsubscribe);
+  }
+
+  /** Runs a request, passing on the `dm.warning` events a create or load raises about its device as it runs. */
+  private async dispatchWithWarnings(
+    request: Request,
+    signal: AbortSignal,
+    warn: (message: string) => void,
+  ): Promise<unknown> {
+    const name = request.verb === 'create' || request.verb === 'load' ? request.args.name : undefined;
+    if (name === undefined) return this.dispatch(request, signal);
+    const off = this.options.bus.on((e) => {
+      if (e.type === 'dm.warning' && e.device === name) warn(e.message);
+    });
+    try {
+      return await this.dispatch(request, signal);
+    } finally {
+      off();
+    }
   }
 
   private async dispatch(request: Request, signal: AbortSignal): Promise<unknown> {

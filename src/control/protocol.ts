@@ -17,6 +17,9 @@
 // Binary payloads (read/write) travel base64-encoded in the `data` field; one request moves at most
 // MAX_IO_SECTORS sectors, and the client splits bigger transfers.
 //
+// A create or load whose table dmsim thinks is a mistake the kernel accepts (a dmsim extension, `dm.warning`
+// on the bus) still succeeds; each warning comes ahead of the reply as {"id": 7, "warning": "..."}.
+//
 // `events` turns the connection into a stream: after the ok reply every bus event arrives as
 //   {"id": <the events request id>, "event": {...}}
 // until the client closes the connection.
@@ -107,6 +110,12 @@ export interface WireError {
 export type Reply =
   | { id: number | null; ok: true; result: unknown }
   | { id: number | null; ok: false; error: WireError };
+
+/** A warning about a request, sent before its reply (a dmsim extension; see `dm.warning`). */
+export interface WarningMessage {
+  id: number;
+  warning: string;
+}
 
 export interface EventMessage {
   id: number;
@@ -259,7 +268,7 @@ function preview(line: string): string {
   return JSON.stringify(s);
 }
 
-export function encodeLine(message: Reply | Request | EventMessage): string {
+export function encodeLine(message: Reply | Request | EventMessage | WarningMessage): string {
   return `${JSON.stringify(message)}\n`;
 }
 

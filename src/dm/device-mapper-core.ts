@@ -22,6 +22,12 @@ declare module '../base/events.js' {
   interface DmEventMap {
     'dm.created': { device: string; minor: number; uuid?: string };
     'dm.removed': { device: string; minor: number };
+    /**
+     * A dmsim extension (the kernel is silent): a table was loaded that does what it says but is most likely a
+     * mistake, e.g. `mirror-log-reused` (targets/mirror/log-legs.ts). The daemon passes it to the client whose
+     * request loaded the table, and the CLI prints it on stderr.
+     */
+    'dm.warning': { device: string; kind: string; message: string };
   }
 }
 

@@ -15,6 +15,7 @@ import type { DirtyLog, DirtyLogOwner } from './dirty-log.js';
 import { DiskLog } from './disk-log.js';
 import { type LegErrorType, MirrorLeg } from './mirror-leg.js';
 import './mirror-events.js';
+import { logLegsFor } from './log-legs.js';
 import { type MirrorFeatures, parseMirrorTable } from './mirror-table.js';
 import {
   type Region,
@@ -81,6 +82,19 @@ export class MirrorSet implements Target, DirtyLogOwner {
 
   static async create(ctx: TargetContext, args: string[]): Promise<MirrorSet> {
     const table = await parseMirrorTable(ctx, args);
+    if (table.logDev && table.logArgs.sync === 'default') {
+      const unseen = await logLegsFor(ctx.kcopyd).unseenLegs(table.logDev, table.legs);
+      if (unseen.length > 0) {
+        ctx.bus.emit('dm.warning', {
+          device: ctx.deviceName,
+          kind: 'mirror-log-reused',
+          message:
+            `${ctx.deviceName}: the disk log ${table.logDev.name} was last used with other legs and will not resync ` +
+            `${unseen.join(', ')}: its in-sync bits describe the old legs (the kernel does the same, silently). ` +
+            'To copy onto a new leg, use a fresh zeroed log or add "sync" after the region size.',
+        });
+      }
+    }
     return new MirrorSet(ctx, table.logType, table.logArgs, table.logDev, table.legs, table.features);
   }
 
@@ -176,6 +190,7 @@ export class MirrorSet implements Target, DirtyLogOwner {
     this.suspending = false;
     this.suspended = false;
     await this.log.resume();
+    if (this.log instanceof DiskLog) await logLegsFor(this.ctx.kcopyd).recordLive(this.log.logDev, this.legs);
     this.resumedOnce = true;
     if (!this.recoveryRunning) {
       this.recoveryRunning = true;

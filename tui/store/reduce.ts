@@ -539,6 +539,7 @@ const HANDLERS: Record<string, Handler> = {
   'mirror.sync': onSync,
   'mirror.leg': onLeg,
   'mirror.log': onMirrorLog,
+  'dm.warning': (s, e) => log(s, e, 'warn', str(e, 'message') ?? ''),
   'nbd.export': onExport,
   'nbd.client': onNbdClient,
 };
