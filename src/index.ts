@@ -1,7 +1,37 @@
-// dmsim's package root: the DeviceMapper library, the block devices, errors, the event bus, kcopyd and the
-// types tables, targets and embedders need.
+// dmsim's package root: the DeviceMapper library, the block devices, errors, the event bus, kcopyd, typed status
+// lines and waitFor, and the types tables, targets and embedders need.
 
+export type { DelayClassParams, DelayStatus, DelayTableParams } from '../targets/delay-status.js';
 export { DeviceMapper } from '../targets/device-mapper.js';
+export type { FlakeyCorruption, FlakeyTableParams } from '../targets/flakey-status.js';
+export type {
+  LegHealth,
+  LogHealth,
+  MirrorLogStatus,
+  MirrorLogTable,
+  MirrorStatus,
+  MirrorTableParams,
+  SyncMode,
+} from '../targets/mirror/status.js';
+export { isMirrorInSync } from '../targets/mirror/status.js';
+export type {
+  OriginTableParams,
+  SnapshotStatus,
+  SnapshotStoreType,
+  SnapshotTableParams,
+} from '../targets/snapshot/status.js';
+export { isMergeComplete } from '../targets/snapshot/status.js';
+export type { StatusLine, TargetStatus, TargetTable, TypedTableLine } from '../targets/status.js';
+export {
+  formatTargetStatus,
+  formatTargetTable,
+  parseTargetStatus,
+  parseTargetTable,
+  tableDevices,
+  withParsedStatus,
+  withParsedTable,
+} from '../targets/status.js';
+export type { DeviceState, WaitCondition } from '../targets/wait-condition.js';
 export type { Clock } from './base/clock.js';
 export { ManualClock, SystemClock } from './base/clock.js';
 export type { DmErrorCode } from './base/errors.js';
@@ -15,6 +45,7 @@ export {
   NoDeviceError,
   NoSpaceError,
   ReadOnlyError,
+  TimeoutError,
 } from './base/errors.js';
 export type { DmEvent, DmEventListener, DmEventMap, DmEventType } from './base/events.js';
 export { defaultBus, EventBus } from './base/events.js';
@@ -22,6 +53,8 @@ export { PAGE_SIZE, parseSizeBytes, SECTOR_SIZE } from './base/size.js';
 export type { BlockDevice } from './block/block-device.js';
 export { FileDevice } from './block/file-device.js';
 export { MemoryDevice } from './block/memory-device.js';
+export type { WaitOptions } from './control/wait-for.js';
+export { waitFor } from './control/wait-for.js';
 export type { Bio, BioOp } from './dm/bio.js';
 export type { CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceSummary } from './dm/device-mapper-core.js';
 export { ArgSet, lookupDevice, parseSectorArg, parseUintArg, TargetArgumentError } from './dm/dm-args.js';
