@@ -23,7 +23,7 @@ const REQ_OP: Record<Bio['op'], number> = { read: 0, write: 1, flush: 1, discard
 const REQ_FUA = 1 << 17;
 const REQ_PREFLUSH = 1 << 18;
 
-export interface FlakeyConfig {
+interface FlakeyConfig {
   start: number;
   up: number;
   down: number;
