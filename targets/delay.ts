@@ -27,6 +27,8 @@ interface QueuedBio {
 
 class DelayTarget implements Target {
   readonly maxIoSectors = 0;
+  /** num_discard_bios = 1: discards pass down (held as writes), when the device below takes them. */
+  readonly takesDiscards = true;
   private readonly read: DelayClass;
   private readonly write: DelayClass;
   private readonly flush: DelayClass;

@@ -1,4 +1,5 @@
-// error: fails every read, write and discard with EIO (drivers/md/dm-target.c io_err_*, 6.1: v1.5.0).
+// error: fails every read and write with EIO (drivers/md/dm-target.c io_err_*, 6.1: v1.5.0). It takes no
+// discards (6.1 sets no num_discard_bios), so a device holding it refuses them with EOPNOTSUPP.
 // Takes any arguments and ignores them, so it can replace any live table (`dmsetup remove -f`, LVM's
 // disable_dev). Flushes are not sent to it in 6.1 (num_flush_bios is 0), so a flush succeeds.
 

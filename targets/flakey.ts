@@ -34,6 +34,8 @@ interface FlakeyConfig {
 
 class FlakeyTarget implements Target {
   readonly maxIoSectors = 0;
+  /** num_discard_bios = 1: discards pass down, when the device below takes them. */
+  readonly takesDiscards = true;
   private readonly dev: DmDevice;
   private readonly cfg: FlakeyConfig;
   private readonly len: number;

@@ -9,6 +9,8 @@ import { formatLinearTable } from './status.js';
 
 class LinearTarget implements Target {
   readonly maxIoSectors = 0;
+  /** num_discard_bios = 1: discards pass down, when the device below takes them. */
+  readonly takesDiscards = true;
   private readonly dev: DmDevice;
   private readonly start: number;
   private readonly len: number;

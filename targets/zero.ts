@@ -1,5 +1,6 @@
 // zero: reads return zeros, writes are dropped (drivers/md/dm-zero.c, 6.1: v1.1.0). No arguments.
-// In 6.1 the target takes no discards (they fail); flushes never reach it, so they succeed.
+// In 6.1 the target takes no discards (num_discard_bios is 0), so a device holding it refuses them with
+// EOPNOTSUPP; flushes never reach it, so they succeed.
 
 import { IoError } from '../src/base/errors.js';
 import type { Bio } from '../src/dm/bio.js';

@@ -15,6 +15,7 @@ export const DM_ERROR_CODES = [
   'EROFS',
   'EOVERFLOW',
   'ETIMEDOUT',
+  'EOPNOTSUPP',
 ] as const;
 
 export type DmErrorCode = (typeof DM_ERROR_CODES)[number];
@@ -93,6 +94,16 @@ export class OverflowError extends DmError {
 export class TimeoutError extends DmError {
   constructor(message: string) {
     super('ETIMEDOUT', message);
+  }
+}
+
+/**
+ * A request the device does not support (-EOPNOTSUPP, "Operation not supported"): the block layer's answer to a
+ * discard sent to a device whose queue takes none (submit_bio_noacct, blk_ioctl_discard).
+ */
+export class NotSupportedError extends DmError {
+  constructor(message: string) {
+    super('EOPNOTSUPP', message);
   }
 }
 

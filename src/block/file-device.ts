@@ -4,13 +4,14 @@
 // refused with EBUSY unless `force` is given. Anything that is neither a regular file nor a block device is refused,
 // and so is a "file" of a pseudo-filesystem (sysfs, procfs, debugfs...): kernel state, not storage, which the
 // kernel's lookup_bdev refuses too (ENOTBLK), and which writing sector data into could change the machine.
+// Discard limits: a block device's come from sysfs; a regular file stands for a disk of the kernel oracle.
 
 import { constants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BusyError, DmError, InvalidArgumentError, IoError, NoDeviceError } from '../base/errors.js';
 import { SECTOR_SIZE } from '../base/size.js';
-import { type BlockDevice, checkRequest } from './block-device.js';
+import { type BlockDevice, checkRequest, DISK_DISCARDS, type DiscardLimits } from './block-device.js';
 import { describeHolders } from './holders.js';
 
 export interface FileDeviceOptions {
@@ -27,6 +28,7 @@ export class FileDevice implements BlockDevice {
   readonly sizeSectors: number;
   readonly readOnly: boolean;
   readonly isBlockDevice: boolean;
+  readonly discardLimits: DiscardLimits;
   private readonly fh: FileHandle;
   private closed = false;
 
@@ -35,6 +37,7 @@ export class FileDevice implements BlockDevice {
     fh: FileHandle,
     sizeSectors: number,
     isBlockDevice: boolean,
+    discardLimits: DiscardLimits,
     options: FileDeviceOptions,
   ) {
     this.path = path;
@@ -42,6 +45,7 @@ export class FileDevice implements BlockDevice {
     this.fh = fh;
     this.sizeSectors = sizeSectors;
     this.isBlockDevice = isBlockDevice;
+    this.discardLimits = discardLimits;
     this.readOnly = options.readOnly ?? false;
   }
 
@@ -74,11 +78,19 @@ export class FileDevice implements BlockDevice {
       throw new NoDeviceError(`${path}: cannot open: ${(e as Error).message}`);
     }
     try {
-      const bytes = st.isBlockDevice() ? await blockDeviceBytes(path) : st.size;
+      const queue = st.isBlockDevice() ? await sysfsAttributes(path) : undefined;
+      const bytes = queue ? await queue.number('size', SECTOR_SIZE) : st.size;
       if (bytes % SECTOR_SIZE !== 0) {
         throw new InvalidArgumentError(`${path}: size ${bytes} bytes is not a whole number of 512-byte sectors`);
       }
-      return new FileDevice(path, fh, bytes / SECTOR_SIZE, st.isBlockDevice(), options);
+      const discards = queue
+        ? {
+            maxSectors: (await queue.number('queue/discard_max_bytes')) / SECTOR_SIZE,
+            maxHwSectors: (await queue.number('queue/discard_max_hw_bytes')) / SECTOR_SIZE,
+            granularity: await queue.number('queue/discard_granularity'),
+          }
+        : DISK_DISCARDS;
+      return new FileDevice(path, fh, bytes / SECTOR_SIZE, st.isBlockDevice(), discards, options);
     } catch (e) {
       await fh.close();
       throw e;
@@ -128,7 +140,10 @@ export class FileDevice implements BlockDevice {
     }
   }
 
-  /** Node has no fallocate(PUNCH_HOLE); a discard is advisory, so it leaves the data in place. */
+  /**
+   * Node has neither fallocate(PUNCH_HOLE) nor BLKDISCARD; a discard is advisory, so it leaves the data in place
+   * (as qemu's virtio disks with discard=ignore, the oracle's, do).
+   */
   async discard(sector: number, count: number): Promise<void> {
     this.checkOpen();
     checkRequest(this, 'discard', sector, count * SECTOR_SIZE);
@@ -185,11 +200,25 @@ async function refusePseudoFile(path: string): Promise<void> {
   }
 }
 
-/** A block device's size in bytes from /sys/class/block/<name>/size (512-byte sectors). */
-async function blockDeviceBytes(path: string): Promise<number> {
-  const name = basename(await fsp.realpath(path));
-  const text = await fsp.readFile(`/sys/class/block/${name}/size`, 'utf8');
-  const sectors = Number(text.trim());
-  if (!Number.isSafeInteger(sectors)) throw new IoError(`${path}: cannot read size from /sys/class/block/${name}/size`);
-  return sectors * SECTOR_SIZE;
+/**
+ * A block device's attributes in sysfs: number(file, unit) reads /sys/class/block/<name>/<file> as a whole number
+ * times unit. A partition has no queue/ of its own: its queue/ attributes are its disk's (the parent directory).
+ */
+async function sysfsAttributes(path: string): Promise<{ number(file: string, unit?: number): Promise<number> }> {
+  const dir = `/sys/class/block/${basename(await fsp.realpath(path))}`;
+  const read = async (file: string): Promise<string> => {
+    try {
+      return await fsp.readFile(`${dir}/${file}`, 'utf8');
+    } catch (e) {
+      if (!file.startsWith('queue/')) throw e;
+      return fsp.readFile(`${dir}/../${file}`, 'utf8');
+    }
+  };
+  return {
+    async number(file, unit = 1) {
+      const n = Number((await read(file)).trim());
+      if (!Number.isSafeInteger(n)) throw new IoError(`${path}: cannot read ${dir}/${file}`);
+      return n * unit;
+    },
+  };
 }

@@ -1,7 +1,7 @@
 // MemoryDevice: a sparse in-memory disk. Only pages that were written are held, so a 1 TiB test device costs nothing.
 
 import { PAGE_SIZE, SECTOR_SIZE } from '../base/size.js';
-import { type BlockDevice, checkRequest } from './block-device.js';
+import { type BlockDevice, checkRequest, DISK_DISCARDS, type DiscardLimits } from './block-device.js';
 
 export class MemoryDevice implements BlockDevice {
   readonly name: string;
@@ -9,14 +9,21 @@ export class MemoryDevice implements BlockDevice {
   readonly readOnly: boolean;
   /** false models a disk without a volatile write cache (as qemu's cache=writethrough virtio disks report). */
   readonly writeCache: boolean;
+  /** A disk's by default; NO_DISCARDS models a disk without discard support. */
+  readonly discardLimits: DiscardLimits;
   private readonly pages = new Map<number, Buffer>();
   private closed = false;
 
-  constructor(name: string, sizeSectors: number, options: { readOnly?: boolean; writeCache?: boolean } = {}) {
+  constructor(
+    name: string,
+    sizeSectors: number,
+    options: { readOnly?: boolean; writeCache?: boolean; discardLimits?: DiscardLimits } = {},
+  ) {
     this.name = name;
     this.sizeSectors = sizeSectors;
     this.readOnly = options.readOnly ?? false;
     this.writeCache = options.writeCache ?? true;
+    this.discardLimits = options.discardLimits ?? DISK_DISCARDS;
   }
 
   /** Pages currently held in memory (for tests of sparseness). */

@@ -2,11 +2,12 @@
 // live/inactive table slots): loads, suspend/resume with table swap, I/O submission split at target and
 // max_io_len boundaries, held I/O while suspended, the event counter `wait` sleeps on, and the open count.
 
-import { DmError, InvalidArgumentError, IoError, NoDeviceError } from '../base/errors.js';
+import { DmError, InvalidArgumentError, IoError, NoDeviceError, NotSupportedError } from '../base/errors.js';
 import type { EventBus } from '../base/events.js';
 import { SECTOR_SIZE } from '../base/size.js';
-import type { BlockDevice } from '../block/block-device.js';
+import { type BlockDevice, type DiscardLimits, NO_DISCARDS } from '../block/block-device.js';
 import type { Bio } from './bio.js';
+import type { TableDiscards } from './discard-limits.js';
 import type { DmTable, TableTarget } from './table.js';
 
 declare module '../base/events.js' {
@@ -50,6 +51,8 @@ export class MappedDevice {
   private readonly eventWaiters = new Set<() => void>();
   /** QUEUE_FLAG_WC, set when a table becomes live (dm_table_set_restrictions); see BlockDevice.writeCache. */
   private writeBack = true;
+  /** The queue's discard limits, set when a table becomes live (dm_table_set_restrictions); none before. */
+  private discardSupport: TableDiscards = { limits: NO_DISCARDS, refusal: 'it has no table' };
   private openers = 0;
   private holders = 0;
   private inFlight = 0;
@@ -84,6 +87,10 @@ export class MappedDevice {
 
   get writeCache(): boolean {
     return this.writeBack;
+  }
+
+  get discardLimits(): DiscardLimits {
+    return this.discardSupport.limits;
   }
 
   /** Openers plus tables of other devices that hold this one, as the kernel's open count shows. */
@@ -152,6 +159,7 @@ export class MappedDevice {
       this.liveTable = this.inactiveTable;
       this.inactiveTable = undefined;
       this.writeBack = supportsFlush(this.liveTable);
+      this.discardSupport = this.liveTable.discards;
       swapped = true;
       this.bus.emit('dm.table_swapped', {
         device: this.name,
@@ -253,6 +261,14 @@ export class MappedDevice {
    */
   async submit(req: DeviceRequest): Promise<void> {
     this.checkShape(req);
+    // submit_bio_noacct: a discard to a queue without discard support fails with EOPNOTSUPP at once, before the
+    // device could hold it or any target sees it.
+    if (req.op === 'discard' && this.discardSupport.limits.maxSectors === 0) {
+      throw this.refused(
+        req,
+        new NotSupportedError(`the device does not support discards (${this.discardSupport.refusal})`),
+      );
+    }
     if (!this.writeBack && (req.op === 'flush' || req.preflush || req.fua)) {
       // submit_bio_noacct: without a volatile write cache there is nothing to flush.
       if (req.op === 'flush') return;
@@ -432,6 +448,10 @@ export class MappedBlockDevice implements BlockDevice {
 
   get writeCache(): boolean {
     return this.md.writeCache;
+  }
+
+  get discardLimits(): DiscardLimits {
+    return this.md.discardLimits;
   }
 
   read(sector: number, buf: Buffer): Promise<void> {

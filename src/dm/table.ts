@@ -4,6 +4,7 @@
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DmError, InvalidArgumentError } from '../base/errors.js';
+import { type TableDiscards, tableDiscards } from './discard-limits.js';
 import { TargetArgumentError } from './dm-args.js';
 import type { TableLine } from './table-line.js';
 import type { TableSpecLine } from './table-parser.js';
@@ -38,6 +39,8 @@ const MAX_SECTORS = BigInt(Number.MAX_SAFE_INTEGER);
 export class DmTable {
   readonly targets: readonly TableTarget[];
   readonly sizeSectors: number;
+  /** The queue's discard limits this table gives its device, as computed at load. */
+  readonly discards: TableDiscards;
   private readonly releaseDevices: () => Promise<void>;
 
   private constructor(targets: TableTarget[], releaseDevices: () => Promise<void>) {
@@ -45,6 +48,7 @@ export class DmTable {
     this.releaseDevices = releaseDevices;
     const last = targets[targets.length - 1];
     this.sizeSectors = last ? last.begin + last.len : 0;
+    this.discards = tableDiscards(targets);
   }
 
   /**

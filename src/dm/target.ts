@@ -3,7 +3,7 @@
 
 import type { Clock } from '../base/clock.js';
 import type { EventBus } from '../base/events.js';
-import type { BlockDevice } from '../block/block-device.js';
+import type { BlockDevice, DiscardLimits } from '../block/block-device.js';
 import type { KcopydEnvironment } from '../kcopyd/environment.js';
 import type { Bio } from './bio.js';
 
@@ -51,6 +51,14 @@ export interface Target {
    * ti->max_io_len: a snapshot's chunk size, a mirror's region size). 0 = no limit.
    */
   readonly maxIoSectors: number;
+  /**
+   * The kernel's num_discard_bios != 0: the target takes discards, if every device its deviceAreas name does
+   * (dm_table_supports_discards; no target here sets discards_supported). Absent or false: it takes none, and
+   * neither does a device whose table holds it.
+   */
+  readonly takesDiscards?: boolean;
+  /** The discard part of io_hints: changes the limits stacked from the target's devices. */
+  discardHints?(limits: DiscardLimits): DiscardLimits;
   /** Serves one bio whose sector is relative to the target's start. Rejects with a DmError (EIO) on failure. */
   map(bio: Bio): Promise<void>;
   /** The kernel's STATUSTYPE_INFO / STATUSTYPE_TABLE text (the part after `<start> <len> <name> `). */

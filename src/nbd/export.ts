@@ -2,7 +2,7 @@
 // it (proto.md "Transmission flags" and "Block size constraints").
 
 import { SECTOR_SIZE } from '../base/size.js';
-import type { BlockDevice } from '../block/block-device.js';
+import { type BlockDevice, takesDiscards } from '../block/block-device.js';
 import {
   type BlockSizes,
   TFLAG_CAN_MULTI_CONN,
@@ -17,7 +17,7 @@ import {
 /** The part of an opened mapped device the NBD server uses. */
 export type NbdBackingDevice = Pick<
   BlockDevice,
-  'sizeSectors' | 'readOnly' | 'read' | 'write' | 'flush' | 'discard' | 'close'
+  'sizeSectors' | 'readOnly' | 'discardLimits' | 'read' | 'write' | 'flush' | 'discard' | 'close'
 >;
 
 export interface NbdExport {
@@ -44,12 +44,18 @@ export function sizeBytes(exp: NbdExport): number {
   return exp.device.sizeSectors * SECTOR_SIZE;
 }
 
+/** Whether TRIM may be sent now: a writable export of a device that takes discards. */
+export function takesTrim(exp: NbdExport): boolean {
+  return !isReadOnly(exp) && takesDiscards(exp.device);
+}
+
 /**
- * What the export offers. FLUSH reaches the device itself, which every connection shares, so a flush on one
- * connection covers writes answered on any other: CAN_MULTI_CONN holds.
+ * What the export offers, as the device is when the client connects. FLUSH reaches the device itself, which
+ * every connection shares, so a flush on one connection covers writes answered on any other: CAN_MULTI_CONN
+ * holds. TRIM only when the device takes discards: a table of snapshot-origin, zero or error takes none.
  */
 export function transmissionFlags(exp: NbdExport): number {
   const base = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH | TFLAG_CAN_MULTI_CONN;
   if (isReadOnly(exp)) return base | TFLAG_READ_ONLY;
-  return base | TFLAG_SEND_FUA | TFLAG_SEND_TRIM | TFLAG_SEND_WRITE_ZEROES;
+  return base | TFLAG_SEND_FUA | TFLAG_SEND_WRITE_ZEROES | (takesTrim(exp) ? TFLAG_SEND_TRIM : 0);
 }

@@ -28,7 +28,7 @@ import {
   REQUEST_HEADER_BYTES,
   type RequestHeader,
 } from './codec.js';
-import { isReadOnly, MAX_PAYLOAD_BYTES, type NbdExport } from './export.js';
+import { isReadOnly, MAX_PAYLOAD_BYTES, type NbdExport, takesTrim } from './export.js';
 import type { SocketReader } from './socket-reader.js';
 
 /** Requests served at once per connection; the next header is not read until one finishes. */
@@ -127,6 +127,8 @@ export class TransmissionSession {
     if (!known.includes(h.type)) return NBD_EINVAL;
     // A read-only export refuses anything that would write before looking further (nbdkit's order too).
     if (h.type !== CMD_READ && h.type !== CMD_FLUSH && isReadOnly(this.exp)) return NBD_EPERM;
+    // TRIM to an export that does not offer it (the device takes no discards): EINVAL, as nbdkit answers.
+    if (h.type === CMD_TRIM && !takesTrim(this.exp)) return NBD_EINVAL;
     // FUA may come on any command (proto.md: clients set it on reads too); NO_HOLE only on WRITE_ZEROES.
     const allowed = CMD_FLAG_FUA | (h.type === CMD_WRITE_ZEROES ? CMD_FLAG_NO_HOLE : 0);
     if ((h.flags & ~allowed) !== 0) return NBD_EINVAL;
@@ -207,6 +209,9 @@ function errorNumber(e: unknown): number {
   if (!(e instanceof DmError)) return NBD_EIO;
   switch (e.code) {
     case 'EINVAL':
+    // The protocol has no "not supported" for TRIM: a discard the device refuses is answered as a TRIM the
+    // export does not offer (its table changed since the client connected).
+    case 'EOPNOTSUPP':
       return NBD_EINVAL;
     case 'ENOSPC':
       return NBD_ENOSPC;

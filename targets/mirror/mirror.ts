@@ -5,7 +5,7 @@
 // queued reads, classifies and dispatches writes (the log is flushed before any data write), and handles
 // writes that failed on some legs.
 
-import { type DmError, IoError } from '../../src/base/errors.js';
+import { type DmError, IoError, NotSupportedError } from '../../src/base/errors.js';
 import type { EventBus } from '../../src/base/events.js';
 import type { Bio } from '../../src/dm/bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
@@ -50,6 +50,8 @@ function isAccounted(bio: Bio): boolean {
 
 export class MirrorSet implements Target, DirtyLogOwner {
   readonly maxIoSectors: number;
+  /** num_discard_bios = 1: a discard goes to every leg (when every leg takes discards). */
+  readonly takesDiscards = true;
   readonly targetLen: number;
   readonly legs: MirrorLeg[];
   readonly log: DirtyLog;
@@ -438,8 +440,12 @@ export class MirrorSet implements Target, DirtyLogOwner {
     void Promise.allSettled(this.legs.map((l) => l.submit(mb.bio))).then((results) => {
       const failedLegs = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
       if (failedLegs.length === 0) return this.endWrite(mb, null);
+      // write_callback: a discard that failed on any leg ends BLK_STS_NOTSUPP and fails no leg.
       if (mb.bio.op === 'discard')
-        return this.endWrite(mb, new IoError(`discard of sector ${mb.bio.sector}: not supported by every leg`));
+        return this.endWrite(
+          mb,
+          new NotSupportedError(`discard of sector ${mb.bio.sector}: not supported by every leg`),
+        );
       for (const i of failedLegs) this.failMirror(this.legs[i]!, 'write');
       this.failures.push(mb);
       this.wake();

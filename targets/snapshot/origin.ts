@@ -30,7 +30,8 @@ class SnapshotOrigin implements Target {
   async map(bio: Bio): Promise<void> {
     const bdev = this.dev.bdev;
     if (bio.op === 'read' || bio.op === 'flush') return submitBio(bdev, bio, bio.sector);
-    // Writes, discards and write-zeroes all change the origin, so snapshots get their copies first. A bio
+    // Writes and write-zeroes change the origin, so snapshots get their copies first (discards never come: the
+    // target takes none, origin_ctr sets only num_flush_bios, and the device refuses them). A bio
     // longer than the split boundary goes down as pieces submitted together, as the dm core splits it.
     const step = this.splitBoundary || bio.count;
     const pieces: Promise<void>[] = [];
