@@ -31,15 +31,28 @@ export function activationOrder(devices: readonly RecordedDevice[]): RecordedDev
   const done = new Set<string>();
   const order: RecordedDevice[] = [];
   const visiting = new Set<string>();
-  const visit = (d: RecordedDevice): void => {
+  // Depth first with its own list, not recursion: a state file may record a stack of any depth.
+  const path: { d: RecordedDevice; deps: string[]; next: number }[] = [];
+  const enter = (d: RecordedDevice): void => {
     if (done.has(d.name) || visiting.has(d.name)) return; // a loop cannot be built; if a file claims one, creation reports it
     visiting.add(d.name);
-    for (const dep of dependencies(d, devices)) visit(devices.find((x) => x.name === dep)!);
-    visiting.delete(d.name);
-    done.add(d.name);
-    order.push(d);
+    path.push({ d, deps: dependencies(d, devices), next: 0 });
   };
-  for (const d of devices) visit(d);
+  for (const root of devices) {
+    enter(root);
+    while (path.length > 0) {
+      const top = path[path.length - 1]!;
+      const dep = top.deps[top.next++];
+      if (dep !== undefined) {
+        enter(devices.find((x) => x.name === dep)!);
+        continue;
+      }
+      path.pop();
+      visiting.delete(top.d.name);
+      done.add(top.d.name);
+      order.push(top.d);
+    }
+  }
   return order;
 }
 

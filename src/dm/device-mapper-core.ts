@@ -97,6 +97,7 @@ export class DeviceMapperCore {
       {
         byName: (name) => this.devicesByName.get(name),
         byMinor: (minor) => [...this.devicesByName.values()].find((md) => md.minor === minor),
+        all: () => this.devicesByName.values(),
       },
       { force: options.forceOpen ?? false },
     );

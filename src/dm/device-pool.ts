@@ -10,7 +10,8 @@ import { DmError, ExistsError, InvalidArgumentError, NoDeviceError } from '../ba
 import type { BlockDevice } from '../block/block-device.js';
 import { FileDevice } from '../block/file-device.js';
 import { NoSuchDeviceNumberError } from './dm-args.js';
-import { MappedBlockDevice, type MappedDevice } from './mapped-device.js';
+import type { MappedDevice } from './mapped-device.js';
+import { dependsOn, depthAbove, depthBelow, MAX_STACK_DEPTH } from './stack-depth.js';
 import type { DmDevice } from './target.js';
 
 /** The block major the oracle's kernel gave device-mapper: `253:MINOR` names, `info` and `ls` use it. */
@@ -48,6 +49,7 @@ interface SharedFile {
 export interface MappedDeviceLookup {
   byName(name: string): MappedDevice | undefined;
   byMinor(minor: number): MappedDevice | undefined;
+  all(): Iterable<MappedDevice>;
 }
 
 export class DevicePool {
@@ -93,6 +95,7 @@ export class DevicePool {
       if (md === owner) throw new NoDeviceError(`a table may not refer to its own device (${word})`);
       if (dependsOn(md, owner))
         throw new NoDeviceError(`${word} already uses ${owner.name}: the tables would form a loop`);
+      this.checkDepth(word, md, owner);
       // A number names the device, not the word: printed as the device's number now (the kernel prints MAJOR:MINOR).
       const name = DEVICE_NUMBER.test(word) ? `${DM_MAJOR}:${md.minor}` : word;
       const dev = md.blockDevice('holder', name);
@@ -112,6 +115,19 @@ export class DevicePool {
     const open = [...this.files.values()];
     this.files.clear();
     for (const f of open) await f.dev.close();
+  }
+
+  /** Refuses a table of owner over md when the chain through them would be deeper than MAX_STACK_DEPTH. */
+  private checkDepth(word: string, md: MappedDevice, owner: MappedDevice): void {
+    const below = depthBelow(md);
+    // Reloading a device that others stack on deepens their chains too.
+    const above = owner.openCount > 0 ? depthAbove(owner, this.mapped.all()) : 0;
+    const total = below + 1 + above;
+    if (total <= MAX_STACK_DEPTH) return;
+    const onTop = above > 0 ? ` and the ${above} stacked on it` : '';
+    throw new InvalidArgumentError(
+      `${word} heads a stack of ${below} mapped device(s); ${owner.name} over it${onTop} would make ${total}, and a stack may be at most ${MAX_STACK_DEPTH} deep`,
+    );
   }
 
   private async acquireFile(
@@ -211,17 +227,4 @@ async function hostDeviceNode(word: string, bound: string): Promise<string> {
   } catch {
     throw new NoSuchDeviceNumberError(word);
   }
-}
-
-/** True when `from`'s tables (live or inactive), directly or through other mapped devices, use `target`. */
-function dependsOn(from: MappedDevice, target: MappedDevice, seen = new Set<MappedDevice>()): boolean {
-  if (from === target) return true;
-  if (seen.has(from)) return false;
-  seen.add(from);
-  for (const table of [from.live, from.inactive]) {
-    for (const d of table?.devices() ?? []) {
-      if (d.bdev instanceof MappedBlockDevice && dependsOn(d.bdev.device, target, seen)) return true;
-    }
-  }
-  return false;
 }

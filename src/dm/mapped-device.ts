@@ -483,6 +483,10 @@ export class MappedBlockDevice implements BlockDevice {
 
   private io(req: DeviceRequest): Promise<void> {
     if (this.closed) return Promise.reject(new IoError(`${this.name}: device is closed`));
+    // A table's request to the device below it starts after the caller's turn, not inside it: submit_bio_noacct
+    // queues a bio submitted from within a submit_bio on current->bio_list and issues it once the caller returns,
+    // so a stack of any depth never nests one device's submission in another's (nor the JavaScript stack here).
+    if (this.kind === 'holder') return Promise.resolve().then(() => this.md.submit(req));
     return this.md.submit(req);
   }
 }

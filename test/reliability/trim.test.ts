@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/control/client.js';
 import { NBD_EINVAL } from '../../src/nbd/codec.js';
 import { openExport } from '../nbd/support/raw-client.js';
-import { type DaemonHandle, startDaemon } from './support/daemon-process.js';
+import { type DaemonHandle, startDaemon } from '../support/daemon-process.js';
 import { makeImage } from './support/files.js';
 
 const have = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
