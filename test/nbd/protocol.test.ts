@@ -6,6 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NotSupportedError } from '../../src/base/errors.js';
+import { DISK_DISCARDS, type DiscardLimits, NO_DISCARDS } from '../../src/block/block-device.js';
+import { MemoryDevice } from '../../src/block/memory-device.js';
 import { encodeInfoRequest } from '../../src/nbd/codec.js';
 import { NbdServer } from '../../src/nbd/server.js';
 import { GatedDevice } from './support/gated-device.js';
@@ -214,6 +217,51 @@ describe('transmission', () => {
     c.request(CMD.TRIM, 8192, 4096);
     expect((await c.reply()).error).toBe(0);
     expect(dev.log).toContain('end discard@16');
+  });
+
+  it('offers TRIM only while the device takes discards; a TRIM it does not offer gets EINVAL and never reaches it', async () => {
+    // A device whose live table can change under the export: it stops taking discards after the handshake.
+    // (The device refuses with EOPNOTSUPP; the protocol has no such error for TRIM.)
+    const mem = new MemoryDevice('nodiscard', SECTORS);
+    let discards: DiscardLimits = DISK_DISCARDS;
+    let refuses = false;
+    const changing = {
+      sizeSectors: SECTORS,
+      readOnly: false,
+      get discardLimits() {
+        return discards;
+      },
+      read: (sector: number, buf: Buffer) => mem.read(sector, buf),
+      write: (sector: number, buf: Buffer) => mem.write(sector, buf),
+      flush: () => mem.flush(),
+      discard: (sector: number, count: number) =>
+        !refuses
+          ? mem.discard(sector, count)
+          : Promise.reject(new NotSupportedError('the device does not support discards')),
+      close: () => mem.close(),
+    };
+    server.add({ name: 'changing', device: changing, readOnly: false });
+    const flagsOf = async (name: string): Promise<number> => {
+      const c = await raw();
+      await c.greet();
+      const info = (await c.go(name)).find((r) => r.type === REP.INFO && r.data.readUInt16BE(0) === 0)!;
+      return info.data.readUInt16BE(10);
+    };
+    expect((await flagsOf('changing')) & 32).toBe(32); // SEND_TRIM
+    const c = await open('changing');
+    await mem.write(0, fill(0x11, 4096));
+    discards = NO_DISCARDS;
+    expect((await flagsOf('changing')) & 32).toBe(0);
+    c.request(CMD.TRIM, 0, 4096);
+    expect((await c.reply()).error).toBe(E.INVAL);
+    const back = Buffer.alloc(4096);
+    await mem.read(0, back);
+    expect(back.equals(fill(0x11, 4096))).toBe(true);
+    // Offered, but the device refuses (a table under it changed since it was loaded): EINVAL as well.
+    discards = DISK_DISCARDS;
+    refuses = true;
+    c.request(CMD.TRIM, 0, 4096);
+    expect((await c.reply()).error).toBe(E.INVAL);
   });
 
   it('refuses bad requests with the protocol errors and stays in step (payloads of refused writes are read past)', async () => {
