@@ -10,7 +10,7 @@ import { MappedBlockDevice, type MappedDevice } from './mapped-device.js';
  * The most mapped devices one chain of stacked tables may hold, the device at the top included: a device over
  * files is 1 deep, a device over it 2. README "Guarantees" documents it.
  */
-export const MAX_STACK_DEPTH = 256;
+export const MAX_STACK_DEPTH = 2048;
 
 /** The mapped devices md's tables (live or inactive) use directly. */
 export function mappedBelow(md: MappedDevice): MappedDevice[] {
