@@ -13,7 +13,7 @@ import { MappedBlockDevice, type MappedDevice } from './mapped-device.js';
 export const MAX_STACK_DEPTH = 2048;
 
 /** The mapped devices md's tables (live or inactive) use directly. */
-export function mappedBelow(md: MappedDevice): MappedDevice[] {
+function mappedBelow(md: MappedDevice): MappedDevice[] {
   const out: MappedDevice[] = [];
   for (const table of [md.live, md.inactive]) {
     for (const d of table?.devices() ?? []) if (d.bdev instanceof MappedBlockDevice) out.push(d.bdev.device);
