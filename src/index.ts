@@ -1,5 +1,16 @@
-// dmsim's package root: the DeviceMapper library, the block devices, errors, the event bus, kcopyd, typed status
-// lines and waitFor, and the types tables, targets and embedders need.
+// `dmsim`, the package root: DeviceMapper (every dmsetup verb as a method), block devices and images, errors, the
+// event bus, kcopyd, typed status and table lines, and waitFor. The other layers are subpaths: `dmsim/scenario`
+// (lessons and test flows), `dmsim/control` (a daemon and its client), `dmsim/target` (what a target author
+// needs), `dmsim/testing` (a private device-mapper per test).
+//
+//   import { DeviceMapper, MemoryDevice } from 'dmsim';
+//   const dm = new DeviceMapper();
+//   dm.addBackingDevice('disk', new MemoryDevice('disk', 2048));
+//   await dm.create('lin', '0 2048 linear disk 0');
+//   const dev = await dm.open('lin');            // remove() refuses with EBUSY while a handle is open
+//   await dev.write(0, Buffer.alloc(512, 0xab));
+//   await dev.close();
+//   await dm.remove('lin');
 
 export type { DelayClassParams, DelayStatus, DelayTableParams } from '../targets/delay-status.js';
 export { DeviceMapper } from '../targets/device-mapper.js';
@@ -50,23 +61,20 @@ export {
 export type { DmEvent, DmEventListener, DmEventMap, DmEventType } from './base/events.js';
 export { defaultBus, EventBus } from './base/events.js';
 export { PAGE_SIZE, parseSizeBytes, SECTOR_SIZE } from './base/size.js';
+export { DMSIM_VERSION } from './base/version.js';
 export type { BlockDevice } from './block/block-device.js';
 export { FileDevice } from './block/file-device.js';
+export { makeImage } from './block/image.js';
 export { MemoryDevice } from './block/memory-device.js';
 export type { WaitOptions } from './control/wait-for.js';
 export { waitFor } from './control/wait-for.js';
-export type { Bio, BioOp } from './dm/bio.js';
 export type { CreateOptions, DeviceInfo, DeviceMapperOptions, DeviceSummary } from './dm/device-mapper-core.js';
-export { ArgSet, lookupDevice, parseSectorArg, parseUintArg, TargetArgumentError } from './dm/dm-args.js';
 export type { DeviceRequest } from './dm/mapped-device.js';
 export { MappedBlockDevice, MappedDevice } from './dm/mapped-device.js';
-export { submitBio } from './dm/submit-bio.js';
 export type { TableLine } from './dm/table-line.js';
 export { tableText } from './dm/table-line.js';
 export type { TableSpecLine } from './dm/table-parser.js';
 export { parseTable, splitArgs } from './dm/table-parser.js';
-export type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from './dm/target.js';
-export { TargetRegistry } from './dm/target-registry.js';
 export { TraceFile } from './dm/trace-file.js';
 export type { KcopydEngineOptions } from './kcopyd/engine.js';
 export { KcopydEngine, runUntilIdle } from './kcopyd/engine.js';
