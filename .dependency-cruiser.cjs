@@ -1,5 +1,6 @@
 // The house's layering rules (DESIGN.md "The house"): imports point down only. `npm test` runs this; a
-// wrong import fails CI. Tiers, top to bottom: cli; tui; testing; control, scenario, nbd; targets; dm; kcopyd; block, net; base.
+// wrong import fails CI. Tiers, top to bottom: cli; tui; testing; control, scenario, nbd; targets; dm; kcopyd;
+// persistent-data; block, net; base.
 
 /** A rule forbidding `from` to import anything under the listed dmsim rooms. */
 const forbid = (name, comment, from, rooms) => ({
@@ -30,6 +31,12 @@ module.exports = {
       'targets',
       'tui',
     ]),
+    forbid(
+      'persistent-data-over-block',
+      'the persistent-data library (btrees, space maps, transactions) knows only block devices and base; targets use it',
+      '^src/persistent-data/',
+      ['src/(?!base|block|persistent-data)[^/]+', 'src/index\\.ts$', 'targets', 'tui'],
+    ),
     forbid('kcopyd-over-block', 'kcopyd copies between block devices and knows no mapped device', '^src/kcopyd/', [
       'src/(dm|net|control|scenario|nbd|cli)',
       'targets',

@@ -15,7 +15,9 @@ export const DM_ERROR_CODES = [
   'EROFS',
   'EOVERFLOW',
   'ETIMEDOUT',
+  'ENODATA',
   'EOPNOTSUPP',
+  'EILSEQ',
 ] as const;
 
 export type DmErrorCode = (typeof DM_ERROR_CODES)[number];
@@ -97,13 +99,28 @@ export class TimeoutError extends DmError {
   }
 }
 
+/** A lookup found nothing: no such thin device, no metadata snapshot (-ENODATA). */
+export class NoDataError extends DmError {
+  constructor(message: string) {
+    super('ENODATA', message);
+  }
+}
+
 /**
  * A request the device does not support (-EOPNOTSUPP, "Operation not supported"): the block layer's answer to a
- * discard sent to a device whose queue takes none (submit_bio_noacct, blk_ioctl_discard).
+ * discard sent to a device whose queue takes none (submit_bio_noacct, blk_ioctl_discard), or pool messages while
+ * a thin pool is read-only.
  */
 export class NotSupportedError extends DmError {
   constructor(message: string) {
     super('EOPNOTSUPP', message);
+  }
+}
+
+/** On-disk metadata that fails its checks: a wrong checksum, block number or magic (-EILSEQ). */
+export class CorruptMetadataError extends DmError {
+  constructor(message: string) {
+    super('EILSEQ', message);
   }
 }
 
