@@ -331,11 +331,19 @@ export class PoolMetadata {
     return this.exclusive(async () => this.closeDevice(td));
   }
 
+  /**
+   * The id is free: not in the details tree, and (dmsim) not a device created in this transaction either. The
+   * kernel checks only the tree and would overwrite such a device's mappings; its messages commit at once.
+   */
+  private async checkUnused(id: number): Promise<void> {
+    if (this.devices.some((d) => d.id === id) || (await btreeLookup(this.detailsInfo, this.detailsRoot, [id])))
+      throw new ExistsError(`thin device ${id} already exists`);
+  }
+
   /** dm_pool_create_thin. */
   createThin(id: number): Promise<void> {
     return this.write(async () => {
-      if (await btreeLookup(this.detailsInfo, this.detailsRoot, [id]))
-        throw new ExistsError(`thin device ${id} already exists`);
+      await this.checkUnused(id);
       const devRoot = await btreeEmpty(this.blInfo);
       const value = Buffer.alloc(8);
       value.writeBigUInt64LE(BigInt(devRoot));
@@ -347,8 +355,7 @@ export class PoolMetadata {
   /** dm_pool_create_snap: the snapshot shares the origin's whole tree; the time counter moves on. */
   createSnap(id: number, origin: number): Promise<void> {
     return this.write(async () => {
-      if (await btreeLookup(this.detailsInfo, this.detailsRoot, [id]))
-        throw new ExistsError(`thin device ${id} already exists`);
+      await this.checkUnused(id);
       const v = await btreeLookup(this.tlInfo, this.root, [origin]);
       if (!v) throw new NoDataError(`thin device ${origin} does not exist`);
       const originRoot = readLe64(v, 0);
