@@ -10,6 +10,8 @@ import { mirrorTargetType } from './mirror/mirror.js';
 import { mergeTargetType } from './snapshot/merge.js';
 import { originTargetType } from './snapshot/origin.js';
 import { snapshotTargetType } from './snapshot/snapshot.js';
+import { thinTargetType } from './thin/thin.js';
+import { thinPoolTargetType } from './thin/thin-pool.js';
 import { zeroTargetType } from './zero.js';
 
 export function registerBuiltinTargets(registry: TargetRegistry): void {
@@ -23,4 +25,8 @@ export function registerBuiltinTargets(registry: TargetRegistry): void {
   registry.register(flakeyTargetType);
   registry.register(delayTargetType);
   registry.register(zeroTargetType);
+  // dm-thin-pool is not loaded at boot: the first table naming thin or thin-pool loads it (dm_thin_init
+  // registers thin, then thin-pool), and `dmsetup targets` lists them first from then on (oracle:
+  // fixtures/thin/kernel-session.out).
+  registry.registerModule(['thin', 'thin-pool'], () => [thinTargetType, thinPoolTargetType]);
 }

@@ -217,6 +217,11 @@ export class DeviceMapperCore {
 
   /** dmsetup status [NAME] [--target T]: each live target's STATUSTYPE_INFO text. */
   async status(name?: string, options: { target?: string } = {}): Promise<TableLine[]> {
+    for (const md of this.select(name)) {
+      if (md.suspended) continue;
+      for (const t of md.live?.targets ?? [])
+        if (options.target === undefined || t.type.name === options.target) await t.target.prepareStatus?.();
+    }
     return this.tableLines('info', name, options.target);
   }
 

@@ -5,6 +5,19 @@ import type { TargetType } from './target.js';
 
 export class TargetRegistry {
   private readonly types = new Map<string, TargetType>();
+  /** Modules not loaded yet, by each target name they provide (the kernel's request_module on first use). */
+  private readonly modules = new Map<string, () => readonly TargetType[]>();
+
+  /**
+   * A module loaded when a table first names one of its targets (dm_get_target_type -> request_module): its
+   * types are registered then, in the module's order, and only then does `dmsetup targets` list them.
+   */
+  registerModule(names: readonly string[], load: () => readonly TargetType[]): void {
+    for (const n of names) {
+      if (this.types.has(n) || this.modules.has(n)) throw new ExistsError(`target type "${n}" is already registered`);
+      this.modules.set(n, load);
+    }
+  }
 
   register(type: TargetType): void {
     if (this.types.has(type.name)) throw new ExistsError(`target type "${type.name}" is already registered`);
@@ -12,6 +25,11 @@ export class TargetRegistry {
   }
 
   get(name: string): TargetType | undefined {
+    const load = this.modules.get(name);
+    if (load && !this.types.has(name)) {
+      for (const [n, l] of this.modules) if (l === load) this.modules.delete(n);
+      for (const t of load()) this.register(t);
+    }
     return this.types.get(name);
   }
 

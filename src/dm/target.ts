@@ -63,6 +63,11 @@ export interface Target {
   map(bio: Bio): Promise<void>;
   /** The kernel's STATUSTYPE_INFO / STATUSTYPE_TABLE text (the part after `<start> <len> <name> `). */
   status(type: StatusType): string;
+  /**
+   * Work the kernel's status function does before it prints INFO on a device that is not suspended (thin-pool
+   * commits its metadata; thin looks up its highest mapped block). `dmsetup status` awaits it first.
+   */
+  prepareStatus?(): Promise<void>;
   /** `dmsetup message`; resolves to the reply text (often empty). */
   message?(args: string[]): Promise<string>;
   /** Before suspend: stop starting new internal work. noflush: keep queued I/O instead of failing it. */

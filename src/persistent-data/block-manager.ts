@@ -56,7 +56,7 @@ interface CachedBlock {
 const CLEAN_CACHE_LIMIT = 16384;
 
 export class BlockManager {
-  readonly dev: BlockDevice;
+  dev: BlockDevice;
   /** Blocks the device holds (the kernel's dm_bm_nr_blocks). */
   nrBlocks: number;
   private readonly cache = new Map<number, CachedBlock>();
@@ -64,6 +64,11 @@ export class BlockManager {
   constructor(dev: BlockDevice, nrBlocks: number) {
     this.dev = dev;
     this.nrBlocks = nrBlocks;
+  }
+
+  /** The same device through another handle (a reloaded table opened it again): later I/O uses that one. */
+  rebind(dev: BlockDevice): void {
+    this.dev = dev;
   }
 
   /** The device grew (a reloaded pool with a bigger metadata device). */

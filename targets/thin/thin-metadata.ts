@@ -116,7 +116,7 @@ export interface OpenOptions {
 }
 
 export class PoolMetadata {
-  readonly dev: BlockDevice;
+  private dev: BlockDevice;
   readonly dataBlockSize: number;
   private bm!: BlockManager;
   private tm!: TransactionManager;
@@ -140,6 +140,17 @@ export class PoolMetadata {
   private constructor(dev: BlockDevice, dataBlockSize: number) {
     this.dev = dev;
     this.dataBlockSize = dataBlockSize;
+  }
+
+  /** The metadata device through the handle of the table now bound to the pool. */
+  rebind(dev: BlockDevice): void {
+    this.dev = dev;
+    this.bm.rebind(dev);
+  }
+
+  /** Metadata blocks the device holds now (get_metadata_dev_size_in_blocks), capped at what the map can use. */
+  get deviceBlocks(): number {
+    return Math.floor(Math.min(this.dev.sizeSectors, THIN_METADATA_MAX_SECTORS) / SECTORS_PER_METADATA_BLOCK);
   }
 
   /** dm_pool_metadata_open: opens the metadata on dev, formatting an all-zero superblock if allowed. */
@@ -394,6 +405,11 @@ export class PoolMetadata {
       if (this.transId !== current) throw new InvalidArgumentError('thin metadata: mismatched transaction id');
       this.transId = next;
     });
+  }
+
+  /** dm_pool_changed_this_transaction: a device's mappings or details changed since the last commit. */
+  get changedThisTransaction(): boolean {
+    return this.devices.some((d) => d.changed);
   }
 
   get transactionId(): bigint {
