@@ -165,7 +165,7 @@ export class ThinPoolTarget implements Target {
       raiseEvent: () => this.ctx.raiseEvent(),
     };
     pool.pmd.rebind(this.metadataDev.bdev);
-    pool.pf = { ...this.requested, errorIfNoSpace: pool.pf.errorIfNoSpace };
+    pool.pf = { ...this.requested };
     pool.setMode(this.requested.readOnly ? 'read-only' : 'write');
   }
 
