@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
+import { ManualClock } from '../../src/base/clock.js';
 import { Lab } from '../snapshot/support/dm.js';
 import { hasThinTools, imageOf, thinCheck, thinDump } from './thin-tools.js';
 
@@ -43,38 +44,47 @@ function targetList(lab: Lab): string[] {
   return lab.dm.targets().map((t) => `${t.name.padEnd(16)} v${t.version.join('.')}`);
 }
 
+/**
+ * kernel-session.sh in dmsim (a ManualClock: no timer-driven commit, so the metadata bytes are reproducible);
+ * `check` runs where the job printed the table and status.
+ */
+async function replaySession(lab: Lab, check: (n: number) => Promise<void>): Promise<void> {
+  await lab.dm.create('pool', '0 32768 thin-pool meta data 128 4');
+  await lab.dm.message('pool', 0, ['create_thin', '0']);
+  await lab.dm.create('thin0', '0 8192 thin /dev/mapper/pool 0');
+  await lab.write('thin0', 0, pat('A-full-block-0.', 65536));
+  await lab.write('thin0', (3 * 65536 + 4096) / 512, pat('B-4k-in-block-3', 4096));
+  await lab.write('thin0', (9 * 65536 + 61440) / 512, pat('C-tail-block-9.', 4096));
+  await check(0);
+  await lab.dm.suspend('thin0');
+  await lab.dm.message('pool', 0, ['create_snap', '1', '0']);
+  await lab.dm.resume('thin0');
+  await lab.dm.create('thin1', '0 8192 thin /dev/mapper/pool 1');
+  await lab.write('thin1', (3 * 65536) / 512, pat('D-thin1-block-3', 4096));
+  await lab.write('thin1', (5 * 65536) / 512, pat('E-thin1-block-5', 8192));
+  await lab.write('thin0', 0, pat('F-thin0-block-0', 4096));
+  await lab.dm.message('pool', 0, ['set_transaction_id', '0', '5']);
+  await check(1);
+  for (const d of ['thin0', 'thin1']) {
+    const want = new RegExp(`md5 ${d} (\\w+)`).exec(kernelOut)![1];
+    expect(md5(await lab.readAll(d)), d).toBe(want);
+  }
+  await lab.dm.remove('thin1');
+  await lab.dm.remove('thin0');
+  await lab.dm.remove('pool');
+}
+
 describe('the kernel session replayed in dmsim', () => {
   test('status and table lines, targets, data bytes, thin contents and thin_dump match 6.1', async () => {
-    const lab = new Lab();
+    const lab = new Lab({ clock: new ManualClock() });
     const meta = await lab.disk('meta', 8192);
     const data = await lab.disk('data', 32768);
     expect(targetList(lab)).toEqual(section('targets before').filter((l) => !l.startsWith('striped')));
-    await lab.dm.create('pool', '0 32768 thin-pool meta data 128 4');
-    expect(targetList(lab)).toEqual(section('targets after').filter((l) => !l.startsWith('striped')));
-    await lab.dm.message('pool', 0, ['create_thin', '0']);
-    await lab.dm.create('thin0', '0 8192 thin /dev/mapper/pool 0');
-    await lab.write('thin0', 0, pat('A-full-block-0.', 65536));
-    await lab.write('thin0', (3 * 65536 + 4096) / 512, pat('B-4k-in-block-3', 4096));
-    await lab.write('thin0', (9 * 65536 + 61440) / 512, pat('C-tail-block-9.', 4096));
-    expect(await lines(lab, 'table')).toEqual(section('table', 0));
-    expect(await lines(lab, 'status')).toEqual(section('status', 0));
-    await lab.dm.suspend('thin0');
-    await lab.dm.message('pool', 0, ['create_snap', '1', '0']);
-    await lab.dm.resume('thin0');
-    await lab.dm.create('thin1', '0 8192 thin /dev/mapper/pool 1');
-    await lab.write('thin1', (3 * 65536) / 512, pat('D-thin1-block-3', 4096));
-    await lab.write('thin1', (5 * 65536) / 512, pat('E-thin1-block-5', 8192));
-    await lab.write('thin0', 0, pat('F-thin0-block-0', 4096));
-    await lab.dm.message('pool', 0, ['set_transaction_id', '0', '5']);
-    expect(await lines(lab, 'table')).toEqual(section('table', 1));
-    expect(await lines(lab, 'status')).toEqual(section('status', 1));
-    for (const d of ['thin0', 'thin1']) {
-      const want = new RegExp(`md5 ${d} (\\w+)`).exec(kernelOut)![1];
-      expect(md5(await lab.readAll(d)), d).toBe(want);
-    }
-    await lab.dm.remove('thin1');
-    await lab.dm.remove('thin0');
-    await lab.dm.remove('pool');
+    await replaySession(lab, async (n) => {
+      if (n === 0) expect(targetList(lab)).toEqual(section('targets after').filter((l) => !l.startsWith('striped')));
+      expect(await lines(lab, 'table')).toEqual(section('table', n));
+      expect(await lines(lab, 'status')).toEqual(section('status', n));
+    });
     const dataBytes = Buffer.alloc(32768 * 512);
     await data.read(0, dataBytes);
     expect(dataBytes.equals(kernelData)).toBe(true);
@@ -100,6 +110,59 @@ describe('metadata and data the kernel wrote, activated in dmsim', () => {
     for (const d of ['thin0', 'thin1']) {
       const want = new RegExp(`md5 ${d} (\\w+)`).exec(kernelOut)![1];
       expect(md5(await lab.readAll(d)), d).toBe(want);
+    }
+  });
+});
+
+describe('metadata dmsim wrote, activated on the kernel (fixtures/thin/dmsim-images-on-kernel.sh)', () => {
+  const onKernel = readFileSync(new URL('dmsim-images-on-kernel.out', FIXTURES), 'utf8');
+  const dmsimMeta = gunzipSync(readFileSync(new URL('dmsim-session.meta.img.gz', FIXTURES)));
+  const kernelSection = (name: string, nth: number): string[] =>
+    onKernel
+      .split(`--- ${name}\n`)
+      [nth + 1]!.split('\n--- ')[0]!
+      .split('\n')
+      .filter((l) => l && !/^(write|md5|---)/.test(l));
+
+  test('dmsim still writes the image the kernel activated, and 6.1 showed it as it shows its own', async () => {
+    const lab = new Lab({ clock: new ManualClock() });
+    const meta = await lab.disk('meta', 8192);
+    await lab.disk('data', 32768);
+    await replaySession(lab, async () => {});
+    const bytes = Buffer.alloc(8192 * 512);
+    await meta.read(0, bytes);
+    expect(bytes.equals(dmsimMeta)).toBe(true);
+    expect(kernelSection('status', 0)).toEqual(section('status', 1));
+    for (const d of ['thin0', 'thin1'])
+      expect(new RegExp(`md5 ${d} (\\w+)`).exec(onKernel)![1]).toBe(new RegExp(`md5 ${d} (\\w+)`).exec(kernelOut)![1]);
+  });
+
+  test("the kernel's continuation on dmsim's metadata and dmsim's own give the same status, data and thin_dump", async () => {
+    const lab = new Lab({ clock: new ManualClock() });
+    const meta = await lab.disk('meta', 8192, dmsimMeta);
+    const data = await lab.disk('data', 32768, kernelData);
+    await lab.dm.create('pool', '0 32768 thin-pool meta data 128 4');
+    await lab.dm.create('thin0', '0 8192 thin /dev/mapper/pool 0');
+    await lab.dm.create('thin1', '0 8192 thin /dev/mapper/pool 1');
+    expect(await lines(lab, 'status')).toEqual(kernelSection('status', 0));
+    await lab.write('thin1', (7 * 65536 + 4096) / 512, pat('G-thin1-block-7', 4096));
+    await lab.write('thin0', (9 * 65536) / 512, pat('H-thin0-block-9', 4096));
+    await lab.dm.message('pool', 0, ['create_snap', '2', '1']);
+    expect(await lines(lab, 'status')).toEqual(kernelSection('status', 1));
+    await lab.dm.remove('thin1');
+    await lab.dm.remove('thin0');
+    await lab.dm.remove('pool');
+    const bytes = Buffer.alloc(32768 * 512);
+    await data.read(0, bytes);
+    expect(bytes.equals(gunzipSync(readFileSync(new URL('dmsim-images-on-kernel.data-after.img.gz', FIXTURES))))).toBe(
+      true,
+    );
+    if (hasThinTools) {
+      const mine = await imageOf(meta);
+      const theirs = mine.replace(/meta\.img$/, 'kernel-after.img');
+      writeFileSync(theirs, gunzipSync(readFileSync(new URL('dmsim-images-on-kernel.meta-after.img.gz', FIXTURES))));
+      expect(thinCheck(theirs).status).toBe(0);
+      expect(thinDump(mine)).toEqual(thinDump(theirs));
     }
   });
 });

@@ -1,5 +1,6 @@
 // Helpers for the integration tests: a DeviceMapper over named MemoryDevices, and dmsetup-like one-liners.
 
+import type { Clock } from '../../../src/base/clock.js';
 import { type DmEvent, EventBus } from '../../../src/base/events.js';
 import { MemoryDevice } from '../../../src/block/memory-device.js';
 import { KcopydEngine } from '../../../src/kcopyd/engine.js';
@@ -12,11 +13,15 @@ export class Lab {
   readonly dm: DeviceMapper;
   readonly disks = new Map<string, MemoryDevice>();
 
-  /** scheduler: the kcopyd worker scheduler, to pause or step copies. */
-  constructor(options: { scheduler?: WorkerScheduler } = {}) {
+  /** scheduler: the kcopyd worker scheduler, to pause or step copies; clock: time for timers (a ManualClock). */
+  constructor(options: { scheduler?: WorkerScheduler; clock?: Clock } = {}) {
     this.bus.on((e) => this.events.push(e));
     const kcopyd = options.scheduler ? new KcopydEngine({ bus: this.bus, scheduler: options.scheduler }) : undefined;
-    this.dm = new DeviceMapper({ bus: this.bus, ...(kcopyd ? { kcopyd } : {}) });
+    this.dm = new DeviceMapper({
+      bus: this.bus,
+      ...(kcopyd ? { kcopyd } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
   }
 
   async disk(name: string, sectors: number, content?: Buffer): Promise<MemoryDevice> {
