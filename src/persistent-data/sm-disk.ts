@@ -62,10 +62,20 @@ export class DiskSpaceMap implements SpaceMap {
   }
 
   async newBlock(): Promise<number> {
+    const b = await this.tryNewBlock();
+    if (b === undefined) throw new NoSpaceError('no free data block');
+    return b;
+  }
+
+  /**
+   * newBlock, but undefined (with nothing changed) when no block is free in both maps, so a caller can tell
+   * running out of data blocks from a metadata failure on the way.
+   */
+  async tryNewBlock(): Promise<number | undefined> {
     let b = await this.ll.findCommonFreeBlock(this.old, this.begin, this.ll.nrBlocks);
     // Nothing from the cursor to the end: something before it may have been freed.
     b ??= await this.ll.findCommonFreeBlock(this.old, 0, this.begin);
-    if (b === undefined) throw new NoSpaceError('no free data block');
+    if (b === undefined) return undefined;
     this.begin = b + 1;
     this.account(await this.ll.inc(b));
     return b;

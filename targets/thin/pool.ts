@@ -75,7 +75,6 @@ export class Pool {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof DmError && e.code === 'ENOSPC' && operation === 'dm_pool_alloc_data_block') throw e;
       await this.metadataOperationFailed(operation, e);
       throw e;
     }
@@ -118,12 +117,10 @@ export class Pool {
         throw new NoSpaceError(`${this.mdName}: no free data blocks`);
       }
     }
-    let b: number;
-    try {
-      b = await this.metadata('dm_pool_alloc_data_block', () => this.pmd.allocDataBlock());
-    } catch (e) {
-      if (e instanceof DmError && e.code === 'ENOSPC') this.setMode('out-of-data-space');
-      throw e;
+    const b = await this.metadata('dm_pool_alloc_data_block', () => this.pmd.allocDataBlock());
+    if (b === undefined) {
+      this.setMode('out-of-data-space');
+      throw this.noSpaceError();
     }
     if (this.pmd.metadataFree === 0) await this.commit();
     return b;
@@ -202,6 +199,9 @@ export class Pool {
    * that freed blocks, a resume with a bigger data device), or fails at once with error_if_no_space.
    */
   waitForSpace(): Promise<void> {
+    // The mode may have changed meanwhile: write mode retries at once, read-only and fail error the bio.
+    if (this.mode === 'write') return Promise.resolve();
+    if (this.mode !== 'out-of-data-space') return Promise.reject(this.modeError());
     if (this.pf.errorIfNoSpace) return Promise.reject(this.noSpaceError());
     return new Promise((resolve, reject) => this.spaceWaiters.push({ resolve, reject }));
   }

@@ -531,9 +531,9 @@ export class PoolMetadata {
     });
   }
 
-  /** dm_pool_alloc_data_block. */
-  allocDataBlock(): Promise<number> {
-    return this.write(() => this.dataSm.newBlock());
+  /** dm_pool_alloc_data_block: undefined when no data block is free (in both the current and committed map). */
+  allocDataBlock(): Promise<number | undefined> {
+    return this.write(() => this.dataSm.tryNewBlock());
   }
 
   /** dm_pool_inc_data_range / dec: hold data blocks while a discard passes down. */

@@ -161,7 +161,7 @@ describe.skipIf(!hasThinTools)('metadata dmsim writes, read by thin-provisioning
               const found = await pmd.findBlock(td, op.virt);
               expect(found?.block).toBe(m.get(op.virt));
               if (!found || found.shared) {
-                const b = await pmd.allocDataBlock();
+                const b = (await pmd.allocDataBlock())!;
                 await pmd.insertBlock(td, op.virt, b);
                 m.set(op.virt, b);
               }
