@@ -540,6 +540,18 @@ const HANDLERS: Record<string, Handler> = {
   'mirror.leg': onLeg,
   'mirror.log': onMirrorLog,
   'dm.warning': (s, e) => log(s, e, 'warn', str(e, 'message') ?? ''),
+  // dm-thin: what the kernel logs, and each block provisioned (the pool and map panels are still to come).
+  'thin.pool.mode': (s, e) => log(s, e, str(e, 'mode') === 'write' ? 'info' : 'error', str(e, 'message') ?? ''),
+  'thin.pool.low_water': (s, e) => log(s, e, 'warn', str(e, 'message') ?? ''),
+  'thin.pool.metadata_error': (s, e) => log(s, e, 'error', str(e, 'message') ?? ''),
+  'thin.pool.commit': (s) => s,
+  'thin.provision': (s, e) =>
+    log(
+      s,
+      e,
+      'info',
+      `thin ${num(e, 'thinId') ?? '?'}: block ${num(e, 'virtBlock') ?? '?'} -> data block ${num(e, 'dataBlock') ?? '?'} (${str(e, 'how') ?? ''})`,
+    ),
   'nbd.export': onExport,
   'nbd.client': onNbdClient,
 };
