@@ -3,6 +3,7 @@
 // origins, the time-based "shared" test, flushes that commit; then table and message refusals.
 
 import { describe, expect, test } from 'vitest';
+import { ManualClock } from '../../src/base/clock.js';
 import type { DmEvent } from '../../src/base/events.js';
 import type { KcopydJobEvent } from '../../src/kcopyd/events.js';
 import { Lab } from '../snapshot/support/dm.js';
@@ -234,5 +235,36 @@ describe('refusals', () => {
     await msg('delete', '0');
     await lab.dm.remove('pool');
     if (hasThinTools) expect(thinCheck(await imageOf(lab.disks.get('meta')!)).status).toBe(0);
+  });
+});
+
+describe('the waker', () => {
+  test('commits a changed pool once a second has passed since the last commit, and not an unchanged one', async () => {
+    const clock = new ManualClock();
+    const lab = new Lab({ clock });
+    await lab.disk('meta', 8192);
+    await lab.disk('data', 256 * S);
+    await lab.dm.create('pool', `0 ${256 * S} thin-pool meta data 128 16`);
+    await lab.dm.message('pool', 0, ['create_thin', '0']);
+    await lab.dm.create('thin0', '0 32768 thin /dev/mapper/pool 0');
+    const commits = (): number => lab.events.filter((e) => e.type === 'thin.pool.commit').length;
+    const nextCommit = (): Promise<void> =>
+      new Promise((resolve) => {
+        const off = lab.bus.on((e) => {
+          if (e.type === 'thin.pool.commit') {
+            off();
+            resolve();
+          }
+        });
+      });
+    const before = commits();
+    clock.advance(1000);
+    await lab.read('thin0', 0, 1);
+    expect(commits()).toBe(before);
+    await lab.write('thin0', 0, pat('periodic', B));
+    const committed = nextCommit();
+    clock.advance(1000);
+    await committed;
+    expect(commits()).toBe(before + 1);
   });
 });
