@@ -41,7 +41,7 @@ export async function incChildren(tm: TransactionManager, n: BtreeNode, vt: Valu
 }
 
 /** bn_shadow: shadow a node, incrementing its children when it was shared. */
-export async function shadowNode(tm: TransactionManager, b: number, vt: ValueType): Promise<WriteBlock> {
+async function shadowNode(tm: TransactionManager, b: number, vt: ValueType): Promise<WriteBlock> {
   const s = await tm.shadowBlock(b, btreeNodeValidator);
   if (s.inc) await incChildren(tm, new BtreeNode(s.data), vt);
   return s;

@@ -368,8 +368,3 @@ export async function btreeDel(info: BtreeInfo, root: number, level = 0): Promis
   }
   await tm.dec(root);
 }
-
-/** The tree (one level) of a multi-level info below the top: same tm and leaf values, one level. */
-export function oneLevel(info: BtreeInfo): BtreeInfo {
-  return { tm: info.tm, levels: 1, valueType: info.valueType };
-}

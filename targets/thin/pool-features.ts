@@ -11,7 +11,7 @@ export interface PoolFeatures {
   errorIfNoSpace: boolean;
 }
 
-export function defaultPoolFeatures(): PoolFeatures {
+function defaultPoolFeatures(): PoolFeatures {
   return { zeroNewBlocks: true, discardEnabled: true, discardPassdown: true, readOnly: false, errorIfNoSpace: false };
 }
 

@@ -17,7 +17,7 @@ import type { PoolMetadata } from './thin-metadata.js';
 export type PoolMode = 'write' | 'out-of-data-space' | 'out-of-metadata-space' | 'read-only' | 'fail';
 
 /** COMMIT_PERIOD: the waker commits a changed pool this often. */
-export const COMMIT_PERIOD_MS = 1000;
+const COMMIT_PERIOD_MS = 1000;
 
 /** What the pool needs of the table that binds it (pool->ti): its device name and how to raise an event. */
 export interface PoolBinding {

@@ -9,9 +9,9 @@ import { blockChecksum } from '../../src/persistent-data/checksum.js';
 import { SM_ROOT_SIZE } from '../../src/persistent-data/sm-root.js';
 
 export const THIN_SUPERBLOCK_LOCATION = 0;
-export const THIN_SUPERBLOCK_MAGIC = 27022010;
+const THIN_SUPERBLOCK_MAGIC = 27022010;
 export const THIN_VERSION = 2;
-export const THIN_METADATA_BLOCK_SECTORS = 8;
+const THIN_METADATA_BLOCK_SECTORS = 8;
 export const NEEDS_CHECK_FLAG = 1;
 const SUPERBLOCK_CSUM_XOR = 160774;
 

@@ -40,7 +40,7 @@ import {
 } from './superblock.js';
 
 /** THIN_METADATA_MAX_SECTORS: what the metadata space map can describe, in sectors. */
-export const THIN_METADATA_MAX_SECTORS = METADATA_SM_MAX_BLOCKS * SECTORS_PER_METADATA_BLOCK;
+const THIN_METADATA_MAX_SECTORS = METADATA_SM_MAX_BLOCKS * SECTORS_PER_METADATA_BLOCK;
 /** The largest thin device id (24 bits: it shares a 64-bit key space with nothing, but the tools pack it so). */
 export const MAX_DEV_ID = (1 << 24) - 1;
 
@@ -77,13 +77,13 @@ const DATA_TIME_BITS = 24;
 const TIME_MASK = (1 << DATA_TIME_BITS) - 1;
 
 /** pack_block_time: data block in the high 40 bits, time in the low 24. */
-export function packBlockTime(block: number, time: number): Buffer {
+function packBlockTime(block: number, time: number): Buffer {
   const v = Buffer.alloc(8);
   v.writeBigUInt64LE((BigInt(block) << 24n) | BigInt(time & TIME_MASK));
   return v;
 }
 
-export function unpackBlockTime(v: Buffer): { block: number; time: number } {
+function unpackBlockTime(v: Buffer): { block: number; time: number } {
   const x = v.readBigUInt64LE(0);
   return { block: Number(x >> 24n), time: Number(x & BigInt(TIME_MASK)) };
 }

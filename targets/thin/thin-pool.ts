@@ -36,7 +36,7 @@ async function openDevice(
   }
 }
 
-export class ThinPoolTarget implements Target {
+class ThinPoolTarget implements Target {
   readonly maxIoSectors = 0;
   readonly pool: Pool;
   private readonly ctx: TargetContext;

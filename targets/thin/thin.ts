@@ -43,7 +43,7 @@ function checkCopy(r: KcopydResult, what: string): void {
     throw new IoError(`thin: ${what} failed (kcopyd read error ${r.readErr}, write error bits ${r.writeErr})`);
 }
 
-export class ThinTarget implements Target {
+class ThinTarget implements Target {
   readonly maxIoSectors: number;
   private readonly ctx: TargetContext;
   private readonly pool: Pool;

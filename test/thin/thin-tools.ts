@@ -24,7 +24,7 @@ export function thinCheck(path: string): { status: number; output: string } {
   return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
 }
 
-export interface DumpedDevice {
+interface DumpedDevice {
   id: number;
   mappedBlocks: number;
   transaction: number;
