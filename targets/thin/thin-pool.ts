@@ -4,6 +4,7 @@
 // the pool device goes to the data device unchanged. INFO status commits first, as the kernel's does.
 
 import { DmError, InvalidArgumentError, NotSupportedError } from '../../src/base/errors.js';
+import { takesDiscards } from '../../src/block/block-device.js';
 import type { Bio } from '../../src/dm/bio.js';
 import { parseSectorArg, TargetArgumentError } from '../../src/dm/dm-args.js';
 import { submitBio } from '../../src/dm/submit-bio.js';
@@ -62,6 +63,11 @@ class ThinPoolTarget implements Target {
     this.blockSize = blockSize;
     this.lowWater = lowWater;
     this.requested = requested;
+  }
+
+  /** pool_ctr: num_discard_bios = 1 only with discards and their passdown on (a discard then goes to the data device). */
+  get takesDiscards(): boolean {
+    return this.pool.pf.discardEnabled && this.pool.pf.discardPassdown;
   }
 
   /** pool_map: everything sent to the pool device goes to the data device. */
@@ -166,6 +172,9 @@ class ThinPoolTarget implements Target {
     };
     pool.pmd.rebind(this.metadataDev.bdev);
     pool.pf = { ...this.requested };
+    // disable_passdown_if_not_supported: a data device that takes no discards gets none passed down (the table
+    // line still shows what was asked for, the status shows no_discard_passdown).
+    if (pool.pf.discardPassdown && !takesDiscards(this.dataDev.bdev)) pool.pf.discardPassdown = false;
     pool.setMode(this.requested.readOnly ? 'read-only' : 'write');
   }
 

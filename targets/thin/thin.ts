@@ -7,6 +7,7 @@
 
 import { DmError, IoError } from '../../src/base/errors.js';
 import { SECTOR_SIZE } from '../../src/base/size.js';
+import type { DiscardLimits } from '../../src/block/block-device.js';
 import type { Bio } from '../../src/dm/bio.js';
 import { TargetArgumentError } from '../../src/dm/dm-args.js';
 import { MappedBlockDevice } from '../../src/dm/mapped-device.js';
@@ -18,6 +19,9 @@ import type { Pool } from './pool.js';
 import { poolRegistryFor } from './pool-registry.js';
 import { type Lookup, MAX_DEV_ID, type ThinDevice } from './thin-metadata.js';
 import { releasePool } from './thin-pool.js';
+
+/** max_discard_sectors of a thin device (thin_io_hints: 2048 * 1024 * 16). */
+const THIN_MAX_DISCARD_SECTORS = 33554432;
 
 async function openDevice(
   ctx: TargetContext,
@@ -65,6 +69,21 @@ class ThinTarget implements Target {
     this.bs = pool.sectorsPerBlock;
     // dm_set_target_max_io_len(ti, block_size): no bio crosses a data block.
     this.maxIoSectors = this.bs;
+  }
+
+  /** thin_ctr: num_discard_bios = 1 and discards_supported only while the pool has discards enabled. */
+  get takesDiscards(): boolean {
+    return this.pool.pf.discardEnabled;
+  }
+
+  /** thin_io_hints: discards in whole data blocks, at most 16 GiB at a time. */
+  discardHints(limits: DiscardLimits): DiscardLimits {
+    return {
+      ...limits,
+      maxSectors: THIN_MAX_DISCARD_SECTORS,
+      maxHwSectors: THIN_MAX_DISCARD_SECTORS,
+      granularity: this.bs * SECTOR_SIZE,
+    };
   }
 
   async map(bio: Bio): Promise<void> {
