@@ -102,6 +102,15 @@ export function itNeeding(
   else it.skip(`${name} (skipped: ${missing})`, fn);
 }
 
+/**
+ * For checks inside tests that also assert other things (thin_check after a thin session): true when nothing is
+ * missing; in CI a missing prerequisite throws naming it, so the test cannot pass without the check.
+ */
+export function available(missing: string | null): boolean {
+  if (missing !== null && inCI) throw failure(missing);
+  return missing === null;
+}
+
 /** Inside a running test, for a prerequisite found missing only there: fails in CI, skips elsewhere. */
 export function unavailable(ctx: TestContext, missing: string): never {
   if (inCI) throw failure(missing);
