@@ -4,7 +4,7 @@
 import { promises as fsp } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../base/errors.js';
-import { ControlClient } from '../control/client.js';
+import { ControlClient, NoDaemonError } from '../control/client.js';
 import { resolveSocketPath } from '../control/socket-path.js';
 
 export interface SocketOptions {
@@ -28,7 +28,10 @@ export function jsonOption(cmd: Command): Command {
 
 /** Connects to the daemon, runs fn, and always closes the connection. */
 export async function withDaemon<T>(opts: SocketOptions, fn: (client: ControlClient) => Promise<T>): Promise<T> {
-  const client = await ControlClient.connect(resolveSocketPath(opts.socket));
+  const socketPath = resolveSocketPath(opts.socket);
+  const client = await ControlClient.connect(socketPath).catch((e: unknown) => {
+    throw e instanceof NoDaemonError && opts.socket !== undefined ? new NoDaemonError(socketPath, true) : e;
+  });
   client.onWarning = (message) => process.stderr.write(`dmsim: warning: ${message}\n`);
   try {
     return await fn(client);

@@ -4,6 +4,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { isDmError } from '../base/errors.js';
+import { DMSIM_VERSION } from '../base/version.js';
 import { registerClear } from './commands/clear.js';
 import { registerCopy } from './commands/copy.js';
 import { registerCreate } from './commands/create.js';
@@ -34,7 +35,7 @@ import { registerWrite } from './commands/write.js';
 export function buildProgram(): Command {
   const program = new Command('dmsim')
     .description('Linux device-mapper in user space')
-    .version('0.1.0', '-V, --dmsim-version')
+    .version(DMSIM_VERSION, '-V, --version')
     .showHelpAfterError(false);
   registerMkimg(program);
   registerCreate(program);
@@ -75,6 +76,11 @@ export function reportFailure(e: unknown): number {
 }
 
 async function main(): Promise<void> {
+  // A reader that went away (`dmsim read lv 0 8 | head -c 16`) ends the command quietly, as it ends cat.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (e) {

@@ -18,8 +18,10 @@ import {
 
 /** Nobody answers at the socket: the one line the CLI prints, with how to start a daemon. */
 export class NoDaemonError extends DmError {
-  constructor(socketPath: string) {
-    super('ENOENT', `no dmsim daemon at ${socketPath} (start one with: dmsim daemon --detach)`);
+  /** `socketGiven`: the user named the socket (--socket), so the hint to start a daemon names it too. */
+  constructor(socketPath: string, socketGiven = false) {
+    const start = `dmsim daemon --detach${socketGiven ? ` --socket ${socketPath}` : ''}`;
+    super('ENOENT', `no dmsim daemon at ${socketPath} (start one with: ${start})`);
   }
 }
 

@@ -84,7 +84,17 @@ export function formatTargets(targets: readonly TargetVersion[]): string {
 
 /** `version`: dmsetup's two lines; the library line names dmsim instead of libdevmapper. */
 export function formatVersion(v: VersionInfo): string {
-  return `Library version:   dmsim ${v.dmsim}\nDriver version:    ${v.driver}\n`;
+  return formatLibraryVersion(v.dmsim) + formatDriverVersion(v.driver);
+}
+
+/** dmsetup's first `version` line, which it prints before it asks the driver. */
+export function formatLibraryVersion(dmsim: string): string {
+  return `Library version:   dmsim ${dmsim}\n`;
+}
+
+/** dmsetup's second `version` line: the interface version the driver (the daemon) answers. */
+export function formatDriverVersion(driver: string): string {
+  return `Driver version:    ${driver}\n`;
 }
 
 /** `message`: the target's reply as dmsetup prints it (nothing when empty, one newline at the end). */

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSizeBytes } from '../../src/base/size.js';
+import { DMSIM_VERSION } from '../../src/base/version.js';
 import { socketAnswers } from '../../src/net/unix-socket.js';
 import { onFileChange, waitFor } from '../support/wait.js';
 import { buildCli, CLI_MAIN, makeBinDir, REPO, runShell, startDaemon } from './cli-harness.js';
@@ -123,6 +124,43 @@ describe('the daemon as a process', () => {
       stderr: `dmsim: no dmsim daemon at ${socketPath} (start one with: dmsim daemon --detach)\n`,
       exit: 1,
     });
+  });
+
+  it('the hint names the --socket the user gave; version prints its own line first; --version needs no daemon', async () => {
+    const socketPath = join(work, 'nobody', 'control');
+    const env = envFor(join(work, 'elsewhere', 'control'));
+    const hint = `dmsim: no dmsim daemon at ${socketPath} (start one with: dmsim daemon --detach --socket ${socketPath})\n`;
+    expect(await runShell(`dmsim ls --socket ${socketPath}`, { cwd: work, env })).toEqual({
+      stdout: '',
+      stderr: hint,
+      exit: 1,
+    });
+    expect(await runShell(`dmsim version --socket ${socketPath}`, { cwd: work, env })).toEqual({
+      stdout: `Library version:   dmsim ${DMSIM_VERSION}\n`,
+      stderr: hint,
+      exit: 1,
+    });
+    expect(await runShell('dmsim --version', { cwd: work, env })).toEqual({
+      stdout: `${DMSIM_VERSION}\n`,
+      stderr: '',
+      exit: 0,
+    });
+  });
+
+  it('a reader that closes the pipe early ends dmsim read quietly, as it ends cat', async () => {
+    const socketPath = join(work, 'pipe', 'control');
+    const env = envFor(socketPath);
+    const daemon = await startDaemon(socketPath, env);
+    try {
+      const r = await runShell(
+        'dmsim create z --table "0 65536 zero" && dmsim read z 0 65536 | head -c 16 | od -An -tx1; echo "rc=${PIPESTATUS[0]}"',
+        { cwd: work, env },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(` ${'00 '.repeat(16).trimEnd()}\nrc=0\n`);
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it('--detach prints the PID once the socket answers; a second one is refused; SIGTERM removes the socket', async () => {

@@ -1,7 +1,10 @@
-// `dmsim version`: dmsetup version's two lines (dmsim's version and the driver interface it follows).
+// `dmsim version`: dmsetup version's two lines — dmsim's own version (the library's line, printed always) and the
+// driver interface the daemon follows (when one answers; without one, dmsetup also prints its library line first
+// and then fails to reach the driver).
 
 import type { Command } from 'commander';
-import { formatVersion } from '../../control/dmsetup-format.js';
+import { DMSIM_VERSION } from '../../base/version.js';
+import { formatDriverVersion, formatLibraryVersion } from '../../control/dmsetup-format.js';
 import {
   type JsonOptions,
   jsonOption,
@@ -15,10 +18,11 @@ export function registerVersion(program: Command): void {
   jsonOption(
     socketOption(program.command('version').description("print dmsim's and the driver interface's versions")),
   ).action(async (opts: SocketOptions & JsonOptions) => {
+    if (!opts.json) process.stdout.write(formatLibraryVersion(DMSIM_VERSION));
     await withDaemon(opts, async (c) => {
       const v = await c.request('version', {});
-      if (opts.json) printJson(v);
-      else process.stdout.write(formatVersion(v));
+      if (opts.json) printJson({ ...v, client: DMSIM_VERSION });
+      else process.stdout.write(formatDriverVersion(v.driver));
     });
   });
 }
