@@ -1,7 +1,8 @@
 // TuiSession: where the UI's engine lives. Embedded: a device-mapper engine in this process, served on a
 // private control socket (the same protocol a daemon speaks, so the command line has one code path) with
-// its kcopyd engine at hand for pause, step and copy. Attached: a running `dmsim daemon`, its verbs on one
-// connection and its event stream on another.
+// its kcopyd engine at hand for pause, step and copy. Attached: a running `dmsim daemon`, its event stream on
+// one connection and its verbs on a pool of others, so a request the device holds (a write waiting for a
+// mirror's repair) never holds up the commands typed to release it.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { EventBus } from '../src/base/events.js';
 import type { BlockDevice } from '../src/block/block-device.js';
 import { ControlClient } from '../src/control/client.js';
+import { ControlClientPool } from '../src/control/client-pool.js';
 import { ControlDaemon } from '../src/control/daemon.js';
 import type { ControlEngine } from '../src/control/engine.js';
 import { KcopydEngine } from '../src/kcopyd/engine.js';
@@ -17,8 +19,8 @@ import { asEngineEvent, type EngineEvent } from './store/engine-event.js';
 
 export interface TuiSession {
   readonly mode: 'embedded' | 'attach';
-  /** Verbs: create, load, status ... (a ControlClient). */
-  readonly client: ControlClient;
+  /** Verbs: create, load, status ... (each on an idle connection of the pool). */
+  readonly client: ControlClientPool;
   /** The in-process kcopyd engine, or null when attached (pause, step and copy need it). */
   readonly kcopyd: KcopydEngine | null;
   /** The in-process bus, or null when attached. */
@@ -60,7 +62,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<TuiSessio
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
-  const client = await ControlClient.connect(join(dir, 'control.sock'));
+  const client = await ControlClientPool.connect(join(dir, 'control.sock'));
   return {
     mode: 'embedded',
     client,
@@ -78,7 +80,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<TuiSessio
 }
 
 export async function attach(socketPath: string): Promise<TuiSession> {
-  const client = await ControlClient.connect(socketPath);
+  const client = await ControlClientPool.connect(socketPath);
   const stream = await ControlClient.connect(socketPath).catch((e: unknown) => {
     client.close();
     throw e;
