@@ -62,16 +62,27 @@ let server: NbdServer;
 const kits: ChildProcess[] = [];
 
 async function startNbdkit(sock: string, readOnly: boolean): Promise<void> {
+  // nbdkit writes its PID file only once it accepts connections (the socket file exists from bind(), before
+  // listen(): a client connecting in between is refused).
+  const pidFile = `${sock}.pid`;
   const p = spawn(
     'nbdkit',
-    ['--foreground', '--unix', sock, ...(readOnly ? ['--readonly'] : []), 'memory', `size=${SIZE}`],
+    [
+      '--foreground',
+      '--unix',
+      sock,
+      '--pidfile',
+      pidFile,
+      ...(readOnly ? ['--readonly'] : []),
+      'memory',
+      `size=${SIZE}`,
+    ],
     { stdio: 'ignore' },
   );
   kits.push(p);
-  // Waits for the socket to appear in its directory (no probe connection: nbdkit would log it as an error).
   await waitFor(
-    `nbdkit to create ${sock}`,
-    () => (existsSync(sock) ? true : undefined),
+    `nbdkit to accept connections at ${sock} (its PID file)`,
+    () => (existsSync(pidFile) ? true : undefined),
     onFileChange(dirname(sock)),
     () => `nbdkit ${p.exitCode === null ? 'is running' : `exited with ${p.exitCode}`}`,
   );

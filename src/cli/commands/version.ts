@@ -21,7 +21,7 @@ export function registerVersion(program: Command): void {
     if (!opts.json) process.stdout.write(formatLibraryVersion(DMSIM_VERSION));
     await withDaemon(opts, async (c) => {
       const v = await c.request('version', {});
-      if (opts.json) printJson({ ...v, client: DMSIM_VERSION });
+      if (opts.json) printJson({ client: DMSIM_VERSION, ...v });
       else process.stdout.write(formatDriverVersion(v.driver));
     });
   });
