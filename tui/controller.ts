@@ -3,6 +3,9 @@
 // device changed, its NBD export included), runs command lines, pauses and steps kcopyd, and quits cleanly.
 
 import { InvalidArgumentError, isDmError } from '../src/base/errors.js';
+import { ControlClient } from '../src/control/client.js';
+import { waitFor } from '../src/control/wait-for.js';
+import type { DeviceState, WaitCondition } from '../targets/wait-condition.js';
 import { parseCommand } from './command/parse-command.js';
 import { type CommandContext, runCommand } from './command/run-command.js';
 import type { TuiSession } from './session.js';
@@ -156,12 +159,23 @@ export class TuiController {
     return k;
   }
 
+  /** `wait --for` on a connection of its own (it follows the daemon's events until the condition holds). */
+  private async waitFor(name: string, condition: WaitCondition, timeoutMs?: number): Promise<DeviceState> {
+    const client = await ControlClient.connect(this.session.client.socketPath);
+    try {
+      return await waitFor(client, name, condition, timeoutMs === undefined ? {} : { timeoutMs });
+    } finally {
+      client.close();
+    }
+  }
+
   private context(): CommandContext {
     return {
       client: this.session.client,
       kcopyd: this.session.kcopyd,
       openMapped: this.session.openMapped,
       failed: this.failed,
+      waitFor: (name, condition, timeoutMs) => this.waitFor(name, condition, timeoutMs),
       refresh: (name) => this.refresh(name),
       pause: () => this.pause(),
       unpause: () => this.unpause(),

@@ -1,10 +1,11 @@
 // What every daemon-talking verb shares: the --socket option, one connection per command, --json output,
-// and reading a table from --table, a file or stdin (dmsetup's three table sources).
+// reading a table from --table, a file or stdin (dmsetup's three table sources), and the shared verbs' grammar.
 
-import { promises as fsp } from 'node:fs';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '../base/errors.js';
 import { ControlClient, NoDaemonError } from '../control/client.js';
+import { bindWords, verbCommand } from '../control/grammar/grammar.js';
+import { readTableFile } from '../control/grammar/sources.js';
+import { grammarOf, type SharedVerb, type TableSource, type VerbWordsValue } from '../control/grammar/verbs.js';
 import { resolveSocketPath } from '../control/socket-path.js';
 
 export interface SocketOptions {
@@ -22,7 +23,7 @@ export function socketOption(cmd: Command): Command {
   );
 }
 
-export function jsonOption(cmd: Command): Command {
+function jsonOption(cmd: Command): Command {
   return cmd.option('--json', 'print the result as JSON');
 }
 
@@ -44,29 +45,33 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** --table TEXT, else the FILE argument, else all of stdin. */
-export async function readTable(tableOption: string | undefined, file: string | undefined): Promise<string> {
-  if (tableOption !== undefined && file !== undefined) {
-    throw new InvalidArgumentError(`give the table either with --table or as the file ${file}, not both`);
-  }
-  if (tableOption !== undefined) return tableOption;
-  if (file !== undefined) {
-    try {
-      return await fsp.readFile(file, 'utf8');
-    } catch (e) {
-      throw new InvalidArgumentError(`cannot read the table file ${file}: ${(e as Error).message}`);
-    }
-  }
+/** A parsed command's table: its text, a file, or all of stdin (dmsetup's three table sources). */
+export async function readTable(source: TableSource): Promise<string> {
+  if ('text' in source) return source.text;
+  if ('file' in source) return readTableFile(source.file);
   if (process.stdin.isTTY) process.stderr.write('dmsim: reading the table from stdin (end it with Ctrl-D)\n');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Parses a whole number argument (a sector, a count, an event number) or says which one is wrong. */
-export function parseWholeNumber(what: string, text: string): number {
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    throw new InvalidArgumentError(`${what} must be a whole number, not '${text}'`);
-  }
-  return Number(text);
+/**
+ * Adds `dmsim VERB` for a verb of the shared grammar (src/control/grammar/verbs.ts): commander splits the words,
+ * the grammar checks them and builds the value `run` gets, as the TUI's command line does with the same words.
+ */
+export function registerVerb<W extends SharedVerb>(
+  program: Command,
+  verb: W,
+  extras: { json?: boolean; socket?: boolean },
+  run: (value: VerbWordsValue<W>, opts: SocketOptions & JsonOptions) => Promise<void>,
+): void {
+  const grammar = grammarOf(verb);
+  const cmd = verbCommand(verb, grammar);
+  if (extras.socket !== false) socketOption(cmd);
+  if (extras.json) jsonOption(cmd);
+  cmd.action(async (...params: unknown[]) => {
+    const self = params.at(-1) as Command;
+    await run(bindWords(verb, grammar, self.args, self.opts()), self.opts());
+  });
+  program.addCommand(cmd);
 }

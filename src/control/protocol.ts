@@ -171,8 +171,8 @@ function isVerb(v: unknown): v is Verb {
 /** The kernel's DM_NAME_LEN is 128 including the NUL. */
 const MAX_NAME_LENGTH = 127;
 
-function checkField(verb: string, key: string, kind: FieldKind, value: unknown): void {
-  const where = `${verb}: argument '${key}'`;
+function checkField(key: string, kind: FieldKind, value: unknown): void {
+  const where = `argument '${key}'`;
   switch (kind) {
     case 'string':
     case 'base64':
@@ -234,23 +234,28 @@ export function parseRequest(line: string): Request {
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     throw new RequestError(id, `${verb}: "args" must be an object`);
   }
-  const spec = ARG_SPECS[verb];
   const given = args as Record<string, unknown>;
   try {
-    for (const key of Object.keys(given)) {
-      if (!(key in spec)) throw new InvalidArgumentError(`${verb}: unknown argument '${key}'`);
-    }
-    for (const [key, { kind, required }] of Object.entries(spec)) {
-      if (given[key] === undefined) {
-        if (required) throw new InvalidArgumentError(`${verb}: missing argument '${key}'`);
-        continue;
-      }
-      checkField(verb, key, kind, given[key]);
-    }
+    checkVerbArgs(verb, given);
   } catch (e) {
-    throw new RequestError(id, (e as Error).message);
+    throw new RequestError(id, `${verb}: ${(e as Error).message}`);
   }
   return { id, verb, args: given } as Request;
+}
+
+/** Checks a verb's args as the daemon does (the command grammar checks what it builds the same way). */
+export function checkVerbArgs(verb: Verb, given: Record<string, unknown>): void {
+  const spec = ARG_SPECS[verb];
+  for (const key of Object.keys(given)) {
+    if (!(key in spec)) throw new InvalidArgumentError(`unknown argument '${key}'`);
+  }
+  for (const [key, { kind, required }] of Object.entries(spec)) {
+    if (given[key] === undefined) {
+      if (required) throw new InvalidArgumentError(`missing argument '${key}'`);
+      continue;
+    }
+    checkField(key, kind, given[key]);
+  }
 }
 
 /** A request that cannot be served as sent; carries the id (if any) for the error reply. */

@@ -1,5 +1,6 @@
 // `dmsim copy` run as a user runs it (npx tsx src/cli/main.ts): output lines, exit status, the bytes it
-// leaves, the trace file, a one-line refusal; and every refusal of its options, in process (runCopy).
+// leaves, the trace file, a one-line refusal; and every refusal of its options, in process (the
+// shared grammar, then runCopy).
 
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCopy } from '../../src/cli/commands/copy.js';
+import { parseVerb } from '../../src/control/grammar/verbs.js';
 
 const exec = promisify(execFile);
 let dir: string;
@@ -95,36 +97,39 @@ describe('dmsim copy', () => {
   });
 });
 
-describe('runCopy refusals (in process)', () => {
+describe('copy refusals (in process: the grammar, then runCopy)', () => {
   it('refuses each bad request before touching any file', async () => {
     const before = await readFile(join(dir, 'b.img'));
-    const cases: [Parameters<typeof runCopy>[0], RegExp][] = [
-      [{ zero: true, to: [`${dir}/b.img:0`] }, /with --zero every destination needs a count/],
-      [{ to: [`${dir}/b.img:0`] }, /give --from DEV:SECTOR\+COUNT \(or --zero\)/],
-      [{ zero: true, from: `${dir}/src.img:0+8`, to: [`${dir}/b.img:0+8`] }, /--zero writes zeros and takes no --from/],
-      [{ from: `${dir}/src.img:0+8`, to: [] }, /at least one --to/],
-      [{ from: `${dir}/src.img`, to: [`${dir}/b.img:0`] }, /expected DEV:SECTOR or DEV:SECTOR\+COUNT/],
-      [{ from: `${dir}/src.img:0`, to: [`${dir}/b.img:0`] }, /the source needs a count/],
-      [{ from: `${dir}/src.img:0+8`, to: [`${dir}/b.img:0+9`] }, /has 9 sectors but the source has 8/],
-      [{ from: `${dir}/src.img:4000+200`, to: [`${dir}/b.img:0`] }, /beyond the end of .*src\.img \(4096 sectors\)/],
+    const src = `${dir}/src.img`;
+    const b = `${dir}/b.img`;
+    const cases: [string[], RegExp][] = [
+      [['--zero', '--to', `${b}:0`], /with --zero every destination needs a count/],
+      [['--to', `${b}:0`], /give --from DEV:SECTOR\+COUNT \(or --zero\)/],
+      [['--zero', '--from', `${src}:0+8`, '--to', `${b}:0+8`], /--zero writes zeros and takes no --from/],
+      [['--from', `${src}:0+8`], /at least one --to/],
+      [['--from', src, '--to', `${b}:0`], /expected DEV:SECTOR or DEV:SECTOR\+COUNT/],
+      [['--from', `${src}:0`, '--to', `${b}:0`], /the source needs a count/],
+      [['--from', `${src}:0+8`, '--to', `${b}:0+9`], /has 9 sectors but the source has 8/],
+      [[`${src}:0+8`, `${b}:0+9`], /has 9 sectors but the source has 8/],
+      [['--from', `${src}:4000+200`, '--to', `${b}:0`], /beyond the end of .*src\.img \(4096 sectors\)/],
       [
-        { from: `${dir}/src.img:0+8`, to: [`${dir}/b.img:0`], subjobSectors: '4096' },
+        ['--from', `${src}:0+8`, '--to', `${b}:0`, '--subjob-sectors', '4096'],
         /sub-job size must be .* from 8 to 2048/,
       ],
+      [['--from', `${src}:0+8`, '--to', `${b}:0`, '--pages', 'many'], /--pages must be a whole number, not 'many'/],
       [
-        { from: `${dir}/src.img:0+8`, to: [`${dir}/b.img:0`], pages: 'many' },
-        /--pages 'many': expected a whole number/,
-      ],
-      [
-        { from: `${dir}/src.img:0+8`, to: Array.from({ length: 9 }, (_, i) => `${dir}/b.img:${i * 8}`) },
+        ['--from', `${src}:0+8`, ...Array.from({ length: 9 }, (_, i) => ['--to', `${b}:${i * 8}`]).flat()],
         /9 destinations given, at most 8/,
       ],
-      [{ from: `${dir}/nope.img:0+8`, to: [`${dir}/b.img:0`] }, /nope\.img: cannot open/],
+      [['--from', `${dir}/nope.img:0+8`, '--to', `${b}:0`], /nope\.img: cannot open/],
     ];
-    for (const [opts, message] of cases) {
+    for (const [argv, message] of cases) {
       await expect(
-        runCopy(opts, () => undefined),
-        JSON.stringify(opts),
+        (async () => {
+          const cmd = parseVerb('copy', argv);
+          if (cmd.verb === 'copy') await runCopy(cmd.args, () => undefined);
+        })(),
+        argv.join(' '),
       ).rejects.toThrow(message);
     }
     expect((await readFile(join(dir, 'b.img'))).equals(before)).toBe(true);

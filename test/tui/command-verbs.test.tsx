@@ -75,12 +75,12 @@ describe('usage errors', () => {
   }
 
   it('parses the accepted forms', () => {
-    expect(parseCommand('wait m')).toEqual({ verb: 'wait', name: 'm' });
-    expect(parseCommand('wait m 3')).toEqual({ verb: 'wait', name: 'm', eventNr: 3 });
-    expect(parseCommand('remove_all -f')).toEqual({ verb: 'remove_all', force: true });
-    expect(parseCommand('remove_all')).toEqual({ verb: 'remove_all', force: false });
-    expect(parseCommand('deps')).toEqual({ verb: 'deps' });
-    expect(parseCommand('deps a')).toEqual({ verb: 'deps', name: 'a' });
+    expect(parseCommand('wait m')).toEqual({ verb: 'wait', args: { event: { name: 'm' } } });
+    expect(parseCommand('wait m 3')).toEqual({ verb: 'wait', args: { event: { name: 'm', eventNr: 3 } } });
+    expect(parseCommand('remove_all -f')).toEqual({ verb: 'remove_all', args: { force: true } });
+    expect(parseCommand('remove_all')).toEqual({ verb: 'remove_all', args: { force: false } });
+    expect(parseCommand('deps')).toEqual({ verb: 'deps', args: {} });
+    expect(parseCommand('deps a')).toEqual({ verb: 'deps', args: { name: 'a' } });
   });
 
   it('shows the refusal on the error line', async () => {
@@ -202,6 +202,19 @@ describe('verbs through the engine', () => {
       .split(/\s+/)
       .pop();
     expect(waited).toBe(`m: event number ${eventNr}`);
+  });
+
+  it('wait --for sync (the words dmsim takes) resolves once the mirror is in sync, with its status line', async () => {
+    const { run, dir, controller } = await embedded();
+    controller.pause();
+    await run(`create m 0 2048 mirror core 1 512 2 ${dir}/d1.img 0 ${dir}/d2.img 0`);
+    let waited: string | undefined;
+    const waiting = run('wait m --for sync').then((out) => (waited = out));
+    expect(await run('ls')).toMatch(/^m\t/);
+    expect(waited).toBeUndefined();
+    controller.unpause();
+    await waiting;
+    expect(waited).toMatch(/^m is in sync: 0 2048 mirror 2 \S+ \S+ 4\/4 1 AA 1 core$/);
   });
 });
 

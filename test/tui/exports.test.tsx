@@ -241,14 +241,12 @@ describe('exports in the TUI (embedded engine)', () => {
   it('refusals: usage errors before anything runs, the engine reason after', async () => {
     const { controller } = await embedded();
     expect(() => parseCommand('export')).toThrow('export: missing NAME; usage: export NAME');
-    expect(() => parseCommand('export base --listen')).toThrow('export: --listen needs an address');
+    expect(() => parseCommand('export base --listen')).toThrow("export: option '--listen <address>' argument missing");
     expect(() => parseCommand('export base extra')).toThrow("export: unexpected 'extra'");
     expect(() => parseCommand('unexport')).toThrow('unexport: missing NAME');
     expect(parseCommand('export base --listen=tcp:127.0.0.1:0 --read-only')).toEqual({
       verb: 'export',
-      name: 'base',
-      listen: 'tcp:127.0.0.1:0',
-      readOnly: true,
+      args: { name: 'base', listen: 'tcp:127.0.0.1:0', readOnly: true },
     });
     await expect(controller.run('unexport base')).rejects.toMatchObject({
       code: 'ENXIO',

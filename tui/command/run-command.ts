@@ -3,6 +3,7 @@
 // engine's private daemon or a running one; export/unexport too, as the daemon serves NBD), read/write through the mapped device, copy through a kcopyd
 // client of the embedded engine, mkimg on the local filesystem, and the fail/heal shortcuts.
 
+import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '../../src/base/errors.js';
 import { SECTOR_SIZE } from '../../src/base/size.js';
 import type { BlockDevice } from '../../src/block/block-device.js';
@@ -15,15 +16,20 @@ import {
   formatLs,
   formatMessageReply,
   formatOneDevice,
+  formatTableLines,
   formatTargets,
   formatVersion,
 } from '../../src/control/dmsetup-format.js';
+import { readTableFile, writePayload } from '../../src/control/grammar/sources.js';
+import type { CopyJob, TableSource } from '../../src/control/grammar/verbs.js';
+import type { RegionSpec } from '../../src/control/grammar/words.js';
 import type { Verb, VerbArgs, VerbResult } from '../../src/control/protocol.js';
 import { MAPPER_PREFIX } from '../../src/dm/device-pool.js';
 import { tableText } from '../../src/dm/table-line.js';
 import type { KcopydEnvironment } from '../../src/kcopyd/environment.js';
-import type { RegionWord, TuiCommand } from './parse-command.js';
-import { USAGE } from './parse-command.js';
+import type { IoRegion } from '../../src/kcopyd/types.js';
+import { type DeviceState, describeCondition, statusText, type WaitCondition } from '../../targets/wait-condition.js';
+import { type TuiCommand, USAGE } from './parse-command.js';
 
 /** The control-protocol verbs the command line needs (ControlClient has exactly these). */
 interface VerbClient {
@@ -38,6 +44,8 @@ export interface CommandContext {
   kcopyd: KcopydEnvironment | null;
   /** Opens /dev/mapper/NAME as a block device (embedded engine only). */
   openMapped: ((name: string) => Promise<BlockDevice>) | null;
+  /** `wait --for`: resolves once the device meets the condition (control/wait-for.ts, on the session's client). */
+  waitFor(name: string, condition: WaitCondition, timeoutMs?: number): Promise<DeviceState>;
   /** Tables replaced by `fail`, by device name, for `heal`. */
   failed: Map<string, string>;
   /** Takes a fresh snapshot of a device into the store (after it changed, or to drop it when gone). */
@@ -70,118 +78,123 @@ async function deviceNames(client: VerbClient): Promise<string[]> {
   return (await client.request('ls', {})).map((d) => d.name);
 }
 
+/** A table the command line names: its words, or a file (the UI has no stdin to read one from). */
+async function lineTable(verb: string, source: TableSource): Promise<string> {
+  if ('text' in source) return source.text;
+  if ('file' in source) return readTableFile(source.file);
+  throw new InvalidArgumentError(`${verb}: give the table after NAME (table lines separated by ";") or a file`);
+}
+
 /** Runs one command; resolves to the text to show (dmsetup's output for the read verbs). */
 export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<string> {
   const c = ctx.client;
   switch (cmd.verb) {
-    case 'create':
-      await c.request('create', { name: cmd.name, table: cmd.table });
-      await ctx.refresh(cmd.name);
-      return `created ${cmd.name}`;
-    case 'load':
-      await c.request('load', { name: cmd.name, table: cmd.table });
-      await ctx.refresh(cmd.name);
-      return `loaded the inactive table of ${cmd.name} (resume ${cmd.name} to make it live)`;
+    case 'create': {
+      const { name } = cmd.args.args;
+      await c.request('create', { ...cmd.args.args, table: await lineTable('create', cmd.args.table) });
+      await ctx.refresh(name);
+      return `created ${name}`;
+    }
+    case 'load': {
+      const { name } = cmd.args;
+      await c.request('load', { name, table: await lineTable('load', cmd.args.table) });
+      await ctx.refresh(name);
+      return `loaded the inactive table of ${name} (resume ${name} to make it live)`;
+    }
     case 'suspend':
-      await c.request('suspend', { name: cmd.name, noflush: cmd.noflush });
-      await ctx.refresh(cmd.name);
-      return `suspended ${cmd.name}`;
+      await c.request('suspend', cmd.args);
+      await ctx.refresh(cmd.args.name);
+      return `suspended ${cmd.args.name}`;
     case 'resume':
-      await c.request('resume', { name: cmd.name });
-      await ctx.refresh(cmd.name);
-      return `resumed ${cmd.name}`;
+      await c.request('resume', cmd.args);
+      await ctx.refresh(cmd.args.name);
+      return `resumed ${cmd.args.name}`;
     case 'remove':
-      await c.request('remove', { name: cmd.name, force: cmd.force });
-      ctx.failed.delete(cmd.name);
-      await ctx.refresh(cmd.name);
-      return `removed ${cmd.name}`;
+      await c.request('remove', cmd.args);
+      ctx.failed.delete(cmd.args.name);
+      await ctx.refresh(cmd.args.name);
+      return `removed ${cmd.args.name}`;
     case 'remove_all': {
       const names = await deviceNames(c);
-      await c.request('removeAll', { force: cmd.force });
+      await c.request('removeAll', cmd.args);
       ctx.failed.clear();
       // -f leaves busy devices in place with error tables: each name's snapshot says which.
       for (const n of names) await ctx.refresh(n);
       return names.length === 0 ? 'no devices to remove' : `removed all devices (${names.join(', ')})`;
     }
     case 'clear':
-      await c.request('clear', { name: cmd.name });
-      await ctx.refresh(cmd.name);
-      return `cleared the inactive table of ${cmd.name}`;
+      await c.request('clear', cmd.args);
+      await ctx.refresh(cmd.args.name);
+      return `cleared the inactive table of ${cmd.args.name}`;
     case 'wait': {
-      const now = await c.request(
-        'wait',
-        cmd.eventNr !== undefined ? { name: cmd.name, eventNr: cmd.eventNr } : { name: cmd.name },
-      );
-      return `${cmd.name}: event number ${now}`;
+      const words = cmd.args;
+      if ('event' in words) return `${words.event.name}: event number ${await c.request('wait', words.event)}`;
+      const state = await ctx.waitFor(words.name, words.condition, words.timeoutMs);
+      return `${words.name} is ${describeCondition(words.condition)}: ${statusText(state)}`;
     }
     case 'flush':
-      await c.request('flush', { name: cmd.name });
-      return `flushed ${cmd.name}`;
+      await c.request('flush', cmd.args);
+      return `flushed ${cmd.args.name}`;
     case 'deps':
-      return shown(
-        formatDeps(await c.request('deps', cmd.name !== undefined ? { name: cmd.name } : {}), cmd.name === undefined),
-      );
+      return shown(formatDeps(await c.request('deps', cmd.args), cmd.args.name === undefined));
     case 'targets':
-      return shown(formatTargets(await c.request('targets', {})));
+      return shown(formatTargets(await c.request('targets', cmd.args)));
     case 'version':
-      return shown(formatVersion(await c.request('version', {})));
+      return shown(formatVersion(await c.request('version', cmd.args)));
     case 'message':
-      return (
-        shown(
-          formatMessageReply(await c.request('message', { name: cmd.name, sector: cmd.sector, message: cmd.message })),
-        ) || 'message sent'
-      );
+      return shown(formatMessageReply(await c.request('message', cmd.args))) || 'message sent';
     case 'status':
     case 'table': {
-      const lines = await c.request(cmd.verb, cmd.name !== undefined ? { name: cmd.name } : {});
-      const text = cmd.name !== undefined ? formatOneDevice(lines) : formatAllDevices(await deviceNames(c), lines);
-      return shown(text);
+      const { name, target } = cmd.args;
+      const lines = cmd.verb === 'table' ? await c.request('table', cmd.args) : await c.request('status', cmd.args);
+      // As the CLI prints them: with --target, only the matching lines (NAME: in front when listing all).
+      if (target !== undefined) return shown(formatTableLines(lines, name === undefined));
+      return shown(name !== undefined ? formatOneDevice(lines) : formatAllDevices(await deviceNames(c), lines));
     }
     case 'info':
-      return (
-        formatInfo(await c.request('info', cmd.name !== undefined ? { name: cmd.name } : {})).replace(/\n+$/, '') ||
-        'No devices found'
-      );
+      return formatInfo(await c.request('info', cmd.args)).replace(/\n+$/, '') || 'No devices found';
     case 'ls':
-      return shown(formatLs(await c.request('ls', {})));
-    case 'write':
-      await c.write(cmd.name, cmd.sector, Buffer.alloc(cmd.count * SECTOR_SIZE, cmd.byte));
-      return `wrote ${cmd.count} sectors of 0x${cmd.byte.toString(16).padStart(2, '0')} at sector ${cmd.sector} of ${cmd.name}`;
+      return shown(formatLs(await c.request('ls', cmd.args)));
+    case 'write': {
+      const { name, sector, count, data } = cmd.args;
+      await c.write(name, sector, await writePayload(data, count));
+      const what = 'byte' in data ? `0x${data.byte.toString(16).padStart(2, '0')}` : data.file;
+      return `wrote ${count} sectors of ${what} at sector ${sector} of ${name}`;
+    }
     case 'read': {
-      const buf = await c.read(cmd.name, cmd.sector, cmd.count);
-      return `read ${cmd.count} sectors at ${cmd.sector} of ${cmd.name}: ${describeBytes(buf)}`;
+      const { name, sector, count, out } = cmd.args;
+      const buf = await c.read(name, sector, count);
+      if (out !== undefined) await writeFile(out, buf);
+      return `read ${count} sectors at ${sector} of ${name}${out !== undefined ? ` into ${out}` : ''}: ${describeBytes(buf)}`;
     }
     case 'copy':
-      return copy(cmd, ctx);
+      return copy(cmd.args, ctx);
     case 'mkimg': {
-      const bytes = await makeImage(cmd.path, cmd.size);
-      return `${cmd.path}: ${bytes / SECTOR_SIZE} sectors (${bytes} bytes), sparse`;
+      const { path, size, force } = cmd.args;
+      const bytes = await makeImage(path, size, { force });
+      return `${path}: ${bytes / SECTOR_SIZE} sectors (${bytes} bytes), sparse`;
     }
     case 'export': {
-      const exp = await c.request('export', {
-        name: cmd.name,
-        readOnly: cmd.readOnly,
-        ...(cmd.listen !== undefined ? { listen: cmd.listen } : {}),
-      });
-      await ctx.refresh(cmd.name);
-      return `exported ${cmd.name}${exp.readOnly ? ' read-only' : ''}: ${exp.uri}`;
+      const exp = await c.request('export', cmd.args);
+      await ctx.refresh(cmd.args.name);
+      return `exported ${cmd.args.name}${exp.readOnly ? ' read-only' : ''}: ${exp.uri}`;
     }
     case 'unexport':
-      await c.request('unexport', { name: cmd.name });
-      await ctx.refresh(cmd.name);
-      return `unexported ${cmd.name}`;
+      await c.request('unexport', cmd.args);
+      await ctx.refresh(cmd.args.name);
+      return `unexported ${cmd.args.name}`;
     case 'fail':
-      return fail(cmd.name, ctx);
+      return fail(cmd.args.name, ctx);
     case 'heal':
-      return heal(cmd.name, ctx);
+      return heal(cmd.args.name, ctx);
     case 'pause':
       return ctx.pause();
-    case 'resume-engine':
+    case 'unpause':
       return ctx.unpause();
     case 'step':
       return ctx.step();
     case 'help':
-      return cmd.topic !== undefined ? `usage: ${USAGE[cmd.topic]}` : Object.values(USAGE).join('\n');
+      return cmd.args.topic !== undefined ? `usage: ${USAGE[cmd.args.topic]}` : Object.values(USAGE).join('\n');
     case 'quit':
       await ctx.quit();
       return 'bye';
@@ -217,35 +230,48 @@ async function swapTable(ctx: CommandContext, name: string, table: string): Prom
   await ctx.client.request('resume', { name });
 }
 
-async function openRegion(word: RegionWord, ctx: CommandContext): Promise<BlockDevice> {
-  if (word.device.startsWith(MAPPER_PREFIX)) {
+async function openRegion(region: RegionSpec, ctx: CommandContext): Promise<BlockDevice> {
+  if (region.path.startsWith(MAPPER_PREFIX)) {
     if (!ctx.openMapped) throw new InvalidArgumentError('copy needs the embedded engine for mapped devices');
-    return ctx.openMapped(word.device.slice(MAPPER_PREFIX.length));
+    return ctx.openMapped(region.path.slice(MAPPER_PREFIX.length));
   }
-  return FileDevice.open(word.device);
+  return FileDevice.open(region.path);
 }
 
-/** `copy`: one kcopyd job of a 'copy' client, as `dmsim copy` runs it. */
-async function copy(cmd: Extract<TuiCommand, { verb: 'copy' }>, ctx: CommandContext): Promise<string> {
+/**
+ * `copy`: one kcopyd job of a 'copy' client of the UI's own engine, as `dmsim copy` runs it in its process
+ * (the engine's settings are the UI's: the options that set up a new engine are the CLI's).
+ */
+async function copy(job: CopyJob, ctx: CommandContext): Promise<string> {
   if (!ctx.kcopyd)
     throw new InvalidArgumentError('copy runs kcopyd in this process: not available when attached to a daemon');
-  const count = cmd.from.count!;
+  for (const [given, option] of [
+    [job.subJobSectors, '--subjob-sectors'],
+    [job.sharedPoolPages, '--shared-pages'],
+    [job.trace, '--trace'],
+  ] as const) {
+    if (given !== undefined)
+      throw new InvalidArgumentError(`copy: ${option} sets up a kcopyd engine of its own; here copy uses the UI's`);
+  }
   const opened: BlockDevice[] = [];
   try {
-    const source = await openRegion(cmd.from, ctx);
-    opened.push(source);
-    const dests = [];
-    for (const d of cmd.to) {
-      const dev = await openRegion(d, ctx);
-      opened.push(dev);
-      dests.push({ bdev: dev, sector: d.sector, count: d.count ?? count });
-    }
-    const client = ctx.kcopyd.createClient({ owner: 'copy' });
+    const open = async (r: RegionSpec): Promise<IoRegion> => {
+      const bdev = await openRegion(r, ctx);
+      opened.push(bdev);
+      return { bdev, sector: r.sector, count: job.count };
+    };
+    const source = job.source ? await open(job.source) : null;
+    const dests: IoRegion[] = [];
+    for (const d of job.dests) dests.push(await open(d));
+    const client = ctx.kcopyd.createClient({
+      owner: 'copy',
+      ...(job.reservePages !== undefined ? { reservePages: job.reservePages } : {}),
+    });
     try {
-      const r = await client.copyAsync({ bdev: source, sector: cmd.from.sector, count }, dests, {
-        ignoreError: cmd.ignoreError,
-      });
-      return `copied ${count} sectors: read_err=${r.readErr ? 1 : 0} write_err=0x${(r.writeErr >>> 0).toString(16)}`;
+      const flags = { ignoreError: job.ignoreError };
+      const r = source ? await client.copyAsync(source, dests, flags) : await client.zeroAsync(dests, flags);
+      if (job.fsync) for (const d of dests) await d.bdev.flush();
+      return `${source ? 'copied' : 'zeroed'} ${job.count} sectors: read_err=${r.readErr ? 1 : 0} write_err=0x${(r.writeErr >>> 0).toString(16)}`;
     } finally {
       await client.destroy();
     }

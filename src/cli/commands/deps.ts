@@ -2,23 +2,14 @@
 
 import type { Command } from 'commander';
 import { formatDeps } from '../../control/dmsetup-format.js';
-import {
-  type JsonOptions,
-  jsonOption,
-  printJson,
-  type SocketOptions,
-  socketOption,
-  withDaemon,
-} from '../daemon-session.js';
+import { printJson, registerVerb, withDaemon } from '../daemon-session.js';
 
 export function registerDeps(program: Command): void {
-  jsonOption(
-    socketOption(program.command('deps').description("list the devices a device's live table uses").argument('[name]')),
-  ).action(async (name: string | undefined, opts: SocketOptions & JsonOptions) => {
+  registerVerb(program, 'deps', { json: true }, async (args, opts) => {
     await withDaemon(opts, async (c) => {
-      const deps = await c.request('deps', name !== undefined ? { name } : {});
+      const deps = await c.request('deps', args);
       if (opts.json) printJson(deps);
-      else process.stdout.write(formatDeps(deps, name === undefined));
+      else process.stdout.write(formatDeps(deps, args.name === undefined));
     });
   });
 }

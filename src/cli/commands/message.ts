@@ -2,30 +2,12 @@
 
 import type { Command } from 'commander';
 import { formatMessageReply } from '../../control/dmsetup-format.js';
-import {
-  type JsonOptions,
-  jsonOption,
-  parseWholeNumber,
-  printJson,
-  type SocketOptions,
-  socketOption,
-  withDaemon,
-} from '../daemon-session.js';
+import { printJson, registerVerb, withDaemon } from '../daemon-session.js';
 
 export function registerMessage(program: Command): void {
-  jsonOption(
-    socketOption(
-      program
-        .command('message')
-        .description('send a message to the target that maps SECTOR')
-        .argument('<name>')
-        .argument('<sector>')
-        .argument('<message...>'),
-    ),
-  ).action(async (name: string, sectorText: string, message: string[], opts: SocketOptions & JsonOptions) => {
-    const sector = parseWholeNumber('SECTOR', sectorText);
+  registerVerb(program, 'message', { json: true }, async (args, opts) => {
     await withDaemon(opts, async (c) => {
-      const reply = await c.request('message', { name, sector, message });
+      const reply = await c.request('message', args);
       if (opts.json) printJson({ reply });
       else process.stdout.write(formatMessageReply(reply));
     });

@@ -1,17 +1,12 @@
-// `dmsim mkimg PATH SIZE`: makes a sparse image file (ftruncate; no blocks allocated).
+// `dmsim mkimg PATH SIZE [-f]`: makes a sparse image file (ftruncate; no blocks allocated).
 
 import type { Command } from 'commander';
 import { makeImage } from '../../block/image.js';
+import { registerVerb } from '../daemon-session.js';
 
 export function registerMkimg(program: Command): void {
-  program
-    .command('mkimg')
-    .description('make a sparse image file (SIZE: 2048s, 64M, 1G ...)')
-    .argument('<path>')
-    .argument('<size>')
-    .option('-f, --force', 'replace an existing file')
-    .action(async (path: string, size: string, opts: { force?: boolean }) => {
-      const bytes = await makeImage(path, size, opts);
-      process.stdout.write(`${path}: ${bytes / 512} sectors (${bytes} bytes), sparse\n`);
-    });
+  registerVerb(program, 'mkimg', { socket: false }, async ({ path, size, force }) => {
+    const bytes = await makeImage(path, size, { force });
+    process.stdout.write(`${path}: ${bytes / 512} sectors (${bytes} bytes), sparse\n`);
+  });
 }

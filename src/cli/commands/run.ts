@@ -2,9 +2,9 @@
 // headless and prints a TAP report; exit 0 only when every step held.
 
 import type { Command } from 'commander';
+import { wholeNumber } from '../../control/grammar/words.js';
 import { resolveSocketPath } from '../../control/socket-path.js';
 import { runScenario } from '../../scenario/run-scenario.js';
-import { parseWholeNumber } from '../daemon-session.js';
 
 export function registerRun(program: Command): void {
   program
@@ -22,7 +22,7 @@ export function registerRun(program: Command): void {
     .action(async (file: string, opts: { socket?: string; stepLimit?: string }) => {
       const socket =
         opts.socket === undefined ? undefined : resolveSocketPath(opts.socket === '-' ? undefined : opts.socket);
-      const stepLimitMs = opts.stepLimit === undefined ? undefined : parseWholeNumber('--step-limit', opts.stepLimit);
+      const stepLimitMs = opts.stepLimit === undefined ? undefined : wholeNumber('--step-limit', opts.stepLimit);
       const result = await runScenario(file, {
         ...(socket !== undefined ? { socket } : {}),
         ...(stepLimitMs !== undefined ? { stepLimitMs } : {}),

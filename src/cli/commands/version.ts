@@ -5,22 +5,13 @@
 import type { Command } from 'commander';
 import { DMSIM_VERSION } from '../../base/version.js';
 import { formatDriverVersion, formatLibraryVersion } from '../../control/dmsetup-format.js';
-import {
-  type JsonOptions,
-  jsonOption,
-  printJson,
-  type SocketOptions,
-  socketOption,
-  withDaemon,
-} from '../daemon-session.js';
+import { printJson, registerVerb, withDaemon } from '../daemon-session.js';
 
 export function registerVersion(program: Command): void {
-  jsonOption(
-    socketOption(program.command('version').description("print dmsim's and the driver interface's versions")),
-  ).action(async (opts: SocketOptions & JsonOptions) => {
+  registerVerb(program, 'version', { json: true }, async (args, opts) => {
     if (!opts.json) process.stdout.write(formatLibraryVersion(DMSIM_VERSION));
     await withDaemon(opts, async (c) => {
-      const v = await c.request('version', {});
+      const v = await c.request('version', args);
       if (opts.json) printJson({ client: DMSIM_VERSION, ...v });
       else process.stdout.write(formatDriverVersion(v.driver));
     });
