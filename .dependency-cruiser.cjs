@@ -57,7 +57,7 @@ module.exports = {
     ]),
     forbid(
       'control-below-ui',
-      'the daemon hosts NBD exports; it knows no lesson, command line or UI',
+      'the daemon hosts NBD exports and defines the command grammar; it knows no lesson, CLI or UI',
       '^src/control/',
       ['src/(scenario|cli)', 'tui'],
     ),

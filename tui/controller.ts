@@ -10,7 +10,6 @@ import { parseCommand } from './command/parse-command.js';
 import { type CommandContext, runCommand } from './command/run-command.js';
 import type { TuiSession } from './session.js';
 import type { EngineEvent } from './store/engine-event.js';
-import { str } from './store/engine-event.js';
 import type { ViewStore } from './store/store.js';
 
 /** Event kinds after which a device's table, status lines or export may have changed. */
@@ -59,10 +58,7 @@ export class TuiController {
 
   private onEvent(e: EngineEvent): void {
     this.store.dispatch(e);
-    if (DEVICE_CHANGES.test(e.type)) {
-      const name = str(e, 'device', 'name');
-      if (name) void this.refresh(name);
-    }
+    if (DEVICE_CHANGES.test(e.type) && 'device' in e) void this.refresh(e.device);
   }
 
   /** Re-reads one device's table, status and state into the store; a device that is gone leaves it. */

@@ -15,7 +15,7 @@ import { ControlDaemon } from '../src/control/daemon.js';
 import type { ControlEngine } from '../src/control/engine.js';
 import { KcopydEngine } from '../src/kcopyd/engine.js';
 import { AutoScheduler } from '../src/kcopyd/scheduler.js';
-import { asEngineEvent, type EngineEvent } from './store/engine-event.js';
+import type { EngineEvent } from './store/engine-event.js';
 
 export interface TuiSession {
   readonly mode: 'embedded' | 'attach';
@@ -86,10 +86,11 @@ export async function attach(socketPath: string): Promise<TuiSession> {
     throw e;
   });
   const listeners = new Set<(e: EngineEvent) => void>();
-  await stream.events((raw) => {
-    const e = asEngineEvent(raw);
-    if (e) for (const l of listeners) l(e);
-  });
+  const publish = (e: EngineEvent): void => {
+    for (const l of listeners) l(e);
+  };
+  // Events come checked (ControlClient.events); one the check refused reaches the log as a note of why.
+  await stream.events(publish, (reason) => publish({ type: 'tui.dropped', seq: 0, time: Date.now(), reason }));
   return {
     mode: 'attach',
     client,

@@ -3,7 +3,9 @@
 
 import { connect, type Socket } from 'node:net';
 import { DmError, IoError } from '../base/errors.js';
+import type { DmEvent } from '../base/events.js';
 import { SECTOR_SIZE } from '../base/size.js';
+import { parseEvent } from './event-schema.js';
 import { LineReader } from './line-reader.js';
 import {
   encodeLine,
@@ -30,7 +32,7 @@ interface Pending {
   parts?: unknown[];
   resolve(result: unknown): void;
   reject(error: Error): void;
-  onEvent?: (event: Record<string, unknown>) => void;
+  onEvent?: (event: unknown) => void;
 }
 
 export class ControlClient {
@@ -39,6 +41,7 @@ export class ControlClient {
   private closedError: Error | null = null;
   /** Called with each warning a reply carries (a table the daemon thinks is a mistake); the CLI prints them. */
   onWarning: ((message: string) => void) | undefined;
+  private dropped = 0;
   /** Settles when the connection is gone, for whatever reason. */
   readonly closed: Promise<void>;
 
@@ -80,9 +83,31 @@ export class ControlClient {
     return this.send(verb, withCwd) as Promise<VerbResult<V>>;
   }
 
-  /** Subscribes to the daemon's event stream; resolves once the daemon confirmed the subscription. */
-  async events(onEvent: (event: Record<string, unknown>) => void): Promise<void> {
-    await this.send('events', {}, onEvent);
+  /**
+   * Subscribes to the daemon's event stream; resolves once the daemon confirmed the subscription. Every event is
+   * checked here, once (event-schema.ts): onEvent gets typed DmEvents only; a malformed one is dropped, counted
+   * in droppedEvents and handed to onDropped with the reason.
+   */
+  async events(
+    onEvent: (event: DmEvent) => void,
+    onDropped: (reason: string) => void = () => undefined,
+  ): Promise<void> {
+    await this.send('events', {}, (raw) => {
+      let event: DmEvent;
+      try {
+        event = parseEvent(raw);
+      } catch (e) {
+        this.dropped++;
+        onDropped((e as Error).message);
+        return;
+      }
+      onEvent(event);
+    });
+  }
+
+  /** How many events the stream carried that were not valid DmEvents (see events()). */
+  get droppedEvents(): number {
+    return this.dropped;
   }
 
   /** Reads count sectors, split into requests of at most MAX_IO_SECTORS. */
@@ -135,7 +160,7 @@ export class ControlClient {
     const p = this.pending.get(id);
     if (!p) return;
     if ('event' in msg) {
-      p.onEvent?.(msg.event as Record<string, unknown>);
+      p.onEvent?.(msg.event);
       return;
     }
     if (typeof msg.warning === 'string') {

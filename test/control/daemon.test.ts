@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventBus } from '../../src/base/events.js';
+import { type DmEvent, EventBus } from '../../src/base/events.js';
 import { ControlClient, NoDaemonError } from '../../src/control/client.js';
 import { ControlDaemon } from '../../src/control/daemon.js';
 import { MAX_LINE_BYTES } from '../../src/control/protocol.js';
@@ -195,7 +195,7 @@ describe('daemon: clients', () => {
 
   it('streams bus events to an events subscriber', async () => {
     const c = await ControlClient.connect(socketPath);
-    const got: Array<Record<string, unknown>> = [];
+    const got: DmEvent[] = [];
     let arrived!: () => void;
     const seen = new Promise<void>((r) => (arrived = r));
     await c.events((e) => {
@@ -210,6 +210,33 @@ describe('daemon: clients', () => {
     expect(await other.request('ls', {})).toEqual([]);
     c.close();
     other.close();
+  });
+
+  it('drops a malformed event where it comes off the socket, counts it and says why', async () => {
+    const c = await ControlClient.connect(socketPath);
+    const got: DmEvent[] = [];
+    const dropped: string[] = [];
+    let arrived!: () => void;
+    const seen = new Promise<void>((r) => (arrived = r));
+    await c.events(
+      (e) => {
+        got.push(e);
+        arrived();
+      },
+      (reason) => dropped.push(reason),
+    );
+    // A daemon of another version, or a module that emits a field of the wrong type: sector is not a number.
+    bus.emit('io.error', { device: 'd', op: 'read', sector: '8', count: 1, code: 'EIO', message: 'x' } as never);
+    bus.emit('dm.resumed', {} as never);
+    bus.emit('dm.resumed', { device: 'd' });
+    await seen;
+    expect(got).toEqual([expect.objectContaining({ type: 'dm.resumed', device: 'd' })]);
+    expect(c.droppedEvents).toBe(2);
+    expect(dropped).toEqual([
+      `malformed io.error event: field 'sector' must be a number, not "8"`,
+      `malformed dm.resumed event: field 'device' is missing`,
+    ]);
+    c.close();
   });
 });
 

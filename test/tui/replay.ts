@@ -1,9 +1,11 @@
-// Loads a recorded event stream from fixtures/events/ (gzipped JSON lines) as the store's input.
+// Loads a recorded event stream from fixtures/events/ (gzipped JSON lines) as the store's input, each event
+// engine event checked as the daemon's stream is (a recording that no longer fits the event types fails here).
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { asEngineEvent, type EngineEvent } from '../../tui/store/engine-event.js';
+import { parseEvent } from '../../src/control/event-schema.js';
+import type { EngineEvent } from '../../tui/store/engine-event.js';
 
 export function loadStream(name: string): EngineEvent[] {
   const text = gunzipSync(
@@ -13,9 +15,13 @@ export function loadStream(name: string): EngineEvent[] {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l, i) => {
-      const e = asEngineEvent(JSON.parse(l));
-      if (!e) throw new Error(`${name}: line ${i + 1} is not an event`);
-      return e;
+      try {
+        const raw = JSON.parse(l) as { type?: unknown };
+        // The recorder's device snapshots are the UI's own notes (as TuiController takes them), not engine events.
+        return raw.type === 'tui.device' ? (raw as EngineEvent) : parseEvent(raw);
+      } catch (e) {
+        throw new Error(`${name}: line ${i + 1}: ${(e as Error).message}`);
+      }
     });
 }
 

@@ -2,11 +2,22 @@
 // failures.out, and reference/snapshot.md's documented examples) read into view fields, and the tree by stacking.
 
 import { describe, expect, it } from 'vitest';
+import { parseEvent } from '../../src/control/event-schema.js';
 import { cellCounts } from '../../tui/store/device-maps.js';
 import { deviceFromSnapshot, deviceTree } from '../../tui/store/devices.js';
 import type { EngineEvent } from '../../tui/store/engine-event.js';
 import { reduceAll } from '../../tui/store/reduce.js';
 import { initialState } from '../../tui/store/view-state.js';
+
+/** Why the socket's check refuses an event. */
+function reasonOf(raw: unknown): string {
+  try {
+    parseEvent(raw);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('the event was accepted');
+}
 
 let seq = 0;
 const ev = (type: string, fields: Record<string, unknown>): EngineEvent =>
@@ -167,8 +178,14 @@ describe('device events', () => {
     expect(s.devices.get('s')!.snapshot).toBeUndefined();
   });
 
-  it('an event kind the store does not know is logged, not dropped', () => {
-    const s = reduceAll(start, [ev('future.thing', { device: 'm', answer: 42 })]);
-    expect(s.log.entries[0]).toMatchObject({ device: 'm', text: 'future.thing answer=42', level: 'info' });
+  it('an event the socket dropped (a kind the client does not know) is logged as an error with the reason', () => {
+    const reason = reasonOf({ type: 'future.thing', seq: 1, time: 1, device: 'm', answer: 42 });
+    expect(reason).toBe('malformed event: unknown type "future.thing"');
+    const s = reduceAll(start, [ev('tui.dropped', { reason })]);
+    expect(s.log.entries[0]).toMatchObject({
+      device: '',
+      text: `dropped an event from the daemon: ${reason}`,
+      level: 'error',
+    });
   });
 });

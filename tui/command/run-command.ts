@@ -1,7 +1,8 @@
-// Runs a parsed command line against the engine: dmsetup verbs through the control protocol, printed by the
-// CLI's formatters (a `wait` is one more request in flight: the UI keeps going until its reply arrives) (the embedded
-// engine's private daemon or a running one; export/unexport too, as the daemon serves NBD), read/write through the mapped device, copy through a kcopyd
-// client of the embedded engine, mkimg on the local filesystem, and the fail/heal shortcuts.
+// Runs a parsed command line (parse-command.ts; the shared verbs' values come from src/control/grammar, as
+// `dmsim`'s do) against the engine: dmsetup verbs through the control protocol, printed by the CLI's formatters
+// (a `wait` is one more request in flight: the UI keeps going until its reply arrives), on the embedded engine's
+// private daemon or a running one (export/unexport too, as the daemon serves NBD); read/write through the mapped
+// device; copy through a kcopyd client of the embedded engine; mkimg on the local filesystem; fail/heal shortcuts.
 
 import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '../../src/base/errors.js';

@@ -1,63 +1,27 @@
-// EngineEvent: what the view-model store consumes. Events reach the TUI from three places — the in-process
-// bus (typed DmEvent), the daemon's `events` stream and recorded fixtures (both JSON lines) — so the store
-// reads their fields through these checked readers instead of trusting a compile-time shape.
+// EngineEvent: what the view-model store reduces. An engine event is a typed DmEvent: from the in-process bus,
+// or checked once where it came off the daemon's socket (src/control/event-schema.ts, in ControlClient.events)
+// or out of a recording; so the store reads its fields as typed. The UI's own notes (device snapshots, pause,
+// command output, lesson steps, a dropped event) are typed here the same way.
 
-export interface EngineEvent {
-  readonly type: string;
-  readonly seq: number;
-  readonly time: number;
+import type { DmEvent } from '../../src/base/events.js';
+
+/** The UI's notes, by kind (ViewStore.note stamps them like events). */
+export interface TuiEventMap {
+  /** A fresh snapshot of a device, taken through the verbs (its export from `ls`, as the daemon replied). */
+  'tui.device': { name: string; table: string; status: string; state: string; failed?: boolean; export?: unknown };
+  'tui.device-gone': { device: string };
+  'tui.paused': { paused: boolean };
+  /** The UI's clock: closes throughput buckets while no engine event arrives. */
+  'tui.tick': Record<string, never>;
+  'tui.output': { text: string };
+  /** A lesson step's outcome (scenario mode). */
+  'tui.lesson': { text: string; error: boolean };
+  /** An event the daemon sent that the client's check refused (it is not reduced). */
+  'tui.dropped': { reason: string };
 }
 
-function raw(e: EngineEvent, name: string): unknown {
-  return (e as unknown as Record<string, unknown>)[name];
-}
+export type TuiEventType = keyof TuiEventMap;
 
-/** The first of `names` that holds a finite number, else undefined. */
-export function num(e: EngineEvent, ...names: string[]): number | undefined {
-  for (const n of names) {
-    const v = raw(e, n);
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-    if (typeof v === 'boolean') return v ? 1 : 0;
-  }
-  return undefined;
-}
+export type TuiEvent = { [K in TuiEventType]: { type: K; seq: number; time: number } & TuiEventMap[K] }[TuiEventType];
 
-/** The first of `names` that holds a string (numbers are printed), else undefined. */
-export function str(e: EngineEvent, ...names: string[]): string | undefined {
-  for (const n of names) {
-    const v = raw(e, n);
-    if (typeof v === 'string') return v;
-    if (typeof v === 'number') return String(v);
-  }
-  return undefined;
-}
-
-export function bool(e: EngineEvent, ...names: string[]): boolean | undefined {
-  for (const n of names) {
-    const v = raw(e, n);
-    if (typeof v === 'boolean') return v;
-    if (typeof v === 'number') return v !== 0;
-  }
-  return undefined;
-}
-
-/** A list of strings (or of regions printed as strings) under the first of `names` that holds an array. */
-export function list(e: EngineEvent, ...names: string[]): unknown[] | undefined {
-  for (const n of names) {
-    const v = raw(e, n);
-    if (Array.isArray(v)) return v;
-  }
-  return undefined;
-}
-
-export function field(e: EngineEvent, name: string): unknown {
-  return raw(e, name);
-}
-
-/** Checks one parsed JSON value is an event (a JSON-lines record from a trace file or the daemon). */
-export function asEngineEvent(value: unknown): EngineEvent | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Record<string, unknown>;
-  if (typeof v.type !== 'string' || typeof v.seq !== 'number' || typeof v.time !== 'number') return undefined;
-  return value as EngineEvent;
-}
+export type EngineEvent = DmEvent | TuiEvent;

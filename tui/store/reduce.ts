@@ -1,7 +1,9 @@
 // The store's one entry point: reduce(state, event) -> state. Pure: the same stream always gives the same
-// view. Engine kinds are mapped to the slice reducers here; any kind without a mapping is still logged, so
-// an event added by another module shows up in the errors/events panel before the TUI learns to draw it.
+// view. Every event kind (DmEventMap's and the UI's own) is mapped to its slice reducer here, each given its
+// kind's typed event: the events were checked where they entered (the bus is typed; a daemon's stream is checked
+// at the socket), so the handlers read fields as they are. A kind without a handler does not compile.
 
+import type { KcopydJobPhase, KcopydRegionInfo } from '../../src/kcopyd/events.js';
 import { mapForDevice, setCells, setMap } from './device-maps.js';
 import {
   deviceFromSnapshot,
@@ -14,13 +16,17 @@ import {
   updateMirror,
   updateSnapshot,
 } from './devices.js';
-import { bool, type EngineEvent, field, list, num, str } from './engine-event.js';
+import type { EngineEvent } from './engine-event.js';
 import { appendLog, type LogLine, spanText } from './event-log.js';
 import { finishJob, newJob, putJob, removeClient, updateClient, updateJob } from './kcopyd-view.js';
 import { addBytes, advance } from './throughput.js';
 import type { CellState, DeviceRunState, JobStage, LogLevel, SnapshotView, ViewState } from './view-state.js';
 
-type Handler = (s: ViewState, e: EngineEvent) => ViewState;
+type Kind = EngineEvent['type'];
+type Of<K extends Kind> = Extract<EngineEvent, { type: K }>;
+type Handler<K extends Kind> = (s: ViewState, e: Of<K>) => ViewState;
+/** Events of any of the kinds K (for handlers several kinds share). */
+type Any<K extends Kind> = Of<K>;
 
 const SECTOR = 512;
 /** Regions of a split master not yet seen (its progress event comes before its first chunk). */
@@ -33,8 +39,8 @@ export function reduce(state: ViewState, e: EngineEvent): ViewState {
     now: Math.max(state.now, e.time),
     throughput: advance(state.throughput, e.time),
   };
-  const handler = HANDLERS[e.type];
-  return handler ? handler(timed, e) : log(timed, e, 'info', describe(e));
+  // HANDLERS maps each kind to the handler of that kind's events.
+  return (HANDLERS[e.type] as Handler<Kind>)(timed, e);
 }
 
 /** The event kinds the store draws (everything else only reaches the log). */
@@ -53,39 +59,31 @@ function log(s: ViewState, e: EngineEvent, level: LogLevel, text: string): ViewS
   return { ...s, log: appendLog(s.log, line) };
 }
 
+/** The device an event is about ('' for kcopyd's and the UI's own). */
 function deviceOf(e: EngineEvent): string {
-  return str(e, 'device', 'name') ?? '';
+  if ('device' in e) return e.device;
+  return e.type === 'tui.device' ? e.name : '';
 }
 
-/** A generic one-line description: the kind and its scalar fields. */
-function describe(e: EngineEvent): string {
-  const skip = new Set(['type', 'seq', 'time', 'device', 'name']);
-  const parts = Object.entries(e as unknown as Record<string, unknown>)
-    .filter(([k, v]) => !skip.has(k) && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'))
-    .map(([k, v]) => `${k}=${String(v)}`);
-  return [e.type, ...parts].join(' ');
-}
-
-/** A region as kcopyd events carry it ({device, sector, count}) as `device:sector+count`. */
-function regionText(v: unknown): string {
-  if (typeof v !== 'object' || v === null) return UNKNOWN;
-  const r = v as Record<string, unknown>;
-  return `${typeof r.device === 'string' ? r.device : UNKNOWN}:${String(r.sector ?? UNKNOWN)}+${String(r.count ?? UNKNOWN)}`;
+/** A region as kcopyd events carry it as `device:sector+count`. */
+function regionText(r: KcopydRegionInfo): string {
+  return `${r.device}:${r.sector}+${r.count}`;
 }
 
 // ---- handlers ---------------------------------------------------------------------------------------
 
-function onDeviceSnapshot(s: ViewState, e: EngineEvent): ViewState {
-  const name = str(e, 'name') ?? '';
-  const state: DeviceRunState = str(e, 'state') === 'SUSPENDED' ? 'SUSPENDED' : 'ACTIVE';
-  const exp = exportFrom(field(e, 'export'));
+function onDeviceSnapshot(s: ViewState, e: Of<'tui.device'>): ViewState {
+  const name = e.name;
+  const state: DeviceRunState = e.state === 'SUSPENDED' ? 'SUSPENDED' : 'ACTIVE';
+  // The export is the daemon's `ls` reply, not an event: read as a reply is.
+  const exp = exportFrom(e.export);
   const view = deviceFromSnapshot(
     {
       name,
-      table: str(e, 'table') ?? '',
-      status: str(e, 'status') ?? '',
+      table: e.table,
+      status: e.status,
       state,
-      failed: bool(e, 'failed') ?? false,
+      failed: e.failed ?? false,
       ...(exp ? { export: exp } : {}),
     },
     s.devices.get(name),
@@ -96,12 +94,12 @@ function onDeviceSnapshot(s: ViewState, e: EngineEvent): ViewState {
   return { ...s, devices: putDevice(s.devices, view), maps: keep ? s.maps : setMap(s.maps, name, fresh) };
 }
 
-function onDeviceGone(s: ViewState, e: EngineEvent): ViewState {
+function onDeviceGone(s: ViewState, e: Any<'tui.device-gone' | 'dm.removed'>): ViewState {
   const name = deviceOf(e);
   return { ...s, devices: removeDevice(s.devices, name), maps: setMap(s.maps, name, undefined) };
 }
 
-function onRunState(state: DeviceRunState): Handler {
+function onRunState<K extends 'dm.suspended' | 'dm.resumed'>(state: DeviceRunState): Handler<K> {
   return (s, e) => {
     const name = deviceOf(e);
     return log(
@@ -113,39 +111,26 @@ function onRunState(state: DeviceRunState): Handler {
   };
 }
 
-function onPaused(s: ViewState, e: EngineEvent): ViewState {
-  const paused = bool(e, 'paused') ?? false;
+function onPaused(s: ViewState, e: Of<'tui.paused'>): ViewState {
+  const paused = e.paused;
   return log({ ...s, paused }, e, 'info', paused ? 'kcopyd paused' : 'kcopyd resumed');
 }
 
-function onIoError(s: ViewState, e: EngineEvent): ViewState {
-  const first = num(e, 'sector') ?? 0;
-  const op = str(e, 'op') ?? 'io';
-  const code = str(e, 'code') ?? 'EIO';
-  const span = {
-    key: `${op}|${code}`,
-    first,
-    end: first + (num(e, 'count') ?? 0),
-    label: `${op} error`,
-    detail: str(e, 'message') ?? code,
-  };
+function onIoError(s: ViewState, e: Of<'io.error'>): ViewState {
+  const { sector: first, op, code } = e;
+  const span = { key: `${op}|${code}`, first, end: first + e.count, label: `${op} error`, detail: e.message };
   const line: LogLine = { seq: e.seq, time: e.time, level: 'error', device: deviceOf(e), text: spanText(span), span };
   return { ...s, log: appendLog(s.log, line) };
 }
 
 /** A completed read or write of a device nothing stacks on (so stacked I/O is not counted twice). */
-function onIo(s: ViewState, e: EngineEvent): ViewState {
-  const op = str(e, 'op');
-  const name = deviceOf(e);
-  if (op !== 'read' && op !== 'write') return s;
-  const held = [...s.devices.values()].some((d) => d.uses.includes(`/dev/mapper/${name}`));
-  return held ? s : { ...s, throughput: addBytes(s.throughput, op, (num(e, 'count') ?? 0) * SECTOR, e.time) };
+function onIo(s: ViewState, e: Of<'dm.io'>): ViewState {
+  const held = [...s.devices.values()].some((d) => d.uses.includes(`/dev/mapper/${e.device}`));
+  return held ? s : { ...s, throughput: addBytes(s.throughput, e.op, e.count * SECTOR, e.time) };
 }
 
-function onClient(s: ViewState, e: EngineEvent): ViewState {
-  const id = num(e, 'client') ?? 0;
-  const owner = str(e, 'owner') ?? '?';
-  const action = str(e, 'action');
+function onClient(s: ViewState, e: Of<'kcopyd.client'>): ViewState {
+  const { client: id, owner, action } = e;
   if (action === 'destroyed') {
     // Its finished jobs stay listed (a `copy` client lives only as long as its one job).
     const jobs = new Map([...s.jobs].filter(([, j]) => j.client !== id || j.stage === 'complete'));
@@ -153,77 +138,63 @@ function onClient(s: ViewState, e: EngineEvent): ViewState {
     return { ...s, clients: removeClient(s.clients, id), retiredClients, jobs };
   }
   if (action !== 'create') return s;
-  const reservePages = num(e, 'reservePages') ?? 0;
+  const reservePages = e.reservePages;
   // Clients come and go with every table and every `copy`: the kcopyd panel shows them, the log does not.
   return { ...s, clients: updateClient(s.clients, id, { owner, reservePages, reserveFree: reservePages }, owner) };
 }
 
-function onPool(s: ViewState, e: EngineEvent): ViewState {
-  const id = num(e, 'client') ?? 0;
+function onPool(s: ViewState, e: Of<'kcopyd.pool'>): ViewState {
+  const id = e.client;
   if (s.retiredClients.has(id)) return s;
-  const limit = field(e, 'sharedLimit');
-  const shared = {
-    limit: typeof limit === 'number' && Number.isFinite(limit) ? limit : null,
-    used: num(e, 'engineSharedUsed') ?? s.shared.used,
-  };
-  const c = s.clients.get(id);
+  const shared = { limit: e.sharedLimit, used: e.engineSharedUsed };
   const clients = updateClient(
     s.clients,
     id,
-    {
-      reservePages: num(e, 'reserveTotal') ?? c?.reservePages ?? 0,
-      reserveFree: num(e, 'reserveFree') ?? c?.reserveFree ?? 0,
-      sharedUsed: num(e, 'sharedUsed') ?? c?.sharedUsed ?? 0,
-    },
-    str(e, 'owner'),
+    { reservePages: e.reserveTotal, reserveFree: e.reserveFree, sharedUsed: e.sharedUsed },
+    e.owner,
   );
   return { ...s, shared, clients };
 }
 
-function onQueues(s: ViewState, e: EngineEvent): ViewState {
-  const id = num(e, 'client') ?? 0;
-  if (s.retiredClients.has(id)) return s;
-  const queues = {
-    pages: num(e, 'pagesJobs') ?? 0,
-    io: num(e, 'ioJobs') ?? 0,
-    complete: num(e, 'completeJobs') ?? 0,
-    callback: num(e, 'callbackJobs') ?? 0,
-  };
-  return { ...s, clients: updateClient(s.clients, id, { queues }, str(e, 'owner')) };
+function onQueues(s: ViewState, e: Of<'kcopyd.queues'>): ViewState {
+  if (s.retiredClients.has(e.client)) return s;
+  const queues = { pages: e.pagesJobs, io: e.ioJobs, complete: e.completeJobs, callback: e.callbackJobs };
+  return { ...s, clients: updateClient(s.clients, e.client, { queues }, e.owner) };
 }
 
 /** A region shifted back by a sub-job's offset: the master's region, from one of its chunks. */
-function masterRegion(v: unknown, offset: number, total: number): string {
-  if (typeof v === 'object' && v !== null) {
-    const r = v as Record<string, unknown>;
-    if (typeof r.sector === 'number') return regionText({ ...r, sector: r.sector - offset, count: total });
-  }
-  return regionText(v);
+function masterRegion(r: KcopydRegionInfo, offset: number, total: number): string {
+  return regionText({ ...r, sector: r.sector - offset, count: total });
 }
 
 /** The job's view, created on first sight; a split master first seen in a progress event gets its regions
  * from its first chunk (shifted back by the chunk's offset). */
-function ensureJob(s: ViewState, e: EngineEvent, id: number, total: number, offset: number): ViewState['jobs'] {
+function ensureJob(
+  s: ViewState,
+  e: Any<'kcopyd.job' | 'kcopyd.progress'>,
+  id: number,
+  total: number,
+  offset: number,
+): ViewState['jobs'] {
   const known = s.jobs.get(id);
-  const hasRegions = field(e, 'dests') !== undefined;
-  if (known && (known.source !== UNKNOWN || !hasRegions)) return s.jobs;
-  const client = num(e, 'client') ?? 0;
-  const source = field(e, 'source');
+  const job = e.type === 'kcopyd.job' ? e : undefined;
+  if (known && (known.source !== UNKNOWN || !job)) return s.jobs;
   const totalSectors = known?.totalSectors || total;
-  const regions = hasRegions
+  const regions = job
     ? {
-        source: source === null || source === undefined ? 'zero' : masterRegion(source, offset, totalSectors),
-        dests: (list(e, 'dests') ?? []).map((d) => masterRegion(d, offset, totalSectors)),
+        source: job.source === null ? 'zero' : masterRegion(job.source, offset, totalSectors),
+        dests: job.dests.map((d) => masterRegion(d, offset, totalSectors)),
       }
     : { source: UNKNOWN, dests: [] };
-  if (known) return putJob(s.jobs, { ...known, ...regions, kind: str(e, 'kind') === 'zero' ? 'zero' : 'copy' });
+  const kind = job?.kind === 'zero' ? 'zero' : 'copy';
+  if (known) return putJob(s.jobs, { ...known, ...regions, kind });
   return putJob(
     s.jobs,
     newJob({
       id,
-      client,
-      owner: str(e, 'owner') ?? s.clients.get(client)?.owner ?? '?',
-      kind: str(e, 'kind') === 'zero' ? 'zero' : 'copy',
+      client: e.client,
+      owner: e.owner,
+      kind,
       ...regions,
       totalSectors,
       startedAt: e.time,
@@ -231,7 +202,7 @@ function ensureJob(s: ViewState, e: EngineEvent, id: number, total: number, offs
   );
 }
 
-const PHASE_STAGE: Record<string, JobStage> = {
+const PHASE_STAGE: Partial<Record<KcopydJobPhase, JobStage>> = {
   queued: 'queued',
   'pages-wait': 'pages',
   'pages-taken': 'read',
@@ -246,26 +217,22 @@ const PHASE_STAGE: Record<string, JobStage> = {
  * kcopyd.job: the job list shows masters (unsplit jobs and split masters); a sub-job's phase moves its
  * master's stage. Prepared callbacks (kind callback) are not copies and are left out.
  */
-function onJob(s: ViewState, e: EngineEvent): ViewState {
-  if (str(e, 'kind') === 'callback') return s;
-  const id = num(e, 'job') ?? 0;
-  const master = num(e, 'master') ?? id;
-  const phase = str(e, 'phase') ?? '';
-  const count = num(e, 'count') ?? 0;
+function onJob(s: ViewState, e: Of<'kcopyd.job'>): ViewState {
+  if (e.kind === 'callback') return s;
+  const { job: id, master, phase, count } = e;
   let next: ViewState = s;
-  if (phase === 'write-done' && str(e, 'kind') === 'copy' && !bool(e, 'readErr') && !num(e, 'writeErr')) {
+  if (phase === 'write-done' && e.kind === 'copy' && !e.readErr && !e.writeErr) {
     next = { ...next, throughput: addBytes(next.throughput, 'copy', count * SECTOR, e.time) };
   }
   if (master !== id) {
     // A chunk of a split job: its master's view follows the most advanced chunk.
-    const jobs = ensureJob(next, e, master, 0, num(e, 'offset') ?? 0);
+    const jobs = ensureJob(next, e, master, 0, e.offset);
     const stage = PHASE_STAGE[phase];
     return { ...next, jobs: stage && stage !== 'queued' ? updateJob(jobs, master, () => ({ stage })) : jobs };
   }
   let jobs = ensureJob(next, e, id, count, 0);
   if (phase === 'complete') {
-    const readErr = bool(e, 'readErr') ?? false;
-    const writeErr = num(e, 'writeErr') ?? 0;
+    const { readErr, writeErr } = e;
     const job = jobs.get(id)!;
     jobs = finishJob(jobs, id, readErr, writeErr, e.time);
     const clients = updateClient(
@@ -283,78 +250,71 @@ function onJob(s: ViewState, e: EngineEvent): ViewState {
   jobs = updateJob(jobs, id, (j) => ({
     // A split master is queued only on complete_jobs; its stage comes from its chunks.
     stage: j.chunks > 1 ? j.stage : stage,
-    pages: num(e, 'pages') ?? j.pages,
-    readErr: bool(e, 'readErr') ?? j.readErr,
-    writeErr: num(e, 'writeErr') ?? j.writeErr,
+    pages: e.pages,
+    readErr: e.readErr,
+    writeErr: e.writeErr,
   }));
   return { ...next, jobs };
 }
 
 /** kcopyd.progress: a split master's chunks handed out, done and in flight. */
-function onProgress(s: ViewState, e: EngineEvent): ViewState {
-  const id = num(e, 'job') ?? 0;
-  const total = num(e, 'totalSectors') ?? 0;
+function onProgress(s: ViewState, e: Of<'kcopyd.progress'>): ViewState {
+  const { job: id, totalSectors: total } = e;
   const jobs = ensureJob(s, e, id, total, 0);
   return {
     ...s,
     jobs: updateJob(jobs, id, (j) => ({
       totalSectors: total || j.totalSectors,
-      doneSectors: num(e, 'doneSectors') ?? j.doneSectors,
-      chunks: num(e, 'chunks') ?? j.chunks,
-      subDone: num(e, 'chunksDone') ?? j.subDone,
-      subInFlight: num(e, 'inFlight') ?? j.subInFlight,
+      doneSectors: e.doneSectors,
+      chunks: e.chunks,
+      subDone: e.chunksDone,
+      subInFlight: e.inFlight,
     })),
   };
 }
 
 /** kcopyd.io-error: the failing job's master gets the error bit at once (the io.error event logs it). */
-function onKcopydIoError(s: ViewState, e: EngineEvent): ViewState {
-  const master = num(e, 'master') ?? num(e, 'job') ?? 0;
-  const dest = num(e, 'dest');
-  const jobs = updateJob(s.jobs, master, (j) =>
-    str(e, 'op') === 'read' ? { readErr: true } : { writeErr: (j.writeErr | (1 << (dest ?? 0))) >>> 0 },
+function onKcopydIoError(s: ViewState, e: Of<'kcopyd.io-error'>): ViewState {
+  const jobs = updateJob(s.jobs, e.master, (j) =>
+    e.op === 'read' ? { readErr: true } : { writeErr: (j.writeErr | (1 << (e.dest ?? 0))) >>> 0 },
   );
   return { ...s, jobs };
 }
 
-function onPass(s: ViewState, e: EngineEvent): ViewState {
-  return str(e, 'kind') === 'full' ? { ...s, passes: s.passes + 1 } : s;
+function onPass(s: ViewState, e: Of<'kcopyd.pass'>): ViewState {
+  return e.kind === 'full' ? { ...s, passes: s.passes + 1 } : s;
 }
 
 // ---- snapshot (targets/snapshot/events.ts) ----
 
 /** An exception was allocated: the chunk's copy is pending and the COW store grew by one chunk. */
-function onExceptionAllocated(s: ViewState, e: EngineEvent): ViewState {
-  const name = deviceOf(e);
-  const chunk = num(e, 'oldChunk') ?? 0;
-  const size = num(e, 'chunkSize') ?? 0;
+function onExceptionAllocated(s: ViewState, e: Of<'snapshot.exception.allocated'>): ViewState {
+  const { device: name, oldChunk: chunk, chunkSize: size } = e;
   const devices = updateDevice(s.devices, name, (d) =>
     d.snapshot ? { ...d, snapshot: { ...d.snapshot, allocated: d.snapshot.allocated + size } } : d,
   );
   return { ...s, devices, maps: setCells(s.maps, name, chunk, 1, 'pending') };
 }
 
-function onExceptionCommitted(s: ViewState, e: EngineEvent): ViewState {
-  const name = deviceOf(e);
-  const ok = bool(e, 'success') ?? true;
-  const next = { ...s, maps: setCells(s.maps, name, num(e, 'oldChunk') ?? 0, 1, ok ? 'remapped' : 'unmapped') };
-  return ok ? next : log(next, e, 'error', `exception for chunk ${num(e, 'oldChunk') ?? '?'} lost`);
+function onExceptionCommitted(s: ViewState, e: Of<'snapshot.exception.committed'>): ViewState {
+  const ok = e.success;
+  const next = { ...s, maps: setCells(s.maps, e.device, e.oldChunk, 1, ok ? 'remapped' : 'unmapped') };
+  return ok ? next : log(next, e, 'error', `exception for chunk ${e.oldChunk} lost`);
 }
 
-function onCopyFinished(s: ViewState, e: EngineEvent): ViewState {
-  const readErr = bool(e, 'readErr') ?? false;
-  const writeErr = num(e, 'writeErr') ?? 0;
+function onCopyFinished(s: ViewState, e: Of<'snapshot.copy.finished'>): ViewState {
+  const { readErr, writeErr } = e;
   if (!readErr && !writeErr) return s;
   return log(
     s,
     e,
     'error',
-    `COW copy of chunk ${num(e, 'oldChunk') ?? '?'} failed read_err=${readErr ? 1 : 0} write_err=0x${(writeErr >>> 0).toString(16)}`,
+    `COW copy of chunk ${e.oldChunk} failed read_err=${readErr ? 1 : 0} write_err=0x${(writeErr >>> 0).toString(16)}`,
   );
 }
 
-function onInvalidated(s: ViewState, e: EngineEvent): ViewState {
-  const reason = str(e, 'reason') ?? '';
+function onInvalidated(s: ViewState, e: Of<'snapshot.invalidated'>): ViewState {
+  const reason = e.reason;
   return log(
     { ...s, devices: updateSnapshot(s.devices, deviceOf(e), { invalid: true }) },
     e,
@@ -363,7 +323,7 @@ function onInvalidated(s: ViewState, e: EngineEvent): ViewState {
   );
 }
 
-function onOverflow(s: ViewState, e: EngineEvent): ViewState {
+function onOverflow(s: ViewState, e: Of<'snapshot.overflow'>): ViewState {
   return log(
     { ...s, devices: updateSnapshot(s.devices, deviceOf(e), { overflow: true }) },
     e,
@@ -372,21 +332,15 @@ function onOverflow(s: ViewState, e: EngineEvent): ViewState {
   );
 }
 
-function onMergeProgress(s: ViewState, e: EngineEvent): ViewState {
-  const name = deviceOf(e);
-  const change: Partial<SnapshotView> = { merging: true };
-  const allocated = num(e, 'sectorsAllocated');
-  const metadata = num(e, 'metadataSectors');
-  if (allocated !== undefined) change.allocated = allocated;
-  if (metadata !== undefined) change.metadata = metadata;
-  const maps = setCells(s.maps, name, num(e, 'firstOldChunk') ?? 0, num(e, 'chunks') ?? 0, 'unmapped');
+function onMergeProgress(s: ViewState, e: Of<'snapshot.merge.progress'>): ViewState {
+  const name = e.device;
+  const change: Partial<SnapshotView> = { merging: true, allocated: e.sectorsAllocated, metadata: e.metadataSectors };
+  const maps = setCells(s.maps, name, e.firstOldChunk, e.chunks, 'unmapped');
   return { ...s, devices: updateSnapshot(s.devices, name, change), maps };
 }
 
-function onMergeState(s: ViewState, e: EngineEvent): ViewState {
-  const name = deviceOf(e);
-  const state = str(e, 'state') ?? '';
-  const reason = str(e, 'reason') ?? '';
+function onMergeState(s: ViewState, e: Of<'snapshot.merge.state'>): ViewState {
+  const { device: name, state, reason } = e;
   const devices = updateSnapshot(s.devices, name, {
     merging: state === 'running',
     ...(state === 'failed' ? { mergeFailed: true } : {}),
@@ -401,12 +355,11 @@ function onMergeState(s: ViewState, e: EngineEvent): ViewState {
 
 // ---- NBD exports (src/nbd/export-events.ts) ----
 
-function onExport(s: ViewState, e: EngineEvent): ViewState {
-  const name = deviceOf(e);
-  if (str(e, 'action') === 'unexported')
+function onExport(s: ViewState, e: Of<'nbd.export'>): ViewState {
+  const name = e.device;
+  if (e.action === 'unexported')
     return log({ ...s, devices: setExport(s.devices, name, undefined) }, e, 'info', 'NBD export withdrawn');
-  const exp = exportFrom(e);
-  if (!exp) return log(s, e, 'info', describe(e));
+  const exp = { listen: e.listen, uri: e.uri, readOnly: e.readOnly, clients: e.clients };
   return log(
     { ...s, devices: setExport(s.devices, name, exp) },
     e,
@@ -415,102 +368,75 @@ function onExport(s: ViewState, e: EngineEvent): ViewState {
   );
 }
 
-function onNbdClient(s: ViewState, e: EngineEvent): ViewState {
-  const name = deviceOf(e);
-  const clients = num(e, 'clients');
+function onNbdClient(s: ViewState, e: Of<'nbd.client'>): ViewState {
+  const { device: name, clients } = e;
   const exp = s.devices.get(name)?.export;
-  const devices = exp && clients !== undefined ? setExport(s.devices, name, { ...exp, clients }) : s.devices;
+  const devices = exp ? setExport(s.devices, name, { ...exp, clients }) : s.devices;
   // Without the count in the text, a client opening several connections at once (nbdcopy) makes one line.
-  return log({ ...s, devices }, e, 'info', `NBD client ${str(e, 'action') ?? 'changed'}`);
+  return log({ ...s, devices }, e, 'info', `NBD client ${e.action}`);
 }
 
 // ---- mirror (targets/mirror/mirror-events.ts) ----
 
-const REGION_STATES: Record<string, CellState> = {
-  clean: 'clean',
-  dirty: 'dirty',
-  nosync: 'nosync',
-  recovering: 'recovering',
-};
-
-function onRegion(s: ViewState, e: EngineEvent): ViewState {
-  const state = REGION_STATES[str(e, 'state') ?? ''];
-  return state ? { ...s, maps: setCells(s.maps, deviceOf(e), num(e, 'region') ?? 0, 1, state) } : s;
+function onRegion(s: ViewState, e: Of<'mirror.region'>): ViewState {
+  // The region map's cells are named after the region-hash states.
+  const state: CellState = e.state;
+  return { ...s, maps: setCells(s.maps, e.device, e.region, 1, state) };
 }
 
-function onRecovery(s: ViewState, e: EngineEvent): ViewState {
-  const name = deviceOf(e);
-  const region = num(e, 'region') ?? 0;
-  if (str(e, 'phase') === 'start') return { ...s, maps: setCells(s.maps, name, region, 1, 'recovering') };
-  if (bool(e, 'ok') === true) return { ...s, maps: setCells(s.maps, name, region, 1, 'clean') };
-  if (bool(e, 'ok') === false) {
+function onRecovery(s: ViewState, e: Of<'mirror.recovery'>): ViewState {
+  const { device: name, region } = e;
+  if (e.phase === 'start') return { ...s, maps: setCells(s.maps, name, region, 1, 'recovering') };
+  if (e.ok === true) return { ...s, maps: setCells(s.maps, name, region, 1, 'clean') };
+  if (e.ok === false) {
     return log(
       { ...s, maps: setCells(s.maps, name, region, 1, 'nosync') },
       e,
       'error',
-      `resync of region ${region} failed read_err=${bool(e, 'readErr') ? 1 : 0} write_err=0x${((num(e, 'writeErr') ?? 0) >>> 0).toString(16)}`,
+      `resync of region ${region} failed read_err=${e.readErr ? 1 : 0} write_err=0x${((e.writeErr ?? 0) >>> 0).toString(16)}`,
     );
   }
   return s;
 }
 
-function onSync(s: ViewState, e: EngineEvent): ViewState {
-  const name = deviceOf(e);
-  const inSync = num(e, 'inSync');
-  const total = num(e, 'total');
-  const next = {
-    ...s,
-    devices: updateMirror(s.devices, name, (m) => ({ inSync: inSync ?? m.inSync, regions: total ?? m.regions })),
-  };
-  return bool(e, 'complete') ? log(next, e, 'info', 'mirror in sync') : next;
+function onSync(s: ViewState, e: Of<'mirror.sync'>): ViewState {
+  const next = { ...s, devices: updateMirror(s.devices, e.device, () => ({ inSync: e.inSync, regions: e.total })) };
+  return e.complete ? log(next, e, 'info', 'mirror in sync') : next;
 }
 
-function onLeg(s: ViewState, e: EngineEvent): ViewState {
-  const name = deviceOf(e);
-  const leg = num(e, 'leg') ?? 0;
-  const health = str(e, 'health') ?? 'A';
-  const reason = str(e, 'reason') ?? '';
-  const primary = num(e, 'defaultLeg');
-  const devices = updateMirror(s.devices, name, (m) => ({
-    health: setHealth(m.health, leg, health),
-    primary: primary ?? m.primary,
-  }));
+function onLeg(s: ViewState, e: Of<'mirror.leg'>): ViewState {
+  const { leg, health, reason, defaultLeg: primary } = e;
+  const devices = updateMirror(s.devices, e.device, (m) => ({ health: setHealth(m.health, leg, health), primary }));
   const text =
     reason === 'default'
-      ? `primary switched to leg ${primary ?? '?'} (${str(e, 'name') ?? ''})`
+      ? `primary switched to leg ${primary} (${e.name})`
       : reason === 'reset'
         ? `leg ${leg} health reset to ${health}`
-        : `leg ${leg} (${str(e, 'name') ?? ''}) ${reason} failure: health ${health}`;
+        : `leg ${leg} (${e.name}) ${reason} failure: health ${health}`;
   return log({ ...s, devices }, e, reason === 'reset' ? 'info' : 'error', text);
 }
 
-function onMirrorLog(s: ViewState, e: EngineEvent): ViewState {
-  const health = str(e, 'health') ?? 'A';
-  const name = deviceOf(e);
-  const devices = updateMirror(s.devices, name, (m) => ({ log: m.log.replace(/ [ADF]$/, ` ${health}`) }));
-  return log({ ...s, devices }, e, health === 'A' ? 'info' : 'error', `log ${str(e, 'log') ?? ''} health ${health}`);
+function onMirrorLog(s: ViewState, e: Of<'mirror.log'>): ViewState {
+  const health = e.health;
+  const devices = updateMirror(s.devices, e.device, (m) => ({ log: m.log.replace(/ [ADF]$/, ` ${health}`) }));
+  return log({ ...s, devices }, e, health === 'A' ? 'info' : 'error', `log ${e.log} health ${health}`);
 }
 
-const HANDLERS: Record<string, Handler> = {
+const HANDLERS: { [K in Kind]: Handler<K> } = {
   'tui.device': onDeviceSnapshot,
   'tui.device-gone': onDeviceGone,
   'tui.paused': onPaused,
   // The TUI's clock: closes throughput buckets while no engine event arrives (reduce() advances them).
   'tui.tick': (s) => s,
-  'tui.output': (s, e) => log(s, e, 'info', `> ${str(e, 'text') ?? ''}`),
+  'tui.output': (s, e) => log(s, e, 'info', `> ${e.text}`),
   // A lesson's step outcome (scenario mode): a step that is not ok is an error.
-  'tui.lesson': (s, e) => log(s, e, bool(e, 'error') ? 'error' : 'info', str(e, 'text') ?? ''),
+  'tui.lesson': (s, e) => log(s, e, e.error ? 'error' : 'info', e.text),
+  'tui.dropped': (s, e) => log(s, e, 'error', `dropped an event from the daemon: ${e.reason}`),
   'io.error': onIoError,
   'dm.io': onIo,
   'dm.created': (s, e) => log(s, e, 'info', 'created'),
   'dm.removed': (s, e) => log(onDeviceGone(s, e), e, 'info', 'removed'),
-  'dm.loaded': (s, e) =>
-    log(
-      s,
-      e,
-      'info',
-      `table loaded (inactive): ${num(e, 'targets') ?? '?'} targets, ${num(e, 'sizeSectors') ?? '?'} sectors`,
-    ),
+  'dm.loaded': (s, e) => log(s, e, 'info', `table loaded (inactive): ${e.targets} targets, ${e.sizeSectors} sectors`),
   'dm.table_swapped': (s, e) => log(s, e, 'info', 'new table live'),
   'dm.suspended': onRunState('SUSPENDED'),
   'dm.resumed': onRunState('ACTIVE'),
@@ -527,7 +453,7 @@ const HANDLERS: Record<string, Handler> = {
   'snapshot.exception.committed': onExceptionCommitted,
   'snapshot.copy.started': (s, e) => ({
     ...s,
-    maps: setCells(s.maps, deviceOf(e), num(e, 'oldChunk') ?? 0, 1, 'pending'),
+    maps: setCells(s.maps, e.device, e.oldChunk, 1, 'pending'),
   }),
   'snapshot.copy.finished': onCopyFinished,
   'snapshot.invalidated': onInvalidated,
@@ -539,19 +465,14 @@ const HANDLERS: Record<string, Handler> = {
   'mirror.sync': onSync,
   'mirror.leg': onLeg,
   'mirror.log': onMirrorLog,
-  'dm.warning': (s, e) => log(s, e, 'warn', str(e, 'message') ?? ''),
+  'dm.warning': (s, e) => log(s, e, 'warn', e.message),
   // dm-thin: what the kernel logs, and each block provisioned (the pool and map panels are still to come).
-  'thin.pool.mode': (s, e) => log(s, e, str(e, 'mode') === 'write' ? 'info' : 'error', str(e, 'message') ?? ''),
-  'thin.pool.low_water': (s, e) => log(s, e, 'warn', str(e, 'message') ?? ''),
-  'thin.pool.metadata_error': (s, e) => log(s, e, 'error', str(e, 'message') ?? ''),
+  'thin.pool.mode': (s, e) => log(s, e, e.mode === 'write' ? 'info' : 'error', e.message),
+  'thin.pool.low_water': (s, e) => log(s, e, 'warn', e.message),
+  'thin.pool.metadata_error': (s, e) => log(s, e, 'error', e.message),
   'thin.pool.commit': (s) => s,
   'thin.provision': (s, e) =>
-    log(
-      s,
-      e,
-      'info',
-      `thin ${num(e, 'thinId') ?? '?'}: block ${num(e, 'virtBlock') ?? '?'} -> data block ${num(e, 'dataBlock') ?? '?'} (${str(e, 'how') ?? ''})`,
-    ),
+    log(s, e, 'info', `thin ${e.thinId}: block ${e.virtBlock} -> data block ${e.dataBlock} (${e.how})`),
   'nbd.export': onExport,
   'nbd.client': onNbdClient,
 };

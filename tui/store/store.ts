@@ -1,7 +1,7 @@
 // ViewStore: holds the ViewState, applies events as they come (none is dropped or coalesced), and publishes
 // the state to subscribers at most `maxFps` times a second, so a burst of thousands of events costs one frame.
 
-import type { EngineEvent } from './engine-event.js';
+import type { EngineEvent, TuiEvent, TuiEventMap, TuiEventType } from './engine-event.js';
 import { reduce } from './reduce.js';
 import { initialState, type ViewState } from './view-state.js';
 
@@ -47,9 +47,9 @@ export class ViewStore {
   }
 
   /** A TUI-side action (device snapshot, pause, fail/heal marks) stamped like an event. */
-  note(type: string, fields: Record<string, unknown>, time = Date.now()): void {
+  note<K extends TuiEventType>(type: K, fields: TuiEventMap[K], time = Date.now()): void {
     // It belongs to no engine stream, so it takes the current position rather than a sequence number.
-    this.dispatch({ ...fields, type, seq: this.state.seq, time } as EngineEvent);
+    this.dispatch({ ...fields, type, seq: this.state.seq, time } as TuiEvent);
   }
 
   /** Publishes now (tests, and the final frame before quitting). */

@@ -1,4 +1,5 @@
-// `dmsim events`: follows the daemon's event bus, one JSON object per line, until interrupted.
+// `dmsim events`: follows the daemon's event bus, one JSON object per line, until interrupted. An event the
+// client's check refuses (src/control/event-schema.ts) is reported on stderr instead.
 
 import type { Command } from 'commander';
 import { ControlClient } from '../../control/client.js';
@@ -9,7 +10,10 @@ export function registerEvents(program: Command): void {
   socketOption(program.command('events').description("stream the daemon's events as JSON lines")).action(
     async (opts: SocketOptions) => {
       const client = await ControlClient.connect(resolveSocketPath(opts.socket));
-      await client.events((event) => process.stdout.write(`${JSON.stringify(event)}\n`));
+      await client.events(
+        (event) => process.stdout.write(`${JSON.stringify(event)}\n`),
+        (reason) => process.stderr.write(`dmsim: dropped an event: ${reason}\n`),
+      );
       // Runs until the daemon goes away or the user interrupts.
       await client.closed;
     },
