@@ -35,7 +35,9 @@ export function buildProgram(): Command {
   const program = new Command('dmsim')
     .description('Linux device-mapper in user space')
     .version(DMSIM_VERSION, '-V, --version')
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    // A verb of the shared grammar shows its usage (NAME, SECTOR ...), which says which words it needs.
+    .configureHelp({ subcommandTerm: (c) => [[c.name(), ...c.aliases()].join('|'), c.usage()].join(' ').trimEnd() });
   registerMkimg(program);
   registerCreate(program);
   registerLoad(program);

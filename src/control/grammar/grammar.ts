@@ -76,12 +76,17 @@ function argUsage(a: ArgDef): string {
   return a.optional ? `[${word}]` : word;
 }
 
-/** "wait NAME [EVENT_NR]", with the grammar's note after it. */
-export function usageOf(word: string, g: VerbGrammar<unknown>): string {
+/** The words after the verb: "NAME [EVENT_NR]". */
+function usageWords(g: VerbGrammar<unknown>): string[] {
   const options = g.options ?? [];
   const shown = options.filter((o) => o.inUsage !== false).map(optionUsage);
   const more = shown.length < options.length ? ['[options]'] : [];
-  const words = [word, ...g.args.map(argUsage), ...shown, ...more].join(' ');
+  return [...g.args.map(argUsage), ...shown, ...more];
+}
+
+/** "wait NAME [EVENT_NR]", with the grammar's note after it. */
+export function usageOf(word: string, g: VerbGrammar<unknown>): string {
+  const words = [word, ...usageWords(g)].join(' ');
   return g.note !== undefined ? `${words}   (${g.note})` : words;
 }
 
@@ -94,18 +99,18 @@ export function verbCommand(word: string, g: VerbGrammar<unknown>): Command {
   const usage = usageOf(word, g);
   const cmd = new Command(word)
     .description(g.summary)
-    .usage(usage.slice(word.length + 1) || '[options]')
+    .usage(usageWords(g).join(' '))
     .allowExcessArguments(true)
     .configureOutput({ outputError: () => undefined })
     .exitOverride((e: CommanderError) => {
       if (e.exitCode === 0) throw e; // --help, --version: not a refusal
       throw new UsageError(word, e.message.replace(/^error: /, ''), usage);
     });
+  if (g.note !== undefined) cmd.addHelpText('after', `\n${g.note}`);
   for (const a of g.aliases ?? []) cmd.alias(a);
-  for (const a of g.args)
-    cmd.argument(`[${a.name.toLowerCase()}${a.variadic ? '...' : ''}]`, a.description ?? a.name.toLowerCase());
+  for (const a of g.args) cmd.argument(`[${a.name.toLowerCase()}${a.variadic ? '...' : ''}]`, a.description);
   for (const o of g.options ?? []) {
-    if (o.repeat) cmd.option(o.flags, o.description, (v: string, all: string[]) => [...all, v], [] as string[]);
+    if (o.repeat) cmd.option(o.flags, o.description, (v: string, all: string[] | undefined) => [...(all ?? []), v]);
     else cmd.option(o.flags, o.description);
   }
   return cmd;
