@@ -165,3 +165,35 @@ describe('attached to a daemon', () => {
     expect((await readdir(dir)).includes('control.sock')).toBe(true); // the daemon is still there
   });
 });
+
+describe('attached: an event the socket check refuses', () => {
+  it('is dropped before the store and logged with the reason; the events after it are reduced', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dmsim-tui-attach-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const bus = new EventBus();
+    const daemon = new ControlDaemon({ engine: new DeviceMapper({ bus }), bus, version: 'test' });
+    await daemon.listen(join(dir, 'control.sock'));
+    cleanups.push(() => daemon.close());
+    const session = await attach(join(dir, 'control.sock'));
+    const store = new ViewStore({ state: initialState(0), timer: manualTimer });
+    const controller = new TuiController(session, store, 'attached');
+    await controller.start();
+    cleanups.push(() => controller.quit());
+    const resumed = new Promise<void>((resolve) =>
+      session.subscribe((e) => {
+        if (e.type === 'dm.resumed') resolve();
+      }),
+    );
+    // A module emitting a field of the wrong type (a count as text): the daemon sends it as it is.
+    bus.emit('dm.io', { device: 'x', op: 'write', sector: 0, count: '8' } as never);
+    bus.emit('dm.resumed', { device: 'x' });
+    await resumed;
+    store.flush();
+    const log = store.getSnapshot().log.entries.map((l) => `${l.level} ${l.device}: ${l.text}`);
+    expect(log).toEqual([
+      'info x: resumed',
+      `error : dropped an event from the daemon: malformed dm.io event: field 'count' must be a number, not "8"`,
+    ]);
+    expect(store.getSnapshot().throughput.totals.write).toBe(0);
+  });
+});
