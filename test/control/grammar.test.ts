@@ -136,6 +136,20 @@ describe('the CLI and the TUI refuse the same words with the same message', () =
     expect(await cliRefusal(argv)).toBe(tui);
   });
 
+  it('wait --for: a condition it does not know, and EVENT_NR with it, the same on both sides', async () => {
+    for (const argv of [
+      ['wait', 'lin', '--for', 'nope'],
+      ['wait', 'lin', '3', '--for', 'sync'],
+      ['wait', 'lin', '--timeout', '1'],
+    ]) {
+      const tui = tuiRefusal(argv);
+      expect(tui).toMatch(
+        /^wait: (--for takes sync, merged, invalid, not 'nope'|give either EVENT_NR or --for, not both|--timeout goes with --for); usage: wait /,
+      );
+      expect(await cliRefusal(argv)).toBe(tui);
+    }
+  });
+
   it('the dmsim process prints the refusal as one line and exits 1', () => {
     const argv = ['copy', 'disk.img', 'copy.img:0'];
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...argv], {
