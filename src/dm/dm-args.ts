@@ -110,3 +110,26 @@ export async function lookupDevice(ctx: TargetContext, args: readonly string[], 
     throw new TargetArgumentError('Device lookup failed', argIndex, e instanceof Error ? e.message : String(e), code);
   }
 }
+
+/**
+ * dm_get_device for a constructor argument whose failure has its own ti->error (`error`): refused with that
+ * reason and why, naming the argument, with the failure's own code (ENODEV when it has none).
+ */
+export async function getArgDevice(
+  ctx: TargetContext,
+  word: string,
+  mode: 'r' | 'rw',
+  argIndex: number,
+  error: string,
+): Promise<DmDevice> {
+  try {
+    return await ctx.getDevice(word, mode);
+  } catch (e) {
+    throw new TargetArgumentError(
+      error,
+      argIndex,
+      e instanceof Error ? e.message : String(e),
+      e instanceof DmError ? e.code : 'ENODEV',
+    );
+  }
+}

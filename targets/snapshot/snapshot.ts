@@ -8,7 +8,7 @@ import { DmError, InvalidArgumentError, IoError } from '../../src/base/errors.js
 import { SECTOR_SIZE } from '../../src/base/size.js';
 import type { BlockDevice, DiscardLimits } from '../../src/block/block-device.js';
 import type { Bio } from '../../src/dm/bio.js';
-import { TargetArgumentError } from '../../src/dm/dm-args.js';
+import { getArgDevice, TargetArgumentError } from '../../src/dm/dm-args.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
 import type { KcopydClient } from '../../src/kcopyd/types.js';
 import { ChunkTracker } from './chunk-tracker.js';
@@ -23,26 +23,6 @@ import { formatSnapshotStatus, formatSnapshotTable } from './status.js';
 import { TransientStore } from './transient-store.js';
 
 type AllocationCause = 'origin-write' | 'snapshot-write' | 'merge';
-
-/** dm_get_device for a constructor argument, refused with the kernel's ti->error and why. */
-async function openDevice(
-  ctx: TargetContext,
-  word: string,
-  mode: 'r' | 'rw',
-  argIndex: number,
-  error: string,
-): Promise<DmDevice> {
-  try {
-    return await ctx.getDevice(word, mode);
-  } catch (e) {
-    throw new TargetArgumentError(
-      error,
-      argIndex,
-      e instanceof Error ? e.message : String(e),
-      e instanceof DmError ? e.code : 'ENODEV',
-    );
-  }
-}
 
 export class Snapshot implements Target, RegisteredSnapshot {
   readonly merging: boolean = false;
@@ -104,8 +84,8 @@ export class Snapshot implements Target, RegisteredSnapshot {
     make: (a: SnapshotArgs, origin: DmDevice, cow: DmDevice, store: ExceptionStore, handover: boolean) => T,
   ): Promise<T> {
     const a = parseSnapshotArgs(args);
-    const origin = await openDevice(ctx, a.originPath, merging ? 'rw' : 'r', 0, 'Error opening origin device');
-    const cow = await openDevice(ctx, a.cowPath, ctx.readOnly ? 'r' : 'rw', 1, 'Cannot get COW device');
+    const origin = await getArgDevice(ctx, a.originPath, merging ? 'rw' : 'r', 0, 'Error opening origin device');
+    const cow = await getArgDevice(ctx, a.cowPath, ctx.readOnly ? 'r' : 'rw', 1, 'Cannot get COW device');
     if (sameDevice(cow.bdev, origin.bdev))
       throw new TargetArgumentError('COW device cannot be the same as origin device', 1);
     if (merging && a.store.kind === 'N') {

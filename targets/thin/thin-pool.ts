@@ -6,7 +6,7 @@
 import { DmError, InvalidArgumentError, NotSupportedError } from '../../src/base/errors.js';
 import { takesDiscards } from '../../src/block/block-device.js';
 import type { Bio } from '../../src/dm/bio.js';
-import { parseSectorArg, TargetArgumentError } from '../../src/dm/dm-args.js';
+import { getArgDevice, parseSectorArg, TargetArgumentError } from '../../src/dm/dm-args.js';
 import { submitBio } from '../../src/dm/submit-bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
 import { Pool } from './pool.js';
@@ -17,25 +17,6 @@ import { PoolMetadata } from './thin-metadata.js';
 
 const MIN_BLOCK_SECTORS = 128;
 const MAX_BLOCK_SECTORS = 2097152;
-
-async function openDevice(
-  ctx: TargetContext,
-  word: string,
-  mode: 'r' | 'rw',
-  at: number,
-  error: string,
-): Promise<DmDevice> {
-  try {
-    return await ctx.getDevice(word, mode);
-  } catch (e) {
-    throw new TargetArgumentError(
-      error,
-      at,
-      e instanceof Error ? e.message : String(e),
-      e instanceof DmError ? e.code : 'ENODEV',
-    );
-  }
-}
 
 class ThinPoolTarget implements Target {
   readonly maxIoSectors = 0;
@@ -209,14 +190,14 @@ export const thinPoolTargetType: TargetType = {
     if (args.length < 4) throw new TargetArgumentError('Invalid argument count');
     if (args[0] === args[1]) throw new TargetArgumentError('Error setting metadata or data device', 1);
     const pf = parsePoolFeatures(args, 4);
-    const metadata = await openDevice(
+    const metadata = await getArgDevice(
       ctx,
       args[0]!,
       pf.readOnly ? 'r' : 'rw',
       0,
       'Error opening metadata block device',
     );
-    const data = await openDevice(ctx, args[1]!, 'rw', 1, 'Error getting data device');
+    const data = await getArgDevice(ctx, args[1]!, 'rw', 1, 'Error getting data device');
     const blockSize = parseSectorArg(args[2]);
     if (
       blockSize === undefined ||

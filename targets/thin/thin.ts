@@ -9,7 +9,7 @@ import { DmError, IoError } from '../../src/base/errors.js';
 import { SECTOR_SIZE } from '../../src/base/size.js';
 import type { DiscardLimits } from '../../src/block/block-device.js';
 import type { Bio } from '../../src/dm/bio.js';
-import { TargetArgumentError } from '../../src/dm/dm-args.js';
+import { getArgDevice, TargetArgumentError } from '../../src/dm/dm-args.js';
 import { MappedBlockDevice } from '../../src/dm/mapped-device.js';
 import { bioBuffer } from '../../src/dm/submit-bio.js';
 import type { DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
@@ -22,25 +22,6 @@ import { releasePool } from './thin-pool.js';
 
 /** max_discard_sectors of a thin device (thin_io_hints: 2048 * 1024 * 16). */
 const THIN_MAX_DISCARD_SECTORS = 33554432;
-
-async function openDevice(
-  ctx: TargetContext,
-  word: string,
-  mode: 'r' | 'rw',
-  at: number,
-  error: string,
-): Promise<DmDevice> {
-  try {
-    return await ctx.getDevice(word, mode);
-  } catch (e) {
-    throw new TargetArgumentError(
-      error,
-      at,
-      e instanceof Error ? e.message : String(e),
-      e instanceof DmError ? e.code : 'ENODEV',
-    );
-  }
-}
 
 function checkCopy(r: KcopydResult, what: string): void {
   if (r.readErr || r.writeErr)
@@ -292,9 +273,9 @@ export const thinTargetType: TargetType = {
     let origin: DmDevice | undefined;
     if (args.length === 3) {
       if (args[2] === args[0]) throw new TargetArgumentError('Error setting origin device', 2);
-      origin = await openDevice(ctx, args[2]!, 'r', 2, 'Error opening origin device');
+      origin = await getArgDevice(ctx, args[2]!, 'r', 2, 'Error opening origin device');
     }
-    const poolDev = await openDevice(ctx, args[0]!, ctx.readOnly ? 'r' : 'rw', 0, 'Error opening pool device');
+    const poolDev = await getArgDevice(ctx, args[0]!, ctx.readOnly ? 'r' : 'rw', 0, 'Error opening pool device');
     const idWord = args[1]!;
     if (!/^\d+$/.test(idWord) || BigInt(idWord) > BigInt(MAX_DEV_ID))
       throw new TargetArgumentError('Invalid device id', 1);
