@@ -335,16 +335,7 @@ export class MappedDevice {
 
   private checkShape(req: DeviceRequest): void {
     const bad = (why: string): never => {
-      const e = new IoError(`${this.name}: ${req.op} at sector ${req.sector}: ${why}`);
-      this.bus.emit('io.error', {
-        device: this.name,
-        op: req.op,
-        sector: req.sector,
-        count: req.count,
-        code: e.code,
-        message: e.message,
-      });
-      throw e;
+      throw this.reported(req, new IoError(`${this.name}: ${req.op} at sector ${req.sector}: ${why}`));
     };
     if (!Number.isSafeInteger(req.sector) || req.sector < 0) bad('not a valid sector number');
     if (req.op === 'read' || req.op === 'write') {
@@ -359,7 +350,11 @@ export class MappedDevice {
 
   /** A request refused before it reached any target: reported as an io.error, returned to throw. */
   private refused(req: DeviceRequest, cause: DmError): DmError {
-    const e = this.ioError(req, cause);
+    return this.reported(req, this.ioError(req, cause));
+  }
+
+  /** Emits e as the request's io.error; returns it to throw. */
+  private reported(req: DeviceRequest, e: DmError): DmError {
     this.bus.emit('io.error', {
       device: this.name,
       op: req.op,
