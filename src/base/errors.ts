@@ -18,6 +18,7 @@ export const DM_ERROR_CODES = [
   'ENODATA',
   'EOPNOTSUPP',
   'EILSEQ',
+  'ENOMEM',
 ] as const;
 
 export type DmErrorCode = (typeof DM_ERROR_CODES)[number];

@@ -176,12 +176,15 @@ export class ControlDaemon {
         return null;
       case 'remove':
         // An exported device is open, so the engine refuses it too; this says why and what to do.
-        if (!request.args.force && this.exports?.has(request.args.name)) {
+        if (!request.args.force && !request.args.deferred && this.exports?.has(request.args.name)) {
           throw new BusyError(
             `${request.args.name}: device is busy: exported over NBD at ${this.exports.summary(request.args.name).uri}; run dmsim unexport ${request.args.name} first`,
           );
         }
-        await engine.remove(request.args.name, { force: request.args.force ?? false });
+        await engine.remove(request.args.name, {
+          force: request.args.force ?? false,
+          deferred: request.args.deferred ?? false,
+        });
         return null;
       case 'removeAll':
         await engine.removeAll({ force: request.args.force ?? false });

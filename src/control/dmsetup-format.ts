@@ -48,7 +48,7 @@ function formatOneInfo(i: WireDeviceInfo): string {
   const field = (label: string, value: string | number): string => `${`${label}:`.padEnd(19)}${value}\n`;
   return (
     field('Name', i.name) +
-    field('State', `${i.state}${i.readOnly ? ' (READ-ONLY)' : ''}`) +
+    field('State', `${i.state}${i.readOnly ? ' (READ-ONLY)' : ''}${i.deferredRemove ? ' (DEFERRED REMOVE)' : ''}`) +
     field('Read Ahead', i.readAhead) +
     field('Tables present', i.tablesPresent) +
     field('Open count', i.openCount) +

@@ -25,7 +25,7 @@ export interface ControlEngine {
   load(name: string, table: string, bind?: BindOptions): MaybePromise<unknown>;
   suspend(name: string, options?: { noflush?: boolean }): MaybePromise<unknown>;
   resume(name: string): MaybePromise<unknown>;
-  remove(name: string, options?: { force?: boolean }): MaybePromise<unknown>;
+  remove(name: string, options?: { force?: boolean; deferred?: boolean }): MaybePromise<unknown>;
   removeAll(options?: { force?: boolean }): MaybePromise<unknown>;
   status(name?: string, options?: { target?: string }): MaybePromise<TableLine[]>;
   table(name?: string): MaybePromise<TableLine[]>;

@@ -75,7 +75,7 @@ interface VerbMap {
   load: { args: { name: string; table: string; cwd?: string }; result: null };
   suspend: { args: { name: string; noflush?: boolean }; result: null };
   resume: { args: { name: string }; result: null };
-  remove: { args: { name: string; force?: boolean }; result: null };
+  remove: { args: { name: string; force?: boolean; deferred?: boolean }; result: null };
   removeAll: { args: { force?: boolean }; result: null };
   status: { args: { name?: string; target?: string }; result: TableLine[] };
   table: { args: { name?: string; target?: string; inactive?: boolean }; result: TableLine[] };
@@ -142,7 +142,7 @@ const ARG_SPECS: { [V in Verb]: ArgSpec } = {
   load: { name: req('name'), table: req('string'), cwd: opt('directory') },
   suspend: { name: req('name'), noflush: opt('boolean') },
   resume: { name: req('name') },
-  remove: { name: req('name'), force: opt('boolean') },
+  remove: { name: req('name'), force: opt('boolean'), deferred: opt('boolean') },
   removeAll: { force: opt('boolean') },
   status: { name: opt('name'), target: opt('string') },
   table: { name: opt('name'), target: opt('string'), inactive: opt('boolean') },

@@ -1,11 +1,11 @@
 // DeviceMapperCore: the named mapped devices and the dmsetup verbs as methods (drivers/md/dm-ioctl.c's
 // command set: dev_create, table_load, do_suspend/do_resume, dev_remove, remove_all, table_status,
-// dev_status, target_message, dev_wait, list_devices, list_versions, table_deps). It knows no target type:
+// dev_status, target_message with the core's own `@` messages (message_for_md), dev_wait, list_devices, list_versions, table_deps). It knows no target type:
 // tables may use the types in the registry it is handed (targets/device-mapper.ts hands it the built-in ones).
 
 import type { Clock } from '../base/clock.js';
 import { SystemClock } from '../base/clock.js';
-import { BusyError, InvalidArgumentError, NoDeviceError } from '../base/errors.js';
+import { BusyError, DmError, InvalidArgumentError, NoDeviceError } from '../base/errors.js';
 import { defaultBus, type EventBus } from '../base/events.js';
 import type { BlockDevice } from '../block/block-device.js';
 import { KcopydEngine } from '../kcopyd/engine.js';
@@ -36,6 +36,8 @@ export interface DeviceInfo {
   name: string;
   state: 'ACTIVE' | 'SUSPENDED';
   readOnly: boolean;
+  /** Present (true) while a deferred remove waits for the last opener to close (DM_DEFERRED_REMOVE). */
+  deferredRemove?: true;
   tablesPresent: 'LIVE' | 'INACTIVE' | 'LIVE & INACTIVE' | 'None';
   openCount: number;
   eventNr: number;
@@ -136,6 +138,8 @@ export class DeviceMapperCore {
       uuid: options.uuid,
       readOnly: options.readOnly ?? false,
       bus: this.bus,
+      clock: this.clock,
+      onUnused: (unused) => this.removeDeferred(unused),
     });
     this.devicesByName.set(name, md);
     this.bus.emit(
@@ -182,12 +186,18 @@ export class DeviceMapperCore {
   /**
    * dmsetup remove: EBUSY while the device is open or another table uses it. With force, a busy device first
    * gets an error table (so its users see EIO instead of hanging), and the remove still fails with EBUSY.
+   * With deferred, a busy device is marked instead and goes when its open count reaches 0 (dm_lock_for_deletion
+   * with mark_deferred; dev_remove then answers success).
    */
-  async remove(name: string, options: { force?: boolean } = {}): Promise<void> {
+  async remove(name: string, options: { force?: boolean; deferred?: boolean } = {}): Promise<void> {
     const md = this.get(name);
     await md.exclusive(async () => {
       if (md.openCount > 0) {
         if (options.force) await this.swapInErrorTable(md);
+        if (options.deferred) {
+          md.deferredRemove = true;
+          return;
+        }
         throw new BusyError(
           `${name}: device is busy: ${this.describeUsers(md)}${options.force && md.live ? ' (its table was replaced by an error table)' : ''}`,
         );
@@ -243,6 +253,7 @@ export class DeviceMapperCore {
         name: md.name,
         state: md.suspended ? 'SUSPENDED' : 'ACTIVE',
         readOnly: md.readOnly,
+        ...(md.deferredRemove ? { deferredRemove: true as const } : {}),
         tablesPresent,
         openCount: md.openCount,
         eventNr: md.eventNr,
@@ -260,6 +271,8 @@ export class DeviceMapperCore {
   async message(name: string, sector: number, args: string[]): Promise<string> {
     const md = this.get(name);
     if (args.length === 0) throw new InvalidArgumentError(`${name}: Empty message received.`);
+    // message_for_md: the core answers a first word starting with '@' itself, whatever the sector and table.
+    if (args[0]!.startsWith('@')) return coreMessage(md, args);
     const table = md.live;
     if (!table) throw new NoDeviceError(`${name}: the device has no live table to send a message to`);
     if (!Number.isSafeInteger(sector) || sector < 0 || sector >= table.sizeSectors) {
@@ -311,6 +324,20 @@ export class DeviceMapperCore {
     this.closed = true;
     await this.pool.closeAll();
     if (this.ownsKcopyd && this.kcopydEnv instanceof KcopydEngine) await this.kcopydEnv.destroy();
+  }
+
+  /**
+   * dm_deferred_remove, queued by the last close of a device marked for deferred removal: removes it unless it
+   * was opened again or the mark was cancelled meanwhile. Like the kernel's work item it reports to nobody.
+   */
+  private removeDeferred(md: MappedDevice): void {
+    if (!md.deferredRemove) return;
+    void md
+      .exclusive(async () => {
+        if (this.devicesByName.get(md.name) !== md || md.openCount > 0 || !md.deferredRemove) return;
+        await this.destroyDevice(md);
+      })
+      .catch(() => undefined);
   }
 
   /** The devices whose tables (live or inactive) use md. */
@@ -487,6 +514,27 @@ class PassQueue {
 
 function before(a: { pass: number; md: MappedDevice }, b: { pass: number; md: MappedDevice }): boolean {
   return a.pass !== b.pass ? a.pass < b.pass : a.md.name < b.md.name;
+}
+
+/**
+ * message_for_md: `@cancel_deferred_remove`, then dm-stats' `@stats_*` (dm_stats_message); any other word is
+ * refused by the core. The words are matched without regard to case (strcasecmp).
+ */
+function coreMessage(md: MappedDevice, args: readonly string[]): string {
+  try {
+    if (args[0]!.toLowerCase() === '@cancel_deferred_remove') {
+      if (args.length !== 1) throw new InvalidArgumentError('Invalid arguments for @cancel_deferred_remove');
+      // dm_cancel_deferred_remove: succeeds whether or not a remove was pending.
+      md.deferredRemove = false;
+      return '';
+    }
+    const reply = md.stats.message(args, md.sizeSectors);
+    if (reply === undefined) throw new InvalidArgumentError(`Unsupported message sent to DM core: ${args[0]}`);
+    return reply;
+  } catch (e) {
+    if (e instanceof DmError) throw new DmError(e.code, `${md.name}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** dm-ioctl check_name: not empty, shorter than DM_NAME_LEN, no '/'. */

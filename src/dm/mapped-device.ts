@@ -1,13 +1,16 @@
 // MappedDevice: one named device-mapper device (drivers/md/dm.c's struct mapped_device with dm-ioctl's
 // live/inactive table slots): loads, suspend/resume with table swap, I/O submission split at target and
-// max_io_len boundaries, held I/O while suspended, the event counter `wait` sleeps on, and the open count.
+// max_io_len boundaries, held I/O while suspended, the event counter `wait` sleeps on, the open count (and a
+// deferred remove waiting for it to reach 0), and the dm-stats regions every request is counted in.
 
+import type { Clock } from '../base/clock.js';
 import { DmError, InvalidArgumentError, IoError, NoDeviceError, NotSupportedError } from '../base/errors.js';
 import type { EventBus } from '../base/events.js';
 import { SECTOR_SIZE } from '../base/size.js';
 import { type BlockDevice, type DiscardLimits, NO_DISCARDS } from '../block/block-device.js';
 import type { Bio } from './bio.js';
 import type { TableDiscards } from './discard-limits.js';
+import { DmStats } from './dm-stats.js';
 import type { DmTable, TableTarget } from './table.js';
 
 declare module '../base/events.js' {
@@ -31,6 +34,9 @@ export interface MappedDeviceOptions {
   uuid?: string;
   readOnly: boolean;
   bus: EventBus;
+  clock: Clock;
+  /** Called when the open count drops to 0 (dm_blk_close's check for a deferred remove). */
+  onUnused?: (md: MappedDevice) => void;
 }
 
 /** One request as it enters the device (what `open()` and stacked tables send): a bio with an absolute sector. */
@@ -41,7 +47,12 @@ export class MappedDevice {
   readonly minor: number;
   readonly uuid: string | undefined;
   readonly readOnly: boolean;
+  /** md->stats: the regions `@stats_*` messages manage; every request is counted in them. */
+  readonly stats: DmStats;
   private readonly bus: EventBus;
+  private readonly onUnused: ((md: MappedDevice) => void) | undefined;
+  /** DMF_DEFERRED_REMOVE: remove the device when its open count reaches 0. */
+  private deferredRemoveFlag = false;
   private liveTable: DmTable | undefined;
   private inactiveTable: DmTable | undefined;
   private suspendedFlag = false;
@@ -67,6 +78,8 @@ export class MappedDevice {
     this.uuid = options.uuid;
     this.readOnly = options.readOnly;
     this.bus = options.bus;
+    this.stats = new DmStats(options.clock);
+    this.onUnused = options.onUnused;
   }
 
   get live(): DmTable | undefined {
@@ -96,6 +109,15 @@ export class MappedDevice {
   /** Openers plus tables of other devices that hold this one, as the kernel's open count shows. */
   get openCount(): number {
     return this.openers + this.holders;
+  }
+
+  /** Set by `remove --deferred` on an open device; `@cancel_deferred_remove` clears it. */
+  get deferredRemove(): boolean {
+    return this.deferredRemoveFlag;
+  }
+
+  set deferredRemove(on: boolean) {
+    this.deferredRemoveFlag = on;
   }
 
   get sizeSectors(): number {
@@ -231,6 +253,7 @@ export class MappedDevice {
   unhold(kind: 'opener' | 'holder'): void {
     if (kind === 'opener') this.openers = Math.max(0, this.openers - 1);
     else this.holders = Math.max(0, this.holders - 1);
+    if (this.openCount === 0) this.onUnused?.(this);
   }
 
   /**
@@ -286,12 +309,16 @@ export class MappedDevice {
     // The block layer answers EPERM for a write to a read-only disk (6.1: "Operation not permitted").
     if (req.op !== 'read' && this.readOnly) throw this.refused(req, new DmError('EPERM', 'the device is read-only'));
     this.inFlight++;
+    // dm_io_acct: a flush carries no sectors; a discard counts as a write (bio_data_dir).
+    const accounted =
+      req.op === 'flush' ? undefined : this.stats.start(req.op === 'read' ? 'read' : 'write', req.sector, req.count);
     try {
       if (req.op === 'flush' || req.preflush) await this.run(req, flushPieces(table));
       if (req.op !== 'flush') await this.run(req, splitRequest(table, req));
       if (req.op === 'read' || req.op === 'write')
         this.bus.emit('dm.io', { device: this.name, op: req.op, sector: req.sector, count: req.count });
     } finally {
+      if (accounted) this.stats.end(accounted);
       if (--this.inFlight === 0) for (const w of this.drainWaiters.splice(0)) w();
     }
   }

@@ -239,8 +239,13 @@ export const VERB_GRAMMAR = {
     args: [NAME],
     options: [
       { flags: FORCE, description: 'replace the table with an error target first, so a busy device fails its I/O' },
+      { flags: '--deferred', description: 'if the device is open, remove it when its last opener closes' },
     ],
-    build: (w): VerbArgs<'remove'> => ({ name: name(w), force: w.flag('force') }),
+    build: (w): VerbArgs<'remove'> => ({
+      name: name(w),
+      force: w.flag('force'),
+      ...(w.flag('deferred') ? { deferred: true } : {}),
+    }),
   } satisfies VerbGrammar<unknown>,
   remove_all: {
     summary: 'remove every device',
