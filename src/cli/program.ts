@@ -22,6 +22,7 @@ import { registerRemove } from './commands/remove.js';
 import { registerRemoveAll } from './commands/remove-all.js';
 import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
+import { registerStats } from './commands/stats.js';
 import { registerSuspend } from './commands/suspend.js';
 import { registerStatus, registerTable } from './commands/table-lines.js';
 import { registerTargets } from './commands/targets.js';
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerLs(program);
   registerMessage(program);
   registerWait(program);
+  registerStats(program);
   registerTargets(program);
   registerVersion(program);
   registerRead(program);
