@@ -15,6 +15,7 @@ import {
   sumCounters,
 } from './dmstats-report.js';
 import type { StatsCommand, StatsCreate } from './grammar/stats.js';
+import type { Verb, VerbArgs, VerbResult } from './protocol.js';
 
 /** What the stats commands need of the daemon: the devices, their sizes, and messages to the dm core. */
 export interface StatsBackend {
@@ -22,6 +23,17 @@ export interface StatsBackend {
   devices(): Promise<string[]>;
   sizeSectors(name: string): Promise<number>;
   message(name: string, words: string[]): Promise<string>;
+}
+
+/** The backend over a daemon connection (the CLI's, or the TUI's). */
+export function clientStatsBackend(client: {
+  request<V extends Verb>(verb: V, args: VerbArgs<V>): Promise<VerbResult<V>>;
+}): StatsBackend {
+  return {
+    devices: async () => (await client.request('ls', {})).map((d) => d.name),
+    sizeSectors: async (name) => (await client.request('table', { name })).reduce((n, l) => n + l.length, 0),
+    message: (name, words) => client.request('message', { name, sector: 0, message: words }),
+  };
 }
 
 /** Runs one stats command; resolves to what it prints on stdout, rejects with dmstats' refusal. */

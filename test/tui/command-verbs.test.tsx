@@ -1,4 +1,4 @@
-// The command line's share of the CLI verbs (wait, flush, deps, clear, remove_all, targets, version): each one
+// The command line's share of the CLI verbs (wait, flush, deps, clear, remove_all, targets, version, stats): each one
 // through the real engine path (an embedded DeviceMapper behind its private control daemon), its output checked
 // against the CLI's formatter applied to the daemon's own reply and, where one exists, against what the real
 // kernel printed (fixtures/transcripts/kernel/); each usage error on the error line; `wait` leaving the UI free.
@@ -159,6 +159,25 @@ describe('verbs through the engine', () => {
     expect(await run('clear lin')).toBe('cleared the inactive table of lin');
     expect(tables(await run('info lin'))).toBe('Tables present:    LIVE');
     await expect(run('clear nosuch')).rejects.toThrow(/nosuch/);
+  });
+
+  it('stats creates a region, counts a write in the area it falls in, and deletes it', async () => {
+    const { run, dir } = await embedded();
+    await run(`create lin 0 2048 linear ${dir}/d1.img 0`);
+    expect(await run('stats create lin --areas 2')).toBe('lin: Created new region with 2 area(s) as region ID 0');
+    await run('write lin 0 8 0xab');
+    const printed = (await run('stats print lin --regionid 0')).split('\n');
+    // One write of 8 sectors in the first area, nothing in the second; nothing left in flight.
+    expect(
+      printed.map((l) =>
+        l
+          .split(' ')
+          .filter((_, i) => [0, 5, 7, 9].includes(i))
+          .join(' '),
+      ),
+    ).toEqual(['0+1024 1 8 0', '1024+1024 0 0 0']);
+    expect(await run('stats delete lin --allregions')).toBe('stats delete: done');
+    await expect(run('stats print lin --regionid 0')).rejects.toThrow('Region ID 0 does not exist');
   });
 
   it('flush goes to the device; a missing device is refused', async () => {

@@ -21,6 +21,7 @@ import {
   formatTargets,
   formatVersion,
 } from '../../src/control/dmsetup-format.js';
+import { clientStatsBackend, runStats } from '../../src/control/dmstats.js';
 import { readTableFile, writePayload } from '../../src/control/grammar/sources.js';
 import type { CopyJob, TableSource } from '../../src/control/grammar/verbs.js';
 import type { RegionSpec } from '../../src/control/grammar/words.js';
@@ -180,6 +181,8 @@ export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<
       await ctx.refresh(cmd.args.name);
       return `exported ${cmd.args.name}${exp.readOnly ? ' read-only' : ''}: ${exp.uri}`;
     }
+    case 'stats':
+      return shown(await runStats(cmd.args, clientStatsBackend(c))) || `stats ${cmd.args.command}: done`;
     case 'unexport':
       await c.request('unexport', cmd.args);
       await ctx.refresh(cmd.args.name);

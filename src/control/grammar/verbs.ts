@@ -6,6 +6,7 @@
 import { InvalidArgumentError } from '../../base/errors.js';
 import type { VerbArgs } from '../protocol.js';
 import { parseWords, type VerbGrammar, type Words } from './grammar.js';
+import { STATS_GRAMMAR } from './stats.js';
 import { byteValue, type RegionSpec, regionSpec, sizeWord, wholeNumber } from './words.js';
 
 /** Where a table comes from: its text (--table, or the words on the line), a file, or stdin. */
@@ -394,6 +395,7 @@ export const VERB_GRAMMAR = {
     },
   } satisfies VerbGrammar<unknown>,
   unexport: oneDevice('unexport', 'stop exporting a device over NBD'),
+  stats: STATS_GRAMMAR,
 };
 
 export type SharedVerb = keyof typeof VERB_GRAMMAR;
