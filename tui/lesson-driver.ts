@@ -191,6 +191,7 @@ export async function startLesson(
   let player: ScenarioPlayer | undefined;
   const session = await startEmbedded({
     ...(options.version !== undefined ? { version: options.version } : {}),
+    ...(scenario.kcopyd ? { sharedPoolPages: scenario.kcopyd.sharedPages } : {}),
     // stepLimitMs 0: a step paused by `s` may take as long as the person at the keys likes.
     makeEngine: (bus, kcopyd) => {
       player = ScenarioPlayer.embedded(scenario, { bus, kcopyd, stepLimitMs: 0 });

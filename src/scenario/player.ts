@@ -95,7 +95,7 @@ export class ScenarioPlayer {
   /** A player over an embedded device-mapper (synchronous, so a TUI can build it inside its engine factory). */
   static embedded(scenario: Scenario, options: Omit<PlayerOptions, 'socket'> = {}): ScenarioPlayer {
     const bus = options.bus ?? options.kcopyd?.bus ?? new EventBus();
-    const kcopyd = options.kcopyd ?? new KcopydEngine({ bus });
+    const kcopyd = options.kcopyd ?? new KcopydEngine({ bus, ...engineSettings(scenario) });
     return new ScenarioPlayer(
       scenario,
       new EmbeddedBackend(bus, kcopyd),
@@ -117,7 +117,7 @@ export class ScenarioPlayer {
         `${scenario.source}: step ${restart.number} (restart): a daemon reached with --socket cannot be restarted by the runner; play this scenario without --socket`,
       );
     const client = await ControlClient.connect(socket);
-    const kcopyd = new KcopydEngine({ bus: new EventBus() });
+    const kcopyd = new KcopydEngine({ bus: new EventBus(), ...engineSettings(scenario) });
     const backend = new DaemonBackend(client, kcopyd, socket, options.restartDaemon);
     return new ScenarioPlayer(scenario, backend, kcopyd, true, options.stepLimitMs);
   }
@@ -373,36 +373,47 @@ export class ScenarioPlayer {
     return saved;
   }
 
+  /** One client submits the step's job and its followedBy jobs back to back, then each result is checked. */
   private async copy(step: Extract<Step, { do: 'copy' }>): Promise<string> {
     const opened: BlockDevice[] = [];
-    const open = async (r: CopyRegion): Promise<IoRegion> => {
+    const open = async (r: CopyRegion, count: number): Promise<IoRegion> => {
       const dev =
         'device' in r.target
           ? await this.backend.openMapped(r.target.device)
           : await FileDevice.open(await this.imagePath(r.target.image), { name: r.target.image });
       opened.push(dev);
-      return { bdev: dev, sector: r.sector, count: r.count ?? step.from.count! };
+      return { bdev: dev, sector: r.sector, count: r.count ?? count };
     };
     try {
-      const from = await open(step.from);
-      const to: IoRegion[] = [];
-      for (const r of step.to) to.push(await open(r));
-      const client = this.kcopyd.createClient({ owner: 'scenario' });
-      let result: KcopydResult;
+      const jobs = [step, ...step.followedBy];
+      const regions: Array<{ from: IoRegion; to: IoRegion[] }> = [];
+      for (const job of jobs) {
+        const from = await open(job.from, job.from.count!);
+        const to: IoRegion[] = [];
+        for (const r of job.to) to.push(await open(r, job.from.count!));
+        regions.push({ from, to });
+      }
+      const client = this.kcopyd.createClient({
+        owner: 'scenario',
+        ...(step.reservePages !== undefined ? { reservePages: step.reservePages } : {}),
+      });
+      let results: KcopydResult[];
       try {
-        result = await client.copyAsync(from, to, { ignoreError: step.ignoreError });
+        results = await Promise.all(
+          jobs.map((job, i) => client.copyAsync(regions[i]!.from, regions[i]!.to, { ignoreError: job.ignoreError })),
+        );
       } finally {
         await client.destroy();
       }
-      const seen = `read_err=${result.readErr ? 1 : 0} write_err=0x${(result.writeErr >>> 0).toString(16)}`;
-      const wantRead = step.readErr ?? false;
-      const wantWrite = step.writeErr ?? 0;
-      if (result.readErr !== wantRead || result.writeErr >>> 0 !== wantWrite) {
-        throw new CheckFailed(
-          `the copy ended with ${seen}, expected read_err=${wantRead ? 1 : 0} write_err=0x${wantWrite.toString(16)}`,
-        );
-      }
-      return seen;
+      const seen = results.map(errorBits);
+      jobs.forEach((job, i) => {
+        const want = errorBits({ readErr: job.readErr ?? false, writeErr: job.writeErr ?? 0 });
+        if (seen[i] !== want)
+          throw new CheckFailed(
+            `${jobs.length > 1 ? `job ${i + 1}: ` : ''}the copy ended with ${seen[i]}, expected ${want}`,
+          );
+      });
+      return seen.join('; ');
     } finally {
       for (const d of opened) await d.close();
     }
@@ -428,6 +439,15 @@ export class ScenarioPlayer {
         );
     }
   }
+}
+
+function errorBits(r: KcopydResult): string {
+  return `read_err=${r.readErr ? 1 : 0} write_err=0x${(r.writeErr >>> 0).toString(16)}`;
+}
+
+/** The engine a scenario asks for (its kcopyd settings). */
+function engineSettings(scenario: Scenario): { sharedPoolPages?: number } {
+  return scenario.kcopyd ? { sharedPoolPages: scenario.kcopyd.sharedPages } : {};
 }
 
 function errorText(e: unknown): string {

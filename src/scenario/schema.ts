@@ -26,6 +26,15 @@ export interface CopyRegion {
   count?: number;
 }
 
+/** One kcopyd job of a copy step: one source, 1 to 8 destinations, and the error bits it must end with. */
+export interface CopyJob {
+  from: CopyRegion;
+  to: CopyRegion[];
+  ignoreError: boolean;
+  readErr?: boolean;
+  writeErr?: number;
+}
+
 type WaitCondition = 'sync' | 'merged' | 'invalid' | 'event' | 'status';
 
 interface Common {
@@ -52,7 +61,13 @@ export type Step = Common &
     | { do: 'flush'; name: string }
     | { do: 'fail'; name: string }
     | { do: 'heal'; name: string }
-    | { do: 'copy'; from: CopyRegion; to: CopyRegion[]; ignoreError: boolean; readErr?: boolean; writeErr?: number }
+    | ({
+        do: 'copy';
+        /** The copying client's page reserve (default: one maximal sub-job's pages, as the kernel's). */
+        reservePages?: number;
+        /** Jobs the same client submits right after this one, before any has completed. */
+        followedBy: CopyJob[];
+      } & CopyJob)
     | { do: 'wait'; name: string; for: WaitCondition; event?: number; match?: RegExp; timeoutMs: number }
     | { do: 'expect-status'; name: string; match: RegExp }
     | { do: 'expect-table'; name: string; match: RegExp }
@@ -66,6 +81,11 @@ export interface Scenario {
   title: string;
   description?: string;
   steps: Step[];
+  /**
+   * The kcopyd engine the scenario's copies run in: sharedPages limits the pages all clients may take beyond
+   * their reserves (the page allocator under memory pressure); default unlimited.
+   */
+  kcopyd?: { sharedPages: number };
   /** Where it came from (a file path or "<object>"), for messages. */
   source: string;
 }
@@ -102,7 +122,15 @@ const FIELDS: Record<StepKind, Record<string, boolean>> = {
   flush: { name: true },
   fail: { name: true },
   heal: { name: true },
-  copy: { from: true, to: true, ignoreError: false, readErr: false, writeErr: false },
+  copy: {
+    from: true,
+    to: true,
+    ignoreError: false,
+    readErr: false,
+    writeErr: false,
+    reserve: false,
+    followedBy: false,
+  },
   wait: { name: true, for: true, event: false, match: false, timeout: false },
   'expect-status': { name: true, match: true },
   'expect-table': { name: true, match: true },
@@ -120,7 +148,7 @@ const show = (v: unknown): string => (JSON.stringify(v) ?? String(v)).slice(0, 6
 class StepReader {
   constructor(
     readonly where: string,
-    private readonly raw: Obj,
+    readonly raw: Obj,
   ) {}
 
   fail(message: string): never {
@@ -280,6 +308,31 @@ function checkTable(r: StepReader, table: string, known: Known): string {
   return table;
 }
 
+const COPY_JOB_FIELDS = { from: true, to: true, ignoreError: false, readErr: false, writeErr: false };
+
+/** The fields of one kcopyd job (a copy step's own, or one of its followedBy). */
+function copyJob(r: StepReader, known: Known): CopyJob {
+  for (const [key, required] of Object.entries(COPY_JOB_FIELDS))
+    if (required && !r.has(key)) r.fail(`missing field "${key}"`);
+  const from = r.region(r.raw.from, 'from', true);
+  checkTarget(r, from.target, known);
+  const list: unknown = r.raw.to;
+  if (!Array.isArray(list) || list.length === 0)
+    return r.fail(`field "to" must be a list of 1 to 8 regions, got ${show(list)}`);
+  if (list.length > 8) r.fail(`field "to" has ${list.length} regions; kcopyd takes at most 8 destinations`);
+  const to = list.map((t: unknown, i: number) => r.region(t, `to[${i}]`, false));
+  for (const t of to) {
+    checkTarget(r, t.target, known);
+    if (t.count !== undefined && t.count !== from.count)
+      r.fail(`a destination has count ${t.count} but the source has ${from.count}`);
+  }
+  const job: CopyJob = { from, to, ignoreError: r.bool('ignoreError') };
+  const readErr = r.optBool('readErr');
+  if (readErr !== undefined) job.readErr = readErr;
+  if (r.has('writeErr')) job.writeErr = r.uint('writeErr');
+  return job;
+}
+
 function readStep(raw: unknown, number: number, source: string, known: Known): Step {
   if (!isObj(raw))
     throw new ScenarioError(`${source}: step ${number}: must be an object with a "do" field, got ${show(raw)}`);
@@ -391,22 +444,18 @@ function readStep(raw: unknown, number: number, source: string, known: Known): S
       return { ...common, do: k, from, sector, count, expect: r.pattern('expect') };
     }
     case 'copy': {
-      const from = r.region(raw.from, 'from', true);
-      checkTarget(r, from.target, known);
-      const list: unknown = raw.to;
-      if (!Array.isArray(list) || list.length === 0)
-        return r.fail(`field "to" must be a list of 1 to 8 regions, got ${show(list)}`);
-      if (list.length > 8) r.fail(`field "to" has ${list.length} regions; kcopyd takes at most 8 destinations`);
-      const to = list.map((t: unknown, i: number) => r.region(t, `to[${i}]`, false));
-      to.forEach((t) => {
-        checkTarget(r, t.target, known);
-        if (t.count !== undefined && t.count !== from.count)
-          r.fail(`a destination has count ${t.count} but the source has ${from.count}`);
+      const more: unknown = raw.followedBy ?? [];
+      if (!Array.isArray(more)) return r.fail(`field "followedBy" must be a list of copy jobs, got ${show(more)}`);
+      const followedBy = more.map((j: unknown, i: number) => {
+        const field = `followedBy[${i}]`;
+        if (!isObj(j)) return r.fail(`field "${field}" must be an object {from, to, ...}, got ${show(j)}`);
+        for (const key of Object.keys(j))
+          if (!(key in COPY_JOB_FIELDS))
+            r.fail(`unknown field "${key}" in "${field}" (known: ${Object.keys(COPY_JOB_FIELDS).join(', ')})`);
+        return copyJob(new StepReader(`${r.where}: in "${field}"`, j), known);
       });
-      const step: Step = { ...common, do: k, from, to, ignoreError: r.bool('ignoreError') };
-      const readErr = r.optBool('readErr');
-      if (readErr !== undefined) step.readErr = readErr;
-      if (r.has('writeErr')) step.writeErr = r.uint('writeErr');
+      const step: Step = { ...common, do: k, ...copyJob(r, known), followedBy };
+      if (r.has('reserve')) step.reservePages = r.uint('reserve');
       return step;
     }
     case 'wait': {
@@ -443,9 +492,9 @@ export function validateScenario(raw: unknown, source = '<object>'): Scenario {
     );
   }
   for (const key of Object.keys(raw)) {
-    if (!['scenario', 'title', 'description', 'steps'].includes(key)) {
+    if (!['scenario', 'title', 'description', 'kcopyd', 'steps'].includes(key)) {
       throw new ScenarioError(
-        `${source}: unknown top-level field "${key}" (known: scenario, title, description, steps)`,
+        `${source}: unknown top-level field "${key}" (known: scenario, title, description, kcopyd, steps)`,
       );
     }
   }
@@ -459,7 +508,14 @@ export function validateScenario(raw: unknown, source = '<object>'): Scenario {
   const steps = raw.steps.map((s: unknown, i: number) => readStep(s, i + 1, source, known));
   const scenario: Scenario = { version: SCENARIO_VERSION, title: raw.title, steps, source };
   if (typeof raw.description === 'string') scenario.description = raw.description;
+  if (raw.kcopyd !== undefined) scenario.kcopyd = kcopydSettings(raw.kcopyd, source);
   return scenario;
+}
+
+function kcopydSettings(raw: unknown, source: string): { sharedPages: number } {
+  if (!isObj(raw) || Object.keys(raw).some((k) => k !== 'sharedPages'))
+    throw new ScenarioError(`${source}: field "kcopyd" must be {"sharedPages": N}, got ${show(raw)}`);
+  return { sharedPages: new StepReader(`${source}: in "kcopyd"`, raw).uint('sharedPages') };
 }
 
 /** Parses and validates scenario text (JSON). */

@@ -46,7 +46,7 @@ function describe(step: Step): string {
     case 'read':
       return `read ${where(step.from)} sectors ${step.sector}+${step.count}: expect ${pattern(step.expect)}`;
     case 'copy':
-      return `kcopyd copy ${region(step.from)} -> ${step.to.map((r) => region(r, step.from.count)).join(', ')}${step.ignoreError ? ' with IGNORE_ERROR' : ''}`;
+      return `kcopyd copy ${region(step.from)} -> ${step.to.map((r) => region(r, step.from.count)).join(', ')}${step.ignoreError ? ' with IGNORE_ERROR' : ''}${step.followedBy.length > 0 ? ` (+${step.followedBy.length} queued behind it)` : ''}`;
     case 'wait':
       return `wait until ${step.name} is ${conditionText(step)}`;
     case 'expect-status':

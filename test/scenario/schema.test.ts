@@ -45,6 +45,16 @@ describe('scenario validation', () => {
       { scenario: 1, title: 't', steps: [{ do: 'note' }], step: [] },
       /unknown top-level field "step"/,
     ],
+    [
+      'kcopyd settings with an unknown key',
+      { scenario: 1, title: 't', steps: [{ do: 'note' }], kcopyd: { sharedPages: 0, reserve: 1 } },
+      /field "kcopyd" must be \{"sharedPages": N\}/,
+    ],
+    [
+      'a shared page count that is not a number',
+      { scenario: 1, title: 't', steps: [{ do: 'note' }], kcopyd: { sharedPages: 'none' } },
+      /in "kcopyd": field "sharedPages" must be a whole number >= 0/,
+    ],
   ])('refuses %s', (_, raw, message) => {
     expect(refusal(raw).message).toMatch(message);
   });
@@ -175,6 +185,31 @@ describe('scenario validation', () => {
       'an unknown field in a region',
       { do: 'copy', from: { image: 'disk', sector: 0, count: 8, offset: 1 }, to: [{ image: 'disk', sector: 8 }] },
       /step 3 \(copy\): unknown field "offset" in "from"/,
+    ],
+    [
+      'a queued job with an unknown field',
+      {
+        do: 'copy',
+        from: { image: 'disk', sector: 0, count: 8 },
+        to: [{ image: 'disk', sector: 8 }],
+        followedBy: [{ from: { image: 'disk', sector: 0, count: 8 }, to: [{ image: 'disk', sector: 16 }], reserve: 4 }],
+      },
+      /step 3 \(copy\): unknown field "reserve" in "followedBy\[0\]"/,
+    ],
+    [
+      'a queued job without destinations',
+      {
+        do: 'copy',
+        from: { image: 'disk', sector: 0, count: 8 },
+        to: [{ image: 'disk', sector: 8 }],
+        followedBy: [{ from: { image: 'disk', sector: 0, count: 8 } }],
+      },
+      /step 3 \(copy\): in "followedBy\[0\]": missing field "to"/,
+    ],
+    [
+      'a reserve that is not a page count',
+      { do: 'copy', from: { image: 'disk', sector: 0, count: 8 }, to: [{ image: 'disk', sector: 8 }], reserve: -1 },
+      /step 3 \(copy\): field "reserve" must be a whole number >= 0/,
     ],
     [
       'a table that is not text',
