@@ -48,6 +48,8 @@ export class Pool {
   private lastCommit: number;
   /** Writes waiting for data space (retry_on_resume): woken when space returns or the pool resumes. */
   private spaceWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** The allocation in progress (allocDataBlock): the next one starts after it. */
+  private allocating: Promise<unknown> = Promise.resolve();
 
   constructor(
     pmd: PoolMetadata,
@@ -104,8 +106,20 @@ export class Pool {
     if (this.mode === 'out-of-data-space' && this.pmd.dataFree > 0) this.setMode('write');
   }
 
-  /** alloc_data_block: the low-water event, a commit when full (frees count only then), out of space. */
-  async allocDataBlock(): Promise<number> {
+  /**
+   * alloc_data_block runs on the pool's one worker: allocations happen one at a time, so each sees the free count
+   * (and the low water mark) the ones before it left, even for the many blocks of one large write.
+   */
+  allocDataBlock(): Promise<number> {
+    const run = this.allocating.then(() => this.allocOne());
+    this.allocating = run.catch(() => undefined);
+    return run;
+  }
+
+  /** One allocation: the low-water event, a commit when full (frees count only then), out of space. */
+  private async allocOne(): Promise<number> {
+    // An allocation queued behind the one that ran out of space is out of space too.
+    if (this.mode === 'out-of-data-space') throw this.noSpaceError();
     if (this.mode !== 'write') throw new IoError(`${this.mdName}: pool is not in write mode`);
     let free = this.pmd.dataFree;
     this.checkLowWater(free);
