@@ -13,7 +13,8 @@ import type { EngineEvent } from './store/engine-event.js';
 import type { ViewStore } from './store/store.js';
 
 /** Event kinds after which a device's table, status lines or export may have changed. */
-const DEVICE_CHANGES = /^(dm\.(created|loaded|table_swapped|suspended|resumed|removed|event)|nbd\.(export|client))$/;
+const DEVICE_CHANGES =
+  /^(dm\.(created|loaded|table_swapped|suspended|resumed|removed|event)|nbd\.(export|client)|thin\.pool\.(message|mode))$/;
 
 export class TuiController {
   private readonly failed = new Map<string, string>();

@@ -82,6 +82,7 @@ type Fields<K extends DmEventType> = DmEventMap[K];
 
 const client = { client: num, owner: str };
 const region = record<Fields<'kcopyd.job'>['dests'][number]>({ device: str, sector: num, count: num });
+const blockRun = record<Fields<'thin.map'>['mapped'][number]>({ first: num, count: num });
 const exception = { device: str, oldChunk: num, newChunk: num, chunkSize: num };
 
 const EVENT_SHAPES: { [K in DmEventType]: Shape<Fields<K>> } = {
@@ -224,6 +225,15 @@ const EVENT_SHAPES: { [K in DmEventType]: Shape<Fields<K>> } = {
     virtBlock: num,
     dataBlock: num,
     how: oneOf('zero', 'overwrite', 'no-zero', 'break-sharing', 'external-copy'),
+  },
+  'thin.pool.message': { device: str, args: list(str) },
+  'thin.map': {
+    device: str,
+    thinId: num,
+    blockSectors: num,
+    blocks: num,
+    mapped: list(blockRun),
+    shared: list(blockRun),
   },
   'nbd.export': {
     device: str,

@@ -19,7 +19,26 @@ declare module '../../src/base/events.js' {
       dataBlock: number;
       how: 'zero' | 'overwrite' | 'no-zero' | 'break-sharing' | 'external-copy';
     };
+    /** A message the pool carried out (create_thin, create_snap, delete...), after its commit. */
+    'thin.pool.message': { device: string; args: string[] };
+    /**
+     * A thin device's mappings as it goes live (resume): runs of virtual blocks mapped to a block of its own, and
+     * runs mapped to a block it shares with a snapshot or an origin (mapped before the device's last snapshot).
+     */
+    'thin.map': {
+      device: string;
+      thinId: number;
+      blockSectors: number;
+      /** The device's length in blocks (the table's length over the block size, rounded up). */
+      blocks: number;
+      mapped: ThinBlockRun[];
+      shared: ThinBlockRun[];
+    };
   }
 }
 
-export {};
+/** Virtual blocks [first, first + count). */
+export interface ThinBlockRun {
+  first: number;
+  count: number;
+}

@@ -95,6 +95,7 @@ class ThinPoolTarget implements Target {
     }
     await handlePoolMessage(pool, args);
     await pool.commit();
+    this.ctx.bus.emit('thin.pool.message', { device: this.ctx.deviceName, args: [...args] });
     return '';
   }
 

@@ -17,6 +17,7 @@ import type { IoRegion, KcopydResult } from '../../src/kcopyd/types.js';
 import './events.js';
 import type { Pool } from './pool.js';
 import { poolRegistryFor } from './pool-registry.js';
+import { thinMapRuns } from './thin-map.js';
 import { type Lookup, MAX_DEV_ID, type ThinDevice } from './thin-metadata.js';
 import { releasePool } from './thin-pool.js';
 
@@ -237,6 +238,20 @@ class ThinTarget implements Target {
       }
       begin = run.virtEnd;
     }
+  }
+
+  /** Tells a viewer which blocks the device maps and shares as it goes live (the thin.map event). */
+  async resume(): Promise<void> {
+    const runs = await thinMapRuns(this.pool.pmd, this.td).catch(() => undefined);
+    if (!runs) return;
+    const blocks = Math.ceil(this.ctx.len / this.bs);
+    this.ctx.bus.emit('thin.map', {
+      device: this.ctx.deviceName,
+      thinId: this.td.id,
+      blockSectors: this.bs,
+      blocks,
+      ...runs,
+    });
   }
 
   async prepareStatus(): Promise<void> {

@@ -8,6 +8,7 @@ import { deviceTree, type TreeRow } from '../store/devices.js';
 import type { DeviceView, ExportView, ViewState } from '../store/view-state.js';
 import { Panel } from './panel.js';
 import { type Tone, Toned } from './theme.js';
+import { thinDetail, thinPoolLine, thinPoolTone } from './thin-lines.js';
 
 const SHORT_TARGET: Record<string, string> = {
   'snapshot-origin': 'origin',
@@ -24,6 +25,8 @@ function snapshotUsage(s: { allocated: number; total: number; metadata: number }
 /** Snapshot or mirror details in `width` columns: a bar, then `12%`, `Invalid`, `Merging` or `30/32 AD`. */
 function deviceDetail(d: DeviceView, width: number): string {
   if (d.failed) return 'FAILED (error table)';
+  if (d.thin) return thinDetail(d.thin, d.sizeSectors, width);
+  if (d.thinPool) return `${d.thinPool.dataUsed}/${d.thinPool.dataTotal} blocks`;
   let fraction: number | undefined;
   let text = '';
   if (d.snapshot) {
@@ -105,9 +108,21 @@ export function DevicesPanel({ state, selected, focused, width, height }: Device
       tone: tone(d),
       main: true,
     };
-    if (!d.export) return [main];
+    const pool: Line[] = d.thinPool
+      ? [
+          {
+            key: `${d.name} pool`,
+            device: d.name,
+            text: thinPoolLine(d.thinPool, r.depth, width),
+            tone: thinPoolTone(d.thinPool),
+            main: false,
+          },
+        ]
+      : [];
+    if (!d.export) return [main, ...pool];
     return [
       main,
+      ...pool,
       {
         key: `${d.name} nbd`,
         device: d.name,
@@ -120,7 +135,8 @@ export function DevicesPanel({ state, selected, focused, width, height }: Device
   const body = Math.max(0, height - 1);
   // The selected device stays in view together with its export line.
   const at = lines.findIndex((l) => l.device === selected);
-  const end = at < 0 ? 0 : at + (lines[at + 1]?.device === selected ? 1 : 0);
+  let end = Math.max(0, at);
+  while (at >= 0 && lines[end + 1]?.device === selected) end++;
   const first = Math.max(0, Math.min(end - body + 1, lines.length - body));
   const shown = lines.slice(first, first + body);
   const above = lines.slice(0, first).filter((l) => l.main).length;

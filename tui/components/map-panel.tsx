@@ -18,9 +18,22 @@ const GLYPH: Record<CellState, string> = {
   remapped: '#',
   pending: 'p',
   merging: 'm',
+  mapped: '#',
+  shared: 's',
 };
 
-const URGENCY: CellState[] = ['nosync', 'recovering', 'pending', 'merging', 'dirty', 'remapped', 'clean', 'unmapped'];
+const URGENCY: CellState[] = [
+  'nosync',
+  'recovering',
+  'pending',
+  'merging',
+  'dirty',
+  'remapped',
+  'mapped',
+  'shared',
+  'clean',
+  'unmapped',
+];
 
 const TONE: Record<CellState, Tone> = {
   clean: 'ok',
@@ -31,6 +44,8 @@ const TONE: Record<CellState, Tone> = {
   remapped: 'plain',
   pending: 'busy',
   merging: 'warn',
+  mapped: 'plain',
+  shared: 'busy',
 };
 
 /** The grid as rows of glyph runs: each run is [state, length]. */
@@ -82,7 +97,9 @@ export function MapPanel({ state, device, focused, width, height }: MapPanelProp
       height={height}
     >
       {!m ? (
-        <Toned tone="dim">{fit(device ? ' no map: not a mirror or a snapshot' : ' select a device', width)}</Toned>
+        <Toned tone="dim">
+          {fit(device ? ' no map: not a mirror, a snapshot or a thin device' : ' select a device', width)}
+        </Toned>
       ) : (
         <Box flexDirection="column">
           {mapRows(m, width, gridRows).map((row, i) => (

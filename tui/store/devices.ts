@@ -3,6 +3,7 @@
 
 import { MAPPER_PREFIX } from '../../src/dm/device-pool.js';
 import { mirrorView, parseTableLines, snapshotView, typedStatus, typedTable, usedDevices } from './status-line.js';
+import { thinPoolUses, thinPoolView, thinView } from './thin-view.js';
 import type { DeviceRunState, DeviceView, ExportView, MirrorView, SnapshotView } from './view-state.js';
 
 type Devices = ReadonlyMap<string, DeviceView>;
@@ -30,7 +31,7 @@ export function deviceFromSnapshot(s: DeviceSnapshot, previous?: DeviceView): De
     target,
     sizeSectors: size,
     state: s.state,
-    uses: [...new Set(lines.flatMap(usedDevices))],
+    uses: [...new Set(lines.flatMap((l) => [...usedDevices(l), ...thinPoolUses(l)]))],
     table: s.table.trim(),
     failed: s.failed ?? false,
     ...(s.export ? { export: s.export } : {}),
@@ -40,6 +41,12 @@ export function deviceFromSnapshot(s: DeviceSnapshot, previous?: DeviceView): De
   if (table?.target === 'snapshot' || table?.target === 'snapshot-merge') {
     const snap = status?.target === 'snapshot' || status?.target === 'snapshot-merge' ? status : undefined;
     view.snapshot = snapshotView(table, snap, table.target === 'snapshot-merge');
+  }
+  if (first && lines.length === 1) {
+    const pool = thinPoolView(first, statusLines[0], previous?.thinPool);
+    if (pool) view.thinPool = pool;
+    const thin = thinView(first, statusLines[0]);
+    if (thin) view.thin = thin;
   }
   if (table?.target === 'mirror' && status?.target === 'mirror') {
     view.mirror = { ...mirrorView(table, status), primary: previous?.mirror?.primary ?? 0 };
@@ -119,7 +126,9 @@ export function deviceTree(devices: Devices): TreeRow[] {
     const originOwner = origin
       ? [...devices.values()].find((o) => o.target === 'snapshot-origin' && o.uses[0] === origin)
       : undefined;
-    const p = originOwner?.name ?? byUse.get(d.name);
+    // A thin device stacks under its pool, as a snapshot under its origin.
+    const pool = d.thin && devices.get(d.thin.pool)?.thinPool ? d.thin.pool : undefined;
+    const p = originOwner?.name ?? pool ?? byUse.get(d.name);
     if (p && p !== d.name) parent.set(d.name, p);
   }
   const children = new Map<string, string[]>();

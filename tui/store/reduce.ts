@@ -19,6 +19,7 @@ import {
 import type { EngineEvent } from './engine-event.js';
 import { appendLog, type LogLine, spanText } from './event-log.js';
 import { finishJob, newJob, putJob, removeClient, updateClient, updateJob } from './kcopyd-view.js';
+import { keepsThinMap, onThinMap, onThinPoolMessage, onThinProvision } from './thin-view.js';
 import { addBytes, advance } from './throughput.js';
 import type { CellState, DeviceRunState, JobStage, LogLevel, SnapshotView, ViewState } from './view-state.js';
 
@@ -89,7 +90,7 @@ function onDeviceSnapshot(s: ViewState, e: Of<'tui.device'>): ViewState {
     s.devices.get(name),
   );
   // A snapshot of the same table keeps the map the events built; a new table starts a new map.
-  const keep = s.devices.get(name)?.table === view.table && s.maps.has(name);
+  const keep = (s.devices.get(name)?.table === view.table && s.maps.has(name)) || keepsThinMap(view, s.maps.get(name));
   const fresh = keep ? undefined : mapForDevice(view);
   return { ...s, devices: putDevice(s.devices, view), maps: keep ? s.maps : setMap(s.maps, name, fresh) };
 }
@@ -472,7 +473,14 @@ const HANDLERS: { [K in Kind]: Handler<K> } = {
   'thin.pool.metadata_error': (s, e) => log(s, e, 'error', e.message),
   'thin.pool.commit': (s) => s,
   'thin.provision': (s, e) =>
-    log(s, e, 'info', `thin ${e.thinId}: block ${e.virtBlock} -> data block ${e.dataBlock} (${e.how})`),
+    log(
+      onThinProvision(s, e),
+      e,
+      'info',
+      `thin ${e.thinId}: block ${e.virtBlock} -> data block ${e.dataBlock} (${e.how})`,
+    ),
+  'thin.map': onThinMap,
+  'thin.pool.message': (s, e) => log(onThinPoolMessage(s, e), e, 'info', `message: ${e.args.join(' ')}`),
   'nbd.export': onExport,
   'nbd.client': onNbdClient,
 };

@@ -29,6 +29,29 @@ export interface MirrorView {
   regionSectors: number;
 }
 
+/** A thin-pool's status line (dm-thin.c pool_status): `Fail` and `Error` leave the numbers at their last values. */
+export interface ThinPoolView {
+  transactionId: string;
+  metadataUsed: number;
+  metadataTotal: number;
+  dataUsed: number;
+  dataTotal: number;
+  /** rw, ro, out_of_data_space, Fail or Error. */
+  mode: string;
+  needsCheck: boolean;
+  /** From the table: the data block size (sectors) and the low water mark (blocks). */
+  blockSectors: number;
+  lowWater: number;
+}
+
+/** A thin device: its pool (a mapped device's name when the table names one), id, and status numbers. */
+export interface ThinView {
+  pool: string;
+  thinId: number;
+  mappedSectors: number;
+  failed: boolean;
+}
+
 /** An NBD export of the device (`dmsim export`), as `ls --json` shows it. */
 export interface ExportView {
   /** unix:PATH or tcp:HOST:PORT. */
@@ -52,6 +75,8 @@ export interface DeviceView {
   table: string;
   snapshot?: SnapshotView;
   mirror?: MirrorView;
+  thinPool?: ThinPoolView;
+  thin?: ThinView;
   /** Set while a `fail` shortcut has an error table under this device. */
   failed: boolean;
   export?: ExportView;
@@ -102,10 +127,20 @@ interface SharedPoolView {
 }
 
 /** Cell states of a device map: mirror regions or snapshot chunks. */
-export type CellState = 'clean' | 'dirty' | 'recovering' | 'nosync' | 'remapped' | 'pending' | 'merging' | 'unmapped';
+export type CellState =
+  | 'clean'
+  | 'dirty'
+  | 'recovering'
+  | 'nosync'
+  | 'remapped'
+  | 'pending'
+  | 'merging'
+  | 'unmapped'
+  | 'mapped'
+  | 'shared';
 
 export interface DeviceMapView {
-  kind: 'regions' | 'chunks';
+  kind: 'regions' | 'chunks' | 'blocks';
   /** Number of regions or chunks the device has. */
   size: number;
   /** Cells that are not in the default state (unmapped chunks / in-sync clean regions are absent). */
