@@ -27,7 +27,7 @@ export interface CopyRegion {
 }
 
 /** One kcopyd job of a copy step: one source, 1 to 8 destinations, and the error bits it must end with. */
-export interface CopyJob {
+interface CopyJob {
   from: CopyRegion;
   to: CopyRegion[];
   ignoreError: boolean;
