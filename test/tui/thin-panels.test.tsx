@@ -10,6 +10,7 @@ import { type DmEvent, EventBus } from '../../src/base/events.js';
 import { loadScenario, ScenarioPlayer } from '../../src/scenario/index.js';
 import { DevicesPanel } from '../../tui/components/devices-panel.js';
 import { MapPanel } from '../../tui/components/map-panel.js';
+import { thinPoolTone } from '../../tui/components/thin-lines.js';
 import { cellCounts } from '../../tui/store/device-maps.js';
 import type { EngineEvent } from '../../tui/store/engine-event.js';
 import { reduceAll } from '../../tui/store/reduce.js';
@@ -63,6 +64,25 @@ describe('thin rows in the devices panel', () => {
     expect(poolLine.length).toBeLessThanOrEqual(40);
     expect(f.find((l) => l.startsWith('>pool'))).toMatch(/ 16\/16 bl/);
     expect(poolLine).toMatch(/tx 0 out_o/);
+  });
+});
+
+describe('the pool tone', () => {
+  const pool = (status: string) =>
+    reduceAll(initialState(0), [
+      deviceEvent('pool', '0 2048 thin-pool /tmp/m.img /tmp/d.img 128 4 0 ', `0 2048 thin-pool ${status}`),
+    ]).devices.get('pool')!.thinPool!;
+
+  it('is an error when the pool cannot allocate, a warning at the low water mark, plain otherwise', () => {
+    // Lines as 6.1 printed them (thin.md §2.1) on a 16-block pool with low water mark 4.
+    expect(thinPoolTone(pool('0 112/1024 16/16 - out_of_data_space discard_passdown queue_if_no_space - 256 '))).toBe(
+      'error',
+    );
+    expect(thinPoolTone(pool('0 62/64 11043/16384 - ro discard_passdown queue_if_no_space needs_check 16 '))).toBe(
+      'error',
+    );
+    expect(thinPoolTone(pool('0 112/1024 12/16 - rw discard_passdown queue_if_no_space - 256 '))).toBe('warn');
+    expect(thinPoolTone(pool('0 112/1024 11/16 - rw discard_passdown queue_if_no_space - 256 '))).toBe('plain');
   });
 });
 

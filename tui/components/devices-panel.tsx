@@ -48,6 +48,8 @@ function deviceDetail(d: DeviceView, width: number): string {
 function tone(d: DeviceView): Tone {
   if (d.failed || d.snapshot?.invalid || d.snapshot?.mergeFailed || /[DFR]/.test(d.mirror?.health ?? ''))
     return 'error';
+  const pool = d.thinPool ? thinPoolTone(d.thinPool) : 'plain';
+  if (pool !== 'plain') return pool;
   if (d.state === 'SUSPENDED' || d.snapshot?.overflow) return 'warn';
   if (d.snapshot?.merging || (d.mirror && d.mirror.inSync < d.mirror.regions)) return 'busy';
   return 'plain';
