@@ -40,18 +40,21 @@ describeNeeding(tmuxMissing, 'a thin lesson in tmux at 80x24', () => {
       await shows(`step ${n} played`, (s) => s.includes(`Lesson ${n}/${TOTAL} played, all ok`));
     }
     const devices = await shows(
-      'the pool line with 9 of 64 blocks',
-      (s) => /^ +data .*9\/64 meta .*\/1024 tx 0 rw/m.test(s) && /└ vol +thin/m.test(s),
+      'the pool line with 9 of 64 blocks, and both thin devices under the pool',
+      (s) => /^ +data .*9\/64 meta .*\/1024 tx 0 rw/m.test(s) && /└ vol +thin/m.test(s) && /└ snap +thin/m.test(s),
     );
-    expect(devices).toMatch(/└ snap +thin/);
     for (const line of devices.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
 
     // Select the volume (the pool, then snap, then vol) and read its map's legend.
     for (let i = 0; i < 3; i++) tmux('send-keys', '-t', 'thin', 'Down');
-    const map = await shows('the map of vol', (s) => s.includes('Map of vol (128 blocks)'));
-    expect(map).toContain('. unmapped 120');
-    expect(map).toContain('# mapped 1');
-    expect(map).toContain('s shared 7');
+    await shows(
+      'the map of vol: 1 block its own, 7 shared, 120 unmapped',
+      (s) =>
+        s.includes('Map of vol (128 blocks)') &&
+        s.includes('. unmapped 120') &&
+        s.includes('# mapped 1') &&
+        s.includes('s shared 7'),
+    );
 
     tmux('send-keys', '-t', 'thin', 'q');
     const code = await until(
