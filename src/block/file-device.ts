@@ -6,7 +6,7 @@
 // kernel's lookup_bdev refuses too (ENOTBLK), and which writing sector data into could change the machine.
 // Discard limits: a block device's come from sysfs; a regular file stands for a disk of the kernel oracle.
 
-import { constants, promises as fsp } from 'node:fs';
+import { constants, promises as fsp, read as fsRead, write as fsWrite } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BusyError, DmError, InvalidArgumentError, IoError, NoDeviceError } from '../base/errors.js';
@@ -97,8 +97,10 @@ export class FileDevice implements BlockDevice {
     }
   }
 
-  // The hot path of every copy: one fh.read/fh.write usually does it all, so no per-call closures; the loop
-  // only continues after a short transfer.
+  // The hot path of every copy: one pread/pwrite usually does it all; the loop only continues after a short
+  // transfer. They go through fs.read/fs.write on the descriptor, not the FileHandle's methods: measured on
+  // 2 cores, the FileHandle's promise path costs twice the CPU per call (4 KiB read+write: 21-27 us against
+  // 13-14 us; 512 KiB: 485 against 435 ms per GiB), which small transfers (snapshot chunks) feel most.
   async read(sector: number, buf: Buffer): Promise<void> {
     this.checkOpen();
     checkRequest(this, 'read', sector, buf.length);
@@ -106,7 +108,7 @@ export class FileDevice implements BlockDevice {
     let done = 0;
     try {
       while (done < buf.length) {
-        const { bytesRead } = await this.fh.read(buf, done, buf.length - done, pos + done);
+        const bytesRead = await pread(this.fh.fd, buf, done, buf.length - done, pos + done);
         if (bytesRead === 0) {
           buf.fill(0, done); // a file shorter than its recorded size reads as zeros past its end
           break;
@@ -124,7 +126,7 @@ export class FileDevice implements BlockDevice {
     const pos = sector * SECTOR_SIZE;
     let done = 0;
     try {
-      while (done < buf.length) done += (await this.fh.write(buf, done, buf.length - done, pos + done)).bytesWritten;
+      while (done < buf.length) done += await pwrite(this.fh.fd, buf, done, buf.length - done, pos + done);
     } catch (e) {
       throw this.ioError('write', sector, e);
     }
@@ -162,6 +164,20 @@ export class FileDevice implements BlockDevice {
   private ioError(what: string, sector: number, e: unknown): IoError {
     return new IoError(`${this.name}: ${what} at sector ${sector} failed: ${(e as Error).message}`);
   }
+}
+
+/** fs.read as a promise of the byte count. */
+function pread(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fsRead(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
+}
+
+/** fs.write as a promise of the byte count. */
+function pwrite(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fsWrite(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
 }
 
 /** statfs f_type of the pseudo-filesystems (include/uapi/linux/magic.h): their files are kernel state, not data. */
