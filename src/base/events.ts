@@ -16,8 +16,18 @@ export type DmEvent = { [K in DmEventType]: { type: K; seq: number; time: number
 
 export type DmEventListener = (event: DmEvent) => void;
 
+/** Which event kinds a listener takes (all when absent). */
+export type DmEventFilter = (type: DmEventType) => boolean;
+
+interface Subscription {
+  listener: DmEventListener;
+  accepts: DmEventFilter | null;
+}
+
 export class EventBus {
-  private readonly listeners = new Set<DmEventListener>();
+  private readonly subscriptions = new Set<Subscription>();
+  /** wants(type), computed once per kind until the subscriptions change. */
+  private wanted = new Map<DmEventType, boolean>();
   private seq = 0;
   private readonly now: () => number;
 
@@ -26,22 +36,42 @@ export class EventBus {
   }
 
   emit<K extends DmEventType>(type: K, fields: DmEventMap[K]): void {
-    if (this.listeners.size === 0) {
+    if (this.subscriptions.size === 0) {
       this.seq++;
       return;
     }
     const event = { ...fields, type, seq: ++this.seq, time: this.now() } as DmEvent;
-    for (const l of this.listeners) l(event);
+    for (const s of this.subscriptions) if (s.accepts === null || s.accepts(type)) s.listener(event);
   }
 
-  /** Subscribes; returns the function that unsubscribes. */
-  on(listener: DmEventListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /**
+   * Subscribes; returns the function that unsubscribes. `accepts` narrows the kinds the listener gets, so
+   * emitters that check wants() skip building events nobody takes (a progress line need not turn on every
+   * kcopyd job event).
+   */
+  on(listener: DmEventListener, accepts?: DmEventFilter): () => void {
+    const s: Subscription = { listener, accepts: accepts ?? null };
+    this.subscriptions.add(s);
+    this.wanted = new Map();
+    return () => {
+      if (this.subscriptions.delete(s)) this.wanted = new Map();
+    };
   }
 
   get listenerCount(): number {
-    return this.listeners.size;
+    return this.subscriptions.size;
+  }
+
+  /** Whether any listener takes events of this kind: an emitter with costly fields checks it first. */
+  wants(type: DmEventType): boolean {
+    if (this.subscriptions.size === 0) return false;
+    let w = this.wanted.get(type);
+    if (w === undefined) {
+      w = false;
+      for (const s of this.subscriptions) if (s.accepts === null || s.accepts(type)) w = true;
+      this.wanted.set(type, w);
+    }
+    return w;
   }
 }
 

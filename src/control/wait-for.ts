@@ -39,9 +39,14 @@ function engineSource(dm: DeviceMapperCore): WaitSource {
       return { name, eventNr: info?.eventNr ?? 0, lines: withParsedStatus(await dm.status(name)) };
     },
     async watch(name, onChange) {
-      return dm.bus.on((e) => {
-        if (isAbout(e, name)) onChange();
-      });
+      // kcopyd's job, pass, queue and pool events name no device: not taking them keeps the engine from
+      // building them for every sub-job while a mirror resyncs under the wait.
+      return dm.bus.on(
+        (e) => {
+          if (isAbout(e, name)) onChange();
+        },
+        (type) => !type.startsWith('kcopyd.') || type === 'kcopyd.io-error',
+      );
     },
   };
 }

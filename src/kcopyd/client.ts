@@ -319,7 +319,7 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
       this.wokenWhileAsleep = false;
       this.env.scheduler.wake(this);
     }
-    if (this.env.bus.listenerCount > 0) {
+    if (this.env.bus.wants('kcopyd.pass')) {
       this.env.bus.emit('kcopyd.pass', {
         ...this.ref(),
         pass: this.passes,
@@ -330,8 +330,8 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
         pagesBlocked: blocked,
         sleeping,
       });
-      this.emitQueues();
     }
+    this.emitQueues();
   }
 
   private processCompleteJobs(): number {
@@ -436,7 +436,7 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
   private sleep(job: KcopydJob): void {
     this.sleepingJob = job;
     this.sleeps++;
-    if (this.env.bus.listenerCount > 0) {
+    if (this.env.bus.wants('kcopyd.throttle')) {
       this.env.bus.emit('kcopyd.throttle', {
         ...this.ref(),
         job: job.id,
@@ -524,7 +524,7 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
   }
 
   private emitJob(job: KcopydJob, phase: KcopydJobPhase, list: KcopydList | null = null): void {
-    if (this.env.bus.listenerCount === 0) return;
+    if (!this.env.bus.wants('kcopyd.job')) return;
     this.env.bus.emit('kcopyd.job', {
       ...this.ref(),
       job: job.id,
@@ -545,7 +545,7 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
   }
 
   private emitProgress(master: KcopydJob): void {
-    if (this.env.bus.listenerCount === 0) return;
+    if (!this.env.bus.wants('kcopyd.progress')) return;
     this.env.bus.emit('kcopyd.progress', {
       ...this.ref(),
       job: master.id,
@@ -559,17 +559,17 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
   }
 
   private emitPool(): void {
-    if (this.env.bus.listenerCount === 0) return;
+    if (!this.env.bus.wants('kcopyd.pool')) return;
     this.env.bus.emit('kcopyd.pool', { ...this.ref(), ...this.pages.counts() });
   }
 
   private emitQueues(): void {
-    if (this.env.bus.listenerCount === 0) return;
+    if (!this.env.bus.wants('kcopyd.queues')) return;
     this.env.bus.emit('kcopyd.queues', { ...this.ref(), ...this.queueLengths() });
   }
 
   private emitClient(action: 'create' | 'destroying' | 'destroyed'): void {
-    if (this.env.bus.listenerCount === 0) return;
+    if (!this.env.bus.wants('kcopyd.client')) return;
     this.env.bus.emit('kcopyd.client', {
       ...this.ref(),
       action,

@@ -1,9 +1,11 @@
 // The events a viewer rebuilds kcopyd from (the TUI uses nothing else): one job's whole life, with the
 // fields it needs, and an I/O error tied to its job and device.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { type DmEvent, EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
-import { runUntilIdle } from '../../src/kcopyd/engine.js';
+import { KcopydEngine, runUntilIdle } from '../../src/kcopyd/engine.js';
+import { ManualScheduler } from '../../src/kcopyd/scheduler.js';
 import { FaultyDevice } from './fault-devices.js';
 import { harness, phases } from './harness.js';
 
@@ -105,5 +107,53 @@ describe('kcopyd events', () => {
       chunks: 5,
       chunksDone: 5,
     });
+  });
+
+  it('a listener that takes only progress gets the same progress, and no other kcopyd event is built', async () => {
+    const copy = async (bus: EventBus): Promise<void> => {
+      const engine = new KcopydEngine({ bus, scheduler: new ManualScheduler(), subJobSectors: 8 });
+      const a = new MemoryDevice('a', 64);
+      const b = new MemoryDevice('b', 64);
+      const done = engine
+        .createClient({ owner: 'copy' })
+        .copyAsync({ bdev: a, sector: 0, count: 40 }, [{ bdev: b, sector: 0, count: 40 }]);
+      await runUntilIdle(engine);
+      await done;
+    };
+    const progressOf = (events: DmEvent[]): number[] =>
+      events.flatMap((e) => (e.type === 'kcopyd.progress' ? [e.doneSectors] : []));
+    const all: DmEvent[] = [];
+    const full = new EventBus();
+    full.on((e) => all.push(e));
+    await copy(full);
+
+    const some: DmEvent[] = [];
+    const narrow = new EventBus();
+    narrow.on(
+      (e) => some.push(e),
+      (type) => type === 'kcopyd.progress',
+    );
+    const emit = vi.spyOn(narrow, 'emit');
+    await copy(narrow);
+    expect(some.map((e) => e.type)).toEqual(progressOf(some).map(() => 'kcopyd.progress'));
+    expect(progressOf(some)).toEqual(progressOf(all));
+    expect(progressOf(some).at(-1)).toBe(40);
+    expect(new Set(emit.mock.calls.map(([type]) => type))).toEqual(new Set(['kcopyd.progress']));
+  });
+
+  it('wants() follows the subscriptions and their filters', () => {
+    const bus = new EventBus();
+    expect(bus.wants('kcopyd.job')).toBe(false);
+    const offNarrow = bus.on(
+      () => undefined,
+      (type) => type === 'kcopyd.progress',
+    );
+    expect([bus.wants('kcopyd.job'), bus.wants('kcopyd.progress')]).toEqual([false, true]);
+    const offAll = bus.on(() => undefined);
+    expect(bus.wants('kcopyd.job')).toBe(true);
+    offAll();
+    expect(bus.wants('kcopyd.job')).toBe(false);
+    offNarrow();
+    expect(bus.wants('kcopyd.progress')).toBe(false);
   });
 });
