@@ -86,13 +86,14 @@ export class ControlClient {
   /**
    * Subscribes to the daemon's event stream; resolves once the daemon confirmed the subscription. Every event is
    * checked here, once (event-schema.ts): onEvent gets typed DmEvents only; a malformed one is dropped, counted
-   * in droppedEvents and handed to onDropped with the reason.
+   * in droppedEvents and handed to onDropped with the reason. `filter.device`: only events about that device.
    */
   async events(
     onEvent: (event: DmEvent) => void,
     onDropped: (reason: string) => void = () => undefined,
+    filter: { device?: string } = {},
   ): Promise<void> {
-    await this.send('events', {}, (raw) => {
+    await this.send('events', filter, (raw) => {
       let event: DmEvent;
       try {
         event = parseEvent(raw);

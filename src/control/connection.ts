@@ -39,7 +39,7 @@ export interface ConnectionHandlers {
    */
   dispatch(request: Request, signal: AbortSignal, warn: (message: string) => void): Promise<unknown>;
   /** Turns the connection into an event stream (the `events` verb). */
-  subscribe(id: number, reply: (r: Reply) => void): void;
+  subscribe(id: number, device: string | undefined, reply: (r: Reply) => void): void;
 }
 
 export class ControlConnection {
@@ -104,7 +104,8 @@ export class ControlConnection {
       const id = e instanceof RequestError ? e.requestId : null;
       return this.reply({ id, ok: false, error: toWireError(e) });
     }
-    if (request.verb === 'events') return this.handlers.subscribe(request.id, (r) => this.reply(r));
+    if (request.verb === 'events')
+      return this.handlers.subscribe(request.id, request.args.device, (r) => this.reply(r));
     if (request.verb === 'wait') {
       // A wait may sleep for ever, so it does not hold up the requests behind it; their number is what is capped.
       if (this.waits >= CONNECTION_LIMITS.waits) {

@@ -7,11 +7,12 @@ import { promises as fsp } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { BusyError, DmError, InvalidArgumentError, NoDeviceError } from '../base/errors.js';
-import type { EventBus } from '../base/events.js';
+import type { DmEvent, EventBus } from '../base/events.js';
 import { SECTOR_SIZE } from '../base/size.js';
 import type { NbdExports } from '../nbd/export-registry.js';
 import { removeStaleSocket } from '../net/unix-socket.js';
 import { ControlConnection } from './connection.js';
+import { isAbout, mayBeAboutDevice } from './device-events.js';
 import type { ControlEngine } from './engine.js';
 import {
   encodeLine,
@@ -110,15 +111,15 @@ export class ControlDaemon {
     this.connections.add(socket);
     new ControlConnection(socket, {
       dispatch: (request, signal, warn) => this.dispatchWithWarnings(request, signal, warn),
-      subscribe: (id, reply) => this.subscribe(socket, id, reply),
+      subscribe: (id, device, reply) => this.subscribe(socket, id, device, reply),
     });
     socket.on('close', () => this.connections.delete(socket));
   }
 
-  private subscribe(socket: Socket, id: number, reply: (r: Reply) => void): void {
+  private subscribe(socket: Socket, id: number, device: string | undefined, reply: (r: Reply) => void): void {
     reply({ id, ok: true, result: { subscribed: true } });
-    const unsubscribe = this.options.bus.on((event) => {
-      if (socket.destroyed) return;
+    const listener = (event: DmEvent): void => {
+      if (socket.destroyed || (device !== undefined && !isAbout(event, device))) return;
       if (socket.writableLength > MAX_EVENT_BACKLOG_BYTES) {
         socket.destroy();
         return;
@@ -134,7 +135,8 @@ export class ControlDaemon {
         });
       }
       socket.write(line);
-    });
+    };
+    const unsubscribe = this.options.bus.on(listener, device === undefined ? undefined : mayBeAboutDevice);
     socket.once('close', unsubscribe);
   }
 
@@ -146,9 +148,14 @@ export class ControlDaemon {
   ): Promise<unknown> {
     const name = request.verb === 'create' || request.verb === 'load' ? request.args.name : undefined;
     if (name === undefined) return this.dispatch(request, signal);
-    const off = this.options.bus.on((e) => {
-      if (e.type === 'dm.warning' && e.device === name) warn(e.message);
-    });
+    // Only dm.warning: a mirror's resync starts inside create, and a catch-all listener would have kcopyd build
+    // an event for every step of every sub-job while the request runs.
+    const off = this.options.bus.on(
+      (e) => {
+        if (e.type === 'dm.warning' && e.device === name) warn(e.message);
+      },
+      (type) => type === 'dm.warning',
+    );
     try {
       return await this.dispatch(request, signal);
     } finally {

@@ -22,7 +22,8 @@
 //
 // `events` turns the connection into a stream: after the ok reply every bus event arrives as
 //   {"id": <the events request id>, "event": {...}}
-// until the client closes the connection.
+// until the client closes the connection. With `device` only the events whose `device` field names it come
+// (and the daemon's kcopyd does not build its per-job events for such a stream).
 
 import { DmError, type DmErrorCode, InvalidArgumentError, isDmErrorCode } from '../base/errors.js';
 import type { DeviceInfo, DeviceSummary } from '../dm/device-mapper-core.js';
@@ -90,7 +91,7 @@ interface VerbMap {
   read: { args: { name: string; sector: number; count: number }; result: { data: string } };
   write: { args: { name: string; sector: number; data: string }; result: null };
   flush: { args: { name: string }; result: null };
-  events: { args: Record<string, never>; result: { subscribed: true } };
+  events: { args: { device?: string }; result: { subscribed: true } };
   export: { args: { name: string; listen?: string; readOnly?: boolean }; result: ExportSummary };
   unexport: { args: { name: string }; result: null };
 }
@@ -157,7 +158,7 @@ const ARG_SPECS: { [V in Verb]: ArgSpec } = {
   read: { name: req('name'), sector: req('sector'), count: req('count') },
   write: { name: req('name'), sector: req('sector'), data: req('base64') },
   flush: { name: req('name') },
-  events: {},
+  events: { device: opt('name') },
   export: { name: req('name'), listen: opt('string'), readOnly: opt('boolean') },
   unexport: { name: req('name') },
 };

@@ -14,6 +14,7 @@ import {
 import { InvalidArgumentError, TimeoutError } from '../base/errors.js';
 import type { DeviceMapperCore } from '../dm/device-mapper-core.js';
 import { ControlClient } from './client.js';
+import { isAbout, mayBeAboutDevice } from './device-events.js';
 
 export interface WaitOptions {
   /** Give up after this many milliseconds (wall time) with a TimeoutError naming the status seen last. */
@@ -27,11 +28,6 @@ interface WaitSource {
   watch(name: string, onChange: () => void): Promise<() => void>;
 }
 
-/** An event is about the device when its `device` field names it (dm.event, snapshot.*, mirror.*, dm.removed). */
-function isAbout(event: object, name: string): boolean {
-  return (event as { device?: unknown }).device === name;
-}
-
 function engineSource(dm: DeviceMapperCore): WaitSource {
   return {
     async state(name) {
@@ -39,14 +35,9 @@ function engineSource(dm: DeviceMapperCore): WaitSource {
       return { name, eventNr: info?.eventNr ?? 0, lines: withParsedStatus(await dm.status(name)) };
     },
     async watch(name, onChange) {
-      // kcopyd's job, pass, queue and pool events name no device: not taking them keeps the engine from
-      // building them for every sub-job while a mirror resyncs under the wait.
-      return dm.bus.on(
-        (e) => {
-          if (isAbout(e, name)) onChange();
-        },
-        (type) => !type.startsWith('kcopyd.') || type === 'kcopyd.io-error',
-      );
+      return dm.bus.on((e) => {
+        if (isAbout(e, name)) onChange();
+      }, mayBeAboutDevice);
     },
   };
 }
@@ -61,9 +52,13 @@ function clientSource(client: ControlClient): WaitSource {
     async watch(name, onChange) {
       // `events` turns a connection into a stream for good, so the stream gets a connection of its own.
       const stream = await ControlClient.connect(client.socketPath);
-      await stream.events((e) => {
-        if (isAbout(e, name)) onChange();
-      });
+      await stream.events(
+        (e) => {
+          if (isAbout(e, name)) onChange();
+        },
+        undefined,
+        { device: name },
+      );
       return () => stream.close();
     },
   };

@@ -212,6 +212,31 @@ describe('daemon: clients', () => {
     other.close();
   });
 
+  it('streams only the events about one device when asked, and kcopyd builds no job event for that stream', async () => {
+    const c = await ControlClient.connect(socketPath);
+    const got: DmEvent[] = [];
+    let arrived!: () => void;
+    const seen = new Promise<void>((r) => (arrived = r));
+    await c.events(
+      (e) => {
+        got.push(e);
+        if (e.type === 'dm.resumed') arrived();
+      },
+      undefined,
+      { device: 'd' },
+    );
+    expect([bus.wants('kcopyd.job'), bus.wants('kcopyd.io-error'), bus.wants('io.error')]).toEqual([false, true, true]);
+    bus.emit('io.error', { device: 'other', op: 'read', sector: 8, count: 1, code: 'EIO', message: 'not d' });
+    bus.emit('io.error', { device: 'd', op: 'read', sector: 9, count: 1, code: 'EIO', message: 'about d' });
+    bus.emit('dm.resumed', { device: 'd' });
+    await seen;
+    expect(got.map((e) => [e.type, 'device' in e ? e.device : null])).toEqual([
+      ['io.error', 'd'],
+      ['dm.resumed', 'd'],
+    ]);
+    c.close();
+  });
+
   it('drops a malformed event where it comes off the socket, counts it and says why', async () => {
     const c = await ControlClient.connect(socketPath);
     const got: DmEvent[] = [];
