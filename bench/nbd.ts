@@ -3,6 +3,8 @@
 // over the same file; both over a unix socket, then both over loopback TCP. The target is qemu's null
 // driver (so only the read path counts), page cache warm, rounds alternate (default 3) and the best of each
 // is kept. Prints MiB/s and dmsim/nbdkit per transport (goal: >= 0.7x). The machine may be noisy.
+// Then the same with CLIENTS converts at once on each side (one connection each), timed from the first start
+// to the last finish: nbdkit serves connections on its threads, dmsim on one event loop.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
@@ -14,6 +16,9 @@ import { ControlClient } from '../src/control/client.js';
 import { ControlDaemon } from '../src/control/daemon.js';
 import { DeviceMapper } from '../targets/device-mapper.js';
 import { fillData, MiB, timedRun } from './_support.js';
+
+/** Concurrent converts in the many-clients round. */
+const CLIENTS = 4;
 
 function convert(uri: string, bytes: number): Promise<number> {
   return timedRun('qemu-img', [
@@ -103,6 +108,22 @@ async function compare(
   process.stdout.write(
     `${label}: qemu-img convert of ${sizeMiB} MiB (best of ${rounds}): nbdkit file ${(sizeMiB / bestKit).toFixed(0)} MiB/s, ` +
       `dmsim linear ${(sizeMiB / bestDmsim).toFixed(0)} MiB/s, dmsim/nbdkit ${(bestKit / bestDmsim).toFixed(2)}x (goal >= 0.7x)\n`,
+  );
+  const many = async (uri: string): Promise<number> => {
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: CLIENTS }, () => convert(uri, bytes)));
+    return (performance.now() - t0) / 1000;
+  };
+  let manyDmsim = Infinity;
+  let manyKit = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    manyKit = Math.min(manyKit, await many(kitUri));
+    manyDmsim = Math.min(manyDmsim, await many(dmsimUri));
+  }
+  const total = CLIENTS * sizeMiB;
+  process.stdout.write(
+    `${label}: ${CLIENTS} converts at once (best of ${rounds}): nbdkit file ${(total / manyKit).toFixed(0)} MiB/s, ` +
+      `dmsim linear ${(total / manyDmsim).toFixed(0)} MiB/s, dmsim/nbdkit ${(manyKit / manyDmsim).toFixed(2)}x\n`,
   );
 }
 
