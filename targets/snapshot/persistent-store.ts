@@ -32,6 +32,14 @@ export class PersistentStore implements ExceptionStore {
   private pendingCount = 0;
   /** Commits waiting for the area write that makes them durable (the kernel's callbacks array). */
   private waiting: Array<(valid: boolean) => void> = [];
+  /**
+   * An area write is in flight. The kernel writes the area synchronously on the kcopyd worker that runs the
+   * copy callbacks (chunk_io waits for it), so copies that finish meanwhile are committed only after it
+   * returns, one after the other: they share the next area write unless more exceptions are still pending.
+   */
+  private areaWriteInFlight = false;
+  /** Commits that arrived while the area write was in flight, in arrival order. */
+  private readonly blockedCommits: Array<() => void> = [];
   /** Metadata I/O is one at a time, as the kernel's synchronous chunk_io under the serialised commit path. */
   private ioChain: Promise<unknown> = Promise.resolve();
 
@@ -102,13 +110,22 @@ export class PersistentStore implements ExceptionStore {
   }
 
   commitException(oldChunk: number, newChunk: number, valid: boolean): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const commit = (): void => this.commit(oldChunk, newChunk, valid, resolve);
+      if (this.areaWriteInFlight) this.blockedCommits.push(commit);
+      else commit();
+    });
+  }
+
+  /** persistent_commit_exception: record the exception; write the area once nothing else is pending or it is full. */
+  private commit(oldChunk: number, newChunk: number, valid: boolean, resolve: (valid: boolean) => void): void {
     if (!valid) this.valid = false;
-    const done = new Promise<boolean>((resolve) => this.waiting.push(resolve));
+    this.waiting.push(resolve);
     this.writeRecord(this.currentCommitted++, oldChunk, newChunk);
     this.pendingCount--;
     const full = this.currentCommitted === this.exceptionsPerArea;
     // Batch: while other exceptions are in flight and the area has room, their commit will write it.
-    if (this.pendingCount > 0 && !full) return done;
+    if (this.pendingCount > 0 && !full) return;
     const areaImage = Buffer.from(this.area);
     const areaChunk = this.areaLocation(this.currentArea);
     const nextAreaChunk = this.areaLocation(this.currentArea + 1);
@@ -119,14 +136,17 @@ export class PersistentStore implements ExceptionStore {
       this.currentArea++;
       this.area.fill(0);
     }
+    this.areaWriteInFlight = true;
     void this.serialise(async () => {
       // A full area: its successor is zeroed on disk first, so a reader always finds the end of the table.
       if (full && !(await this.tryIo('write', nextAreaChunk, Buffer.alloc(this.chunk * SECTOR_SIZE))))
         this.valid = false;
       if (this.valid && !(await this.tryIo('write', areaChunk, areaImage, true))) this.valid = false;
       for (const cb of callbacks) cb(this.valid);
+      this.areaWriteInFlight = false;
+      // Back from area_io, the worker commits what finished meanwhile (until one of them writes the area again).
+      while (!this.areaWriteInFlight && this.blockedCommits.length > 0) this.blockedCommits.shift()!();
     });
-    return done;
   }
 
   usage(): StoreUsage {
