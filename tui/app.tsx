@@ -5,16 +5,19 @@
 
 import { Box, type Key, useApp, useInput, useStdout } from 'ink';
 import { useCallback, useEffect, useReducer, useRef, useState, useSyncExternalStore } from 'react';
+import type { InspectedTarget } from '../src/dm/device-mapper-core.js';
 import { CommandLine, type Message } from './components/command-line.js';
 import { DevicesPanel } from './components/devices-panel.js';
 import { Header } from './components/header.js';
 import { HelpPanel } from './components/help-panel.js';
+import { InspectorPanel } from './components/inspector-panel.js';
 import { KcopydPanel } from './components/kcopyd-panel.js';
 import { LogPanel } from './components/log-panel.js';
 import { MapPanel } from './components/map-panel.js';
 import { NarrationPanel, narrationRows } from './components/narration-panel.js';
 import { ColourContext } from './components/theme.js';
 import { ThroughputPanel } from './components/throughput-panel.js';
+import { inspectTarget } from './inspect-key.js';
 import { layout } from './layout.js';
 import type { LessonActions, LessonView } from './lesson-driver.js';
 import { deviceTree } from './store/devices.js';
@@ -27,6 +30,8 @@ export interface AppActions {
   readonly canPause: boolean;
   run(line: string): Promise<string>;
   togglePause(): string;
+  /** `dmsim inspect NAME` for the inspector (i); absent: no engine to ask. */
+  inspect?(name: string): Promise<InspectedTarget[]>;
   step(): string;
   quit(): Promise<void>;
 }
@@ -42,6 +47,9 @@ interface UiState {
   text: string;
   history: string[];
   historyAt: number | null;
+  /** The device the inspector shows (null: closed), and how far it is scrolled. */
+  inspect: string | null;
+  inspectScroll: number;
 }
 
 export interface AppProps {
@@ -97,6 +105,8 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
     text: '',
     history: [],
     historyAt: null,
+    inspect: null,
+    inspectScroll: 0,
   });
   const [, redraw] = useReducer((n: number) => n + 1, 0);
   const [message, setMessage] = useState<Message | null>(null);
@@ -131,6 +141,8 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
       history: trimmed === '' || history[history.length - 1] === trimmed ? history : [...history, trimmed],
     });
     if (trimmed === '') return;
+    const inspecting = inspectTarget(trimmed, current);
+    if (inspecting !== null) return openInspector(inspecting);
     setMessage({ kind: 'busy', text: `running: ${trimmed}` });
     actions.run(trimmed).then(
       (out) => {
@@ -143,6 +155,13 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
       },
       (e: unknown) => setMessage({ kind: 'error', text: errorText(e) }),
     );
+  };
+
+  const openInspector = (name: string | undefined): void => {
+    if (name === undefined) return setMessage({ kind: 'error', text: 'inspect: no device to inspect' });
+    if (!actions.inspect) return setMessage({ kind: 'error', text: 'inspect: no engine to ask here' });
+    update({ inspect: name, inspectScroll: 0, focus: 'devices' });
+    setMessage({ kind: 'info', text: `inspecting ${name}: up/down scroll, i or esc closes` });
   };
 
   const moveFocus = (by: number): void => {
@@ -181,6 +200,10 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
       if (input) update({ text: u.text + input });
       return;
     }
+    if (u.inspect !== null && (key.escape || input === 'i')) return update({ inspect: null });
+    if (u.inspect !== null && (key.upArrow || key.downArrow))
+      return update({ inspectScroll: Math.max(0, u.inspectScroll + (key.upArrow ? -1 : 1)) });
+    if (input === 'i') return openInspector(current);
     if (input === 'q') return quit();
     if (input === '?') return update({ help: true });
     if (input === 'p') return act(() => actions.togglePause());
@@ -207,6 +230,15 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
         <Header state={state} mode={actions.modeName} local={actions.canPause} width={L.cols} />
         {help ? (
           <HelpPanel width={L.cols} height={L.top + L.middle + L.log + narration} />
+        ) : ui.current.inspect !== null && actions.inspect ? (
+          <InspectorPanel
+            device={ui.current.inspect}
+            load={actions.inspect}
+            version={state}
+            scroll={ui.current.inspectScroll}
+            width={L.cols}
+            height={L.top + L.middle + L.log + narration}
+          />
         ) : (
           <>
             <Box height={L.top}>

@@ -5,6 +5,7 @@
 import { InvalidArgumentError, isDmError } from '../src/base/errors.js';
 import { ControlClient } from '../src/control/client.js';
 import { waitFor } from '../src/control/wait-for.js';
+import type { InspectedTarget } from '../src/dm/device-mapper-core.js';
 import type { DeviceState, WaitCondition } from '../targets/wait-condition.js';
 import { parseCommand } from './command/parse-command.js';
 import { type CommandContext, runCommand } from './command/run-command.js';
@@ -115,6 +116,11 @@ export class TuiController {
     k.scheduler.resume();
     this.store.note('tui.paused', { paused: false });
     return 'kcopyd running';
+  }
+
+  /** The inspector's view of a device (`dmsim inspect NAME`). */
+  inspect(name: string): Promise<InspectedTarget[]> {
+    return this.session.client.request('inspect', { name });
   }
 
   togglePause(): string {

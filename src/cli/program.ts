@@ -13,6 +13,7 @@ import { registerEvents } from './commands/events.js';
 import { registerExport } from './commands/export.js';
 import { registerFlush } from './commands/flush.js';
 import { registerInfo } from './commands/info.js';
+import { registerInspect } from './commands/inspect.js';
 import { registerLoad } from './commands/load.js';
 import { registerLs } from './commands/ls.js';
 import { registerMessage } from './commands/message.js';
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   registerExport(program);
   registerUnexport(program);
   registerRun(program);
+  registerInspect(program);
   return program;
 }
 

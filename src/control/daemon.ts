@@ -270,6 +270,8 @@ export class ControlDaemon {
         if (!this.exports) throw new NoDeviceError(`${request.args.name}: not exported`);
         await this.exports.unexport(request.args.name);
         return null;
+      case 'inspect':
+        return engine.inspect(request.args.name);
       case 'events':
         throw new InvalidArgumentError('events: already handled');
     }

@@ -2,7 +2,7 @@
 // Declared here, structurally, so the control layer depends on the verbs and not on the class; the
 // daemon command passes a real DeviceMapper, tests may pass anything with the same shape.
 
-import type { CreateOptions, DeviceInfo, DeviceSummary } from '../dm/device-mapper-core.js';
+import type { CreateOptions, DeviceInfo, DeviceSummary, InspectedTarget } from '../dm/device-mapper-core.js';
 import type { BindOptions } from '../dm/device-pool.js';
 import type { TableLine } from '../dm/table-line.js';
 
@@ -41,6 +41,8 @@ export interface ControlEngine {
   open(name: string): MaybePromise<EngineOpenDevice>;
   /** The devices the live table of `name` uses, each once, named as the table named them, and what each was bound to. */
   devices(name: string): MaybePromise<ReadonlyArray<{ name: string; boundTo?: string }>>;
+  /** dmsim inspect NAME: what each live target shows of its structures. */
+  inspect(name: string): MaybePromise<InspectedTarget[]>;
   targets(): MaybePromise<ReadonlyArray<{ name: string; version: string | readonly number[] }>>;
   close(): MaybePromise<unknown>;
 }

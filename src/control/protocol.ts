@@ -26,7 +26,7 @@
 // (and the daemon's kcopyd does not build its per-job events for such a stream).
 
 import { DmError, type DmErrorCode, InvalidArgumentError, isDmErrorCode } from '../base/errors.js';
-import type { DeviceInfo, DeviceSummary } from '../dm/device-mapper-core.js';
+import type { DeviceInfo, DeviceSummary, InspectedTarget } from '../dm/device-mapper-core.js';
 import type { TableLine } from '../dm/table-line.js';
 import type { ExportSummary } from '../nbd/export-registry.js';
 
@@ -94,6 +94,8 @@ interface VerbMap {
   events: { args: { device?: string }; result: { subscribed: true } };
   export: { args: { name: string; listen?: string; readOnly?: boolean }; result: ExportSummary };
   unexport: { args: { name: string }; result: null };
+  /** dmsim's: each live target's structures (snapshot store, mirror log, kcopyd lists). */
+  inspect: { args: { name: string }; result: InspectedTarget[] };
 }
 
 export type Verb = keyof VerbMap;
@@ -161,6 +163,7 @@ const ARG_SPECS: { [V in Verb]: ArgSpec } = {
   events: { device: opt('name') },
   export: { name: req('name'), listen: opt('string'), readOnly: opt('boolean') },
   unexport: { name: req('name') },
+  inspect: { name: req('name') },
 };
 
 const VERBS = Object.keys(ARG_SPECS) as Verb[];

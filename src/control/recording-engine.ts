@@ -9,7 +9,7 @@
 // in the file (never silently dropped) until a device of that name is created or `remove NAME` forgets them.
 
 import { DmError, NoDeviceError } from '../base/errors.js';
-import type { CreateOptions, DeviceInfo, DeviceSummary } from '../dm/device-mapper-core.js';
+import type { CreateOptions, DeviceInfo, DeviceSummary, InspectedTarget } from '../dm/device-mapper-core.js';
 import type { BindOptions } from '../dm/device-pool.js';
 import type { TableLine } from '../dm/table-line.js';
 import { activate, activationOrder } from './activation.js';
@@ -202,6 +202,10 @@ export class RecordingEngine implements ControlEngine {
   devices(name: string): Promise<ReadonlyArray<{ name: string; boundTo?: string }>> {
     return Promise.resolve(this.inner.devices(name));
   }
+  inspect(name: string): Promise<InspectedTarget[]> {
+    return Promise.resolve(this.inner.inspect(name));
+  }
+
   targets(): Promise<ReadonlyArray<{ name: string; version: string | readonly number[] }>> {
     return Promise.resolve(this.inner.targets());
   }

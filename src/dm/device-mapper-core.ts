@@ -15,7 +15,7 @@ import { MappedBlockDevice, MappedDevice } from './mapped-device.js';
 import { DmTable } from './table.js';
 import type { TableLine } from './table-line.js';
 import { parseTable } from './table-parser.js';
-import type { DmDevice } from './target.js';
+import type { DmDevice, TargetInspection } from './target.js';
 import { TargetRegistry } from './target-registry.js';
 
 declare module '../base/events.js' {
@@ -50,6 +50,14 @@ export interface DeviceInfo {
 }
 
 /** `dmsetup ls`: NAME (253:MINOR). */
+/** One target of `dmsim inspect NAME`: where it sits and what its inspect() showed. */
+export interface InspectedTarget {
+  start: number;
+  length: number;
+  target: string;
+  inspection: TargetInspection | null;
+}
+
 export interface DeviceSummary {
   name: string;
   major: number;
@@ -305,6 +313,20 @@ export class DeviceMapperCore {
 
   targets(): { name: string; version: readonly [number, number, number] }[] {
     return this.registry.list();
+  }
+
+  /** dmsim inspect NAME: each live target's inspection (null for a target with nothing to show). */
+  async inspect(name: string): Promise<InspectedTarget[]> {
+    const targets = this.get(name).live?.targets ?? [];
+    const out: InspectedTarget[] = [];
+    for (const t of targets)
+      out.push({
+        start: t.begin,
+        length: t.len,
+        target: t.type.name,
+        inspection: (await t.target.inspect?.()) ?? null,
+      });
+    return out;
   }
 
   /** dmsetup deps: the devices the live table uses, each once, with what each was bound to. */

@@ -5,6 +5,7 @@ import type { Clock } from '../base/clock.js';
 import type { EventBus } from '../base/events.js';
 import type { BlockDevice, DiscardLimits } from '../block/block-device.js';
 import type { KcopydEnvironment } from '../kcopyd/environment.js';
+import type { KcopydClientInspection } from '../kcopyd/types.js';
 import type { Bio } from './bio.js';
 
 export type StatusType = 'info' | 'table';
@@ -68,6 +69,11 @@ export interface Target {
    * commits its metadata; thin looks up its highest mapped block). `dmsetup status` awaits it first.
    */
   prepareStatus?(): Promise<void>;
+  /**
+   * What `dmsim inspect` shows of the target (dmsim's; the kernel has no such call): its own structures as a
+   * plain JSON object whose `kind` names the model, and its kcopyd clients.
+   */
+  inspect?(): Promise<TargetInspection>;
   /** `dmsetup message`; resolves to the reply text (often empty). */
   message?(args: string[]): Promise<string>;
   /** Before suspend: stop starting new internal work. noflush: keep queued I/O instead of failing it. */
@@ -87,6 +93,12 @@ export interface Target {
   deviceAreas?(): DeviceArea[];
   /** Frees everything (the kernel's dtr). */
   destroy(): Promise<void>;
+}
+
+/** A target's inspection: `kind` names the model the target's module defines (snapshot, mirror ...). */
+export interface TargetInspection {
+  readonly kind: string;
+  readonly kcopyd: readonly KcopydClientInspection[];
 }
 
 export interface TargetType {

@@ -20,9 +20,11 @@ import { type RegionFailure, readRegion, writeRegion } from './region-io.js';
 import type { KcopydWorker, WorkerScheduler } from './scheduler.js';
 import { type KcopydThrottle, THROTTLE_SLEEP_MS } from './throttle.js';
 import {
+  type InspectedJob,
   type IoRegion,
   type KcopydCallbackJob,
   type KcopydClient,
+  type KcopydClientInspection,
   type KcopydFlags,
   type KcopydNotify,
   type KcopydResult,
@@ -109,6 +111,41 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
       completeJobs: this.completeJobs.length,
       callbackJobs: this.callbackJobs.length,
       nrJobs: this.nrJobs,
+    };
+  }
+
+  inspect(): KcopydClientInspection {
+    const jobs = (list: KcopydJob[]): InspectedJob[] =>
+      list.map((j) => ({
+        id: j.id,
+        kind: j.kind,
+        master: j.master.id,
+        slot: j.slot,
+        op: j.op,
+        source: j.source ? describeRegion(j.source) : null,
+        dests: j.dests.map(describeRegion),
+        pages: j.pages?.count ?? 0,
+        readErr: j.readErr,
+        writeErr: j.writeErr,
+      }));
+    const t = this.throttle;
+    return {
+      id: this.id,
+      owner: this.owner,
+      lists: {
+        complete: jobs(this.completeJobs),
+        pages: jobs(this.pagesJobs),
+        io: jobs(this.ioJobs),
+        callback: jobs(this.callbackJobs),
+      },
+      nrJobs: this.nrJobs,
+      pages: this.pages.counts(),
+      throttle: t && {
+        percent: t.throttle,
+        ioMs: t.periods.io,
+        totalMs: t.periods.total,
+        inFlight: t.periods.inFlight,
+      },
     };
   }
 

@@ -50,10 +50,48 @@ export interface KcopydResult {
   writeErr: number;
 }
 
+/** One job on a client's list, as the inspector shows it (a sub-job names its master and slot). */
+export interface InspectedJob {
+  id: number;
+  kind: 'copy' | 'zero' | 'callback';
+  /** The master's id (the job's own for a master, an unsplit job or a callback) and the sub-job slot. */
+  master: number;
+  slot: number | null;
+  op: 'read' | 'write';
+  /** "DEV:SECTOR+COUNT" of the source (null when zeroing or for a callback) and of each destination. */
+  source: string | null;
+  dests: string[];
+  /** Pages the job holds. */
+  pages: number;
+  readErr: boolean;
+  writeErr: number;
+}
+
+/** A kcopyd client's state for the inspector: its four lists, its pages and its throttle. */
+export interface KcopydClientInspection {
+  id: number;
+  owner: string;
+  /** The kernel's list names, in the worker's order (do_work: complete, pages, io; callbacks join complete). */
+  lists: { complete: InspectedJob[]; pages: InspectedJob[]; io: InspectedJob[]; callback: InspectedJob[] };
+  /** nr_jobs: dispatched jobs, split masters and prepared callbacks not yet completed. */
+  nrJobs: number;
+  pages: {
+    reserveTotal: number;
+    reserveFree: number;
+    sharedUsed: number;
+    engineSharedUsed: number;
+    sharedLimit: number | null;
+  };
+  /** null: the client is not throttled; else the percent and the current decay interval's busy/total ms. */
+  throttle: { percent: number; ioMs: number; totalMs: number; inFlight: number } | null;
+}
+
 /** The client API every target uses. */
 export interface KcopydClient {
   readonly id: number;
   readonly owner: string;
+  /** The client's lists, pages and throttle as they are now (absent on clients that are not the engine's). */
+  inspect?(): KcopydClientInspection;
   copy<C>(from: IoRegion, dests: IoRegion[], flags: KcopydFlags, notify: KcopydNotify<C>, context: C): void;
   zero<C>(dests: IoRegion[], flags: KcopydFlags, notify: KcopydNotify<C>, context: C): void;
   /** Promise forms: resolve with the error bits when the callback would have run. */

@@ -45,6 +45,7 @@ export class EmbeddedBackend implements ScenarioBackend {
     wait: (name, eventNr) => this.current.wait(name, eventNr),
     open: (name) => this.current.open(name),
     devices: (name) => this.current.devices(name),
+    inspect: (name) => this.current.inspect(name),
     targets: () => this.current.targets(),
     close: () => this.current.close(),
     openBlock: (name) => this.current.open(name),

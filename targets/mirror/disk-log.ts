@@ -13,9 +13,9 @@ import { RegionBitset } from './region-bitset.js';
 import type { LogHealth, MirrorLogStatus, MirrorLogTable } from './status.js';
 
 export const MIRROR_MAGIC = 0x4d695272;
-const MIRROR_DISK_VERSION = 2;
+export const MIRROR_DISK_VERSION = 2;
 /** Byte offset of the clean bits (LOG_OFFSET sectors). */
-const LOG_BITS_OFFSET = 2 * SECTOR_SIZE;
+export const LOG_BITS_OFFSET = 2 * SECTOR_SIZE;
 
 /** Size of the log's I/O buffer for a mirror with regionCount regions (512-byte logical blocks). */
 export function diskLogBufferSize(regionCount: number): number {
@@ -134,6 +134,13 @@ export class DiskLog extends CoreLog {
   /** A: alive; D: an I/O to the log failed; F: a flush of the log device failed. */
   healthChar(): LogHealth {
     return this.logDevFlushFailed ? 'F' : this.logDevFailed ? 'D' : 'A';
+  }
+
+  /** The log's buffer as it is on the log device now (the inspector shows it next to the in-core bits). */
+  async readOnDisk(): Promise<Buffer> {
+    const buf = Buffer.alloc(this.buffer.length);
+    await this.logDev.bdev.read(0, buf);
+    return buf;
   }
 
   override devices(): DmDevice[] {

@@ -8,11 +8,20 @@
 import { type DmError, IoError, NotSupportedError } from '../../src/base/errors.js';
 import type { EventBus } from '../../src/base/events.js';
 import type { Bio } from '../../src/dm/bio.js';
-import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
+import type {
+  DeviceArea,
+  DmDevice,
+  StatusType,
+  Target,
+  TargetContext,
+  TargetInspection,
+  TargetType,
+} from '../../src/dm/target.js';
 import type { IoRegion, KcopydClient } from '../../src/kcopyd/types.js';
 import { CoreLog } from './core-log.js';
 import type { DirtyLog, DirtyLogOwner } from './dirty-log.js';
 import { DiskLog } from './disk-log.js';
+import { inspectLiveMirror, type MirrorInspection } from './inspect.js';
 import { type LegErrorType, MirrorLeg } from './mirror-leg.js';
 import './mirror-events.js';
 import { logLegsFor } from './log-legs.js';
@@ -168,6 +177,27 @@ export class MirrorSet implements Target, DirtyLogOwner {
       handleErrors: this.features.handleErrors,
       keepLog: this.features.keepLog,
     });
+  }
+
+  /** The disk log as on the log device next to the in-core bits and region states. */
+  async inspect(): Promise<MirrorInspection & TargetInspection> {
+    const log = this.log;
+    const onDisk = log instanceof DiskLog ? await log.readOnDisk().catch(() => null) : null;
+    const model = inspectLiveMirror({
+      log: log.typeName,
+      onDisk,
+      logName: log instanceof DiskLog ? log.logDev.name : 'core',
+      regionCount: this.nrRegions,
+      regionSectors: log.regionSize,
+      syncCount: log.getSyncCount(),
+      region: (r) => ({
+        clean: log.isClean(r),
+        inSync: log.inSync(r),
+        state: regionStateName(this.rh.getState(r)),
+        pendingWrites: this.rh.pendingWrites(r),
+      }),
+    });
+    return { ...model, kcopyd: this.kcopyd.inspect ? [this.kcopyd.inspect()] : [] };
   }
 
   async presuspend(options: { noflush: boolean }): Promise<void> {

@@ -86,6 +86,11 @@ export class RegionHash<T> {
     return this.log.inSync(region) ? RH_CLEAN : RH_NOSYNC;
   }
 
+  /** Writes in flight to the region (0 for a region with no entry). */
+  pendingWrites(region: number): number {
+    return this.regions.get(region)?.pending ?? 0;
+  }
+
   /** The number of entries (regions with a state other than "clean per the log"), for tests. */
   get entryCount(): number {
     return this.regions.size;

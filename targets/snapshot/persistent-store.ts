@@ -9,12 +9,57 @@ import { SECTOR_SIZE } from '../../src/base/size.js';
 import type { BlockDevice } from '../../src/block/block-device.js';
 import { chunkSizeError, type ExceptionStore, type MergeRun, type StoreUsage } from './exception-store.js';
 
-const SNAP_MAGIC = 0x70416e53;
-const SNAPSHOT_DISK_VERSION = 1;
+export const SNAP_MAGIC = 0x70416e53;
+export const SNAPSHOT_DISK_VERSION = 1;
 /** DM_CHUNK_SIZE_DEFAULT_SECTORS: chunk size 0 on a fresh COW means 16 KiB. */
 const DEFAULT_CHUNK_SECTORS = 32;
-const HEADER_CHUNKS = 1;
-const RECORD_BYTES = 16;
+export const HEADER_CHUNKS = 1;
+export const RECORD_BYTES = 16;
+
+/** The COW's layout for chunks of `chunk` sectors (the store's geometry; the inspector decodes with it). */
+export function cowGeometry(chunk: number): {
+  exceptionsPerArea: number;
+  areaLocation(k: number): number;
+  /** The first chunk a data chunk may take at or after `nextFree` (skips a metadata area). */
+  skipMetadata(nextFree: number): number;
+} {
+  const exceptionsPerArea = (chunk * SECTOR_SIZE) / RECORD_BYTES;
+  return {
+    exceptionsPerArea,
+    areaLocation: (k) => HEADER_CHUNKS + (exceptionsPerArea + 1) * k,
+    skipMetadata: (n) => (n % (exceptionsPerArea + 1) === HEADER_CHUNKS ? n + 1 : n),
+  };
+}
+
+/** The 16-byte header at the start of chunk 0 (le32 magic, valid, version, chunk_size). */
+export function readCowHeader(buf: Buffer): { magic: number; valid: boolean; version: number; chunkSize: number } {
+  return {
+    magic: buf.readUInt32LE(0),
+    valid: buf.readUInt32LE(4) !== 0,
+    version: buf.readUInt32LE(8),
+    chunkSize: buf.readUInt32LE(12),
+  };
+}
+
+/** Record i of a metadata area (le64 old_chunk, le64 new_chunk). */
+export function readAreaRecord(area: Buffer, i: number): { oldChunk: number; newChunk: number } {
+  return {
+    oldChunk: Number(area.readBigUInt64LE(i * RECORD_BYTES)),
+    newChunk: Number(area.readBigUInt64LE(i * RECORD_BYTES + 8)),
+  };
+}
+
+/** What the store holds in core, for the inspector. */
+export interface PersistentStoreState {
+  valid: boolean;
+  chunkSectors: number;
+  currentArea: number;
+  /** Records in the current area (committed in core; on disk once the area is written). */
+  currentCommitted: number;
+  nextFree: number;
+  /** Prepared exceptions whose commit has not arrived (pending_count). */
+  pendingCount: number;
+}
 
 export class PersistentStore implements ExceptionStore {
   readonly kind = 'P';
@@ -59,7 +104,7 @@ export class PersistentStore implements ExceptionStore {
     this.checkFits(this.chunk);
     const header = Buffer.alloc(this.chunk * SECTOR_SIZE);
     await this.cowIo('read', 0, header, 'reading the snapshot header');
-    const magic = header.readUInt32LE(0);
+    const { magic, valid, version, chunkSize: diskChunk } = readCowHeader(header);
     if (magic === 0) {
       this.setGeometry();
       await this.writeHeader();
@@ -77,9 +122,7 @@ export class PersistentStore implements ExceptionStore {
         `Invalid or corrupt snapshot (${this.cow.name} has magic 0x${magic.toString(16)}, not "SnAp" 0x70416e53)`,
       );
     }
-    this.valid = header.readUInt32LE(4) !== 0;
-    const version = header.readUInt32LE(8);
-    const diskChunk = header.readUInt32LE(12);
+    this.valid = valid;
     if (diskChunk !== this.chunk) {
       // The on-disk chunk size wins over the table's (the kernel logs a warning when one was supplied).
       const err = chunkSizeError(diskChunk) ?? (diskChunk === 0 ? 'Chunk size is 0' : null);
@@ -197,7 +240,18 @@ export class PersistentStore implements ExceptionStore {
 
   /** Chunk index of metadata area k. */
   areaLocation(k: number): number {
-    return HEADER_CHUNKS + (this.exceptionsPerArea + 1) * k;
+    return cowGeometry(this.chunk).areaLocation(k);
+  }
+
+  inspect(): PersistentStoreState {
+    return {
+      valid: this.valid,
+      chunkSectors: this.chunk,
+      currentArea: this.currentArea,
+      currentCommitted: this.currentCommitted,
+      nextFree: this.nextFree,
+      pendingCount: this.pendingCount,
+    };
   }
 
   /** The header chunk must fit on the COW; checked before a chunk-sized buffer (up to 1 GiB) is allocated. */
@@ -210,12 +264,12 @@ export class PersistentStore implements ExceptionStore {
   }
 
   private setGeometry(): void {
-    this.exceptionsPerArea = (this.chunk * SECTOR_SIZE) / RECORD_BYTES;
+    this.exceptionsPerArea = cowGeometry(this.chunk).exceptionsPerArea;
     this.area = Buffer.alloc(this.chunk * SECTOR_SIZE);
   }
 
   private skipMetadata(): void {
-    if (this.nextFree % (this.exceptionsPerArea + 1) === HEADER_CHUNKS) this.nextFree++;
+    this.nextFree = cowGeometry(this.chunk).skipMetadata(this.nextFree);
   }
 
   private async readExceptions(add: (oldChunk: number, newChunk: number) => void): Promise<void> {
@@ -243,10 +297,7 @@ export class PersistentStore implements ExceptionStore {
   }
 
   private readRecord(i: number): { oldChunk: number; newChunk: number } {
-    return {
-      oldChunk: Number(this.area.readBigUInt64LE(i * RECORD_BYTES)),
-      newChunk: Number(this.area.readBigUInt64LE(i * RECORD_BYTES + 8)),
-    };
+    return readAreaRecord(this.area, i);
   }
 
   private writeRecord(i: number, oldChunk: number, newChunk: number): void {

@@ -9,15 +9,24 @@ import { SECTOR_SIZE } from '../../src/base/size.js';
 import type { BlockDevice, DiscardLimits } from '../../src/block/block-device.js';
 import type { Bio } from '../../src/dm/bio.js';
 import { getArgDevice, TargetArgumentError } from '../../src/dm/dm-args.js';
-import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../../src/dm/target.js';
+import type {
+  DeviceArea,
+  DmDevice,
+  StatusType,
+  Target,
+  TargetContext,
+  TargetInspection,
+  TargetType,
+} from '../../src/dm/target.js';
 import type { KcopydClient } from '../../src/kcopyd/types.js';
 import { ChunkTracker } from './chunk-tracker.js';
 import type { ExceptionStore } from './exception-store.js';
 import './events.js';
+import { type InspectedException, type SnapshotInspection, snapshotInspection } from './inspect.js';
 import { type OriginRegistry, type RegisteredSnapshot, registryFor, sameDevice, settleAll } from './origin-registry.js';
 import { snapshotParameters } from './parameters.js';
 import { PendingException } from './pending-exception.js';
-import { PersistentStore } from './persistent-store.js';
+import { PersistentStore, readCowHeader } from './persistent-store.js';
 import { parseSnapshotArgs, type SnapshotArgs } from './snapshot-args.js';
 import { formatSnapshotStatus, formatSnapshotTable } from './status.js';
 import { TransientStore } from './transient-store.js';
@@ -211,6 +220,44 @@ export class Snapshot implements Target, RegisteredSnapshot {
       totalSectors: u.totalSectors,
       metadataSectors: u.metadataSectors,
     });
+  }
+
+  /** The exception table as it is in core (pending copies marked), the store's header as on the COW, the layout. */
+  async inspect(): Promise<SnapshotInspection & TargetInspection> {
+    const exceptions: InspectedException[] = [...this.complete].map(([oldChunk, newChunk]) => ({
+      oldChunk,
+      newChunk,
+      state: 'committed',
+    }));
+    for (const pe of this.pending.values())
+      exceptions.push({ oldChunk: pe.oldChunk, newChunk: pe.newChunk, state: pe.started ? 'copying' : 'pending' });
+    const store = this.store;
+    const c = store.chunkSize;
+    let facts: { header: SnapshotInspection['header']; currentArea: number; currentRecords: number; nextFree: number };
+    if (store instanceof PersistentStore) {
+      const s = store.inspect();
+      const first = Buffer.alloc(SECTOR_SIZE);
+      await this.cow.bdev.read(0, first);
+      const h = readCowHeader(first);
+      facts = {
+        header: { magic: h.magic, valid: h.valid, version: h.version, chunkSectors: h.chunkSize },
+        currentArea: s.currentArea,
+        currentRecords: s.currentCommitted,
+        nextFree: s.nextFree,
+      };
+    } else {
+      facts = { header: null, currentArea: 0, currentRecords: 0, nextFree: store.usage().sectorsAllocated / c };
+    }
+    const state = !this.valid ? 'invalid' : this.mergeFailed ? 'merge-failed' : this.overflowed ? 'overflow' : null;
+    const model = snapshotInspection({
+      store: store.tableType(),
+      cowSectors: this.cow.bdev.sizeSectors,
+      chunkSectors: c,
+      exceptions,
+      state,
+      ...facts,
+    });
+    return { ...model, kcopyd: this.kcopyd.inspect ? [this.kcopyd.inspect()] : [] };
   }
 
   async postsuspend(): Promise<void> {

@@ -105,6 +105,10 @@ export class FakeEngine implements ControlEngine {
     this.get(name);
     return [];
   }
+  inspect(name: string): Array<{ start: number; length: number; target: string; inspection: null }> {
+    this.get(name);
+    return [];
+  }
   targets(): Array<{ name: string; version: [number, number, number] }> {
     return [{ name: 'fake', version: [1, 0, 0] }];
   }

@@ -25,11 +25,13 @@ import { clientStatsBackend, runStats } from '../../src/control/dmstats.js';
 import { readTableFile, writePayload } from '../../src/control/grammar/sources.js';
 import type { CopyJob, TableSource } from '../../src/control/grammar/verbs.js';
 import type { RegionSpec } from '../../src/control/grammar/words.js';
+import { FULL_FORMAT, formatDeviceInspection, formatImageInspection } from '../../src/control/inspect-format.js';
 import type { Verb, VerbArgs, VerbResult } from '../../src/control/protocol.js';
 import { MAPPER_PREFIX } from '../../src/dm/device-pool.js';
 import { tableText } from '../../src/dm/table-line.js';
 import type { KcopydEnvironment } from '../../src/kcopyd/environment.js';
 import type { IoRegion } from '../../src/kcopyd/types.js';
+import { inspectImage } from '../../targets/inspect-image.js';
 import { type DeviceState, describeCondition, statusText, type WaitCondition } from '../../targets/wait-condition.js';
 import { type TuiCommand, USAGE } from './parse-command.js';
 
@@ -187,6 +189,13 @@ export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<
       await c.request('unexport', cmd.args);
       await ctx.refresh(cmd.args.name);
       return `unexported ${cmd.args.name}`;
+    case 'inspect': {
+      const w = cmd.args;
+      if ('file' in w)
+        return formatImageInspection(w.file, await inspectImage(w.file, w.format), FULL_FORMAT).join('\n');
+      if (w.name === undefined) throw new InvalidArgumentError('inspect: give a device NAME, or press i on a device');
+      return formatDeviceInspection(w.name, await c.request('inspect', { name: w.name }), FULL_FORMAT).join('\n');
+    }
     case 'fail':
       return fail(cmd.args.name, ctx);
     case 'heal':

@@ -195,6 +195,27 @@ function waitWords(w: Words): WaitWords {
   return { name: name(w), condition: known, timeoutMs: seconds * 1000 };
 }
 
+/** What `inspect` looks at: a device (none: the TUI's selected one), or an image file read directly. */
+export type InspectWords = { name?: string } | { file: string; format: ImageFormat };
+
+/** The image formats `inspect --as` reads (auto: by the magic number at the start). */
+const IMAGE_FORMATS = ['cow', 'disk-log', 'auto'] as const;
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+
+/** A word with a '/' is a path (device names have none); --as makes any word a file. */
+function inspectWords(w: Words): InspectWords {
+  const target = w.arg('TARGET');
+  const as = w.value('as');
+  const format = as === undefined ? undefined : IMAGE_FORMATS.find((f) => f === as);
+  if (as !== undefined && format === undefined)
+    throw new InvalidArgumentError(`--as takes ${IMAGE_FORMATS.join(', ')}, not '${as}'`);
+  if (format !== undefined || target?.includes('/')) {
+    if (target === undefined) throw new InvalidArgumentError('--as needs the image FILE to read');
+    return { file: target, format: format ?? 'auto' };
+  }
+  return target !== undefined ? { name: target } : {};
+}
+
 /** Every shared verb, by the word that names it (the protocol's verb name, except remove_all). */
 export const VERB_GRAMMAR = {
   create: {
@@ -396,6 +417,21 @@ export const VERB_GRAMMAR = {
   } satisfies VerbGrammar<unknown>,
   unexport: oneDevice('unexport', 'stop exporting a device over NBD'),
   stats: STATS_GRAMMAR,
+  inspect: {
+    summary:
+      "show a device's structures (snapshot COW store, mirror log, kcopyd lists), or decode a COW or disk-log image FILE",
+    args: [
+      { name: 'TARGET', optional: true, description: 'a device NAME, or an image FILE (a path with "/", or --as)' },
+    ],
+    options: [
+      {
+        flags: '--as <format>',
+        description: `read TARGET as an image file: ${IMAGE_FORMATS.join(', ')} (by its magic)`,
+      },
+    ],
+    note: 'NAME, or FILE --as cow|disk-log|auto',
+    build: inspectWords,
+  } satisfies VerbGrammar<unknown>,
 };
 
 export type SharedVerb = keyof typeof VERB_GRAMMAR;
