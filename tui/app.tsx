@@ -124,6 +124,12 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
     void actions.quit().finally(() => exit());
   }, [actions, exit]);
 
+  // Stable, so the inspector asks again only when the state changed (and bound: actions may be a class).
+  const loadInspection = useCallback(
+    (name: string) => (actions.inspect ? actions.inspect(name) : Promise.resolve([])),
+    [actions],
+  );
+
   const act = (f: () => string): void => {
     try {
       setMessage({ kind: 'info', text: f() });
@@ -233,7 +239,7 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
         ) : ui.current.inspect !== null && actions.inspect ? (
           <InspectorPanel
             device={ui.current.inspect}
-            load={actions.inspect}
+            load={loadInspection}
             version={state}
             scroll={ui.current.inspectScroll}
             width={L.cols}
