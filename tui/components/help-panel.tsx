@@ -11,6 +11,7 @@ const KEYS: Array<[string, string]> = [
   ['n', 'lesson: play the next step (s: start it with kcopyd paused)'],
   ['tab', 'move focus: devices, kcopyd, events, command line'],
   ['up/down', 'select a device (its map is shown) / scroll events'],
+  ['i', 'inspect the selected device: COW store, mirror log, kcopyd lists'],
   [':', 'type a command (esc leaves, up/down: history)'],
   ['?', 'this help (any key closes it)'],
   ['q', 'quit: devices closed, temporary files removed'],
