@@ -94,7 +94,7 @@ function chunkRange(r: LayoutRun): string {
   return r.count === 1 ? `${r.first}` : `${r.first}-${r.first + r.count - 1}`;
 }
 
-export function formatSnapshotInspection(s: SnapshotInspection, f: InspectFormat): string[] {
+function formatSnapshotInspection(s: SnapshotInspection, f: InspectFormat): string[] {
   const c = s.chunkSectors;
   const lines: string[] = [];
   lines.push(`  store ${s.store}, chunk ${c} sectors, COW ${s.cowSectors} sectors = ${s.cowChunks} chunks`);
@@ -147,7 +147,7 @@ function yesNo(b: boolean | null): string {
   return b === null ? '-' : b ? '1' : '0';
 }
 
-export function formatMirrorInspection(m: MirrorInspection, f: InspectFormat): string[] {
+function formatMirrorInspection(m: MirrorInspection, f: InspectFormat): string[] {
   const lines: string[] = [];
   const size = m.regionSectors !== null ? ` of ${m.regionSectors} sectors` : '';
   lines.push(`  log ${m.log}, ${m.regionCount ?? '?'} regions${size}`);
@@ -191,7 +191,7 @@ function describeJob(j: InspectedJob): string {
   return `${who} ${j.op} ${what}${j.pages ? ` ${j.pages}p` : ''}${errs}`;
 }
 
-export function formatKcopydClient(c: KcopydClientInspection, f: InspectFormat): string[] {
+function formatKcopydClient(c: KcopydClientInspection, f: InspectFormat): string[] {
   const p = c.pages;
   const t = c.throttle;
   const lines = [

@@ -9,7 +9,7 @@ import { LOG_BITS_OFFSET, MIRROR_DISK_VERSION, MIRROR_MAGIC } from './disk-log.j
 import { RegionBitset } from './region-bitset.js';
 import type { RegionStateName } from './region-hash.js';
 
-export interface DiskLogHeader {
+interface DiskLogHeader {
   magic: number;
   version: number;
   /** le64 nr_regions, as a decimal string: LVM's initial header holds 2^64-1. */
@@ -48,7 +48,7 @@ export interface MirrorInspection {
 }
 
 /** The header and clean bits of a disk log buffer (the first sectors of the log device). */
-export function decodeDiskLog(
+function decodeDiskLog(
   buf: Buffer,
   name: string,
 ): { header: DiskLogHeader; regionCount: number | null; bits: RegionBitset | null } {
@@ -119,10 +119,10 @@ function headerNotes(h: DiskLogHeader): string[] {
 }
 
 /** What a live mirror knows of one region. */
-export type RegionFacts = Omit<RegionRun, 'first' | 'count'>;
+type RegionFacts = Omit<RegionRun, 'first' | 'count'>;
 
 /** Groups regions 0..count-1 into runs of equal facts. */
-export function regionRuns(count: number, facts: (region: number) => RegionFacts): RegionRun[] {
+function regionRuns(count: number, facts: (region: number) => RegionFacts): RegionRun[] {
   const runs: RegionRun[] = [];
   for (let r = 0; r < count; r++) {
     const f = facts(r);

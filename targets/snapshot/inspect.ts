@@ -16,7 +16,7 @@ import {
 import type { SnapshotStatus, SnapshotStoreType } from './status.js';
 
 /** committed: in the table (on disk for P); copying: its kcopyd copy is in flight; pending: allocated, not started. */
-export type ExceptionState = 'committed' | 'copying' | 'pending';
+type ExceptionState = 'committed' | 'copying' | 'pending';
 
 export interface InspectedException {
   oldChunk: number;

@@ -14,7 +14,7 @@ export const SNAPSHOT_DISK_VERSION = 1;
 /** DM_CHUNK_SIZE_DEFAULT_SECTORS: chunk size 0 on a fresh COW means 16 KiB. */
 const DEFAULT_CHUNK_SECTORS = 32;
 export const HEADER_CHUNKS = 1;
-export const RECORD_BYTES = 16;
+const RECORD_BYTES = 16;
 
 /** The COW's layout for chunks of `chunk` sectors (the store's geometry; the inspector decodes with it). */
 export function cowGeometry(chunk: number): {

@@ -20,7 +20,7 @@ export interface InspectorPanelProps {
 }
 
 /** Rows each long list (exceptions, region runs, jobs) may take: a few on a small screen, more on a big one. */
-export function inspectorRows(height: number): number {
+function inspectorRows(height: number): number {
   return height < 30 ? 2 : 6;
 }
 

@@ -196,11 +196,11 @@ function waitWords(w: Words): WaitWords {
 }
 
 /** What `inspect` looks at: a device (none: the TUI's selected one), or an image file read directly. */
-export type InspectWords = { name?: string } | { file: string; format: ImageFormat };
+type InspectWords = { name?: string } | { file: string; format: ImageFormat };
 
 /** The image formats `inspect --as` reads (auto: by the magic number at the start). */
 const IMAGE_FORMATS = ['cow', 'disk-log', 'auto'] as const;
-export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+type ImageFormat = (typeof IMAGE_FORMATS)[number];
 
 /** A word with a '/' is a path (device names have none); --as makes any word a file. */
 function inspectWords(w: Words): InspectWords {
