@@ -79,7 +79,8 @@ describeNeeding(tmuxMissing, 'the inspector in tmux', () => {
       await shows('the devices', (s) => /snap/.test(s) && /leg1/.test(s));
 
       tmux('send-keys', '-t', session, ':inspect snap', 'Enter');
-      const snap = await shows('the snapshot inspector', (s) => s.includes('inspect snap'));
+      // Until the engine's answer is drawn (the view first says it is asking).
+      const snap = await shows('the snapshot inspector', (s) => s.includes('inspect snap') && s.includes('  status '));
       // "after origin writes": 40/2048 16 = next free chunk 5 x 8, header + area 0 = 2 x 8; chunks 3, 0, 255.
       expect(snap).toContain(`status ${kernelSnapshot}`);
       expect(snap).toContain('next free chunk 5');
@@ -92,7 +93,10 @@ describeNeeding(tmuxMissing, 'the inspector in tmux', () => {
       tmux('send-keys', '-t', session, 'Escape');
       await shows('the panels again', (s) => !s.includes('inspect snap'));
       tmux('send-keys', '-t', session, ':inspect m', 'Enter');
-      const mirror = await shows('the mirror inspector', (s) => s.includes('inspect m'));
+      const mirror = await shows(
+        'the mirror inspector',
+        (s) => s.includes('inspect m') && s.includes('status in-sync'),
+      );
       expect(mirror).toContain(`status in-sync ${kernelMirror}`);
       // The failed write's region (3) is dirty on disk and out of sync in core.
       expect(mirror).toContain(`on disk  1110${'1'.repeat(28)}`);
