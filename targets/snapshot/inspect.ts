@@ -8,6 +8,7 @@ import { SECTOR_SIZE } from '../../src/base/size.js';
 import {
   cowGeometry,
   HEADER_CHUNKS,
+  persistentUsage,
   readAreaRecord,
   readCowHeader,
   SNAP_MAGIC,
@@ -77,8 +78,11 @@ export function snapshotInspection(f: StoreFacts): SnapshotInspection {
   const geometry = persistent ? cowGeometry(c) : null;
   const cowChunks = Math.floor(f.cowSectors / c);
   const exceptions = [...f.exceptions].sort((a, b) => a.newChunk - b.newChunk);
-  const allocated = f.nextFree * c;
-  const metadata = persistent ? (f.currentArea + 1 + HEADER_CHUNKS) * c : 0;
+  const usage = persistent
+    ? persistentUsage(c, f.nextFree, f.currentArea, f.cowSectors)
+    : { sectorsAllocated: f.nextFree * c, metadataSectors: 0 };
+  const allocated = usage.sectorsAllocated;
+  const metadata = usage.metadataSectors;
   const status: SnapshotStatus =
     f.state === null
       ? { state: 'active', allocatedSectors: allocated, totalSectors: f.cowSectors, metadataSectors: metadata }

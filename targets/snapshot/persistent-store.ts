@@ -49,6 +49,20 @@ export function readAreaRecord(area: Buffer, i: number): { oldChunk: number; new
   };
 }
 
+/** persistent_usage: allocated = next_free x C, metadata = (header + areas 0..current_area) x C, total = COW size. */
+export function persistentUsage(
+  chunk: number,
+  nextFree: number,
+  currentArea: number,
+  totalSectors: number,
+): StoreUsage {
+  return {
+    totalSectors,
+    sectorsAllocated: nextFree * chunk,
+    metadataSectors: (currentArea + 1 + HEADER_CHUNKS) * chunk,
+  };
+}
+
 /** What the store holds in core, for the inspector. */
 export interface PersistentStoreState {
   valid: boolean;
@@ -193,11 +207,7 @@ export class PersistentStore implements ExceptionStore {
   }
 
   usage(): StoreUsage {
-    return {
-      totalSectors: this.cow.sizeSectors,
-      sectorsAllocated: this.nextFree * this.chunk,
-      metadataSectors: (this.currentArea + 1 + HEADER_CHUNKS) * this.chunk,
-    };
+    return persistentUsage(this.chunk, this.nextFree, this.currentArea, this.cow.sizeSectors);
   }
 
   async drop(): Promise<void> {
