@@ -11,17 +11,13 @@
 import type { Clock } from '../src/base/clock.js';
 import { IoError } from '../src/base/errors.js';
 import type { Bio } from '../src/dm/bio.js';
+import { bioOpf } from '../src/dm/bio-flags.js';
 import { ArgSet, lookupDevice, parseSectorArg, TargetArgumentError } from '../src/dm/dm-args.js';
 import { bioBuffer, submitBio } from '../src/dm/submit-bio.js';
 import type { DeviceArea, DmDevice, StatusType, Target, TargetContext, TargetType } from '../src/dm/target.js';
 import { type FlakeyCorruption, formatFlakeyTable } from './flakey-status.js';
 
 const UINT_MAX = 4294967295;
-
-/** Bits of the kernel's bio->bi_opf (6.1 include/linux/blk_types.h) that corrupt_bio_byte's flag mask tests. */
-const REQ_OP: Record<Bio['op'], number> = { read: 0, write: 1, flush: 1, discard: 3, write_zeroes: 9 };
-const REQ_FUA = 1 << 17;
-const REQ_PREFLUSH = 1 << 18;
 
 interface FlakeyConfig {
   start: number;
@@ -99,8 +95,7 @@ class FlakeyTarget implements Target {
   async destroy(): Promise<void> {}
 
   private matches(bio: Bio): boolean {
-    const opf = REQ_OP[bio.op] | (bio.fua ? REQ_FUA : 0) | (bio.preflush || bio.op === 'flush' ? REQ_PREFLUSH : 0);
-    return (opf & this.cfg.corrupt!.flags) >>> 0 === this.cfg.corrupt!.flags;
+    return (bioOpf(bio) & this.cfg.corrupt!.flags) >>> 0 === this.cfg.corrupt!.flags;
   }
 
   /** corrupt_bio_data: a copy of the bio with byte N set to the value (bios without data, or too short, unchanged). */

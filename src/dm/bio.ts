@@ -14,4 +14,6 @@ export interface Bio {
   fua?: boolean;
   /** REQ_PREFLUSH: flush the device before this write. */
   preflush?: boolean;
+  /** The other REQ_* bits of bi_opf the issuer set (REQ_SYNC, REQ_IDLE; see bio-flags.ts). A clone keeps them. */
+  flags?: number;
 }

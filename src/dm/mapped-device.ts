@@ -9,6 +9,7 @@ import type { EventBus } from '../base/events.js';
 import { SECTOR_SIZE } from '../base/size.js';
 import { type BlockDevice, type DiscardLimits, NO_DISCARDS } from '../block/block-device.js';
 import type { Bio } from './bio.js';
+import { DIRECT_WRITE_FLAGS, SYNC_IO_FLAGS } from './bio-flags.js';
 import type { TableDiscards } from './discard-limits.js';
 import { DmStats } from './dm-stats.js';
 import type { DmTable, TableTarget } from './table.js';
@@ -421,6 +422,7 @@ function splitRequest(table: DmTable, req: DeviceRequest): Piece[] {
     const bio: Bio = { op: req.op, sector: rel, count: n };
     if (req.buf) bio.buf = req.buf.subarray(off, off + n * SECTOR_SIZE);
     if (req.fua) bio.fua = true;
+    if (req.flags) bio.flags = req.flags;
     pieces.push({ target: t, bio });
     s += n;
   }
@@ -437,9 +439,9 @@ function supportsFlush(table: DmTable): boolean {
   return devices.length === 0 || devices.some((d) => d.bdev.writeCache !== false);
 }
 
-/** __send_empty_flush: one empty flush bio to every target. */
+/** __send_empty_flush: one empty flush bio (REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC) to every target. */
 function flushPieces(table: DmTable): Piece[] {
-  return table.targets.map((t) => ({ target: t, bio: { op: 'flush', sector: 0, count: 0 } }));
+  return table.targets.map((t) => ({ target: t, bio: { op: 'flush', sector: 0, count: 0, flags: SYNC_IO_FLAGS } }));
 }
 
 /** The block-device face of a mapped device (/dev/mapper/NAME): requests go through MappedDevice.submit. */
@@ -480,8 +482,14 @@ export class MappedBlockDevice implements BlockDevice {
     return this.io({ op: 'read', sector, count: buf.length / SECTOR_SIZE, buf });
   }
 
+  /**
+   * A plain write. An opener is a program writing /dev/mapper/NAME with O_DIRECT (the CLI, the library, an NBD
+   * export), so its bio carries REQ_SYNC | REQ_IDLE; a holder's is dm-io's or kcopyd's async write, with none.
+   */
   write(sector: number, buf: Buffer): Promise<void> {
-    return this.io({ op: 'write', sector, count: buf.length / SECTOR_SIZE, buf });
+    const count = buf.length / SECTOR_SIZE;
+    if (this.kind === 'holder') return this.io({ op: 'write', sector, count, buf });
+    return this.io({ op: 'write', sector, count, buf, flags: DIRECT_WRITE_FLAGS });
   }
 
   flush(): Promise<void> {

@@ -1,11 +1,15 @@
 // submitBio: hands a bio, remapped to `sector`, to a BlockDevice (generic_submit_bio for the simulator's
-// devices). Used by every target that passes I/O through (linear, flakey, delay, and the snapshot/mirror legs).
+// devices). Used by every target that passes I/O through (linear, flakey, delay, and the snapshot/mirror legs),
+// and by the issuers that set bio flags of their own (bio-flags.ts).
 
 import { SECTOR_SIZE } from '../base/size.js';
 import type { BlockDevice } from '../block/block-device.js';
 import type { Bio } from './bio.js';
+import { MappedBlockDevice } from './mapped-device.js';
 
 export async function submitBio(dev: BlockDevice, bio: Bio, sector: number): Promise<void> {
+  // A mapped device below takes a write whole, so its targets see the flags the issuer set (a clone keeps them).
+  if (bio.op === 'write' && dev instanceof MappedBlockDevice) return dev.submit({ ...bio, sector });
   switch (bio.op) {
     case 'read':
       return dev.read(sector, bioBuffer(bio));

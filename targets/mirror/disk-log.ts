@@ -6,6 +6,8 @@
 
 import { IoError } from '../../src/base/errors.js';
 import { SECTOR_SIZE } from '../../src/base/size.js';
+import { SYNC_IO_FLAGS } from '../../src/dm/bio-flags.js';
+import { submitBio } from '../../src/dm/submit-bio.js';
 import type { DmDevice } from '../../src/dm/target.js';
 import { CoreLog } from './core-log.js';
 import type { DirtyLogOwner, LogArgs } from './dirty-log.js';
@@ -76,7 +78,7 @@ export class DiskLog extends CoreLog {
     this.header.nrRegions = BigInt(this.regionCount);
     this.headerToBuffer();
     try {
-      await this.logDev.bdev.write(0, this.buffer);
+      await this.writeHeader();
       try {
         await this.logDev.bdev.flush();
       } catch (e) {
@@ -96,6 +98,13 @@ export class DiskLog extends CoreLog {
     }
   }
 
+  /** rw_header: a sync dm_io write of the header and bitmap, so the bio carries REQ_SYNC. */
+  private writeHeader(): Promise<void> {
+    const count = this.buffer.length / SECTOR_SIZE;
+    const bio = { op: 'write', sector: 0, count, buf: this.buffer, flags: SYNC_IO_FLAGS } as const;
+    return submitBio(this.logDev.bdev, bio, 0);
+  }
+
   /** disk_flush: nothing if no bit changed; legs flushed before clean bits go out; the log device flushed after dirty ones. */
   override async flush(): Promise<void> {
     if (!this.touchedCleaned && !this.touchedDirtied) return;
@@ -105,7 +114,7 @@ export class DiskLog extends CoreLog {
       for (let r = 0; r < this.regionCount; r++) this.clearBit(this.cleanBits, r);
     }
     try {
-      await this.logDev.bdev.write(0, this.buffer);
+      await this.writeHeader();
     } catch (e) {
       this.failLogDevice();
       throw new IoError(`mirror disk log ${this.logDev.name}: write failed: ${(e as Error).message}`);

@@ -7,6 +7,8 @@
 import { DmError, InvalidArgumentError, IoError, NoDeviceError } from '../../src/base/errors.js';
 import { SECTOR_SIZE } from '../../src/base/size.js';
 import type { BlockDevice } from '../../src/block/block-device.js';
+import { SYNC_IO_FLAGS } from '../../src/dm/bio-flags.js';
+import { submitBio } from '../../src/dm/submit-bio.js';
 import { chunkSizeError, type ExceptionStore, type MergeRun, type StoreUsage } from './exception-store.js';
 
 export const SNAP_MAGIC = 0x70416e53;
@@ -349,9 +351,9 @@ export class PersistentStore implements ExceptionStore {
     try {
       if (op === 'read') await this.cow.read(sector, buf);
       else {
-        if (flushed) await this.cow.flush();
-        await this.cow.write(sector, buf);
-        if (flushed) await this.cow.flush();
+        const count = buf.length / SECTOR_SIZE;
+        const bio = { op: 'write', sector, count, buf, flags: SYNC_IO_FLAGS, preflush: flushed, fua: flushed } as const;
+        await submitBio(this.cow, bio, sector);
       }
     } catch (e) {
       if (e instanceof DmError && e.code !== 'EIO') throw e;
