@@ -29,8 +29,8 @@ function faultTable(kind: Fault, dev: string, size: number): string {
 }
 
 /** The kernel's output, cell by cell. */
-function kernelCells(): Map<string, string[]> {
-  const text = readFileSync(join(REPO, 'fixtures/reliability/fault-matrix.out'), 'utf8');
+function kernelCells(file = 'fault-matrix.out'): Map<string, string[]> {
+  const text = readFileSync(join(REPO, 'fixtures/reliability', file), 'utf8');
   const cells = new Map<string, string[]>();
   let current: string[] | null = null;
   for (const line of text.split('\n')) {
@@ -70,7 +70,7 @@ class Rig {
     await this.dm.resume(name);
   }
 
-  private async io(dev: string, op: (d: BlockDevice) => Promise<void>): Promise<void> {
+  async io(dev: string, op: (d: BlockDevice) => Promise<void>): Promise<void> {
     if (!dev.startsWith('/dev/mapper/')) return op(this.disks.get(dev)!);
     const d = await this.dm.open(dev.slice('/dev/mapper/'.length));
     try {
@@ -214,6 +214,75 @@ async function mergeCell(rig: Rig, o: Fault, c: Fault, kernel: string[]): Promis
   return out;
 }
 
+/**
+ * The steps of fixtures/reliability/jobs/merge-retry.sh: a merge that fails, the fault healed, a suspend/resume
+ * (the merge runs again), a new table. DMESG lines are the reasons dmsim gives for stopping the merge.
+ */
+async function mergeRetryCell(rig: Rig, o: Fault, c: Fault, kernel: string[]): Promise<string[]> {
+  const out: string[] = [];
+  const { dm } = rig;
+  const reasons: string[] = [];
+  const off = dm.bus.on((e) => {
+    if (e.type === 'snapshot.merge.state' && e.state === 'failed') reasons.push(e.reason);
+  });
+  const dmesg = () => reasons.splice(0).map((r) => `DMESG device-mapper: snapshots: ${r}`);
+  const ev = async () => (await dm.info('origin'))[0]!.eventNr;
+  const reals = async (dev: string) => `${await rig.rd(dev, 1)} ${await rig.rd(dev, 2)} ${await rig.rd(dev, 3)}`;
+  for (let k = 0; k < 4; k++) await rig.wr('/dev/vda', k, `init-c${k}`);
+  await rig.zero('/dev/vdb', 1);
+  await dm.create('real', `0 ${N} linear /dev/vda 0`);
+  await dm.create('cowdev', '0 2048 linear /dev/vdb 0');
+  await dm.create('origin', `0 ${N} snapshot-origin /dev/mapper/real`);
+  await dm.suspend('origin');
+  await dm.create('snap', `0 ${N} snapshot /dev/mapper/real /dev/mapper/cowdev P ${C}`);
+  await dm.resume('origin');
+  const pre = [];
+  for (let k = 1; k < 4; k++) pre.push(await rig.wr('/dev/mapper/origin', k, `pre${k}`));
+  out.push(`PRE ${pre.join(' ')}`);
+  out.push(`SNAP ${await rig.st('snap')}`);
+  await dm.remove('snap');
+  await dm.remove('origin');
+  if (o !== '-') await rig.swap('real', faultTable(o, '/dev/vda', N));
+  if (c !== '-') await rig.swap('cowdev', faultTable(c, '/dev/vdb', 2048));
+  await dm.create('origin', `0 ${N} snapshot-merge /dev/mapper/real /dev/mapper/cowdev P ${C}`);
+  out.push(`FAILED ${await rig.settle('origin', 'snapshot-merge Merge failed')} | event ${await ev()}`);
+  out.push(...dmesg());
+  await rig.swap('real', `0 ${N} linear /dev/vda 0`);
+  await rig.swap('cowdev', '0 2048 linear /dev/vdb 0');
+  out.push(`HEALED ${await rig.st('origin')} | event ${await ev()} | real ${await reals('/dev/mapper/real')}`);
+  // The job slept until the restarted merge was over; here the merge's own end (its last state event) is awaited.
+  let ended = false;
+  const offEnd = dm.bus.on((e) => {
+    if (e.type === 'snapshot.merge.state' && e.state !== 'running') ended = true;
+  });
+  await dm.suspend('origin');
+  ended = false;
+  await dm.resume('origin');
+  await waitFor(
+    'the merge started again by resume to end',
+    () => (ended ? true : undefined),
+    onBus(dm.bus),
+    () => deviceState(dm, 'origin'),
+  );
+  offEnd();
+  out.push(
+    `RESUMED ${await rig.st('origin')} | event ${await ev()} | real ${await reals('/dev/mapper/real')} | origin ${await reals('/dev/mapper/origin')}`,
+  );
+  out.push(...dmesg());
+  const chunk0 = Buffer.alloc(512);
+  await rig.io('/dev/mapper/real', (d) => d.read(0, chunk0));
+  out.push(`CHUNK0${[...chunk0.subarray(0, 8)].map((b) => ` ${b.toString(16).padStart(2, '0')}`).join('')}`);
+  await dm.remove('origin');
+  await dm.create('origin', `0 ${N} snapshot-merge /dev/mapper/real /dev/mapper/cowdev P ${C}`);
+  const recreated = expectedLine(kernel, 'RECREATED ')?.split(' | ')[0];
+  out.push(
+    `RECREATED ${await rig.settle('origin', recreated)} | event ${await ev()} | real ${await reals('/dev/mapper/real')}`,
+  );
+  off();
+  for (const n of ['origin', 'cowdev', 'real']) await dm.remove(n);
+  return out;
+}
+
 async function mirrorCell(rig: Rig, l0: Fault, l1: Fault, lg: Fault, kernel: string[]): Promise<string[]> {
   const out: string[] = [];
   const { dm } = rig;
@@ -344,6 +413,21 @@ describe('fault matrix against Linux 6.1 (fixtures/reliability/fault-matrix.out)
     }
     got.push(`w8 rc=${await write(136, 8, true)}`);
     expect(got).toEqual(want);
+  });
+
+  describe('a failed merge, healed, then suspend/resume (fixtures/reliability/merge-retry.out)', () => {
+    const retry = kernelCells('merge-retry.out');
+    const cells: [string, Fault, Fault][] = [
+      ['origin=error', 'error', '-'],
+      ['cow=flakey', '-', 'flakey'],
+    ];
+    it('covers the cells the kernel ran', () => expect(cells.map(([n]) => n)).toEqual([...retry.keys()]));
+    for (const [name, o, c] of cells) {
+      it(`${name}: no dm event, Merge failed until a new table, the merge runs again on resume`, async () => {
+        const want = retry.get(name)!;
+        expect(await mergeRetryCell(new Rig(), o, c, want)).toEqual(want);
+      });
+    }
   });
 
   it('covers every cell the kernel ran, and only those', () => {
