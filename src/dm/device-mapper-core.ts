@@ -461,6 +461,14 @@ export class DeviceMapperCore {
     createClient: (options) => this.kcopyd.createClient(options),
   };
 
+  /**
+   * The kcopyd environment every table's targets are handed (TargetContext.kcopyd): state a target module keeps
+   * per device-mapper instance is keyed by it (the thin pools and dm_thin_pool's module parameters).
+   */
+  get targetKcopyd(): KcopydEnvironment {
+    return this.lazyKcopyd;
+  }
+
   private tableLines(type: 'info' | 'table', name: string | undefined, target: string | undefined): TableLine[] {
     const out: TableLine[] = [];
     for (const md of this.select(name)) {

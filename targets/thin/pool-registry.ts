@@ -4,7 +4,15 @@
 import type { KcopydEnvironment } from '../../src/kcopyd/environment.js';
 import type { Pool } from './pool.js';
 
+/** The dm_thin_pool module's parameters (/sys/module/dm_thin_pool/parameters/), shared by every pool. */
+export interface ThinPoolParameters {
+  /** no_space_timeout: seconds a pool out of data space queues writes before it errors them; 0: for ever. */
+  noSpaceTimeout: number;
+}
+
 export class PoolRegistry {
+  /** Default: 60 s, as 6.1 (reference/thin-jobs/job2.out). */
+  readonly parameters: ThinPoolParameters = { noSpaceTimeout: 60 };
   private readonly byDevice = new Map<string, Pool>();
 
   get(mdName: string): Pool | undefined {

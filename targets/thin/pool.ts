@@ -12,6 +12,7 @@ import type { KcopydEnvironment } from '../../src/kcopyd/environment.js';
 import type { KcopydClient } from '../../src/kcopyd/types.js';
 import './events.js';
 import type { PoolFeatures } from './pool-features.js';
+import type { ThinPoolParameters } from './pool-registry.js';
 import type { PoolMetadata } from './thin-metadata.js';
 
 export type PoolMode = 'write' | 'out-of-data-space' | 'out-of-metadata-space' | 'read-only' | 'fail';
@@ -44,7 +45,10 @@ export class Pool {
   refs = 0;
   private readonly bus: EventBus;
   private readonly clock: Clock;
+  private readonly parameters: ThinPoolParameters;
   private cancelWaker: (() => void) | undefined;
+  /** The armed no_space_timeout (pool->no_space_timeout delayed work), if any. */
+  private cancelNoSpaceTimeout: (() => void) | undefined;
   private lastCommit: number;
   /** Writes waiting for data space (retry_on_resume): woken when space returns or the pool resumes. */
   private spaceWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -56,7 +60,7 @@ export class Pool {
     metadataDevice: BlockDevice,
     binding: PoolBinding,
     sectorsPerBlock: number,
-    env: { bus: EventBus; clock: Clock; kcopyd: KcopydEnvironment },
+    env: { bus: EventBus; clock: Clock; kcopyd: KcopydEnvironment; parameters: ThinPoolParameters },
   ) {
     this.pmd = pmd;
     this.metadataDevice = metadataDevice;
@@ -66,6 +70,7 @@ export class Pool {
     this.sectorsPerBlock = sectorsPerBlock;
     this.bus = env.bus;
     this.clock = env.clock;
+    this.parameters = env.parameters;
     this.lastCommit = env.clock.now();
     this.copier = env.kcopyd.createClient({ owner: 'thin' });
     // pre_commit_fn: mapped data must be durable before the metadata that points at it.
@@ -182,22 +187,51 @@ export class Pool {
     this.mode = mode;
     if (mode !== 'out-of-data-space') this.wakeSpaceWaiters(mode === 'write' ? undefined : this.modeError());
     else if (this.pf.errorIfNoSpace) this.wakeSpaceWaiters(this.noSpaceError());
-    if (old !== mode) {
-      const names: Record<PoolMode, string> = {
-        write: 'write',
-        'out-of-data-space': 'out-of-data-space',
-        'out-of-metadata-space': 'read-only',
-        'read-only': 'read-only',
-        fail: 'fail',
-      };
-      const extra = mode === 'out-of-data-space' ? (this.pf.errorIfNoSpace ? ' (error IO)' : ' (queue IO)') : '';
-      this.bus.emit('thin.pool.mode', {
-        device: this.mdName,
-        mode,
-        message: `${this.mdName}: switching pool to ${names[mode]}${extra} mode`,
-      });
-      this.binding.raiseEvent();
-    }
+    if (mode === 'out-of-data-space' && !this.pf.errorIfNoSpace) this.armNoSpaceTimeout();
+    else if (mode !== 'out-of-data-space') this.disarmNoSpaceTimeout();
+    if (old !== mode) this.notifyModeChange();
+  }
+
+  /** notify_of_pool_mode_change: the kernel's DMINFO and a dm event. */
+  private notifyModeChange(): void {
+    const names: Record<PoolMode, string> = {
+      write: 'write',
+      'out-of-data-space': 'out-of-data-space',
+      'out-of-metadata-space': 'read-only',
+      'read-only': 'read-only',
+      fail: 'fail',
+    };
+    const mode = this.mode;
+    const extra = mode === 'out-of-data-space' ? (this.pf.errorIfNoSpace ? ' (error IO)' : ' (queue IO)') : '';
+    this.bus.emit('thin.pool.mode', {
+      device: this.mdName,
+      mode,
+      message: `${this.mdName}: switching pool to ${names[mode]}${extra} mode`,
+    });
+    this.binding.raiseEvent();
+  }
+
+  /**
+   * set_pool_mode(PM_OUT_OF_DATA_SPACE) queues the no_space_timeout work unless it is queued already or the
+   * module parameter is 0. do_no_space_timeout: still out of space and queueing, the pool switches to
+   * error_if_no_space (status, not table), says so with an event, and the queued writes fail with ENOSPC.
+   */
+  private armNoSpaceTimeout(): void {
+    const seconds = this.parameters.noSpaceTimeout;
+    if (this.cancelNoSpaceTimeout || seconds <= 0) return;
+    this.cancelNoSpaceTimeout = this.clock.setTimer(seconds * 1000, () => {
+      this.cancelNoSpaceTimeout = undefined;
+      if (this.mode !== 'out-of-data-space' || this.pf.errorIfNoSpace) return;
+      this.pf.errorIfNoSpace = true;
+      this.notifyModeChange();
+      this.wakeSpaceWaiters(this.noSpaceError());
+    });
+  }
+
+  /** cancel_delayed_work_sync(&pool->no_space_timeout): on leaving the mode and in pool_postsuspend. */
+  disarmNoSpaceTimeout(): void {
+    this.cancelNoSpaceTimeout?.();
+    this.cancelNoSpaceTimeout = undefined;
   }
 
   private modeError(): DmError {
@@ -235,9 +269,10 @@ export class Pool {
     this.startWaker();
   }
 
-  /** pool_postsuspend: the waker stops and the pool commits. */
+  /** pool_postsuspend: the waker and the no-space timeout stop and the pool commits. */
   async postsuspend(): Promise<void> {
     this.stopWaker();
+    this.disarmNoSpaceTimeout();
     await this.commit();
   }
 

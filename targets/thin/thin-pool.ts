@@ -179,6 +179,7 @@ class ThinPoolTarget implements Target {
 export async function releasePool(ctx: TargetContext, pool: Pool): Promise<void> {
   if (--pool.refs > 0) return;
   pool.stopWaker();
+  pool.disarmNoSpaceTimeout();
   poolRegistryFor(ctx.kcopyd).remove(pool);
   await pool.pmd.close(pool.mode === 'write' || pool.mode === 'out-of-data-space').catch(() => undefined);
   await pool.copier.destroy();
@@ -244,7 +245,7 @@ export const thinPoolTargetType: TargetType = {
         lowWaterBlocks: Number(lowWater),
         raiseEvent: () => ctx.raiseEvent(),
       };
-      pool = new Pool(pmd, metadata.bdev, binding, blockSize, ctx);
+      pool = new Pool(pmd, metadata.bdev, binding, blockSize, { ...ctx, parameters: registry.parameters });
       const created = pool;
       pmd.registerMetadataThreshold(Math.min(1024, Math.floor(pmd.deviceBlocks / 4)), () => created.metadataLow());
       registry.add(pool);
