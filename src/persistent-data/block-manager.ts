@@ -122,7 +122,15 @@ export class BlockManager {
     if (!c) {
       const data = Buffer.alloc(METADATA_BLOCK_SIZE);
       await this.dev.read(b * SECTORS_PER_METADATA_BLOCK, data);
-      v.check(data, b);
+      try {
+        v.check(data, b);
+      } catch (e) {
+        // dm_bm_validate_buffer's DMERR names the validator and the block: what thin_check and a person need.
+        if (!(e instanceof CorruptMetadataError)) throw e;
+        throw new CorruptMetadataError(
+          `${this.dev.name}: ${v.name} validator check failed for block ${b} (${e.message}); run thin_check`,
+        );
+      }
       // Another caller may have read it meanwhile; theirs may already be dirty.
       c = this.cache.get(b) ?? { data, dirty: false, validator: v };
       this.cache.set(b, c);
