@@ -7,8 +7,8 @@ import type { Bio } from './bio.js';
 
 /** REQ_OP_*: the low 8 bits. A flush is REQ_OP_WRITE | REQ_PREFLUSH to the kernel, with no data. */
 const REQ_OP: Record<Bio['op'], number> = { read: 0, write: 1, flush: 1, discard: 3, write_zeroes: 9 };
-export const REQ_SYNC = 1 << 11;
-export const REQ_IDLE = 1 << 15;
+const REQ_SYNC = 1 << 11;
+const REQ_IDLE = 1 << 15;
 const REQ_FUA = 1 << 17;
 const REQ_PREFLUSH = 1 << 18;
 

@@ -2,13 +2,7 @@
 // __pool_table_lookup_metadata_dev): keyed by the mapped device whose thin-pool table made them.
 
 import type { KcopydEnvironment } from '../../src/kcopyd/environment.js';
-import type { Pool } from './pool.js';
-
-/** The dm_thin_pool module's parameters (/sys/module/dm_thin_pool/parameters/), shared by every pool. */
-export interface ThinPoolParameters {
-  /** no_space_timeout: seconds a pool out of data space queues writes before it errors them; 0: for ever. */
-  noSpaceTimeout: number;
-}
+import type { Pool, ThinPoolParameters } from './pool.js';
 
 export class PoolRegistry {
   /** Default: 60 s, as 6.1 (reference/thin-jobs/job2.out). */

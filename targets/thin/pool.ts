@@ -12,13 +12,18 @@ import type { KcopydEnvironment } from '../../src/kcopyd/environment.js';
 import type { KcopydClient } from '../../src/kcopyd/types.js';
 import './events.js';
 import type { PoolFeatures } from './pool-features.js';
-import type { ThinPoolParameters } from './pool-registry.js';
 import type { PoolMetadata } from './thin-metadata.js';
 
 export type PoolMode = 'write' | 'out-of-data-space' | 'out-of-metadata-space' | 'read-only' | 'fail';
 
 /** COMMIT_PERIOD: the waker commits a changed pool this often. */
 const COMMIT_PERIOD_MS = 1000;
+
+/** The dm_thin_pool module's parameters (/sys/module/dm_thin_pool/parameters/), shared by every pool. */
+export interface ThinPoolParameters {
+  /** no_space_timeout: seconds a pool out of data space queues writes before it errors them; 0: for ever. */
+  noSpaceTimeout: number;
+}
 
 /** What the pool needs of the table that binds it (pool->ti): its device name and how to raise an event. */
 export interface PoolBinding {

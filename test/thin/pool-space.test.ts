@@ -6,8 +6,8 @@ import { describe, expect, test } from 'vitest';
 import { ManualClock } from '../../src/base/clock.js';
 import type { DmEvent } from '../../src/base/events.js';
 import { poolRegistryFor } from '../../targets/thin/pool-registry.js';
-import { outcome } from '../targets/helpers.js';
 import { Lab } from '../snapshot/support/dm.js';
+import { outcome } from '../targets/helpers.js';
 import { hasThinTools, imageOf, thinCheck } from './thin-tools.js';
 
 const B = 65536;
