@@ -5,13 +5,10 @@
 
 import { promises as fsp } from 'node:fs';
 import type { Command } from 'commander';
-import { EventBus } from '../../base/events.js';
 import { SECTOR_SIZE } from '../../base/size.js';
-import { FileDevice } from '../../block/file-device.js';
+import type { FileDevice } from '../../block/file-device.js';
 import type { CopyJob } from '../../control/grammar/verbs.js';
 import type { RegionSpec } from '../../control/grammar/words.js';
-import { TraceFile } from '../../dm/trace-file.js';
-import { KcopydEngine } from '../../kcopyd/engine.js';
 import type { IoRegion, KcopydResult } from '../../kcopyd/types.js';
 import { registerVerb } from '../daemon-session.js';
 
@@ -29,6 +26,7 @@ async function openDevices(specs: { spec: RegionSpec; write: boolean }[]): Promi
     keys.set(spec, key);
     writable.set(key, (writable.get(key) ?? false) || write);
   }
+  const { FileDevice } = await import('../../block/file-device.js');
   const opened = new Map<string, FileDevice>();
   try {
     for (const { spec } of specs) {
@@ -51,6 +49,12 @@ export async function runCopy(
   progress: (done: number, total: number, seconds: number) => void,
 ): Promise<CopyOutcome> {
   const { source: from, dests: to, count, subJobSectors, sharedPoolPages, reservePages } = job;
+  // The engine is loaded here, not at the top: every other verb would pay for it at start-up.
+  const [{ EventBus }, { KcopydEngine }, { TraceFile }] = await Promise.all([
+    import('../../base/events.js'),
+    import('../../kcopyd/engine.js'),
+    import('../../dm/trace-file.js'),
+  ]);
   const bus = new EventBus();
   const engine = new KcopydEngine({ bus, subJobSectors, sharedPoolPages });
   const devices = await openDevices([

@@ -2,7 +2,6 @@
 // the other verbs over the control socket until SIGTERM/SIGINT.
 
 import type { Command } from 'commander';
-import { detachDaemon, runDaemon } from '../../control/daemon-process.js';
 import { resolveSocketPath } from '../../control/socket-path.js';
 import { type SocketOptions, socketOption } from '../daemon-session.js';
 
@@ -24,11 +23,12 @@ export function registerDaemon(program: Command): void {
       .option('--force', 'let tables open block devices that are mounted or claimed by another process (dangerous)'),
   ).action(async (opts: DaemonOptions) => {
     const socketPath = resolveSocketPath(opts.socket);
+    // Loaded here so the client verbs do not load the daemon's modules and the whole engine at every start.
+    const { detachDaemon, runDaemon } = await import('../../control/daemon-process.js');
     if (opts.detach) {
       process.stdout.write(`${await detachDaemon(socketPath, opts.trace, opts.state, opts.force)}\n`);
       return;
     }
-    // Loaded here so the client verbs do not load the whole engine at every start.
     const { DeviceMapper } = await import('../../../targets/device-mapper.js');
     await runDaemon({
       socketPath,

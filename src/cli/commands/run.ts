@@ -4,7 +4,6 @@
 import type { Command } from 'commander';
 import { wholeNumber } from '../../control/grammar/words.js';
 import { resolveSocketPath } from '../../control/socket-path.js';
-import { runScenario } from '../../scenario/run-scenario.js';
 
 export function registerRun(program: Command): void {
   program
@@ -23,6 +22,8 @@ export function registerRun(program: Command): void {
       const socket =
         opts.socket === undefined ? undefined : resolveSocketPath(opts.socket === '-' ? undefined : opts.socket);
       const stepLimitMs = opts.stepLimit === undefined ? undefined : wholeNumber('--step-limit', opts.stepLimit);
+      // Loaded here: the player brings the whole engine, which the other verbs must not pay for at start-up.
+      const { runScenario } = await import('../../scenario/run-scenario.js');
       const result = await runScenario(file, {
         ...(socket !== undefined ? { socket } : {}),
         ...(stepLimitMs !== undefined ? { stepLimitMs } : {}),

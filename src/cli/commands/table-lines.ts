@@ -2,7 +2,6 @@
 // listing all devices.
 
 import type { Command } from 'commander';
-import { withParsedStatus, withParsedTable } from '../../../targets/status.js';
 import { formatAllDevices, formatOneDevice, formatTableLines } from '../../control/dmsetup-format.js';
 import type { VerbArgs } from '../../control/protocol.js';
 import { printJson, registerVerb, withDaemon } from '../daemon-session.js';
@@ -12,7 +11,11 @@ function registerTableVerb(program: Command, verb: 'status' | 'table'): void {
     await withDaemon(opts, async (c) => {
       const lines = verb === 'table' ? await c.request('table', args) : await c.request('status', args);
       // --json: the raw lines, each with its typed form in `parsed` (targets/status.ts).
-      if (opts.json) return printJson(verb === 'table' ? withParsedTable(lines) : withParsedStatus(lines));
+      if (opts.json) {
+        // Loaded here: the targets' status parsers are only needed for --json.
+        const { withParsedStatus, withParsedTable } = await import('../../../targets/status.js');
+        return printJson(verb === 'table' ? withParsedTable(lines) : withParsedStatus(lines));
+      }
       if (args.name !== undefined) {
         process.stdout.write(args.target === undefined ? formatOneDevice(lines) : formatTableLines(lines, false));
         return;

@@ -6,7 +6,6 @@
 // no longer hold, and after S seconds with the status seen then.
 
 import type { Command } from 'commander';
-import { waitFor } from '../../control/wait-for.js';
 import { printJson, registerVerb, withDaemon } from '../daemon-session.js';
 
 export function registerWait(program: Command): void {
@@ -19,6 +18,8 @@ export function registerWait(program: Command): void {
         return;
       }
       const { name, condition, timeoutMs } = words;
+      // Loaded here: it brings the targets' status parsers, which the other verbs must not pay for at start-up.
+      const { waitFor } = await import('../../control/wait-for.js');
       const state = await waitFor(c, name, condition, timeoutMs === undefined ? {} : { timeoutMs });
       if (opts.json) printJson(state);
     });
