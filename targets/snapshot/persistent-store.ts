@@ -17,6 +17,8 @@ export const SNAPSHOT_DISK_VERSION = 1;
 const DEFAULT_CHUNK_SECTORS = 32;
 export const HEADER_CHUNKS = 1;
 const RECORD_BYTES = 16;
+/** DM_PREFETCH_CHUNKS: read_exceptions reads this many metadata areas ahead of the one it parses. */
+const PREFETCH_AREAS = 12;
 
 /** The COW's layout for chunks of `chunk` sectors (the store's geometry; the inspector decodes with it). */
 export function cowGeometry(chunk: number): {
@@ -45,10 +47,12 @@ export function readCowHeader(buf: Buffer): { magic: number; valid: boolean; ver
 
 /** Record i of a metadata area (le64 old_chunk, le64 new_chunk). */
 export function readAreaRecord(area: Buffer, i: number): { oldChunk: number; newChunk: number } {
-  return {
-    oldChunk: Number(area.readBigUInt64LE(i * RECORD_BYTES)),
-    newChunk: Number(area.readBigUInt64LE(i * RECORD_BYTES + 8)),
-  };
+  return { oldChunk: readChunkNumber(area, i * RECORD_BYTES), newChunk: readChunkNumber(area, i * RECORD_BYTES + 8) };
+}
+
+/** One le64 chunk number (two le32 halves: no BigInt per record when millions are read at activation). */
+function readChunkNumber(area: Buffer, offset: number): number {
+  return area.readUInt32LE(offset) + area.readUInt32LE(offset + 4) * 2 ** 32;
 }
 
 /** persistent_usage: allocated = next_free x C, metadata = (header + areas 0..current_area) x C, total = COW size. */
@@ -86,6 +90,7 @@ export class PersistentStore implements ExceptionStore {
   private exceptionsPerArea = 0;
   /** The current metadata area as it will be written (records 0..currentCommitted-1). */
   private area: Buffer = Buffer.alloc(0);
+  /** The area's records as little-endian words (a million records are parsed at activation). */
   private currentArea = 0;
   private nextFree = HEADER_CHUNKS + 1;
   private currentCommitted = 0;
@@ -284,27 +289,47 @@ export class PersistentStore implements ExceptionStore {
     this.nextFree = cowGeometry(this.chunk).skipMetadata(this.nextFree);
   }
 
+  /**
+   * read_exceptions: the areas in order until one is not full, with up to PREFETCH_AREAS reads in flight ahead of
+   * the one parsed (the kernel's dm_bufio_prefetch), none past the end of the COW. A read ahead that fails
+   * matters only if the table reaches that area; then it fails as the kernel's dm_bufio_read would there.
+   */
   private async readExceptions(add: (oldChunk: number, newChunk: number) => void): Promise<void> {
+    const ahead: Array<Promise<Buffer | Error>> = [];
+    // One buffer per area in flight, reused round the ring: area k reads into buffers[k % length].
+    const buffers = Array.from({ length: PREFETCH_AREAS + 1 }, () => Buffer.allocUnsafe(this.area.length));
+    let prefetched = 0;
     for (this.currentArea = 0; ; this.currentArea++) {
-      await this.cowIo(
-        'read',
-        this.areaLocation(this.currentArea),
-        this.area,
-        `reading metadata area ${this.currentArea}`,
-      );
+      for (; prefetched <= this.currentArea + PREFETCH_AREAS; prefetched++) {
+        const at = this.areaLocation(prefetched);
+        if ((at + 1) * this.chunk > this.cow.sizeSectors && prefetched > this.currentArea) break;
+        const k = prefetched;
+        const buf = buffers[k % buffers.length]!;
+        ahead.push(
+          this.cowIo('read', at, buf, `reading metadata area ${k}`).then(
+            () => buf,
+            (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+          ),
+        );
+      }
+      const got = await ahead.shift()!;
+      if (got instanceof Error) throw got;
+      got.copy(this.area);
       let full = true;
       for (let i = 0; i < this.exceptionsPerArea; i++) {
-        const r = this.readRecord(i);
-        if (r.newChunk === 0) {
+        const newChunk = readChunkNumber(this.area, i * RECORD_BYTES + 8);
+        if (newChunk === 0) {
           this.currentCommitted = i;
           full = false;
           break;
         }
-        if (this.nextFree <= r.newChunk) this.nextFree = r.newChunk + 1;
-        add(r.oldChunk, r.newChunk);
+        if (this.nextFree <= newChunk) this.nextFree = newChunk + 1;
+        add(readChunkNumber(this.area, i * RECORD_BYTES), newChunk);
       }
       if (!full) break;
     }
+    // Reads still in flight past the end of the table finish unseen (their errors too).
+    await Promise.all(ahead);
     this.skipMetadata();
   }
 

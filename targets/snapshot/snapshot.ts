@@ -21,6 +21,7 @@ import type {
 import type { KcopydClient } from '../../src/kcopyd/types.js';
 import { ChunkTracker } from './chunk-tracker.js';
 import type { ExceptionStore } from './exception-store.js';
+import { ExceptionTable } from './exception-table.js';
 import './events.js';
 import { type InspectedException, type SnapshotInspection, snapshotInspection } from './inspect.js';
 import { type OriginRegistry, type RegisteredSnapshot, registryFor, sameDevice, settleAll } from './origin-registry.js';
@@ -47,7 +48,7 @@ export class Snapshot implements Target, RegisteredSnapshot {
   /** Between postsuspend and resume (a handover source must be suspended). */
   suspended = false;
   /** Completed exceptions: origin chunk -> COW chunk (the kernel's s->complete). */
-  readonly complete = new Map<number, number>();
+  readonly complete = new ExceptionTable();
   /** Copies in flight, by origin chunk (s->pending). */
   readonly pending = new Map<number, PendingException>();
   protected readonly ctx: TargetContext;
@@ -133,7 +134,14 @@ export class Snapshot implements Target, RegisteredSnapshot {
     const snap = make(a, origin, cow, store, handover);
     if (!handover) {
       try {
-        const state = await store.readMetadata((oldChunk, newChunk) => snap.complete.set(oldChunk, newChunk));
+        // The table is sized from the COW once the store knows the chunk size (the header's wins), as the
+        // kernel's init_hash_tables sizes it; only a COW that holds exceptions gets a large one.
+        let sized = false;
+        const state = await store.readMetadata((oldChunk, newChunk) => {
+          if (!sized) snap.complete.reserve(Math.floor(cow.bdev.sizeSectors / store.chunkSize));
+          sized = true;
+          snap.complete.set(oldChunk, newChunk);
+        });
         if (state === 'invalid') snap.valid = false; // "Snapshot is marked invalid."
       } catch (e) {
         await snap.kcopyd.destroy();
