@@ -35,6 +35,11 @@ export function registerTui(program: Command): void {
       // Ink draws only a final frame when it believes it runs in CI (the CI variable); the TUI is interactive on a
       // terminal whatever the environment says, so tell Ink so before it is loaded.
       if (process.stdout.isTTY) process.env.CI = '0';
+      // React's development build records a PerformanceMeasure for every component render (React 19.2's
+      // performance tracks) in Node's performance timeline, which nothing clears: a TUI left running grew by
+      // ~60 MiB a minute and spent a fifth of a core on it. The production build records nothing; a person
+      // debugging the TUI can still ask for the other with NODE_ENV=development.
+      process.env.NODE_ENV ??= 'production';
       // Loaded here so the other verbs do not pay for Ink and React at every start.
       const { runTui } = await import('../../../tui/run-tui.js');
       await runTui({
