@@ -30,3 +30,50 @@ export async function fillData(path: string, bytes: number): Promise<void> {
   }
   await fh.close();
 }
+
+/** What a benchmark found for one line of the goals table: a figure, what it is measured against, the goal. */
+export interface BenchFigure {
+  /** What was measured, e.g. "kcopyd 1 GiB copy, files on disk, vs dd (median)". */
+  what: string;
+  /** The figure the goal is about: a ratio (unit "x") or an absolute one ("s", "MiB"). */
+  value: number;
+  unit: string;
+  /** The figures behind it, measured in the same run, e.g. "812 MiB/s, dd 1050 MiB/s". */
+  detail: string;
+  /** The goal: the value must be at least `min` and at most `max`. */
+  goal?: { min?: number; max?: number };
+}
+
+/** Where `npm run bench -- all` collects the figures: one JSON line each, in a file named by this variable. */
+export const RESULTS_ENV = 'DMSIM_BENCH_RESULTS';
+
+export function goalText(goal: BenchFigure['goal'], unit: string): string {
+  if (!goal) return '';
+  const u = unit === 'x' ? 'x' : ` ${unit}`;
+  return [goal.min !== undefined ? `>= ${goal.min}${u}` : '', goal.max !== undefined ? `<= ${goal.max}${u}` : '']
+    .filter(Boolean)
+    .join(' and ');
+}
+
+export function goalMet(f: BenchFigure): boolean | undefined {
+  if (!f.goal) return undefined;
+  return (f.goal.min === undefined || f.value >= f.goal.min) && (f.goal.max === undefined || f.value <= f.goal.max);
+}
+
+export function valueText(f: BenchFigure): string {
+  const digits = f.unit === 'x' || f.unit === 's' ? 2 : 1;
+  return `${f.value.toFixed(digits)}${f.unit === 'x' ? 'x' : ` ${f.unit}`}`;
+}
+
+/** Prints a figure as a line, and records it for `all` when that collects (RESULTS_ENV). */
+export async function report(f: BenchFigure): Promise<void> {
+  const met = goalMet(f);
+  const goal = f.goal ? ` (goal ${goalText(f.goal, f.unit)}: ${met ? 'met' : 'NOT met'})` : '';
+  process.stdout.write(`=> ${f.what}: ${valueText(f)}${goal}; ${f.detail}\n`);
+  const file = process.env[RESULTS_ENV];
+  if (file) await fsp.appendFile(file, `${JSON.stringify(f)}\n`);
+}
+
+export function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+}

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { EventBus } from '../src/base/events.js';
 import { FileDevice } from '../src/block/file-device.js';
 import { KcopydEngine } from '../src/kcopyd/engine.js';
+import { report } from './_support.js';
 
 const MiB = 2 ** 20;
 
@@ -114,6 +115,9 @@ function ddSeconds(stderr: string, wall: number): number {
   const m = /copied, ([\d.]+) s/.exec(stderr);
   return m ? Number(m[1]) : wall;
 }
+
+/** `npm run bench -- all`: files on disk, then the engines alone on a tmpfs (the issue's two kcopyd lines). */
+export const allRuns = [[], ['--overwrite', '--dir', '/dev/shm']];
 
 export async function main(argv: string[]): Promise<void> {
   if (argv[0] === '--child') {
@@ -217,6 +221,13 @@ export async function main(argv: string[]): Promise<void> {
       `ratio kcopyd/dd: median ${(median(ddTimes) / median(kTimes)).toFixed(2)}x, best ${(Math.min(...ddTimes) / Math.min(...kTimes)).toFixed(2)}x (goal >= 0.90x)\n`,
     );
     process.stdout.write(`kcopyd peak RSS: ${(peakRss / 1024).toFixed(1)} MiB (goal < 200 MiB)\n`);
+    await report({
+      what: `kcopyd ${mib} MiB copy in process, ${overwrite ? 'onto cached destinations (engines only)' : 'sparse destinations'}, vs dd (median of ${rounds})`,
+      value: median(ddTimes) / median(kTimes),
+      unit: 'x',
+      detail: `${rate(median(kTimes))}, dd ${rate(median(ddTimes))}; files in ${base}; peak RSS ${(peakRss / 1024).toFixed(0)} MiB`,
+      goal: { min: 0.95 },
+    });
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }

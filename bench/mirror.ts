@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBus } from '../src/base/events.js';
 import { DeviceMapper } from '../targets/device-mapper.js';
-import { fillData, MiB, timedRun } from './_support.js';
+import { fillData, MiB, report, timedRun } from './_support.js';
 
 const REGION = 4096; // LVM's default mirror region: 2 MiB
 
@@ -104,6 +104,20 @@ export async function main(args: string[]): Promise<void> {
     process.stdout.write(
       `resync, disk log   ${best.disk.toFixed(2)} s  ${rate(best.disk)}  = ${(best.cp / best.disk).toFixed(2)}x cp, ${(best.cpSync / best.disk).toFixed(2)}x cp + sync\n`,
     );
+    await report({
+      what: `mirror resync, core log, ${sizeMiB} MiB, vs cp (best of ${rounds})`,
+      value: best.cp / best.core,
+      unit: 'x',
+      detail: `${rate(best.core)}, cp ${rate(best.cp)}`,
+      goal: { min: 0.9 },
+    });
+    await report({
+      what: `mirror resync, disk log, ${sizeMiB} MiB, vs cp + sync (best of ${rounds})`,
+      value: best.cpSync / best.disk,
+      unit: 'x',
+      detail: `${rate(best.disk)}, cp + sync ${rate(best.cpSync)}, cp ${rate(best.cp)}`,
+      goal: { min: 1.0 },
+    });
 
     const wbytes = writeMiB * MiB;
     await blank(join(dir, 'leg0.img'), wbytes);
@@ -126,6 +140,12 @@ export async function main(args: string[]): Promise<void> {
     process.stdout.write(
       `writes, mirror     ${mir.toFixed(2)} s  ${rate(mir, writeMiB)}  = ${(lin / mir).toFixed(2)}x linear\n`,
     );
+    await report({
+      what: `writes through an in-sync mirror (core log), ${writeMiB} MiB, vs linear`,
+      value: lin / mir,
+      unit: 'x',
+      detail: `${rate(mir, writeMiB)}, linear ${rate(lin, writeMiB)}`,
+    });
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }

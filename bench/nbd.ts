@@ -15,7 +15,7 @@ import { EventBus } from '../src/base/events.js';
 import { ControlClient } from '../src/control/client.js';
 import { ControlDaemon } from '../src/control/daemon.js';
 import { DeviceMapper } from '../targets/device-mapper.js';
-import { fillData, MiB, timedRun } from './_support.js';
+import { fillData, MiB, report, timedRun } from './_support.js';
 
 /** Concurrent converts in the many-clients round. */
 const CLIENTS = 4;
@@ -109,6 +109,13 @@ async function compare(
     `${label}: qemu-img convert of ${sizeMiB} MiB (best of ${rounds}): nbdkit file ${(sizeMiB / bestKit).toFixed(0)} MiB/s, ` +
       `dmsim linear ${(sizeMiB / bestDmsim).toFixed(0)} MiB/s, dmsim/nbdkit ${(bestKit / bestDmsim).toFixed(2)}x (goal >= 0.7x)\n`,
   );
+  await report({
+    what: `NBD \`qemu-img convert\` of ${sizeMiB} MiB, ${label}, vs nbdkit (best of ${rounds})`,
+    value: bestKit / bestDmsim,
+    unit: 'x',
+    detail: `${(sizeMiB / bestDmsim).toFixed(0)} MiB/s, nbdkit ${(sizeMiB / bestKit).toFixed(0)} MiB/s`,
+    goal: { min: 1.0 },
+  });
   const many = async (uri: string): Promise<number> => {
     const t0 = performance.now();
     await Promise.all(Array.from({ length: CLIENTS }, () => convert(uri, bytes)));
@@ -125,6 +132,13 @@ async function compare(
     `${label}: ${CLIENTS} converts at once (best of ${rounds}): nbdkit file ${(total / manyKit).toFixed(0)} MiB/s, ` +
       `dmsim linear ${(total / manyDmsim).toFixed(0)} MiB/s, dmsim/nbdkit ${(manyKit / manyDmsim).toFixed(2)}x\n`,
   );
+  await report({
+    what: `NBD: ${CLIENTS} \`qemu-img convert\`s of ${sizeMiB} MiB at once, ${label}, vs nbdkit (best of ${rounds})`,
+    value: manyKit / manyDmsim,
+    unit: 'x',
+    detail: `${(total / manyDmsim).toFixed(0)} MiB/s, nbdkit ${(total / manyKit).toFixed(0)} MiB/s`,
+    goal: { min: 1.0 },
+  });
 }
 
 export async function main(args: string[]): Promise<void> {

@@ -1,0 +1,74 @@
+// `npm run bench -- startup [rounds] [--no-build]`: the time a `dmsim` command takes as a whole process, against a
+// bare `node -e 0` in the same run: `dmsim --help` (argument parsing only) and `dmsim status` (a round trip to a
+// daemon holding one device). Runs the built command (dist/, rebuilt first unless --no-build), rounds
+// interleaved so load on the machine hits every side alike; prints the medians and their ratios.
+
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median, report, timedRun } from './_support.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dmsim = join(root, 'dist/src/cli/main.js');
+
+/** Runs a program and resolves to what it printed on stdout; rejects on a non-zero exit. */
+function output(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`))));
+  });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const rounds = Number(argv.find((a) => !a.startsWith('--')) ?? 30);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('usage: npm run bench -- startup [rounds] [--no-build]');
+  if (!argv.includes('--no-build')) await output('npm', ['run', '--silent', 'build']);
+  const dir = await fsp.mkdtemp(join(tmpdir(), 'dmsim-bench-startup-'));
+  const socket = join(dir, 'control.sock');
+  const node = process.execPath;
+  const pid = Number(await output(node, [dmsim, 'daemon', '--socket', socket, '--detach']));
+  try {
+    await output(node, [dmsim, 'mkimg', join(dir, 'a.img'), '1M']);
+    await output(node, [dmsim, 'create', 'lv', '--socket', socket, '--table', `0 2048 linear ${join(dir, 'a.img')} 0`]);
+    const sides = {
+      node: [node, ['-e', '0']],
+      help: [node, [dmsim, '--help']],
+      status: [node, [dmsim, 'status', '--socket', socket]],
+    } as const;
+    const names = Object.keys(sides) as (keyof typeof sides)[];
+    const times: Record<keyof typeof sides, number[]> = { node: [], help: [], status: [] };
+    await timedRun(node, [dmsim, '--help']); // warm the page cache
+    for (let r = 0; r < rounds; r++) {
+      // Rotate who goes first.
+      for (let i = 0; i < names.length; i++) {
+        const name = names[(r + i) % names.length]!;
+        const [cmd, args] = sides[name];
+        times[name].push(await timedRun(cmd, [...args]));
+      }
+    }
+    const ms = (k: keyof typeof sides): string => `${(median(times[k]) * 1000).toFixed(0)} ms`;
+    process.stdout.write(`start-up, median of ${rounds} interleaved rounds: node -e 0 ${ms('node')}\n`);
+    await report({
+      what: 'CLI start-up: `dmsim --help` vs `node -e 0`',
+      value: median(times.help) / median(times.node),
+      unit: 'x',
+      detail: `${ms('help')} vs ${ms('node')}`,
+      goal: { max: 1.4 },
+    });
+    await report({
+      what: 'CLI start-up: `dmsim status` round trip vs `node -e 0`',
+      value: median(times.status) / median(times.node),
+      unit: 'x',
+      detail: `${ms('status')} vs ${ms('node')}`,
+      goal: { max: 1.4 },
+    });
+  } finally {
+    process.kill(pid, 'SIGTERM');
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
