@@ -5,8 +5,19 @@
 //   declare module './events.js' { interface DmEventMap { 'kcopyd.job': KcopydJobEvent } }
 
 export interface DmEventMap {
-  /** An I/O request failed on a device (any layer). */
-  'io.error': { device: string; op: string; sector: number; count: number; code: string; message: string };
+  /**
+   * An I/O request failed on a device (any layer). `issuer`, when set, names the request that failed (e.g.
+   * `kcopyd sub-job 7 of job 5`): errors of different issuers are different events even on adjacent sectors.
+   */
+  'io.error': {
+    device: string;
+    op: string;
+    sector: number;
+    count: number;
+    code: string;
+    message: string;
+    issuer?: string;
+  };
 }
 
 export type DmEventType = keyof DmEventMap;

@@ -86,7 +86,7 @@ const blockRun = record<Fields<'thin.map'>['mapped'][number]>({ first: num, coun
 const exception = { device: str, oldChunk: num, newChunk: num, chunkSize: num };
 
 const EVENT_SHAPES: { [K in DmEventType]: Shape<Fields<K>> } = {
-  'io.error': { device: str, op: str, sector: num, count: num, code: str, message: str },
+  'io.error': { device: str, op: str, sector: num, count: num, code: str, message: str, issuer: optional(str) },
   'dm.created': { device: str, minor: num, uuid: optional(str) },
   'dm.removed': { device: str, minor: num },
   'dm.loaded': { device: str, targets: num, sizeSectors: num },
@@ -121,6 +121,7 @@ const EVENT_SHAPES: { [K in DmEventType]: Shape<Fields<K>> } = {
       'complete',
       'callback-done',
     ),
+    op: oneOf('read', 'write'),
     list: nullable(oneOf('pages_jobs', 'io_jobs', 'complete_jobs', 'callback_jobs')),
     source: nullable(region),
     dests: list(region),

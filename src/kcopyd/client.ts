@@ -569,6 +569,7 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
       slot: job.slot,
       kind: job.kind,
       phase,
+      op: job.op,
       list,
       source: job.source ? regionInfo(job.source) : null,
       dests: job.dests.map(regionInfo),
@@ -624,10 +625,22 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
     failures: RegionFailure[],
   ): void {
     if (this.env.bus.listenerCount === 0) return;
+    // A chunk of a split job is named with its master (the job the panels list), and with its own region.
+    const issuer = job.master === job ? `kcopyd job ${job.id}` : `kcopyd sub-job ${job.id} of job ${job.master.id}`;
+    const what = op === 'read' ? `reading ${describeRegion(region)}` : `writing ${describeRegion(region)}`;
+    const destination = dest === null ? '' : ` (destination ${dest})`;
     for (const f of failures) {
       const code = errorCode(f.error);
-      const message = `kcopyd job ${job.id} (${describeRegion(region)}): ${f.error.message}`;
-      this.env.bus.emit('io.error', { device: region.bdev.name, op, sector: f.sector, count: f.count, code, message });
+      const message = `${issuer} ${what}${destination}: ${f.error.message}`;
+      this.env.bus.emit('io.error', {
+        device: region.bdev.name,
+        op,
+        sector: f.sector,
+        count: f.count,
+        code,
+        message,
+        issuer,
+      });
       this.env.bus.emit('kcopyd.io-error', {
         ...this.ref(),
         job: job.id,

@@ -45,6 +45,8 @@ export interface KcopydJobEvent extends KcopydClientRef {
   slot: number | null;
   kind: 'copy' | 'zero' | 'callback';
   phase: KcopydJobPhase;
+  /** The I/O the job does next (or did last, once written): a copy reads, then writes; a zero job only writes. */
+  op: 'read' | 'write';
   /** For 'queued': the list it joined. */
   list: KcopydList | null;
   /** null for zero and callback jobs. */

@@ -94,7 +94,7 @@ describe('kcopyd panel', () => {
     expect(n).toBeLessThan(events.length);
     const { lastFrame } = render(<KcopydPanel state={state} focused width={80} height={10} />);
     const f = lastFrame()!;
-    expect(f).toMatch(/pages \[/);
+    expect(f).toMatch(/pages +\[/);
     expect(f).toMatch(/c1 copy +pg 8\/8 \[#{10}\]/);
     expect(f).toContain('/tmp/src.img:0+640 > /tmp/dst.img:0+640');
   });

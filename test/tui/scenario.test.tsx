@@ -125,7 +125,16 @@ describe('dmsim tui --scenario', () => {
     const passesBefore = store.getSnapshot().passes;
     // The copy's stage as the kcopyd panel shows it ("#1   scenar read  [...] 0/2+2"), once per pass.
     const stages: string[] = [];
-    const WORD = { queued: 'queue', pages: 'pages', read: 'read', write: 'write', complete: 'done' } as const;
+    const WORD = {
+      queued: 'queued',
+      pages: 'pages',
+      'read-queued': 'read-q',
+      reading: 'reading',
+      'write-queued': 'write-q',
+      writing: 'writing',
+      finishing: 'finish',
+      complete: 'done',
+    } as const;
     const stageNow = async (): Promise<void> => {
       store.flush();
       const job = [...store.getSnapshot().jobs.values()].find((j) => j.owner === 'scenario')!;
@@ -154,9 +163,10 @@ describe('dmsim tui --scenario', () => {
     // Every press ran exactly one full worker pass (the header's pass count is fed by kcopyd.pass events).
     expect(store.getSnapshot().passes - passesBefore).toBe(presses);
     await stageNow();
-    // dm-kcopyd's order, one worker pass at a time: the job waits on a list, its sub-jobs read the source,
-    // then write every destination, then complete.
-    expect(stages).toEqual(['queue', 'read', 'write', 'done']);
+    // dm-kcopyd's order, one worker pass at a time: the job waits on pages_jobs; a pass gives its sub-jobs pages
+    // and issues their reads, which complete and put them back on io_jobs to write; the next pass issues the writes,
+    // which complete onto complete_jobs; the pass after runs their callbacks and the master's.
+    expect(stages).toEqual(['queued', 'write-q', 'finish', 'done']);
     f = await waitForFrame(lastFrame, (x) => x.includes('ok: read_err=0 write_err=0x0'));
     expect(f).toContain(`step ${copyAt}/${TOTAL}: kcopyd copy`);
     // kcopyd stays paused; p lets it run again.

@@ -20,7 +20,9 @@ const KEYS: Array<[string, string]> = [
 const LEGEND = [
   'Reading the panels',
   '  kcopyd  pg used/reserve+shared pages, q pages_jobs io_jobs complete_jobs',
-  '  jobs    stage, [progress] sub-jobs done/total+in flight, r/w error bits',
+  '  jobs    stage, [progress] sub-jobs done/total+in flight, r/w error bits;',
+  '          stages: queued, pages (waiting), read-q, reading, write-q, writing,',
+  '          finish (on complete_jobs), done',
   '  map     . in sync (mirror) or not remapped (snapshot), d dirty,',
   '          R recovering, x out of sync, # remapped, p copy pending, m merging',
 ];

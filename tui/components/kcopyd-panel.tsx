@@ -22,19 +22,23 @@ function clientLine(c: KcopydClientView, width: number): string {
   return fit(`c${c.id} ${c.owner.padEnd(8).slice(0, 8)} ${pages} ${gauge} ${q}`, width);
 }
 
-const STAGE_WORD: Record<JobView['stage'], string> = {
-  queued: 'queue',
+/** The stage as the job line shows it (at most 7 columns). */
+export const STAGE_WORD: Record<JobView['stage'], string> = {
+  queued: 'queued',
   pages: 'pages',
-  read: 'read',
-  write: 'write',
+  'read-queued': 'read-q',
+  reading: 'reading',
+  'write-queued': 'write-q',
+  writing: 'writing',
+  finishing: 'finish',
   complete: 'done',
 };
 
 /** `#12 snapshot write [###...] 4/10+6`: chunks done/total and in flight; the error bits when set. */
 function jobLine(j: JobView, width: number): string {
   const wide = width >= 60;
-  const head = `#${String(j.id).padEnd(3)} ${j.owner.padEnd(8).slice(0, wide ? 8 : 6)} ${STAGE_WORD[j.stage].padEnd(5)}`;
-  const progress = `[${bar(j.totalSectors ? j.doneSectors / j.totalSectors : 0, wide ? 10 : 5)}] ${j.subDone}/${j.chunks}+${j.subInFlight}`;
+  const head = `#${String(j.id).padEnd(3)} ${j.owner.padEnd(8).slice(0, wide ? 8 : 6)} ${STAGE_WORD[j.stage].padEnd(7)}`;
+  const progress = `[${bar(j.totalSectors ? j.doneSectors / j.totalSectors : 0, wide ? 10 : 4)}] ${j.subDone}/${j.chunks}+${j.subInFlight}`;
   const errs =
     j.readErr || j.writeErr
       ? ` ${wide ? errorBits(j) : `r${j.readErr ? 1 : 0} w0x${(j.writeErr >>> 0).toString(16)}`}`

@@ -3,7 +3,7 @@
 // kind's typed event: the events were checked where they entered (the bus is typed; a daemon's stream is checked
 // at the socket), so the handlers read fields as they are. A kind without a handler does not compile.
 
-import type { KcopydJobPhase, KcopydRegionInfo } from '../../src/kcopyd/events.js';
+import type { KcopydRegionInfo } from '../../src/kcopyd/events.js';
 import { mapForDevice, setCells, setMap } from './device-maps.js';
 import {
   deviceFromSnapshot,
@@ -119,7 +119,10 @@ function onPaused(s: ViewState, e: Of<'tui.paused'>): ViewState {
 
 function onIoError(s: ViewState, e: Of<'io.error'>): ViewState {
   const { sector: first, op, code } = e;
-  const span = { key: `${op}|${code}`, first, end: first + e.count, label: `${op} error`, detail: e.message };
+  // Only errors of the same request fold into one span (a dead leg failing sector by sector); two sub-jobs
+  // failing on adjacent sectors are two events.
+  const key = `${op}|${code}|${e.issuer ?? ''}`;
+  const span = { key, first, end: first + e.count, label: `${op} error`, detail: e.message };
   const line: LogLine = { seq: e.seq, time: e.time, level: 'error', device: deviceOf(e), text: spanText(span), span };
   return { ...s, log: appendLog(s.log, line) };
 }
@@ -203,20 +206,34 @@ function ensureJob(
   );
 }
 
-const PHASE_STAGE: Partial<Record<KcopydJobPhase, JobStage>> = {
-  queued: 'queued',
-  'pages-wait': 'pages',
-  'pages-taken': 'read',
-  'read-issued': 'read',
-  'read-done': 'read',
-  'write-issued': 'write',
-  'write-done': 'write',
-  rogue: 'write',
-};
+/** The stage a (sub-)job event puts the job in; undefined for complete and callback-done (finishJob's). */
+function stageOf(e: Of<'kcopyd.job'>): JobStage | undefined {
+  switch (e.phase) {
+    case 'queued':
+      if (e.list === 'pages_jobs') return 'queued';
+      if (e.list === 'io_jobs') return e.op === 'read' ? 'read-queued' : 'write-queued';
+      return 'finishing'; // complete_jobs, or callback_jobs for a job with nothing to copy
+    case 'pages-wait':
+      return 'pages';
+    case 'pages-taken':
+      return 'read-queued'; // run_pages_job puts it straight on io_jobs
+    case 'read-issued':
+    case 'read-done': // the next event moves it on: to io_jobs to write, or to complete_jobs on an error
+      return 'reading';
+    case 'write-issued':
+    case 'write-done':
+      return 'writing';
+    case 'rogue':
+      return 'finishing';
+    default:
+      return undefined;
+  }
+}
 
 /**
- * kcopyd.job: the job list shows masters (unsplit jobs and split masters); a sub-job's phase moves its
- * master's stage. Prepared callbacks (kind callback) are not copies and are left out.
+ * kcopyd.job: the job list shows masters (unsplit jobs and split masters); a sub-job's stage moves its master's,
+ * except that a later chunk queued afresh does not take a master whose other chunks are further on back to queued.
+ * Prepared callbacks (kind callback) are not copies and are left out.
  */
 function onJob(s: ViewState, e: Of<'kcopyd.job'>): ViewState {
   if (e.kind === 'callback') return s;
@@ -226,10 +243,11 @@ function onJob(s: ViewState, e: Of<'kcopyd.job'>): ViewState {
     next = { ...next, throughput: addBytes(next.throughput, 'copy', count * SECTOR, e.time) };
   }
   if (master !== id) {
-    // A chunk of a split job: its master's view follows the most advanced chunk.
+    // A chunk of a split job: its master's view follows the chunk that moved last.
     const jobs = ensureJob(next, e, master, 0, e.offset);
-    const stage = PHASE_STAGE[phase];
-    return { ...next, jobs: stage && stage !== 'queued' ? updateJob(jobs, master, () => ({ stage })) : jobs };
+    const stage = stageOf(e);
+    const moves = stage !== undefined && (stage !== 'queued' || e.offset === 0);
+    return { ...next, jobs: moves ? updateJob(jobs, master, () => ({ stage })) : jobs };
   }
   let jobs = ensureJob(next, e, id, count, 0);
   if (phase === 'complete') {
@@ -246,15 +264,9 @@ function onJob(s: ViewState, e: Of<'kcopyd.job'>): ViewState {
     const text = `job ${id} (${job.owner}) ${failed ? 'failed' : 'done'}: ${job.source} > ${job.dests.join(',')} read_err=${readErr ? 1 : 0} write_err=0x${(writeErr >>> 0).toString(16)}`;
     return failed ? log({ ...next, jobs, clients }, e, 'error', text) : { ...next, jobs, clients };
   }
-  if (phase === 'callback-done') return { ...next, jobs };
-  const stage = PHASE_STAGE[phase] ?? 'queued';
-  jobs = updateJob(jobs, id, (j) => ({
-    // A split master is queued only on complete_jobs; its stage comes from its chunks.
-    stage: j.chunks > 1 ? j.stage : stage,
-    pages: e.pages,
-    readErr: e.readErr,
-    writeErr: e.writeErr,
-  }));
+  const stage = stageOf(e);
+  if (stage === undefined) return { ...next, jobs };
+  jobs = updateJob(jobs, id, () => ({ stage, pages: e.pages, readErr: e.readErr, writeErr: e.writeErr }));
   return { ...next, jobs };
 }
 

@@ -82,8 +82,20 @@ export interface DeviceView {
   export?: ExportView;
 }
 
-/** queued: on a list; pages: waiting for pages (head-of-line); read/write: I/O phase; complete: callback ran. */
-export type JobStage = 'queued' | 'pages' | 'read' | 'write' | 'complete';
+/**
+ * Where a job is in dm-kcopyd.c's lists: queued on pages_jobs; pages: back at its head, waiting for pages
+ * (head-of-line); read-queued / write-queued: on io_jobs, its next I/O not yet issued; reading / writing: that
+ * I/O in flight; finishing: on complete_jobs, its callback runs at the next worker pass; complete: it ran.
+ */
+export type JobStage =
+  | 'queued'
+  | 'pages'
+  | 'read-queued'
+  | 'reading'
+  | 'write-queued'
+  | 'writing'
+  | 'finishing'
+  | 'complete';
 
 export interface JobView {
   id: number;
