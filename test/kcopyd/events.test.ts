@@ -8,6 +8,8 @@ import { KcopydEngine, runUntilIdle } from '../../src/kcopyd/engine.js';
 import { ManualScheduler } from '../../src/kcopyd/scheduler.js';
 import { FaultyDevice } from './fault-devices.js';
 import { harness, phases } from './harness.js';
+import { reduce, reduceAll } from '../../tui/store/reduce.js';
+import { initialState } from '../../tui/store/view-state.js';
 
 describe('kcopyd events', () => {
   it('an unsplit copy goes queued > pages > read > io_jobs > write > complete > callback, naming its regions', async () => {
@@ -155,5 +157,33 @@ describe('kcopyd events', () => {
     expect(bus.wants('kcopyd.job')).toBe(false);
     offNarrow();
     expect(bus.wants('kcopyd.progress')).toBe(false);
+  });
+
+  it('an error of a split job names the sub-job with its own range, and two sub-jobs stay two lines in the TUI', async () => {
+    const h = harness({ subJobSectors: 8 });
+    const client = h.engine.createClient({ owner: 'copy' });
+    const src = new MemoryDevice('src', 64);
+    const dst = new FaultyDevice('dst', 64);
+    for (let s = 0; s < 16; s++) dst.badWrites.add(s);
+    const done = client.copyAsync({ bdev: src, sector: 0, count: 16 }, [{ bdev: dst, sector: 0, count: 16 }]);
+    await runUntilIdle(h.engine);
+    expect(await done).toEqual({ readErr: false, writeErr: 1 });
+    // Job 1 is the master; its two chunks are sub-jobs 2 (sectors 0+8) and 3 (8+8), both dispatched by split_job.
+    const errors = h.events.flatMap((e) => (e.type === 'io.error' ? [e] : []));
+    expect(errors.map((e) => [e.issuer, e.sector, e.count])).toEqual([
+      ['kcopyd sub-job 2 of job 1', 0, 8],
+      ['kcopyd sub-job 3 of job 1', 8, 8],
+    ]);
+    expect(errors[0]!.message).toMatch(/^kcopyd sub-job 2 of job 1 writing dst:0\+8 \(destination 0\): /);
+    expect(errors[1]!.message).toMatch(/^kcopyd sub-job 3 of job 1 writing dst:8\+8 \(destination 0\): /);
+    const view = reduceAll(initialState(0), h.events);
+    const lines = view.log.entries.filter((e) => e.text.startsWith('write error')).map((e) => [e.text, e.repeat]);
+    expect(lines).toEqual([
+      [`write error at sector 8+8: ${errors[1]!.message}`, 1],
+      [`write error at sector 0+8: ${errors[0]!.message}`, 1],
+    ]);
+    // A true repeat (the same error of the same sub-job) still folds.
+    const twice = reduce(reduce(initialState(0), errors[1]!), { ...errors[1]!, seq: 1000 });
+    expect(twice.log.entries).toEqual([expect.objectContaining({ text: lines[0]![0], repeat: 2 })]);
   });
 });

@@ -23,7 +23,7 @@ function continues(head: LogEntry, line: LogLine): LogSpan | 'same' | undefined 
   if (head.span && line.span && head.span.key === line.span.key && head.span.end === line.span.first) {
     return { ...head.span, end: line.span.end };
   }
-  return !head.span && !line.span && head.text === line.text ? 'same' : undefined;
+  return head.text === line.text ? 'same' : undefined;
 }
 
 export function appendLog(log: EventLogView, line: LogLine): EventLogView {
