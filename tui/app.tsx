@@ -8,6 +8,7 @@ import { useCallback, useEffect, useReducer, useRef, useState, useSyncExternalSt
 import type { InspectedTarget } from '../src/dm/device-mapper-core.js';
 import { CommandLine, type Message } from './components/command-line.js';
 import { DevicesPanel } from './components/devices-panel.js';
+import { EventPanel } from './components/event-panel.js';
 import { Header } from './components/header.js';
 import { HelpPanel } from './components/help-panel.js';
 import { InspectorPanel } from './components/inspector-panel.js';
@@ -21,6 +22,7 @@ import { inspectTarget } from './inspect-key.js';
 import { layout } from './layout.js';
 import type { LessonActions, LessonView } from './lesson-driver.js';
 import { deviceTree } from './store/devices.js';
+import { findEntry } from './store/event-log.js';
 import type { ViewStore } from './store/store.js';
 
 /** What the screen can ask of the engine (TuiController implements it). */
@@ -191,6 +193,10 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
     const u = ui.current;
     if (key.ctrl && input === 'c') return quit();
     if (u.help) return update({ help: false });
+    if (store.getSnapshot().opened !== null) {
+      store.note('tui.open', { entry: null });
+      return store.flush();
+    }
     if (key.tab) return moveFocus(key.shift ? -1 : 1);
     if (u.focus === 'command') {
       if (key.escape) return update({ focus: 'devices' });
@@ -216,6 +222,14 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
     if (input === 's') return act(() => (lesson ? lesson.step() : actions.step()));
     if (input === 'n' && lesson) return act(() => lesson.next());
     if (input === ':' || input === '/') return update({ focus: 'command' });
+    if (key.return && u.focus === 'log') {
+      const entry = state.log.entries[Math.min(u.logScroll, state.log.entries.length - 1)];
+      if (entry) {
+        store.note('tui.open', { entry: entry.n });
+        store.flush();
+      }
+      return;
+    }
     if (key.upArrow || key.downArrow) {
       const by = key.upArrow ? -1 : 1;
       if (u.focus === 'devices' && rowsInTree.length > 0) {
@@ -228,6 +242,7 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
     }
   }
 
+  const opened = state.opened !== null ? findEntry(state.log, state.opened) : undefined;
   const narration = lessonView ? narrationRows(height) : 0;
   const L = layout(width, height - narration);
   return (
@@ -236,6 +251,8 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
         <Header state={state} mode={actions.modeName} local={actions.canPause} width={L.cols} />
         {help ? (
           <HelpPanel width={L.cols} height={L.top + L.middle + L.log + narration} />
+        ) : opened ? (
+          <EventPanel entry={opened} width={L.cols} height={L.top + L.middle + L.log + narration} />
         ) : ui.current.inspect !== null && actions.inspect ? (
           <InspectorPanel
             device={ui.current.inspect}

@@ -11,6 +11,7 @@ import { parseCommand } from './command/parse-command.js';
 import { type CommandContext, runCommand } from './command/run-command.js';
 import type { TuiSession } from './session.js';
 import type { EngineEvent } from './store/engine-event.js';
+import { findEntry } from './store/event-log.js';
 import type { ViewStore } from './store/store.js';
 
 /** Event kinds after which a device's table, status lines or export may have changed. */
@@ -136,6 +137,23 @@ export class TuiController {
     return `ran one worker pass of client ${worker?.id} (${worker?.owner}); ${k.scheduler.pending.length} pending`;
   }
 
+  /** `show N`: opens event-log entry N in full (the screen draws it until a key is pressed). */
+  show(n: number): string {
+    this.store.flush();
+    const log = this.store.getSnapshot().log;
+    if (!findEntry(log, n)) {
+      const first = log.entries.at(-1)?.n;
+      throw new InvalidArgumentError(
+        first === undefined
+          ? `no event ${n}: the events list is empty`
+          : `no event ${n}: the list holds events ${first} to ${log.numbered} (older ones were folded out)`,
+      );
+    }
+    this.store.note('tui.open', { entry: n });
+    this.store.flush();
+    return `event ${n} opened: any key closes it`;
+  }
+
   /** Closes the session (devices, sockets) and runs the cleanups; safe to call more than once. */
   quit(): Promise<void> {
     if (!this.quitting) {
@@ -183,6 +201,7 @@ export class TuiController {
       pause: () => this.pause(),
       unpause: () => this.unpause(),
       step: () => this.step(),
+      show: (n) => this.show(n),
       quit: () => this.quit(),
     };
   }

@@ -48,3 +48,22 @@ export function fit(text: string, width: number): string {
 export function clock(time: number): string {
   return new Date(time).toISOString().slice(11, 19);
 }
+
+/**
+ * Text wrapped at width columns: its own line breaks kept, each line broken at the last space that fits, a
+ * word longer than the width cut into pieces. Nothing is dropped.
+ */
+export function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = para;
+    while (line.length > width) {
+      const space = line.lastIndexOf(' ', width);
+      const cut = space > 0 ? space : width;
+      out.push(line.slice(0, cut).trimEnd());
+      line = line.slice(space > 0 ? cut + 1 : cut);
+    }
+    out.push(line);
+  }
+  return out;
+}

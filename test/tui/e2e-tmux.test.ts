@@ -55,7 +55,7 @@ describeNeeding(tmuxMissing, 'dmsim tui --demo in tmux', () => {
         const s = screen();
         const job = /#\d+ +\w+ +(queue|pages|read|write|done) +\[/.test(s);
         const pages = /pg \d+\/\d+/.test(s);
-        const error = /\(([1-9]\d*) errors, last \d\d:\d\d:\d\d \S+/.test(s) || /^\d\d:\d\d:\d\d E /m.test(s);
+        const error = /\(([1-9]\d*) errors, last \d\d:\d\d:\d\d \S+/.test(s) || /^.\d+ \d\d:\d\d:\d\d E /m.test(s);
         return job && pages && error ? s : undefined;
       },
       screen,

@@ -36,12 +36,7 @@ interface Walk {
  * Reduces every event of the lab into a view, and steps passes one at a time until the first job of `owner`
  * that `pick` accepts is complete; `started` starts the work (its promise settles once the job is done).
  */
-async function walk(
-  lab: Lab,
-  scheduler: ManualScheduler,
-  owner: string,
-  start: () => Promise<unknown>,
-): Promise<Walk> {
+async function walk(lab: Lab, scheduler: ManualScheduler, owner: string, start: () => Promise<unknown>): Promise<Walk> {
   let view: ViewState = initialState(0);
   let jobId: number | undefined;
   const all: JobStage[] = [];

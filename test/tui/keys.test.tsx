@@ -180,7 +180,7 @@ describe('command line', () => {
     await type('status');
     await press('\r');
     const f = await waitForFrame(lastFrame, (x) => x.includes('(2 lines in events) base: 0 4096'));
-    const out = f.split('\n').filter((l) => /^\d\d:\d\d:\d\d {3}> /.test(l));
+    const out = f.split('\n').filter((l) => /^.\d+ \d\d:\d\d:\d\d {3}> /.test(l));
     expect(out[0]).toContain('> base: 0 4096 snapshot-origin');
     expect(out[1]).toContain('> snap1: 0 4096 snapshot 240/2048 16');
     unmount();

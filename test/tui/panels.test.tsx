@@ -200,11 +200,11 @@ describe('errors and events panel', () => {
     const { lastFrame } = render(<LogPanel state={state} focused={false} scroll={0} width={80} height={4} />);
     const f = lines(lastFrame());
     expect(f[0]).toContain(`Errors and events (${state.log.errors} errors, last 00:00:00`);
-    expect(f[1]).toMatch(/^\d\d:\d\d:\d\d /);
+    expect(f[1]).toMatch(/^.\d+ \d\d:\d\d:\d\d /);
     expect(f[1]).toContain(state.log.entries[0]!.text.slice(0, 20));
     expect(f[3]).toMatch(/\.\.\. 2 more below, \d+ older folded/);
     expect(
-      f.some((l) => /^\d\d:\d\d:\d\d E \/tmp\/(bad|src)\.img: /.test(l)) ||
+      f.some((l) => /^.\d+ \d\d:\d\d:\d\d E \/tmp\/(bad|src)\.img: /.test(l)) ||
         state.log.entries.slice(0, 2).every((e) => e.level !== 'error'),
     ).toBe(true);
   });

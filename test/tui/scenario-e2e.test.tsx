@@ -48,7 +48,9 @@ describeNeeding(tmuxMissing, 'dmsim tui --scenario in tmux', () => {
     // The snapshot's COW copy is a kcopyd job that cannot finish while kcopyd is paused; the write waits for it.
     const held = await shows(
       'the write held by its COW copy',
-      (s) => s.includes('running, kcopyd paused') && /#\d+ +snapsh\S* +(queue|pages|read|write) /.test(s),
+      (s) =>
+        s.includes('running, kcopyd paused') &&
+        /#\d+ +snapsh\S* +(queued|pages|read-q|reading|write-q|writing|finish) /.test(s),
     );
     expect(held).toContain('kcopyd PAUSED');
     expect(held).toContain(`step ${FIRST_DEVICE_WRITE}/${TOTAL}: write`);

@@ -194,7 +194,7 @@ describe('dmsim tui --scenario', () => {
     expect(f).toContain('This check is wrong on purpose.');
     expect(f).toContain('Lesson 3/5 played, 1 not ok');
     expect(f).toContain('Errors and events (1 errors');
-    expect(f).toMatch(/^\S+ E lesson step 3\/5 not ok: sector 0/m);
+    expect(f).toMatch(/^.\d+ \S+ E lesson step 3\/5 not ok: sector 0/m);
     await playNext();
     f = await waitForFrame(lastFrame, (x) => x.includes('Lesson stopped at step 4: 4/5 played, 2 not ok. q quits'));
     expect(f).toMatch(/^not ok: EINVAL: .*no-such-target/m);

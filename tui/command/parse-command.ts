@@ -1,11 +1,12 @@
 // The UI's command line: the verbs it shares with `dmsim` (create, load, status, write, copy ...) parsed by their
 // one grammar (src/control/grammar), so a line is refused exactly as the same words after `dmsim` are; plus
-// the UI's own verbs (fail/heal shortcuts, pause/unpause/step, help, quit) in the same grammar form.
+// the UI's own verbs (fail/heal shortcuts, pause/unpause/step, show, help, quit) in the same grammar form.
 // Parsing is separate from running so a bad line is refused with its usage before anything happens.
 
 import { InvalidArgumentError } from '../../src/base/errors.js';
 import { parseWords, usageOf, type VerbGrammar } from '../../src/control/grammar/grammar.js';
 import { parseVerb, sharedVerb, VERB_GRAMMAR, type VerbCommand } from '../../src/control/grammar/verbs.js';
+import { wholeNumber } from '../../src/control/grammar/words.js';
 
 const nothing = { args: [], build: () => ({}) } as const;
 
@@ -33,6 +34,11 @@ const TUI_GRAMMAR = {
       if (topic !== undefined && USAGE[topic] === undefined) throw new InvalidArgumentError(`no command '${topic}'`);
       return topic !== undefined ? { topic } : {};
     },
+  } satisfies VerbGrammar<unknown>,
+  show: {
+    summary: 'open event N of the events list to read its whole text (any key closes it)',
+    args: [{ name: 'N', description: 'the number in front of the event' }],
+    build: (w): { n: number } => ({ n: wholeNumber('N', w.arg('N')!) }),
   } satisfies VerbGrammar<unknown>,
   quit: { summary: 'quit', ...nothing } satisfies VerbGrammar<unknown>,
 };

@@ -57,6 +57,8 @@ export interface CommandContext {
   pause(): string;
   unpause(): string;
   step(): string;
+  /** Opens event-log entry n in full; says what it opened, or throws when n is not in the list. */
+  show(n: number): string;
   quit(): Promise<void>;
 }
 
@@ -206,6 +208,8 @@ export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<
       return ctx.unpause();
     case 'step':
       return ctx.step();
+    case 'show':
+      return ctx.show(cmd.args.n);
     case 'help':
       return cmd.args.topic !== undefined ? `usage: ${USAGE[cmd.args.topic]}` : Object.values(USAGE).join('\n');
     case 'quit':

@@ -1,5 +1,6 @@
-// Errors and events panel: newest first, each with its time and device; a burst of the same event shows as
-// one line with a count, and lines pushed out of the bounded list are counted at the bottom, never lost.
+// Errors and events panel: newest first, each with its number, time and device; a burst of the same event shows
+// as one line with a count, and lines pushed out of the bounded list are counted at the bottom, never lost.
+// With the focus here, the top line is the selected one (up/down move it; enter opens it in full).
 
 import { Box } from 'ink';
 import { clock, fit } from '../format.js';
@@ -7,11 +8,15 @@ import type { LogEntry, ViewState } from '../store/view-state.js';
 import { Panel } from './panel.js';
 import { Toned } from './theme.js';
 
-function logLine(e: LogEntry, width: number): string {
+/** `>12 10:05:01 E dev: text (x2)`: the entry's number (show N opens it), `>` on the selected one. */
+function logLine(e: LogEntry, selected: boolean, width: number): string {
   const mark = e.level === 'error' ? 'E' : e.level === 'warn' ? 'W' : ' ';
   const repeat = e.repeat > 1 ? ` (x${e.repeat})` : '';
   const device = e.device ? `${e.device}: ` : '';
-  return fit(`${clock(e.time)} ${mark} ${device}${e.text}${repeat}`, width);
+  // A text of several lines (a status explanation) shows its first line here; enter opens the rest.
+  const [first, ...more] = e.text.split('\n');
+  const rest = more.length > 0 ? ' [+]' : '';
+  return fit(`${selected ? '>' : ' '}${e.n} ${clock(e.time)} ${mark} ${device}${first}${rest}${repeat}`, width);
 }
 
 export interface LogPanelProps {
@@ -42,7 +47,7 @@ export function LogPanel({ state, focused, scroll, width, height }: LogPanelProp
       <Box flexDirection="column">
         {shown.map((e, i) => (
           <Toned key={i} tone={e.level === 'error' ? 'error' : e.level === 'warn' ? 'warn' : 'plain'}>
-            {logLine(e, width)}
+            {logLine(e, focused && i === 0, width)}
           </Toned>
         ))}
         {overflow ? <Toned tone="dim">{fit(`... ${below} more below, ${folded} older folded`, width)}</Toned> : null}

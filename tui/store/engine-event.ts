@@ -16,6 +16,8 @@ export interface TuiEventMap {
   'tui.output': { text: string };
   /** A lesson step's outcome (scenario mode). */
   'tui.lesson': { text: string; error: boolean };
+  /** Opens an event-log entry to read in full (enter, or `show N`); null closes it. */
+  'tui.open': { entry: number | null };
   /** An event the daemon sent that the client's check refused (it is not reduced). */
   'tui.dropped': { reason: string };
 }

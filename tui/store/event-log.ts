@@ -40,7 +40,8 @@ export function appendLog(log: EventLogView, line: LogLine): EventLogView {
       ...(line.level === 'error' ? { lastError: merged } : {}),
     };
   }
-  const entry: LogEntry = { ...line, repeat: 1 };
+  const entry: LogEntry = { ...line, n: log.numbered + 1, repeat: 1 };
+  log = { ...log, numbered: entry.n };
   if (line.level === 'error') log = { ...log, lastError: entry };
   const entries = [entry, ...log.entries];
   let dropped = log.folded;
@@ -48,6 +49,11 @@ export function appendLog(log: EventLogView, line: LogLine): EventLogView {
     dropped += entries.pop()!.repeat;
   }
   return { ...log, entries, folded: dropped, errors };
+}
+
+/** The entry numbered n, if it is still in the list. */
+export function findEntry(log: EventLogView, n: number): LogEntry | undefined {
+  return log.entries.find((e) => e.n === n);
 }
 
 /** Events the list stands for: shown entries (with their repeats) plus the folded ones. */

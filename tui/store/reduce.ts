@@ -444,6 +444,7 @@ const HANDLERS: { [K in Kind]: Handler<K> } = {
   'tui.output': (s, e) => log(s, e, 'info', `> ${e.text}`),
   // A lesson's step outcome (scenario mode): a step that is not ok is an error.
   'tui.lesson': (s, e) => log(s, e, e.error ? 'error' : 'info', e.text),
+  'tui.open': (s, e) => ({ ...s, opened: e.entry }),
   'tui.dropped': (s, e) => log(s, e, 'error', `dropped an event from the daemon: ${e.reason}`),
   'io.error': onIoError,
   'dm.io': onIo,

@@ -164,6 +164,8 @@ export interface DeviceMapView {
 export type LogLevel = 'error' | 'warn' | 'info';
 
 export interface LogEntry {
+  /** The entry's number, counted from 1 as entries are added (`show N` opens it). */
+  n: number;
   seq: number;
   time: number;
   level: LogLevel;
@@ -192,6 +194,8 @@ export interface EventLogView {
   /** Older entries pushed out of the bounded list, counted so nothing disappears silently. */
   folded: number;
   errors: number;
+  /** The number the last entry got. */
+  numbered: number;
   /** The newest error, kept even after it scrolled out of the list. */
   lastError?: LogEntry;
 }
@@ -223,6 +227,8 @@ export interface ViewState {
   paused: boolean;
   /** kcopyd worker passes run so far (all clients). */
   passes: number;
+  /** The event-log entry opened to read in full (enter on an event, or `show N`), or null. */
+  opened: number | null;
   /** Last event sequence number applied (the stream's position). */
   seq: number;
   now: number;
@@ -242,7 +248,7 @@ export function initialState(now = 0, options: { logCapacity?: number; bucketMs?
     shared: { limit: null, used: 0 },
     jobs: new Map(),
     maps: new Map(),
-    log: { entries: [], capacity: options.logCapacity ?? LOG_CAPACITY, folded: 0, errors: 0 },
+    log: { entries: [], capacity: options.logCapacity ?? LOG_CAPACITY, folded: 0, errors: 0, numbered: 0 },
     throughput: {
       pending: zero(),
       bucketStart: now,
@@ -253,6 +259,7 @@ export function initialState(now = 0, options: { logCapacity?: number; bucketMs?
     },
     paused: false,
     passes: 0,
+    opened: null,
     seq: 0,
     now,
   };
