@@ -4,6 +4,7 @@
 import { render } from 'ink';
 import { InvalidArgumentError } from '../src/base/errors.js';
 import { resolveSocketPath } from '../src/control/socket-path.js';
+import { openTraceFile } from '../src/dm/trace-file.js';
 import { loadScenario } from '../src/scenario/index.js';
 import { DeviceMapper } from '../targets/device-mapper.js';
 import { App } from './app.js';
@@ -25,6 +26,8 @@ export interface TuiOptions {
   /** A scenario file to play as a lesson (embedded engine). */
   scenario?: string;
   version?: string;
+  /** `--trace FILE`: the embedded engine's events, as JSON lines or (FILE.json) a Chrome trace. */
+  trace?: string;
 }
 
 /** The embedded engine: a DeviceMapper on the session's bus and kcopyd engine. */
@@ -49,6 +52,8 @@ export async function runTui(options: TuiOptions): Promise<void> {
     throw new InvalidArgumentError(`--fps must be 1..60, not ${options.fps}`);
   // A lesson is read and checked first: a mistake in it is reported even without a terminal.
   const scenario = options.scenario !== undefined ? await loadScenario(options.scenario) : undefined;
+  if (options.trace !== undefined && options.attach)
+    throw new InvalidArgumentError('--trace traces the embedded engine: when attached, start the daemon with --trace');
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new InvalidArgumentError('dmsim tui needs a terminal (stdin and stdout must be a TTY)');
   }
@@ -75,6 +80,11 @@ export async function runTui(options: TuiOptions): Promise<void> {
       await controller.quit();
       throw e;
     }
+  }
+  const bus = controller.session.bus;
+  if (options.trace !== undefined && bus) {
+    const trace = openTraceFile(bus, options.trace);
+    controller.onQuit(() => trace.close());
   }
   const app = render(
     <App store={store} actions={controller} lesson={lesson} colour={colourWanted(process.env, process.stdout)} />,

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
 import { BusyError, IoError } from '../base/errors.js';
 import { EventBus } from '../base/events.js';
-import { TraceFile } from '../dm/trace-file.js';
+import { openTraceFile } from '../dm/trace-file.js';
 import { PathLock } from '../net/path-lock.js';
 import { socketAnswers } from '../net/unix-socket.js';
 import { activate } from './activation.js';
@@ -54,7 +54,7 @@ async function serve(options: DaemonProcessOptions, setPhase: (phase: string) =>
   if (await socketAnswers(options.socketPath))
     throw new BusyError(`a daemon is already running at ${options.socketPath}`);
   const bus = new EventBus();
-  const trace = options.trace ? new TraceFile(bus, options.trace) : null;
+  const trace = options.trace ? openTraceFile(bus, options.trace) : null;
   let engine = options.makeEngine(bus);
   if (options.statePath) {
     const results = await activate(engine, state?.devices ?? []);

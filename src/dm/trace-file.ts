@@ -1,7 +1,19 @@
-// Trace file: every event on a bus written as one JSON line (`--trace FILE`).
+// Trace file (`--trace FILE`): every event on a bus written as one JSON line, or, for a FILE ending in `.json`,
+// as a Chrome trace (chrome-trace.ts) that Perfetto UI and chrome://tracing open.
 
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { EventBus } from '../base/events.js';
+import { ChromeTraceFile } from './chrome-trace.js';
+
+/** What `--trace FILE` writes: Chrome's trace format for a `.json` file, JSON lines otherwise. */
+export function traceFormat(path: string): 'chrome' | 'jsonl' {
+  return path.toLowerCase().endsWith('.json') ? 'chrome' : 'jsonl';
+}
+
+/** Opens `--trace FILE` in the format its name asks for. */
+export function openTraceFile(bus: EventBus, path: string): { close(): Promise<void> } {
+  return traceFormat(path) === 'chrome' ? new ChromeTraceFile(bus, path) : new TraceFile(bus, path);
+}
 
 export class TraceFile {
   private readonly out: WriteStream;

@@ -2,6 +2,7 @@
 // TAP; what `dmsim run` prints and what tests call. ok only when every step held.
 
 import { readFile } from 'node:fs/promises';
+import type { EventBus } from '../base/events.js';
 import { ScenarioPlayer, type StepOutcome } from './player.js';
 import { parseScenario, type Scenario, ScenarioError, validateScenario } from './schema.js';
 import { tapHeader, tapStep, tapSummary } from './tap-report.js';
@@ -15,6 +16,8 @@ export interface RunOptions {
   stepLimitMs?: number;
   /** Receives each report line as it is made (default: collected only). */
   onLine?: (line: string) => void;
+  /** The embedded engine's bus (to trace it); not with socket: the daemon has its own. */
+  bus?: EventBus;
 }
 
 export interface RunResult {
@@ -58,6 +61,7 @@ export async function runScenario(source: string | Scenario | object, options: R
     ...(options.socket !== undefined ? { socket: options.socket } : {}),
     ...(options.stepLimitMs !== undefined ? { stepLimitMs: options.stepLimitMs } : {}),
     ...(options.restartDaemon !== undefined ? { restartDaemon: options.restartDaemon } : {}),
+    ...(options.bus !== undefined ? { bus: options.bus } : {}),
   });
   const outcomes: StepOutcome[] = [];
   emit(tapHeader(scenario));

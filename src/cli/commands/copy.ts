@@ -50,7 +50,7 @@ export async function runCopy(
 ): Promise<CopyOutcome> {
   const { source: from, dests: to, count, subJobSectors, sharedPoolPages, reservePages } = job;
   // The engine is loaded here, not at the top: every other verb would pay for it at start-up.
-  const [{ EventBus }, { KcopydEngine }, { TraceFile }] = await Promise.all([
+  const [{ EventBus }, { KcopydEngine }, { openTraceFile }] = await Promise.all([
     import('../../base/events.js'),
     import('../../kcopyd/engine.js'),
     import('../../dm/trace-file.js'),
@@ -61,7 +61,7 @@ export async function runCopy(
     ...(from ? [{ spec: from, write: false }] : []),
     ...to.map((spec) => ({ spec, write: true })),
   ]);
-  const trace = job.trace ? new TraceFile(bus, job.trace) : null;
+  const trace = job.trace ? openTraceFile(bus, job.trace) : null;
   try {
     const client = engine.createClient({ owner: 'copy', reservePages });
     const started = performance.now();

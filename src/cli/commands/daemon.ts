@@ -18,7 +18,10 @@ export function registerDaemon(program: Command): void {
       .command('daemon')
       .description('hold the devices and serve the other verbs on the control socket')
       .option('--detach', 'run in the background; print its PID once the socket accepts connections')
-      .option('--trace <file>', 'write every engine event to FILE as JSON lines')
+      .option(
+        '--trace <file>',
+        'write every engine event to FILE: JSON lines, or a Chrome trace (Perfetto, chrome://tracing) when FILE ends in .json',
+      )
       .option('--state <file>', 'record the live tables in FILE on every change and activate them again at start')
       .option('--force', 'let tables open block devices that are mounted or claimed by another process (dangerous)'),
   ).action(async (opts: DaemonOptions) => {

@@ -1,4 +1,4 @@
-// `dmsim tui [--demo] [--attach [SOCKET]] [--scenario FILE]`: the live terminal UI (tui/). Embedded engine
+// `dmsim tui [--demo] [--attach [SOCKET]] [--scenario FILE] [--trace FILE]`: the live terminal UI (tui/). Embedded engine
 // with no devices by default; --demo builds the demo on temporary sparse files; --attach watches and drives a
 // running daemon; --scenario plays a lesson step by step (n, s) with its narration.
 
@@ -11,6 +11,7 @@ interface TuiCliOptions {
   scenario?: string;
   fps: string;
   pace: string;
+  trace?: string;
 }
 
 function number(what: string, text: string): number {
@@ -29,6 +30,10 @@ export function registerTui(program: Command): void {
       '--scenario <file>',
       'play a lesson (fixtures/lessons/*.json): n plays the next step, s steps kcopyd inside it',
     )
+    .option(
+      '--trace <file>',
+      'write every engine event to FILE: JSON lines, or a Chrome trace (Perfetto, chrome://tracing) when FILE ends in .json',
+    )
     .option('--fps <n>', 'most frames drawn per second', '10')
     .option('--pace <factor>', 'demo speed: waits are multiplied by this (0.5 = twice as fast)', '1')
     .action(async (opts: TuiCliOptions) => {
@@ -46,6 +51,7 @@ export function registerTui(program: Command): void {
         demo: opts.demo ?? false,
         attach: opts.attach ?? false,
         ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}),
+        ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
         fps: number('--fps', opts.fps),
         pace: number('--pace', opts.pace),
         version: program.version() ?? undefined,

@@ -381,7 +381,12 @@ export const VERB_GRAMMAR = {
         description: 'flush the destinations when done (not counted in the throughput)',
         inUsage: false,
       },
-      { flags: '--trace <file>', description: 'write every engine event to FILE as JSON lines', inUsage: false },
+      {
+        flags: '--trace <file>',
+        description:
+          'write every engine event to FILE: JSON lines, or a Chrome trace (Perfetto, chrome://tracing) when FILE ends in .json',
+        inUsage: false,
+      },
     ],
     note: 'SOURCE DEV:SECTOR+COUNT, DEST DEV:SECTOR; DEV: a file or /dev/mapper/NAME',
     build: copyJob,
