@@ -23,6 +23,7 @@ import {
   type WireDeviceInfo,
 } from './protocol.js';
 import { defaultSocketPath } from './socket-path.js';
+import { StatusHistory } from './status-history.js';
 
 /** The dm ioctl interface version of the reference kernel (dmsetup version: "Driver version"). */
 const DRIVER_VERSION = '4.47.0';
@@ -61,7 +62,12 @@ export class ControlDaemon {
   /** NBD exports (`dmsim export`), made at the first export; loaded then so plain daemons do not load the NBD server. */
   private exports: NbdExports | null = null;
 
-  constructor(private readonly options: DaemonOptions) {}
+  /** Why each device's status last changed (`status.changed` events, `status --explain`). */
+  private readonly history: StatusHistory;
+
+  constructor(private readonly options: DaemonOptions) {
+    this.history = new StatusHistory(async (name) => options.engine.status(name), options.bus);
+  }
 
   /**
    * Listens at socketPath: creates its directory (0700) if missing, replaces a stale socket nobody answers on,
@@ -103,6 +109,7 @@ export class ControlDaemon {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     // Exports hold their devices open: withdraw them before the engine removes the devices.
     await this.exports?.close();
+    this.history.close();
     await this.options.engine.close();
     if (this.socketPath) await removeIfSame(this.socketPath, this.socketFile);
   }
@@ -198,6 +205,8 @@ export class ControlDaemon {
         return null;
       case 'status':
         return byName(onlyTarget(await engine.status(request.args.name), request.args.target));
+      case 'explain':
+        return this.history.explain(request.args.name);
       case 'table': {
         const { name, target, inactive } = request.args;
         if (!inactive) return byName(onlyTarget(await engine.table(name), target));

@@ -216,6 +216,13 @@ const EVENT_SHAPES: { [K in DmEventType]: Shape<Fields<K>> } = {
   },
   'mirror.sync': { device: str, inSync: num, total: num, complete: bool },
   'mirror.log': { device: str, log: str, health: oneOf('A', 'D', 'F') },
+  'status.changed': {
+    device: str,
+    from: list(str),
+    to: list(str),
+    changes: list(record<Fields<'status.changed'>['changes'][number]>({ name: str, from: str, to: str })),
+    causes: list(str),
+  },
   'thin.pool.mode': { device: str, mode: str, message: str },
   'thin.pool.low_water': { device: str, space: oneOf('data', 'metadata'), message: str },
   'thin.pool.commit': { device: str, transactionId: str },

@@ -29,6 +29,7 @@ import { DmError, type DmErrorCode, InvalidArgumentError, isDmErrorCode } from '
 import type { DeviceInfo, DeviceSummary, InspectedTarget } from '../dm/device-mapper-core.js';
 import type { TableLine } from '../dm/table-line.js';
 import type { ExportSummary } from '../nbd/export-registry.js';
+import type { StatusExplanation } from './status-history.js';
 
 /** Longest request or reply line, in bytes (a 4 MiB write is ~5.6 MiB of base64). */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
@@ -79,6 +80,8 @@ interface VerbMap {
   remove: { args: { name: string; force?: boolean; deferred?: boolean }; result: null };
   removeAll: { args: { force?: boolean }; result: null };
   status: { args: { name?: string; target?: string }; result: TableLine[] };
+  /** `status --explain NAME`: the status lines with their named fields and the last change with its causes. */
+  explain: { args: { name: string }; result: StatusExplanation };
   table: { args: { name?: string; target?: string; inactive?: boolean }; result: TableLine[] };
   clear: { args: { name: string }; result: null };
   info: { args: { name?: string }; result: WireDeviceInfo[] };
@@ -148,6 +151,7 @@ const ARG_SPECS: { [V in Verb]: ArgSpec } = {
   remove: { name: req('name'), force: opt('boolean'), deferred: opt('boolean') },
   removeAll: { force: opt('boolean') },
   status: { name: opt('name'), target: opt('string') },
+  explain: { name: req('name') },
   table: { name: opt('name'), target: opt('string'), inactive: opt('boolean') },
   clear: { name: req('name') },
   info: { name: opt('name') },

@@ -27,6 +27,7 @@ import type { CopyJob, TableSource } from '../../src/control/grammar/verbs.js';
 import type { RegionSpec } from '../../src/control/grammar/words.js';
 import { FULL_FORMAT, formatDeviceInspection, formatImageInspection } from '../../src/control/inspect-format.js';
 import type { Verb, VerbArgs, VerbResult } from '../../src/control/protocol.js';
+import { formatExplanation } from '../../src/control/status-history.js';
 import { MAPPER_PREFIX } from '../../src/dm/device-pool.js';
 import { tableText } from '../../src/dm/table-line.js';
 import type { KcopydEnvironment } from '../../src/kcopyd/environment.js';
@@ -152,6 +153,8 @@ export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<
     case 'status':
     case 'table': {
       const { name, target } = cmd.args;
+      if ('explain' in cmd.args && name !== undefined)
+        return shown(formatExplanation(await c.request('explain', { name })));
       const lines = cmd.verb === 'table' ? await c.request('table', cmd.args) : await c.request('status', cmd.args);
       // As the CLI prints them: with --target, only the matching lines (NAME: in front when listing all).
       if (target !== undefined) return shown(formatTableLines(lines, name === undefined));

@@ -3,7 +3,9 @@
 // kind's typed event: the events were checked where they entered (the bus is typed; a daemon's stream is checked
 // at the socket), so the handlers read fields as they are. A kind without a handler does not compile.
 
+import { explainChange } from '../../src/control/status-history.js';
 import type { KcopydRegionInfo } from '../../src/kcopyd/events.js';
+import { changeSummary } from '../../targets/status-explain.js';
 import { mapForDevice, setCells, setMap } from './device-maps.js';
 import {
   deviceFromSnapshot,
@@ -435,6 +437,17 @@ function onMirrorLog(s: ViewState, e: Of<'mirror.log'>): ViewState {
   return log({ ...s, devices }, e, health === 'A' ? 'info' : 'error', `log ${e.log} health ${health}`);
 }
 
+/**
+ * A device's status line changed (the daemon's StatusHistory): one entry whose first line names the changed
+ * fields and the first cause; opened (enter, show N) it shows the old and new line, every field and cause.
+ */
+function onStatusChanged(s: ViewState, e: Of<'status.changed'>): ViewState {
+  const summary = changeSummary(e.changes);
+  const because =
+    e.causes.length > 0 ? `: ${e.causes[0]}${e.causes.length > 1 ? ` (+${e.causes.length - 1} more)` : ''}` : '';
+  return log(s, e, 'info', [`status ${summary}${because}`, ...explainChange(e)].join('\n'));
+}
+
 const HANDLERS: { [K in Kind]: Handler<K> } = {
   'tui.device': onDeviceSnapshot,
   'tui.device-gone': onDeviceGone,
@@ -479,6 +492,7 @@ const HANDLERS: { [K in Kind]: Handler<K> } = {
   'mirror.sync': onSync,
   'mirror.leg': onLeg,
   'mirror.log': onMirrorLog,
+  'status.changed': onStatusChanged,
   'dm.warning': (s, e) => log(s, e, 'warn', e.message),
   // dm-thin: what the kernel logs, and each block provisioned (the pool and map panels are still to come).
   'thin.pool.mode': (s, e) => log(s, e, e.mode === 'write' ? 'info' : 'error', e.message),

@@ -97,9 +97,13 @@ function oneDevice<V extends 'resume' | 'clear' | 'flush' | 'unexport'>(
   return { summary, request, args: [NAME], ...(note ? { note } : {}), build: (w) => ({ name: name(w) }) };
 }
 
-/** The status and table verbs: one line per target. */
-function tableLines<V extends 'status' | 'table'>(request: V, summary: string): VerbGrammar<VerbArgs<V>> {
+/** The status and table verbs: one line per target (status --explain: the `explain` request instead). */
+function tableLines<V extends 'status' | 'table'>(
+  request: V,
+  summary: string,
+): VerbGrammar<VerbArgs<V> & { explain?: true }> {
   const inactive = request === 'table';
+  const explain = request === 'status';
   return {
     summary,
     request,
@@ -107,13 +111,19 @@ function tableLines<V extends 'status' | 'table'>(request: V, summary: string): 
     options: [
       { flags: '--target <type>', description: 'only lines of this target type' },
       ...(inactive ? [{ flags: '--inactive', description: 'show the table loaded in the inactive slot' }] : []),
+      ...(explain
+        ? [{ flags: '--explain', description: 'name each field and say why the line last changed (dmsim only)' }]
+        : []),
     ],
     build: (w) => {
       const target = w.value('target');
+      if (explain && w.flag('explain') && (w.arg('NAME') === undefined || target !== undefined))
+        throw new InvalidArgumentError('--explain takes one device NAME and no --target');
       return {
         ...optionalName(w),
         ...(target !== undefined ? { target } : {}),
         ...(inactive && w.flag('inactive') ? { inactive: true } : {}),
+        ...(explain && w.flag('explain') ? { explain: true } : {}),
       };
     },
   };
