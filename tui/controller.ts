@@ -34,6 +34,8 @@ export class TuiController {
     readonly store: ViewStore,
     /** Shown in the header: embedded, demo, attached to SOCKET. */
     readonly modeName: string = session.mode,
+    /** Devices failed by someone else than the `fail` command (a lesson's fail step): shown FAILED too. */
+    private readonly failedElsewhere: (name: string) => boolean = () => false,
   ) {}
 
   get canPause(): boolean {
@@ -88,7 +90,7 @@ export class TuiController {
         table: text(table),
         status: text(status),
         state: info?.state ?? 'ACTIVE',
-        failed: this.failed.has(name),
+        failed: this.failed.has(name) || this.failedElsewhere(name),
         ...(exp ? { export: exp } : {}),
       });
     } catch (e) {

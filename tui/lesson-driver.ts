@@ -103,6 +103,11 @@ export class LessonDriver implements LessonActions {
       return `kcopyd paused inside step ${this.view.step?.number}: s runs one worker pass, p resumes`;
     }
     this.refuseWhenBusy();
+    const v = this.view;
+    if (this.kcopyd.paused && v.step && v.outcome) {
+      // Stepping kcopyd ran the step to its end: one press too many must not play the next step unseen.
+      return `step ${v.step.number}/${v.total} is finished (${v.outcome.ok ? 'ok' : 'not ok'}): n plays the next step with kcopyd still paused, p resumes kcopyd`;
+    }
     if (!this.kcopyd.paused) this.kcopyd.pause();
     const n = this.start();
     return `step ${n}/${this.view.total} started with kcopyd paused: s runs one worker pass, p resumes`;
@@ -200,7 +205,7 @@ export async function startLesson(
       return { ...engine, open: (name: string) => engine.openBlock(name) };
     },
   });
-  const controller = new TuiController(session, store, 'lesson');
+  const controller = new TuiController(session, store, 'lesson', (name) => player!.isFailed(name));
   const lesson = new LessonDriver(player!, controller, (text, error) => store.note('tui.lesson', { text, error }));
   controller.onQuit(() => lesson.close());
   // A restart step needs nothing more: the old devices' dm.removed and the new ones' dm.created events

@@ -359,17 +359,33 @@ export class ScenarioPlayer {
     const lines = await this.backend.table(name);
     if (lines.length === 0) throw new InvalidArgumentError(`${name} has no live table to replace`);
     const size = lines.reduce((n, l) => Math.max(n, l.start + l.length), 0);
-    await this.swapTable(name, `0 ${size} error`);
+    // Marked before the swap, so whoever looks when the error table goes live (the TUI) sees it failed.
     this.failed.set(name, tableText(lines));
+    try {
+      await this.swapTable(name, `0 ${size} error`);
+    } catch (e) {
+      this.failed.delete(name);
+      throw e;
+    }
     return `0 ${size} error`;
+  }
+
+  /** Whether a "fail" step put an error table under the device (and no "heal" has restored it yet). */
+  isFailed(name: string): boolean {
+    return this.failed.has(name);
   }
 
   private async heal(name: string): Promise<string> {
     const saved = this.failed.get(name);
     if (saved === undefined)
       throw new InvalidArgumentError(`${name} was not failed by a "fail" step; nothing to restore`);
-    await this.swapTable(name, saved);
     this.failed.delete(name);
+    try {
+      await this.swapTable(name, saved);
+    } catch (e) {
+      this.failed.set(name, saved);
+      throw e;
+    }
     return saved;
   }
 

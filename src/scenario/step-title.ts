@@ -50,7 +50,23 @@ function describe(step: Step): string {
     case 'wait':
       return `wait until ${step.name} is ${conditionText(step)}`;
     case 'expect-status':
-    case 'expect-table':
-      return `${step.do === 'expect-status' ? 'status' : 'table'} of ${step.name} matches /${step.match.source}/`;
+    case 'expect-table': {
+      const what = `${step.do === 'expect-status' ? 'status' : 'table'} of ${step.name}`;
+      const line = literalLine(step.match);
+      return line !== undefined ? `${what} is: ${line}` : `${what} matches /${step.match.source}/`;
+    }
   }
+}
+
+/**
+ * The one line a pattern like `^0 2048 snapshot 16/2048 16$` accepts, as the reader should see it (not the
+ * pattern's escaped source); undefined for a pattern that accepts more than one line.
+ */
+function literalLine(re: RegExp): string | undefined {
+  const m = /^\^(.*)\$$/.exec(re.source);
+  if (!m || re.flags.replace('u', '') !== '') return undefined;
+  const body = m[1]!;
+  // Unescaped metacharacters make it a real pattern; an escaped one stands for itself.
+  if (/(^|[^\\])[.*+?()[\]{}|^$]/.test(body) || /\\[A-Za-z0-9]/.test(body)) return undefined;
+  return body.replace(/\\(.)/g, '$1');
 }

@@ -169,8 +169,13 @@ describe('dmsim tui --scenario', () => {
     expect(stages).toEqual(['queued', 'write-q', 'finish', 'done']);
     f = await waitForFrame(lastFrame, (x) => x.includes('ok: read_err=0 write_err=0x0'));
     expect(f).toContain(`step ${copyAt}/${TOTAL}: kcopyd copy`);
-    // kcopyd stays paused; p lets it run again.
+    // kcopyd stays paused; one s too many says the step is finished and plays nothing.
     expect(scheduler.paused).toBe(true);
+    const played = lesson.getSnapshot().played;
+    await press('s');
+    f = await waitForFrame(lastFrame, (x) => x.includes(`step ${copyAt}/${TOTAL} is finished (ok): n plays the next`));
+    expect(lesson.getSnapshot()).toMatchObject({ played, running: false });
+    // p lets it run again.
     await press('p');
     expect(scheduler.paused).toBe(false);
   });
@@ -201,6 +206,53 @@ describe('dmsim tui --scenario', () => {
     expect(lesson.getSnapshot().ended).toBe('stopped');
     await press('n');
     await waitForFrame(lastFrame, (x) => x.includes('error: the lesson is over (4/5 steps played, 2 not ok)'));
+  });
+
+  it('a device failed by a fail step shows FAILED as the fail command does; heal takes it back', async () => {
+    const text = JSON.stringify({
+      scenario: 1,
+      title: 'fail and heal',
+      steps: [
+        { do: 'image', name: 'd', size: '1M' },
+        { do: 'create', name: 'leg', table: '0 2048 linear ${d} 0' },
+        { do: 'fail', name: 'leg' },
+        { do: 'heal', name: 'leg' },
+      ],
+    });
+    const { lastFrame, playNext, store, until } = await setup('fail.json', text);
+    const leg = () => {
+      store.flush();
+      return store.getSnapshot().devices.get('leg');
+    };
+    for (let n = 1; n <= 3; n++) await playNext();
+    await until(() => leg()?.target === 'error', 'the error table under leg in the store');
+    expect(leg()?.failed).toBe(true);
+    await waitForFrame(lastFrame, (x) => /leg +error .*FAILED/.test(x));
+    await playNext();
+    await until(() => leg()?.target === 'linear', 'the linear table back under leg');
+    expect(leg()?.failed).toBe(false);
+    await waitForFrame(lastFrame, (x) => /leg +linear/.test(x) && !x.includes('FAILED'));
+  });
+
+  it("after a merge the old snapshot's map has no remapped chunk left (lesson 05)", async () => {
+    const file = join(import.meta.dirname, '../../fixtures/lessons/05-snapshot-merge.json');
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as { steps: Array<{ do: string; name?: string }> };
+    const invalidAt = raw.steps.findIndex((x) => x.do === 'resume' && x.name === 'snap') + 2;
+    const { playNext, store, lesson } = await setup(file);
+    const remapped = (): number => {
+      store.flush();
+      const cells = store.getSnapshot().maps.get('snap')?.cells ?? new Map();
+      return [...cells.values()].filter((c) => c === 'remapped').length;
+    };
+    for (let n = 1; n <= 9; n++) await playNext();
+    // Before the merge: the five chunks the origin write touched (sectors 32..71, chunks of 8 sectors).
+    expect(remapped()).toBe(5);
+    for (let n = 10; n <= invalidAt; n++) await playNext();
+    expect(lesson.getSnapshot().outcome).toMatchObject({
+      ok: true,
+      title: 'status of snap is: 0 2048 snapshot Invalid',
+    });
+    expect(remapped()).toBe(0);
   });
 
   it('after a restart step the panels show the re-created devices (lesson 04)', async () => {

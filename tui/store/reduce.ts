@@ -350,7 +350,14 @@ function onOverflow(s: ViewState, e: Of<'snapshot.overflow'>): ViewState {
 function onMergeProgress(s: ViewState, e: Of<'snapshot.merge.progress'>): ViewState {
   const name = e.device;
   const change: Partial<SnapshotView> = { merging: true, allocated: e.sectorsAllocated, metadata: e.metadataSectors };
-  const maps = setCells(s.maps, name, e.firstOldChunk, e.chunks, 'unmapped');
+  // The merged exceptions are gone from the COW: from the merging device's map, and from the map of the old
+  // snapshot device on the same COW (suspended while lvconvert --merge runs; Invalid once resumed).
+  const cow = s.devices.get(name)?.snapshot?.cow;
+  let maps = setCells(s.maps, name, e.firstOldChunk, e.chunks, 'unmapped');
+  for (const d of s.devices.values()) {
+    if (d.name !== name && cow !== undefined && d.snapshot?.cow === cow)
+      maps = setCells(maps, d.name, e.firstOldChunk, e.chunks, 'unmapped');
+  }
   return { ...s, devices: updateSnapshot(s.devices, name, change), maps };
 }
 

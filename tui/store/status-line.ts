@@ -70,6 +70,7 @@ export function snapshotView(
     mergeFailed: status?.state === 'merge-failed',
     merging,
     origin: table.origin,
+    cow: table.cow,
     chunkSectors: table.chunkSectors,
   };
 }

@@ -14,6 +14,8 @@ export interface SnapshotView {
   mergeFailed: boolean;
   /** The origin device word from the table, used to place the snapshot under its origin. */
   origin: string;
+  /** The COW device word from the table: a merge through another device clears the chunks it merges here too. */
+  cow: string;
   chunkSectors: number;
 }
 
