@@ -118,6 +118,38 @@ describe('usage errors', () => {
 });
 
 describe('verbs through the engine', () => {
+  it('status --explain names the fields and says why the line last changed (through the daemon, as the CLI)', async () => {
+    const { run, dir, session } = await embedded();
+    await run(`create o 0 2048 snapshot-origin ${dir}/d1.img`);
+    await run(`suspend o`);
+    await run(`create s 0 2048 snapshot ${dir}/d1.img ${dir}/d2.img P 8`);
+    await run(`resume o`);
+    const changed = new Promise<void>((resolve) => {
+      const off = session.subscribe((e) => {
+        if (e.type === 'status.changed' && e.device === 's') {
+          off();
+          resolve();
+        }
+      });
+    });
+    await run('write o 8 8 0xab');
+    await changed;
+    expect((await run('status --explain s')).split('\n')).toEqual([
+      '0 2048 snapshot 24/2048 16',
+      '  sectors_allocated: 24',
+      '  total_sectors: 2048',
+      '  metadata_sectors: 16',
+      expect.stringMatching(/^last change \(/),
+      '  old: 0 2048 snapshot 16/2048 16',
+      '  new: 0 2048 snapshot 24/2048 16',
+      '  sectors_allocated 16→24',
+      expect.stringMatching(
+        /^ {2}because: exception for origin chunk 1 prepared in COW chunk 2 \(origin write\); its COW copy is kcopyd job \d+$/,
+      ),
+    ]);
+    await expect(run('status --explain')).rejects.toThrow(/--explain takes one device NAME/);
+  });
+
   it('deps prints what the CLI prints, in the kernel layout', async () => {
     const { run, client, dir } = await embedded();
     await run(`create a 0 1024 linear ${dir}/d1.img 0; 1024 1024 linear ${dir}/d2.img 0`);

@@ -49,6 +49,8 @@ export interface VerbGrammar<A> {
   note?: string;
   /** The protocol verb whose request args build() returns: they are checked as the daemon checks them. */
   request?: Verb;
+  /** Value keys that are the command's own, not the request's (status --explain), left out of that check. */
+  localKeys?: readonly string[];
   /** Reads the words into the command's value; throws InvalidArgumentError with the reason. */
   build(words: Words): A;
 }
@@ -155,7 +157,10 @@ export function bindWords<A>(word: string, g: VerbGrammar<A>, operands: readonly
   };
   try {
     const value = g.build(words);
-    if (g.request !== undefined) checkVerbArgs(g.request, value as Record<string, unknown>);
+    if (g.request !== undefined) {
+      const args = Object.entries(value as Record<string, unknown>).filter(([k]) => !g.localKeys?.includes(k));
+      checkVerbArgs(g.request, Object.fromEntries(args));
+    }
     return value;
   } catch (e) {
     if (e instanceof InvalidArgumentError && !(e instanceof UsageError)) throw refuse(e.message);

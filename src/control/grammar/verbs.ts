@@ -107,6 +107,7 @@ function tableLines<V extends 'status' | 'table'>(
   return {
     summary,
     request,
+    ...(explain ? { localKeys: ['explain'] } : {}),
     args: [OPTIONAL_NAME],
     options: [
       { flags: '--target <type>', description: 'only lines of this target type' },
