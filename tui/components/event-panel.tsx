@@ -9,7 +9,7 @@ import { Toned } from './theme.js';
 
 const TEXT_COLUMNS = 80;
 
-export function eventLines(e: LogEntry, width: number): string[] {
+function eventLines(e: LogEntry, width: number): string[] {
   const level = e.level === 'error' ? 'error' : e.level === 'warn' ? 'warning' : 'event';
   const where = e.device ? ` on ${e.device}` : '';
   const repeat = e.repeat > 1 ? ` (${e.repeat} events in a row)` : '';

@@ -23,7 +23,7 @@ function clientLine(c: KcopydClientView, width: number): string {
 }
 
 /** The stage as the job line shows it (at most 7 columns). */
-export const STAGE_WORD: Record<JobView['stage'], string> = {
+const STAGE_WORD: Record<JobView['stage'], string> = {
   queued: 'queued',
   pages: 'pages',
   'read-queued': 'read-q',
