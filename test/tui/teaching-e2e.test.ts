@@ -126,8 +126,9 @@ describeNeeding(tmuxMissing, 'teaching views in tmux', () => {
       await shows('the first step', (s) => s.includes(`first: step 1/${total}:`));
       for (let n = 1; n <= FAILING_COPY; n++) await play(n, total);
       // Two sub-jobs of 1024 sectors each failed on broken: two lines, each with its own range.
-      // (dm's own error of the device folds both requests into one span, 0+2048: these are kcopyd's.)
-      const line = (first: number) => new RegExp(`^.(\\d+) \\S+ E \\S+: write error at sector ${first}\\+1024: `, 'm');
+      // kcopyd's lines, not the device's own error of the same request (its text is the error target's).
+      const line = (first: number) =>
+        new RegExp(`^.(\\d+) \\S+ E \\S+: write error at sector ${first}\\+1024: kcopyd`, 'm');
       const [first, n] = await findEvents([line(0), line(1024)]);
       expect(first).not.toBe(n);
       keys(`:show ${n}`);
