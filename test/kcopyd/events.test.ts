@@ -6,10 +6,10 @@ import { type DmEvent, EventBus } from '../../src/base/events.js';
 import { MemoryDevice } from '../../src/block/memory-device.js';
 import { KcopydEngine, runUntilIdle } from '../../src/kcopyd/engine.js';
 import { ManualScheduler } from '../../src/kcopyd/scheduler.js';
-import { FaultyDevice } from './fault-devices.js';
-import { harness, phases } from './harness.js';
 import { reduce, reduceAll } from '../../tui/store/reduce.js';
 import { initialState } from '../../tui/store/view-state.js';
+import { FaultyDevice } from './fault-devices.js';
+import { harness, phases } from './harness.js';
 
 describe('kcopyd events', () => {
   it('an unsplit copy goes queued > pages > read > io_jobs > write > complete > callback, naming its regions', async () => {
