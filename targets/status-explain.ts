@@ -77,8 +77,6 @@ export function changeSummary(changes: readonly FieldChange[]): string {
 export interface StatusCause {
   device: string;
   text: string;
-  /** For a snapshot's exception: the origin chunk, so the COW copy's kcopyd job can be added to the text. */
-  chunk?: number;
   /** The field moves only at a later event (a resynced region is counted at mirror.sync): read the status then. */
   later?: true;
 }
@@ -89,7 +87,6 @@ export function statusCause(e: DmEvent): StatusCause | undefined {
     case 'snapshot.exception.allocated':
       return {
         device: e.device,
-        chunk: e.oldChunk,
         text: `exception for origin chunk ${e.oldChunk} prepared in COW chunk ${e.newChunk} (${e.cause.replace('-', ' ')})`,
       };
     case 'snapshot.exception.committed':

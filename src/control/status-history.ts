@@ -53,19 +53,21 @@ const TABLE_CHANGES: Partial<Record<DmEvent['type'], string>> = {
 
 export class StatusHistory {
   private readonly known = new Map<string, TableLine[]>();
-  private readonly causes = new Map<string, { text: string; chunk?: number }[]>();
+  private readonly causes = new Map<string, { text: string }[]>();
   private readonly last = new Map<string, StatusChange & { time: number }>();
   private readonly reading = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
-  /** The snapshot copy whose kcopyd job comes next (copy_callback's job is dispatched right after). */
-  private copyOf: { device: string; chunk: number } | null = null;
   private readonly unsubscribe: () => void;
 
   constructor(
     private readonly status: (name: string) => Promise<TableLine[]>,
     private readonly bus: EventBus,
   ) {
-    this.unsubscribe = bus.on((e) => this.onEvent(e));
+    // Not kcopyd's events: a daemon that follows status must not make kcopyd build an event per job.
+    this.unsubscribe = bus.on(
+      (e) => this.onEvent(e),
+      (type) => !type.startsWith('kcopyd.'),
+    );
   }
 
   close(): void {
@@ -81,25 +83,11 @@ export class StatusHistory {
       for (const m of [this.known, this.causes, this.last]) m.delete(e.device);
       return;
     }
-    if (e.type === 'snapshot.copy.started') {
-      this.copyOf = e.mode === 'copy' ? { device: e.device, chunk: e.oldChunk } : null;
-      return;
-    }
-    if (e.type === 'kcopyd.job' && e.phase === 'queued' && e.job === e.master && this.copyOf) {
-      const { device, chunk } = this.copyOf;
-      this.copyOf = null;
-      const cause = this.causes.get(device)?.find((c) => c.chunk === chunk);
-      if (cause) cause.text += `; its COW copy is kcopyd job ${e.job}`;
-      return;
-    }
     const cause = statusCause(e);
     const device = cause?.device ?? (TABLE_CHANGES[e.type] && 'device' in e ? e.device : undefined);
     if (device === undefined) return;
     const text = cause?.text ?? TABLE_CHANGES[e.type]!;
-    if (text !== '') {
-      const chunk = cause?.chunk !== undefined ? { chunk: cause.chunk } : {};
-      this.causes.set(device, [...(this.causes.get(device) ?? []), { text, ...chunk }]);
-    }
+    if (text !== '') this.causes.set(device, [...(this.causes.get(device) ?? []), { text }]);
     if (!cause?.later) this.read(device);
   }
 
@@ -120,7 +108,7 @@ export class StatusHistory {
 
   private async compare(device: string): Promise<void> {
     const lines = await this.status(device);
-    // Taken after the read: the events of the same moment (a COW copy's kcopyd job) have completed their causes.
+    // Taken after the read: the causes of the same moment are all in.
     const causes = (this.causes.get(device) ?? []).map((c) => c.text);
     this.causes.delete(device);
     const before = this.known.get(device);
