@@ -203,17 +203,28 @@ export class ControlDaemon {
       case 'removeAll':
         await engine.removeAll({ force: request.args.force ?? false });
         return null;
-      case 'status':
-        return byName(onlyTarget(await engine.status(request.args.name), request.args.target));
       case 'explain':
         return this.history.explain(request.args.name);
+      case 'status':
       case 'table': {
         const { name, target, inactive } = request.args;
-        if (!inactive) return byName(onlyTarget(await engine.table(name), target));
+        const type = request.verb === 'status' ? 'info' : 'table';
+        if (!inactive) {
+          const live = type === 'info' ? await engine.status(name) : await engine.table(name);
+          return byName(onlyTarget(live, target));
+        }
         const names = name !== undefined ? [name] : (await engine.ls()).map((d) => d.name);
         const lines: TableLine[] = [];
-        for (const n of names) lines.push(...(await engine.inactiveTable(n)));
+        for (const n of names) lines.push(...(await engine.inactiveTable(n, type)));
         return byName(onlyTarget(lines, target));
+      }
+      case 'rename': {
+        const { name, newName, uuid } = request.args;
+        if ((newName === undefined) === (uuid === undefined)) {
+          throw new InvalidArgumentError('rename: give either a new name or a uuid (--setuuid)');
+        }
+        await engine.rename(name, newName !== undefined ? { newName } : { uuid });
+        return null;
       }
       case 'clear':
         await engine.clear(request.args.name);
@@ -227,8 +238,10 @@ export class ControlDaemon {
         const deps = [];
         // The kernel adds each device at the head of the table's list (dm-table.c list_add), so deps come
         // out last-named first.
-        for (const name of names)
-          deps.push({ name, devices: (await engine.devices(name)).map((d) => d.name).reverse() });
+        for (const name of names) {
+          const used = [...(await engine.devices(name))].reverse();
+          deps.push({ name, devices: used.map((d) => d.name), boundTo: used.map((d) => d.boundTo ?? '') });
+        }
         return byName(deps);
       }
       case 'ls':

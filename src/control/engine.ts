@@ -29,8 +29,10 @@ export interface ControlEngine {
   removeAll(options?: { force?: boolean }): MaybePromise<unknown>;
   status(name?: string, options?: { target?: string }): MaybePromise<TableLine[]>;
   table(name?: string): MaybePromise<TableLine[]>;
-  /** The INACTIVE slot's table lines (empty when the slot is empty). */
-  inactiveTable(name: string): MaybePromise<TableLine[]>;
+  /** The INACTIVE slot's table lines, or with type 'info' its status lines (empty when the slot is empty). */
+  inactiveTable(name: string, type?: 'table' | 'info'): MaybePromise<TableLine[]>;
+  /** dmsetup rename: a new name, or a uuid for a device that has none. */
+  rename(name: string, to: { newName?: string; uuid?: string }): MaybePromise<unknown>;
   /** dmsetup clear: drops the inactive table. */
   clear(name: string): MaybePromise<unknown>;
   info(name?: string): MaybePromise<DeviceInfo[]>;

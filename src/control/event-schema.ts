@@ -89,6 +89,7 @@ const EVENT_SHAPES: { [K in DmEventType]: Shape<Fields<K>> } = {
   'io.error': { device: str, op: str, sector: num, count: num, code: str, message: str, issuer: optional(str) },
   'dm.created': { device: str, minor: num, uuid: optional(str) },
   'dm.removed': { device: str, minor: num },
+  'dm.renamed': { device: str, name: str, minor: num, uuid: optional(str) },
   'dm.loaded': { device: str, targets: num, sizeSectors: num },
   'dm.table_swapped': { device: str, targets: num, sizeSectors: num },
   'dm.suspended': { device: str, noflush: bool },

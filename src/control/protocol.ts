@@ -58,6 +58,8 @@ export interface TargetVersion {
 export interface DeviceDeps {
   name: string;
   devices: string[];
+  /** What each of `devices` is bound to: /dev/mapper/NAME for a mapped device, a path, or '' (none). */
+  boundTo?: string[];
 }
 
 export interface VersionInfo {
@@ -79,7 +81,7 @@ interface VerbMap {
   resume: { args: { name: string }; result: null };
   remove: { args: { name: string; force?: boolean; deferred?: boolean }; result: null };
   removeAll: { args: { force?: boolean }; result: null };
-  status: { args: { name?: string; target?: string }; result: TableLine[] };
+  status: { args: { name?: string; target?: string; inactive?: boolean }; result: TableLine[] };
   /** `status --explain NAME`: the status lines with their named fields and the last change with its causes. */
   explain: { args: { name: string }; result: StatusExplanation };
   table: { args: { name?: string; target?: string; inactive?: boolean }; result: TableLine[] };
@@ -99,6 +101,8 @@ interface VerbMap {
   unexport: { args: { name: string }; result: null };
   /** dmsim's: each live target's structures (snapshot store, mirror log, kcopyd lists). */
   inspect: { args: { name: string }; result: InspectedTarget[] };
+  /** dmsetup rename NAME NEW_NAME, or rename NAME --setuuid UUID (exactly one of newName and uuid). */
+  rename: { args: { name: string; newName?: string; uuid?: string }; result: null };
 }
 
 export type Verb = keyof VerbMap;
@@ -150,7 +154,7 @@ const ARG_SPECS: { [V in Verb]: ArgSpec } = {
   resume: { name: req('name') },
   remove: { name: req('name'), force: opt('boolean'), deferred: opt('boolean') },
   removeAll: { force: opt('boolean') },
-  status: { name: opt('name'), target: opt('string') },
+  status: { name: opt('name'), target: opt('string'), inactive: opt('boolean') },
   explain: { name: req('name') },
   table: { name: opt('name'), target: opt('string'), inactive: opt('boolean') },
   clear: { name: req('name') },
@@ -168,6 +172,7 @@ const ARG_SPECS: { [V in Verb]: ArgSpec } = {
   export: { name: req('name'), listen: opt('string'), readOnly: opt('boolean') },
   unexport: { name: req('name') },
   inspect: { name: req('name') },
+  rename: { name: req('name'), newName: opt('name'), uuid: opt('string') },
 };
 
 const VERBS = Object.keys(ARG_SPECS) as Verb[];

@@ -48,30 +48,29 @@ export class RecordingEngine implements ControlEngine {
   }
 
   /**
-   * Runs `verb` (which may forget devices from its copy of the pending ones), then records what it changed;
+   * Runs `verb` (which may forget devices from its copy of the pending ones, or rename one in its copy of the
+   * order), then records what it changed;
    * when that write fails, undoes the change and fails with why. A verb that fails may still have changed
    * something (remove --force swaps in an error table): that is recorded, or undone, too.
    */
   private change<T>(
-    verb: (pending: Map<string, RecordedDevice>) => T | Promise<T>,
+    verb: (pending: Map<string, RecordedDevice>, order: string[]) => T | Promise<T>,
     { atStart = false } = {},
   ): Promise<T> {
     const run = async (): Promise<T> => {
       const before = this.recorded;
       const pending = new Map(before.pending);
+      const kept = [...before.order];
       let outcome: { ok: true; value: T } | { ok: false; error: unknown };
       try {
-        outcome = { ok: true, value: await verb(pending) };
+        outcome = { ok: true, value: await verb(pending, kept) };
       } catch (error) {
         outcome = { ok: false, error };
       }
       const live = await this.liveDevices();
       for (const name of live.keys()) pending.delete(name); // created again under that name: the new one counts
       const known = new Set([...live.keys(), ...pending.keys()]);
-      const order = [
-        ...before.order.filter((n) => known.has(n)),
-        ...[...known].filter((n) => !before.order.includes(n)).sort(),
-      ];
+      const order = [...kept.filter((n) => known.has(n)), ...[...known].filter((n) => !kept.includes(n)).sort()];
       const next: Recorded = { live, pending, order };
       if (atStart || !sameRecords(before, next)) {
         try {
@@ -181,8 +180,15 @@ export class RecordingEngine implements ControlEngine {
   table(name?: string): Promise<TableLine[]> {
     return Promise.resolve(this.inner.table(name));
   }
-  inactiveTable(name: string): Promise<TableLine[]> {
-    return Promise.resolve(this.inner.inactiveTable(name));
+  inactiveTable(name: string, type?: 'table' | 'info'): Promise<TableLine[]> {
+    return Promise.resolve(this.inner.inactiveTable(name, type));
+  }
+  /** A rename changes what the file records (the name, or the uuid); a renamed device keeps its place. */
+  rename(name: string, to: { newName?: string; uuid?: string }): Promise<unknown> {
+    return this.change(async (_pending, order) => {
+      await this.inner.rename(name, to);
+      if (to.newName !== undefined && order.includes(name)) order[order.indexOf(name)] = to.newName;
+    });
   }
   info(name?: string): Promise<DeviceInfo[]> {
     return Promise.resolve(this.inner.info(name));

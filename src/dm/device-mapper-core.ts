@@ -22,6 +22,8 @@ declare module '../base/events.js' {
   interface DmEventMap {
     'dm.created': { device: string; minor: number; uuid?: string };
     'dm.removed': { device: string; minor: number };
+    /** dmsetup rename: `device` is the old name, `name` the new one (the same when only a uuid was set). */
+    'dm.renamed': { device: string; name: string; minor: number; uuid?: string };
     /**
      * A dmsim extension (the kernel is silent): a table was loaded that does what it says but is most likely a
      * mistake, e.g. `mirror-log-reused` (targets/mirror/log-legs.ts). The daemon passes it to the client whose
@@ -248,10 +250,49 @@ export class DeviceMapperCore {
     return this.tableLines('table', name, options.target);
   }
 
-  /** dmsetup table --inactive NAME. */
-  async inactiveTable(name: string): Promise<TableLine[]> {
+  /** dmsetup table --inactive NAME (or status --inactive NAME with type 'info'). */
+  async inactiveTable(name: string, type: 'table' | 'info' = 'table'): Promise<TableLine[]> {
     const md = this.get(name);
-    return (md.inactive?.lines('table') ?? []).map((l) => ({ name: md.name, ...l }));
+    return (md.inactive?.lines(type) ?? []).map((l) => ({ name: md.name, ...l }));
+  }
+
+  /**
+   * dmsetup rename (dm-ioctl dev_rename): a new name, refused with EBUSY when a device has it; or with
+   * --setuuid a uuid, refused with EINVAL when the device already has one and EBUSY when another device does.
+   * The tables that use the device keep using it (they hold the device, not its name).
+   */
+  async rename(name: string, to: { newName?: string; uuid?: string }): Promise<void> {
+    const md = this.get(name);
+    if (to.uuid !== undefined) {
+      const uuid = to.uuid;
+      if (uuid.length === 0 || uuid.length >= DM_UUID_LEN) {
+        throw new InvalidArgumentError(`${name}: uuid must be 1 to ${DM_UUID_LEN - 1} characters`);
+      }
+      if (md.uuid !== undefined) {
+        throw new InvalidArgumentError(
+          `${name}: unable to set its uuid to "${uuid}": it already has the uuid "${md.uuid}" (a uuid is set once)`,
+        );
+      }
+      const other = [...this.devicesByName.values()].find((d) => d.uuid === uuid);
+      if (other) throw new BusyError(`${name}: uuid "${uuid}" is already used by device ${other.name}`);
+      md.setUuid(uuid);
+      this.bus.emit('dm.renamed', { device: name, name, minor: md.minor, uuid });
+      return;
+    }
+    const newName = to.newName ?? '';
+    checkName(newName);
+    if (this.devicesByName.has(newName)) {
+      throw new BusyError(`${name}: cannot rename it to "${newName}": a device with that name already exists`);
+    }
+    this.devicesByName.delete(name);
+    md.setName(newName);
+    this.devicesByName.set(newName, md);
+    this.bus.emit(
+      'dm.renamed',
+      md.uuid === undefined
+        ? { device: name, name: newName, minor: md.minor }
+        : { device: name, name: newName, minor: md.minor, uuid: md.uuid },
+    );
   }
 
   async info(name?: string): Promise<DeviceInfo[]> {
@@ -446,7 +487,10 @@ export class DeviceMapperCore {
       getDevice: (word, mode) => devs.get(word, md.readOnly ? 'r' : mode),
       releaseDevices: () => devs.release(),
       context: {
-        deviceName: md.name,
+        // A getter: a renamed device's targets name it by its new name.
+        get deviceName() {
+          return md.name;
+        },
         readOnly: md.readOnly,
         bus: this.bus,
         kcopyd: this.lazyKcopyd,

@@ -10,7 +10,7 @@ import { DmError, ExistsError, InvalidArgumentError, NoDeviceError } from '../ba
 import type { BlockDevice } from '../block/block-device.js';
 import { FileDevice } from '../block/file-device.js';
 import { NoSuchDeviceNumberError } from './dm-args.js';
-import type { MappedDevice } from './mapped-device.js';
+import { MappedBlockDevice, type MappedDevice } from './mapped-device.js';
 import { dependsOn, depthAbove, depthBelow, MAX_STACK_DEPTH } from './stack-depth.js';
 import type { DmDevice } from './target.js';
 
@@ -191,8 +191,22 @@ export class TableDevices {
   get(word: string, mode: 'r' | 'rw'): Promise<DmDevice> {
     let p = this.byWord.get(word);
     if (!p) {
-      p = this.pool.acquire(word, mode, this.owner, this.bind).then(({ dev, name, boundTo, release }) => {
+      p = this.pool.acquire(word, mode, this.owner, this.bind).then(({ dev, name, boundTo, release }): DmDevice => {
         this.releases.push(release);
+        // A mapped device is bound to the device, not its name (the kernel holds its dev_t): after a rename a
+        // /dev/mapper/OLD word prints, and is recorded, as /dev/mapper/NEW.
+        if (dev instanceof MappedBlockDevice) {
+          const byName = name.startsWith(MAPPER_PREFIX);
+          return {
+            get name() {
+              return byName ? `${MAPPER_PREFIX}${dev.device.name}` : name;
+            },
+            bdev: dev,
+            get boundTo() {
+              return `${MAPPER_PREFIX}${dev.device.name}`;
+            },
+          };
+        }
         return boundTo === undefined ? { name, bdev: dev } : { name, bdev: dev, boundTo };
       });
       // A failed lookup is not remembered, so the error is reported where it happens.

@@ -44,9 +44,9 @@ export interface MappedDeviceOptions {
 export type DeviceRequest = Bio;
 
 export class MappedDevice {
-  readonly name: string;
+  private deviceName: string;
   readonly minor: number;
-  readonly uuid: string | undefined;
+  private deviceUuid: string | undefined;
   readonly readOnly: boolean;
   /** md->stats: the regions `@stats_*` messages manage; every request is counted in them. */
   readonly stats: DmStats;
@@ -74,13 +74,31 @@ export class MappedDevice {
   private lock: Promise<void> = Promise.resolve();
 
   constructor(options: MappedDeviceOptions) {
-    this.name = options.name;
+    this.deviceName = options.name;
     this.minor = options.minor;
-    this.uuid = options.uuid;
+    this.deviceUuid = options.uuid;
     this.readOnly = options.readOnly;
     this.bus = options.bus;
     this.stats = new DmStats(options.clock);
     this.onUnused = options.onUnused;
+  }
+
+  /** The name; dmsetup rename changes it (DeviceMapperCore.rename keeps the name map in step). */
+  get name(): string {
+    return this.deviceName;
+  }
+
+  setName(name: string): void {
+    this.deviceName = name;
+  }
+
+  get uuid(): string | undefined {
+    return this.deviceUuid;
+  }
+
+  /** dmsetup rename --setuuid: a device without a uuid may be given one. */
+  setUuid(uuid: string): void {
+    this.deviceUuid = uuid;
   }
 
   get live(): DmTable | undefined {

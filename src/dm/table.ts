@@ -76,7 +76,12 @@ export class DmTable {
         const len = Number(spec.length);
         let target: Target;
         try {
-          target = await type!.create({ ...env.context, begin, len, getDevice: env.getDevice }, spec.args);
+          // The context's own properties keep their descriptors, so a getter (deviceName) stays live.
+          const ctx = Object.defineProperties(
+            { begin, len, getDevice: env.getDevice },
+            Object.getOwnPropertyDescriptors(env.context),
+          ) as TargetContext;
+          target = await type!.create(ctx, spec.args);
         } catch (e) {
           throw constructorError(spec, e);
         }

@@ -12,7 +12,10 @@ export type StatusType = 'info' | 'table';
 
 /** A device a table names, as given in the table (path or /dev/mapper/NAME), and the opened device. */
 export interface DmDevice {
-  /** The word the table used (a `253:MINOR` word shows the device's minor now); status and table lines print this. */
+  /**
+   * The word the table used (a `253:MINOR` word shows the device's minor now, a `/dev/mapper/NAME` word its name
+   * now); status and table lines print this.
+   */
   readonly name: string;
   readonly bdev: BlockDevice;
   /** What the word was bound to when the table was loaded: an absolute path or /dev/mapper/NAME (none for a registered device). */

@@ -61,6 +61,13 @@ export class FakeEngine implements ControlEngine {
   clear(name: string): void {
     this.get(name);
   }
+  rename(name: string, to: { newName?: string }): void {
+    const d = this.get(name);
+    if (to.newName === undefined) return;
+    if (this.byName.has(to.newName)) throw new BusyError(`${to.newName}: already exists`);
+    this.byName.delete(name);
+    this.byName.set(to.newName, d);
+  }
   info(name?: string): DeviceInfo[] {
     return this.select(name).map(([n, d]) => ({
       name: n,

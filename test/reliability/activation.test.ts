@@ -275,6 +275,37 @@ describe('restart: what comes back', () => {
   });
 });
 
+describe('rename: what the file records', () => {
+  it('a renamed device comes back under its new name with its uuid, and the table over it still uses it', async () => {
+    const a = join(dir, 'a.img');
+    await makeImage(a, writeData(0, 64, 3));
+    const state = join(dir, 'state.json');
+    const first = await boot(state);
+    await first.engine.create('base', `0 64 linear ${a} 0`);
+    await first.engine.create('top', '0 64 linear /dev/mapper/base 0');
+    await first.engine.rename('base', { newName: 'moved' });
+    await first.engine.rename('moved', { uuid: 'U-MOVED' });
+    // The kernel's table holds the device, not its name (dmsetup table prints 253:0, the device now called moved).
+    expect((await first.dm.table('top'))[0]!.params).toBe('/dev/mapper/moved 0');
+    expect(((await readStateFile(state))?.devices ?? []).map((d) => [d.name, d.uuid, d.table])).toEqual([
+      ['moved', 'U-MOVED', [`0 64 linear ${a} 0`]],
+      ['top', undefined, ['0 64 linear /dev/mapper/moved 0']],
+    ]);
+    await first.dm.close();
+
+    const second = await boot(state);
+    expect(second.failed).toEqual([]);
+    expect((await second.dm.info()).map((i) => [i.name, i.uuid])).toEqual([
+      ['moved', 'U-MOVED'],
+      ['top', undefined],
+    ]);
+    const buf = Buffer.alloc(64 * 512);
+    await (await second.dm.open('top')).read(0, buf);
+    expect(buf.equals(writeData(0, 64, 3))).toBe(true);
+    await second.dm.close();
+  });
+});
+
 describe('state file version 1 (no bindings)', () => {
   it('a 253:MINOR word means the device recorded with that minor, and the next record says so by name', async () => {
     const [img1, img2] = [join(dir, 'img1'), join(dir, 'img2')];

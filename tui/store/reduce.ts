@@ -102,6 +102,17 @@ function onDeviceGone(s: ViewState, e: Any<'tui.device-gone' | 'dm.removed'>): V
   return { ...s, devices: removeDevice(s.devices, name), maps: setMap(s.maps, name, undefined) };
 }
 
+/** dmsetup rename: the device's view and map move to the new name (a --setuuid leaves the name as it was). */
+function onRenamed(s: ViewState, e: Of<'dm.renamed'>): ViewState {
+  const from = deviceOf(e);
+  const view = s.devices.get(from);
+  const text = e.name === from ? `uuid set to ${e.uuid ?? ''}` : `renamed to ${e.name}`;
+  if (e.name === from || !view) return log(s, e, 'info', text);
+  const devices = putDevice(removeDevice(s.devices, from), { ...view, name: e.name });
+  const maps = setMap(setMap(s.maps, e.name, s.maps.get(from)), from, undefined);
+  return log({ ...s, devices, maps }, e, 'info', text);
+}
+
 function onRunState<K extends 'dm.suspended' | 'dm.resumed'>(state: DeviceRunState): Handler<K> {
   return (s, e) => {
     const name = deviceOf(e);
@@ -470,6 +481,7 @@ const HANDLERS: { [K in Kind]: Handler<K> } = {
   'dm.io': onIo,
   'dm.created': (s, e) => log(s, e, 'info', 'created'),
   'dm.removed': (s, e) => log(onDeviceGone(s, e), e, 'info', 'removed'),
+  'dm.renamed': onRenamed,
   'dm.loaded': (s, e) => log(s, e, 'info', `table loaded (inactive): ${e.targets} targets, ${e.sizeSectors} sectors`),
   'dm.table_swapped': (s, e) => log(s, e, 'info', 'new table live'),
   'dm.suspended': onRunState('SUSPENDED'),
