@@ -3,6 +3,9 @@
 
 import type { Command } from 'commander';
 import { ControlClient, NoDaemonError } from '../control/client.js';
+import { DMSIM_NUMBERS } from '../control/dmsetup-report-fields.js';
+import type { ReportEnvironment } from '../control/dmsetup-reports.js';
+import { utf8Locale } from '../control/dmsetup-tree.js';
 import { bindWords, verbCommand } from '../control/grammar/grammar.js';
 import { readTableFile } from '../control/grammar/sources.js';
 import { grammarOf, type SharedVerb, type TableSource, type VerbWordsValue } from '../control/grammar/verbs.js';
@@ -74,4 +77,11 @@ export function registerVerb<W extends SharedVerb>(
     await run(bindWords(verb, grammar, self.args, self.opts()), self.opts());
   });
   program.addCommand(cmd);
+}
+
+/** How this terminal's reports print: dmsim's device numbers, the locale's tree symbols, the tree's width. */
+export function reportEnvironment(): ReportEnvironment {
+  const columns = process.stdout.isTTY ? process.stdout.columns : 0;
+  // dmsetup truncates tree lines at the terminal's width less 3, or at 80 when stdout is not a terminal.
+  return { numbers: DMSIM_NUMBERS, utf8: utf8Locale(process.env), termWidth: columns > 3 ? columns - 3 : 80 };
 }

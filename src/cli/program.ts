@@ -18,11 +18,14 @@ import { registerLoad } from './commands/load.js';
 import { registerLs } from './commands/ls.js';
 import { registerMessage } from './commands/message.js';
 import { registerMkimg } from './commands/mkimg.js';
+import { registerMknodes } from './commands/mknodes.js';
 import { registerRead } from './commands/read.js';
 import { registerRemove } from './commands/remove.js';
 import { registerRemoveAll } from './commands/remove-all.js';
+import { registerRename } from './commands/rename.js';
 import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
+import { registerSplitname } from './commands/splitname.js';
 import { registerStats } from './commands/stats.js';
 import { registerSuspend } from './commands/suspend.js';
 import { registerStatus, registerTable } from './commands/table-lines.js';
@@ -38,6 +41,8 @@ export function buildProgram(): Command {
     .description('Linux device-mapper in user space')
     .version(DMSIM_VERSION, '-V, --version')
     .showHelpAfterError(false)
+    // dmsetup's global switch, accepted before the verb too (dmsim has no udev to wait for).
+    .option('--noudevsync', 'accepted for dmsetup compatibility (dmsim has no udev to wait for)')
     // A verb of the shared grammar shows its usage (NAME, SECTOR ...), which says which words it needs.
     .configureHelp({ subcommandTerm: (c) => [[c.name(), ...c.aliases()].join('|'), c.usage()].join(' ').trimEnd() });
   registerMkimg(program);
@@ -69,6 +74,9 @@ export function buildProgram(): Command {
   registerUnexport(program);
   registerRun(program);
   registerInspect(program);
+  registerRename(program);
+  registerSplitname(program);
+  registerMknodes(program);
   return program;
 }
 

@@ -79,8 +79,9 @@ describe('usage errors', () => {
     expect(parseCommand('wait m 3')).toEqual({ verb: 'wait', args: { event: { name: 'm', eventNr: 3 } } });
     expect(parseCommand('remove_all -f')).toEqual({ verb: 'remove_all', args: { force: true } });
     expect(parseCommand('remove_all')).toEqual({ verb: 'remove_all', args: { force: false } });
-    expect(parseCommand('deps')).toEqual({ verb: 'deps', args: {} });
-    expect(parseCommand('deps a')).toEqual({ verb: 'deps', args: { name: 'a' } });
+    expect(parseCommand('deps')).toEqual({ verb: 'deps', args: { naming: null } });
+    expect(parseCommand('deps a')).toEqual({ verb: 'deps', args: { name: 'a', naming: null } });
+    expect(parseCommand('deps -o devna a')).toEqual({ verb: 'deps', args: { name: 'a', naming: 'devname' } });
   });
 
   it('shows the refusal on the error line', async () => {

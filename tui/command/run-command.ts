@@ -12,15 +12,20 @@ import { FileDevice } from '../../src/block/file-device.js';
 import { makeImage } from '../../src/block/image.js';
 import {
   formatAllDevices,
-  formatDeps,
-  formatInfo,
-  formatLs,
   formatMessageReply,
   formatOneDevice,
   formatTableLines,
   formatTargets,
   formatVersion,
 } from '../../src/control/dmsetup-format.js';
+import { DMSIM_NUMBERS } from '../../src/control/dmsetup-report-fields.js';
+import {
+  depsText,
+  infoText,
+  lsText,
+  type ReportEnvironment,
+  splitnameReport,
+} from '../../src/control/dmsetup-reports.js';
 import { clientStatsBackend, runStats } from '../../src/control/dmstats.js';
 import { readTableFile, writePayload } from '../../src/control/grammar/sources.js';
 import type { CopyJob, TableSource } from '../../src/control/grammar/verbs.js';
@@ -77,6 +82,9 @@ function describeBytes(buf: Buffer): string {
 }
 
 /** A formatter's text without its final newline (the message line and events panel take lines). */
+/** The TUI's reports: dmsim's numbers; the tree in UTF-8 symbols (Ink draws UTF-8) and not truncated here. */
+const TUI_REPORTS: ReportEnvironment = { numbers: DMSIM_NUMBERS, utf8: true, termWidth: 1000 };
+
 function shown(text: string): string {
   return text.replace(/\n$/, '');
 }
@@ -143,7 +151,7 @@ export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<
       await c.request('flush', cmd.args);
       return `flushed ${cmd.args.name}`;
     case 'deps':
-      return shown(formatDeps(await c.request('deps', cmd.args), cmd.args.name === undefined));
+      return shown(await depsText(c, cmd.args, TUI_REPORTS));
     case 'targets':
       return shown(formatTargets(await c.request('targets', cmd.args)));
     case 'version':
@@ -160,10 +168,27 @@ export async function runCommand(cmd: TuiCommand, ctx: CommandContext): Promise<
       if (target !== undefined) return shown(formatTableLines(lines, name === undefined));
       return shown(name !== undefined ? formatOneDevice(lines) : formatAllDevices(await deviceNames(c), lines));
     }
-    case 'info':
-      return formatInfo(await c.request('info', cmd.args)).replace(/\n+$/, '') || 'No devices found';
+    case 'info': {
+      const text = await infoText(c, cmd.args, TUI_REPORTS);
+      return `${text.stderr}${text.stdout}`.replace(/\n+$/, '');
+    }
     case 'ls':
-      return shown(formatLs(await c.request('ls', cmd.args)));
+      if (cmd.args.exec !== undefined) throw new InvalidArgumentError('ls --exec runs commands: use dmsim ls --exec');
+      return shown(await lsText(c, cmd.args, TUI_REPORTS));
+    case 'rename':
+      await c.request('rename', cmd.args);
+      if (cmd.args.newName !== undefined) {
+        await ctx.refresh(cmd.args.name);
+        await ctx.refresh(cmd.args.newName);
+        return `renamed ${cmd.args.name} to ${cmd.args.newName}`;
+      }
+      return `set the uuid of ${cmd.args.name} to ${cmd.args.uuid}`;
+    case 'splitname': {
+      const text = splitnameReport(cmd.args.name, cmd.args.subsystem, cmd.args.report);
+      return shown(`${text.stderr}${text.stdout}`);
+    }
+    case 'mknodes':
+      return 'nothing to do: dmsim has no /dev/mapper nodes';
     case 'write': {
       const { name, sector, count, data } = cmd.args;
       await c.write(name, sector, await writePayload(data, count));

@@ -1,15 +1,15 @@
-// `dmsim deps [NAME]`: the devices each live table uses (DM_TABLE_DEPS), named as the table named them.
+// `dmsim deps [-o devno|blkdevname|devname] [NAME]`: the devices each live table uses (DM_TABLE_DEPS), named as
+// the table named them, or with -o by number, kernel name or mapped-device name as dmsetup names them.
 
 import type { Command } from 'commander';
-import { formatDeps } from '../../control/dmsetup-format.js';
-import { printJson, registerVerb, withDaemon } from '../daemon-session.js';
+import { depsText } from '../../control/dmsetup-reports.js';
+import { printJson, registerVerb, reportEnvironment, withDaemon } from '../daemon-session.js';
 
 export function registerDeps(program: Command): void {
-  registerVerb(program, 'deps', { json: true }, async (args, opts) => {
+  registerVerb(program, 'deps', { json: true }, async (words, opts) => {
     await withDaemon(opts, async (c) => {
-      const deps = await c.request('deps', args);
-      if (opts.json) printJson(deps);
-      else process.stdout.write(formatDeps(deps, args.name === undefined));
+      if (opts.json) return printJson(await c.request('deps', words.name !== undefined ? { name: words.name } : {}));
+      process.stdout.write(await depsText(c, words, reportEnvironment()));
     });
   });
 }

@@ -1,15 +1,22 @@
-// `dmsim info [NAME]`: dmsetup info's long form for one device or all of them.
+// `dmsim info [NAME...]`: dmsetup info's long form for the named devices or all of them, or with -c the column
+// report (-o FIELDS, --noheadings, --separator, --sort, --nameprefixes, --rows).
 
 import type { Command } from 'commander';
-import { formatInfo, NO_DEVICES } from '../../control/dmsetup-format.js';
-import { printJson, registerVerb, withDaemon } from '../daemon-session.js';
+import { infoText } from '../../control/dmsetup-reports.js';
+import { printJson, registerVerb, reportEnvironment, withDaemon } from '../daemon-session.js';
 
 export function registerInfo(program: Command): void {
-  registerVerb(program, 'info', { json: true }, async (args, opts) => {
+  registerVerb(program, 'info', { json: true }, async (words, opts) => {
     await withDaemon(opts, async (c) => {
-      const infos = await c.request('info', args);
-      if (opts.json) return printJson(infos);
-      process.stdout.write(infos.length === 0 ? NO_DEVICES : formatInfo(infos));
+      if (opts.json) {
+        if (words.names.length === 0) return printJson(await c.request('info', {}));
+        const infos = [];
+        for (const name of words.names) infos.push(...(await c.request('info', { name })));
+        return printJson(infos);
+      }
+      const text = await infoText(c, words, reportEnvironment());
+      process.stderr.write(text.stderr);
+      process.stdout.write(text.stdout);
     });
   });
 }

@@ -4,7 +4,10 @@
 // heal, pause, step, help, quit in tui/command.
 
 import { InvalidArgumentError } from '../../base/errors.js';
+import { type DepsWords, deviceNaming, type InfoWords, type LsWords } from '../dmsetup-reports.js';
+import { treeOptions } from '../dmsetup-tree.js';
 import type { VerbArgs } from '../protocol.js';
+import type { ReportOptions } from '../report.js';
 import { parseWords, type VerbGrammar, type Words } from './grammar.js';
 import { STATS_GRAMMAR } from './stats.js';
 import { byteValue, type RegionSpec, regionSpec, sizeWord, wholeNumber } from './words.js';
@@ -78,13 +81,8 @@ function optionalNumber(what: string, word: string | undefined): number | undefi
   return word === undefined ? undefined : wholeNumber(what, word);
 }
 
-/** dmsetup's one-device-or-all listing verbs: [NAME]. */
-function listing<V extends 'info' | 'deps'>(request: V, summary: string): VerbGrammar<VerbArgs<V>> {
-  return { summary, request, args: [OPTIONAL_NAME], build: (w) => optionalName(w) };
-}
-
 /** Verbs with no words at all. */
-function bare<V extends 'ls' | 'targets' | 'version'>(request: V, summary: string): VerbGrammar<VerbArgs<V>> {
+function bare<V extends 'targets' | 'version'>(request: V, summary: string): VerbGrammar<VerbArgs<V>> {
   return { summary, request, args: [], build: () => ({}) };
 }
 
@@ -102,7 +100,6 @@ function tableLines<V extends 'status' | 'table'>(
   request: V,
   summary: string,
 ): VerbGrammar<VerbArgs<V> & { explain?: true }> {
-  const inactive = request === 'table';
   const explain = request === 'status';
   return {
     summary,
@@ -111,7 +108,12 @@ function tableLines<V extends 'status' | 'table'>(
     args: [OPTIONAL_NAME],
     options: [
       { flags: '--target <type>', description: 'only lines of this target type' },
-      ...(inactive ? [{ flags: '--inactive', description: 'show the table loaded in the inactive slot' }] : []),
+      { flags: '--inactive', description: 'the table loaded in the inactive slot (not yet resumed)' },
+      {
+        flags: '--showkeys',
+        description: "accepted for dmsetup compatibility (crypt keys; dmsim's targets have none)",
+        inUsage: false,
+      },
       ...(explain
         ? [{ flags: '--explain', description: 'name each field and say why the line last changed (dmsim only)' }]
         : []),
@@ -123,11 +125,74 @@ function tableLines<V extends 'status' | 'table'>(
       return {
         ...optionalName(w),
         ...(target !== undefined ? { target } : {}),
-        ...(inactive && w.flag('inactive') ? { inactive: true } : {}),
+        ...(w.flag('inactive') ? { inactive: true } : {}),
         ...(explain && w.flag('explain') ? { explain: true } : {}),
       };
     },
   };
+}
+
+/** dmsetup's udev switches: dmsim has no udev, so there is nothing to wait for (DM_DISABLE_UDEV alike). */
+const NOUDEVSYNC = {
+  flags: '--noudevsync',
+  description: 'accepted for dmsetup compatibility (dmsim has no udev to wait for)',
+  inUsage: false,
+} as const;
+
+/** The column report's options (dmsetup info -c, splitname). */
+const REPORT_OPTIONS = [
+  { flags: '-c, --columns', description: 'a column report (-o help lists its fields)' },
+  { flags: '-o, --options <fields>', description: 'the fields, comma-separated; +FIELDS adds to the defaults' },
+  { flags: '--noheadings', description: 'no heading line; fields separated by ":"', inUsage: false },
+  { flags: '--separator <separator>', description: 'put SEPARATOR between the fields', inUsage: false },
+  { flags: '--sort <keys>', description: 'sort by these fields (-FIELD: descending)', inUsage: false },
+  { flags: '--nameprefixes', description: "print each field as DM_FIELD='value'", inUsage: false },
+  { flags: '--rows', description: 'one line per field instead of one per device', inUsage: false },
+] as const;
+
+function reportOptions(w: Words): ReportOptions {
+  const fields = w.value('options');
+  const sort = w.value('sort');
+  const separator = w.value('separator');
+  return {
+    ...(fields !== undefined ? { fields } : {}),
+    ...(sort !== undefined ? { sort } : {}),
+    ...(separator !== undefined ? { separator } : {}),
+    noHeadings: w.flag('noheadings'),
+    namePrefixes: w.flag('nameprefixes'),
+    rows: w.flag('rows'),
+  };
+}
+
+function infoWords(w: Words): InfoWords {
+  const columns = w.flag('columns');
+  if (!columns && w.value('options') !== undefined) {
+    throw new InvalidArgumentError('-o FIELDS goes with -c (the column report)');
+  }
+  return { names: w.rest('NAME'), columns: columns ? reportOptions(w) : null };
+}
+
+function lsWords(w: Words): LsWords {
+  const options = w.value('options');
+  const target = w.value('target');
+  const exec = w.value('exec');
+  const tree = w.flag('tree');
+  // Checked here, so a word dmsetup does not know is refused before anything is asked.
+  if (options !== undefined) {
+    if (tree) treeOptions(options, false);
+    else deviceNaming(options);
+  }
+  return {
+    tree,
+    ...(options !== undefined ? { options } : {}),
+    ...(target !== undefined ? { target } : {}),
+    ...(exec !== undefined ? { exec } : {}),
+  };
+}
+
+function depsWords(w: Words): DepsWords {
+  const options = w.value('options');
+  return { ...optionalName(w), naming: options === undefined ? null : deviceNaming(options) };
 }
 
 function copyJob(w: Words): CopyJob {
@@ -237,6 +302,7 @@ export const VERB_GRAMMAR = {
       { flags: '-u, --uuid <uuid>', description: 'the device UUID' },
       { flags: '-r, --readonly', description: 'create the device read-only' },
       { flags: '-n, --notable', description: 'create the device without loading a table' },
+      NOUDEVSYNC,
     ],
     note: 'TABLE: a file, or table lines separated by ";"',
     build: (w): { args: Omit<VerbArgs<'create'>, 'table'>; table: TableSource } => {
@@ -252,7 +318,7 @@ export const VERB_GRAMMAR = {
     summary: 'load a table into the inactive slot; resume makes it live',
     aliases: ['reload'],
     args: [NAME, TABLE_WORDS],
-    options: [TABLE_OPTION],
+    options: [TABLE_OPTION, NOUDEVSYNC],
     build: (w): { name: string; table: TableSource } => ({ name: name(w), table: tableSource(w) }),
   } satisfies VerbGrammar<unknown>,
   suspend: {
@@ -262,10 +328,14 @@ export const VERB_GRAMMAR = {
     options: [
       { flags: '--noflush', description: 'keep queued I/O instead of flushing it' },
       { flags: '--nolockfs', description: 'accepted for dmsetup compatibility (there is no filesystem to freeze)' },
+      NOUDEVSYNC,
     ],
     build: (w): VerbArgs<'suspend'> => ({ name: name(w), noflush: w.flag('noflush') }),
   } satisfies VerbGrammar<unknown>,
-  resume: oneDevice('resume', 'resume a device, making a loaded inactive table live'),
+  resume: {
+    ...oneDevice('resume', 'resume a device, making a loaded inactive table live'),
+    options: [NOUDEVSYNC],
+  } satisfies VerbGrammar<unknown>,
   remove: {
     summary: 'remove a device',
     request: 'remove',
@@ -273,6 +343,7 @@ export const VERB_GRAMMAR = {
     options: [
       { flags: FORCE, description: 'replace the table with an error target first, so a busy device fails its I/O' },
       { flags: '--deferred', description: 'if the device is open, remove it when its last opener closes' },
+      NOUDEVSYNC,
     ],
     build: (w): VerbArgs<'remove'> => ({
       name: name(w),
@@ -284,7 +355,7 @@ export const VERB_GRAMMAR = {
     summary: 'remove every device',
     request: 'removeAll',
     args: [],
-    options: [{ flags: FORCE, description: "replace busy devices' tables with error targets first" }],
+    options: [{ flags: FORCE, description: "replace busy devices' tables with error targets first" }, NOUDEVSYNC],
     note: '-f: busy devices get error tables first',
     build: (w): VerbArgs<'removeAll'> => ({ force: w.flag('force') }),
   } satisfies VerbGrammar<unknown>,
@@ -301,9 +372,62 @@ export const VERB_GRAMMAR = {
   } satisfies VerbGrammar<unknown>,
   status: tableLines('status', "show each target's status (the kernel's STATUSTYPE_INFO)"),
   table: tableLines('table', "show the live table, or the inactive one (the kernel's STATUSTYPE_TABLE)"),
-  info: listing('info', 'show device state, tables, open count, event number'),
-  deps: listing('deps', "list the devices a device's live table uses"),
-  ls: bare('ls', 'list the devices'),
+  info: {
+    summary: 'show device state, tables, open count, event number (-c: a column report of chosen fields)',
+    args: [{ name: 'NAME', optional: true, variadic: true }],
+    options: REPORT_OPTIONS,
+    build: infoWords,
+  } satisfies VerbGrammar<unknown>,
+  deps: {
+    summary: "list the devices a device's live table uses",
+    args: [OPTIONAL_NAME],
+    options: [{ flags: '-o, --options <naming>', description: 'name them by devno, blkdevname or devname' }],
+    build: depsWords,
+  } satisfies VerbGrammar<unknown>,
+  ls: {
+    summary: 'list the devices (--tree: as a tree of what uses what)',
+    args: [],
+    options: [
+      { flags: '--tree', description: 'draw the devices as a tree of what uses what' },
+      {
+        flags: '-o, --options <options>',
+        description:
+          'with --tree: device, nodevice, blkdevname, active, open, rw, uuid, ascii, utf, vt100, compact, inverted, notrunc; else devno, blkdevname or devname',
+      },
+      { flags: '--target <type>', description: 'only devices with a target of this type', inUsage: false },
+      {
+        flags: '--exec <command>',
+        description: 'run COMMAND with /dev/mapper/NAME after it for each device',
+        inUsage: false,
+      },
+    ],
+    build: lsWords,
+  } satisfies VerbGrammar<unknown>,
+  rename: {
+    summary: 'rename a device, or with --setuuid give a device without a uuid one',
+    request: 'rename',
+    args: [NAME, { name: 'NEW_NAME', description: 'the new name (with --setuuid: the uuid)' }],
+    options: [{ flags: '--setuuid', description: 'set the uuid instead of the name' }, NOUDEVSYNC],
+    build: (w): VerbArgs<'rename'> => {
+      const to = w.arg('NEW_NAME')!;
+      return w.flag('setuuid') ? { name: name(w), uuid: to } : { name: name(w), newName: to };
+    },
+  } satisfies VerbGrammar<unknown>,
+  splitname: {
+    summary: 'split an LVM device name into VG, LV and layer (SUBSYSTEM defaults to LVM)',
+    args: [NAME, { name: 'SUBSYSTEM', optional: true }],
+    options: REPORT_OPTIONS,
+    build: (w): { name: string; subsystem?: string; report: ReportOptions } => {
+      const subsystem = w.arg('SUBSYSTEM');
+      return { name: name(w), ...(subsystem !== undefined ? { subsystem } : {}), report: reportOptions(w) };
+    },
+  } satisfies VerbGrammar<unknown>,
+  mknodes: {
+    summary: 'accepted for dmsetup compatibility: dmsim has no /dev/mapper nodes to make',
+    args: [{ name: 'NAME', optional: true, variadic: true }],
+    options: [NOUDEVSYNC],
+    build: (w): { names: string[] } => ({ names: w.rest('NAME') }),
+  } satisfies VerbGrammar<unknown>,
   wait: {
     summary:
       'wait until the event counter of a device differs from EVENT_NR (default 0), or with --for until a mirror is in sync, a merge has finished or a snapshot is Invalid',
