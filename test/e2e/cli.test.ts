@@ -34,7 +34,17 @@ afterAll(async () => {
 });
 
 function envFor(socketPath: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, DMSIM_SOCKET: socketPath, ...extra };
+  // No locale, as in the oracle's guest: `ls --tree` draws ASCII there.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${bin}:${process.env.PATH ?? ''}`,
+    DMSIM_SOCKET: socketPath,
+    ...extra,
+  };
+  delete env.LANG;
+  delete env.LC_ALL;
+  delete env.LC_CTYPE;
+  return env;
 }
 
 /** Replays a transcript's commands against a fresh daemon over fresh sparse disks; returns what happened. */

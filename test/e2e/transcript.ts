@@ -9,11 +9,13 @@
 //
 // A command may span lines while a quote is open. A trailing `#dmsim-only` keeps a command out of the
 // kernel recording (I/O helpers dmsetup does not have); `#kernel-differs` runs it on the kernel but does
-// not compare; `#kernel-subset` requires every line dmsim prints to be among the kernel's lines.
+// not compare; `#kernel-subset` requires every line dmsim prints to be among the kernel's lines; `#kernel-exact`
+// compares with the kernel's stdout as it is, device numbers and all (reports of mapped devices, whose numbers
+// dmsim gives as the kernel does).
 // The same format holds the kernel's side (fixtures/transcripts/kernel/NAME.txt, made by replay.sh),
 // which adds `# dev MAJ:MIN NAME` lines telling which device a major:minor in its output stands for.
 
-type KernelMode = 'compare' | 'dmsim-only' | 'differs' | 'subset';
+type KernelMode = 'compare' | 'dmsim-only' | 'differs' | 'subset' | 'exact';
 
 export interface Step {
   command: string;
@@ -48,6 +50,7 @@ function kernelMode(command: string): KernelMode {
   if (/#dmsim-only\s*$/.test(command)) return 'dmsim-only';
   if (/#kernel-differs\s*$/.test(command)) return 'differs';
   if (/#kernel-subset\s*$/.test(command)) return 'subset';
+  if (/#kernel-exact\s*$/.test(command)) return 'exact';
   return 'compare';
 }
 
@@ -142,8 +145,8 @@ export function disagreements(dmsim: Transcript, kernel: Transcript): string[] {
         `'${s.command}': the kernel ${k.exit === 0 ? 'succeeded' : 'failed'}, dmsim ${s.exit === 0 ? 'succeeded' : 'failed'}`,
       );
     }
-    const want = normaliseKernelStdout(k);
-    if (s.kernel === 'compare' && want.join('\n') !== s.stdout.join('\n')) {
+    const want = s.kernel === 'exact' ? k.stdout : normaliseKernelStdout(k);
+    if ((s.kernel === 'compare' || s.kernel === 'exact') && want.join('\n') !== s.stdout.join('\n')) {
       problems.push(
         `'${s.command}': stdout differs\n--- kernel\n${want.join('\n')}\n--- dmsim\n${s.stdout.join('\n')}`,
       );
