@@ -87,7 +87,7 @@ function bare<V extends 'targets' | 'version'>(request: V, summary: string): Ver
 }
 
 /** Verbs of one device and nothing else. */
-function oneDevice<V extends 'resume' | 'clear' | 'flush' | 'unexport'>(
+function oneDevice<V extends 'clear' | 'flush' | 'unexport'>(
   request: V,
   summary: string,
   note?: string,
@@ -333,8 +333,11 @@ export const VERB_GRAMMAR = {
     build: (w): VerbArgs<'suspend'> => ({ name: name(w), noflush: w.flag('noflush') }),
   } satisfies VerbGrammar<unknown>,
   resume: {
-    ...oneDevice('resume', 'resume a device, making a loaded inactive table live'),
+    summary: 'resume a device, making a loaded inactive table live',
+    request: 'resume',
+    args: [NAME],
     options: [NOUDEVSYNC],
+    build: (w): VerbArgs<'resume'> => ({ name: name(w) }),
   } satisfies VerbGrammar<unknown>,
   remove: {
     summary: 'remove a device',
