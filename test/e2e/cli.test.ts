@@ -14,7 +14,7 @@ import { parseSizeBytes } from '../../src/base/size.js';
 import { DMSIM_VERSION } from '../../src/base/version.js';
 import { socketAnswers } from '../../src/net/unix-socket.js';
 import { onFileChange, waitFor } from '../support/wait.js';
-import { buildCli, CLI_MAIN, makeBinDir, REPO, runShell, startDaemon } from './cli-harness.js';
+import { BUILD_TIMEOUT_MS, buildCli, CLI_MAIN, makeBinDir, REPO, runShell, startDaemon } from './cli-harness.js';
 import { disagreements, parseTranscript, renderTranscript, type Transcript } from './transcript.js';
 
 const TRANSCRIPTS = join(REPO, 'fixtures', 'transcripts');
@@ -23,8 +23,8 @@ const ACCEPT = process.env.DMSIM_ACCEPT_TRANSCRIPTS === '1';
 let work: string;
 let bin: string;
 
+beforeAll(buildCli, BUILD_TIMEOUT_MS);
 beforeAll(async () => {
-  buildCli();
   work = await mkdtemp(join(tmpdir(), 'dmsim-e2e-'));
   bin = await makeBinDir(work);
 });
@@ -87,22 +87,8 @@ async function replay(name: string, reference: Transcript): Promise<Transcript> 
 
 const names = (await readdir(TRANSCRIPTS)).filter((f) => f.endsWith('.txt')).map((f) => f.slice(0, -4));
 
-/** Two transcripts at a time (the machine has two cores; each runs a daemon and a process per command). */
-let running = 0;
-const waiting: Array<() => void> = [];
-async function inTurn<T>(fn: () => Promise<T>): Promise<T> {
-  if (running >= 2) await new Promise<void>((r) => waiting.push(r));
-  else running++;
-  try {
-    return await fn();
-  } finally {
-    // Hand the slot straight to the next in line, so no third one slips in between.
-    const next = waiting.shift();
-    if (next) next();
-    else running--;
-  }
-}
-
+// Two transcripts at a time (vitest.config.ts's maxConcurrency: the machine has two cores, and each runs a
+// daemon and a process per command); a transcript's timeout starts when it does, not while it waits its turn.
 describe.concurrent('golden transcripts', () => {
   it.each(names)(
     '%s',
@@ -110,7 +96,7 @@ describe.concurrent('golden transcripts', () => {
       const referenceText = await readFile(join(TRANSCRIPTS, `${name}.txt`), 'utf8');
       const reference = parseTranscript(referenceText);
       const kernel = parseTranscript(await readFile(join(TRANSCRIPTS, 'kernel', `${name}.txt`), 'utf8'));
-      const actual = await inTurn(() => replay(name, reference));
+      const actual = await replay(name, reference);
       // What the kernel also printed must be what it printed (major:minor read as the table's words).
       expect(disagreements(actual, kernel)).toEqual([]);
       // dmsim reports every failure in one line on stderr.

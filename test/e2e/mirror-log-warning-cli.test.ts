@@ -5,14 +5,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildCli, type DaemonHandle, makeBinDir, runShell, startDaemon } from './cli-harness.js';
+import { BUILD_TIMEOUT_MS, buildCli, type DaemonHandle, makeBinDir, runShell, startDaemon } from './cli-harness.js';
 
 let work: string;
 let env: NodeJS.ProcessEnv;
 let daemon: DaemonHandle;
 
+beforeAll(buildCli, BUILD_TIMEOUT_MS);
 beforeAll(async () => {
-  buildCli();
   work = await mkdtemp(join(tmpdir(), 'dmsim-logwarn-'));
   const bin = await makeBinDir(work);
   env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, DMSIM_SOCKET: join(work, 'control') };

@@ -6,14 +6,14 @@ import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, type DaemonHandle, makeBinDir, runShell, startDaemon } from './cli-harness.js';
+import { BUILD_TIMEOUT_MS, buildCli, type DaemonHandle, makeBinDir, runShell, startDaemon } from './cli-harness.js';
 
 let work: string;
 let env: NodeJS.ProcessEnv;
 let daemon: DaemonHandle;
 
+beforeAll(buildCli, BUILD_TIMEOUT_MS);
 beforeAll(async () => {
-  buildCli();
   work = await mkdtemp(join(tmpdir(), 'dmsim-wait-'));
   const bin = await makeBinDir(work);
   const socket = join(work, 'control');
