@@ -83,8 +83,8 @@ describeNeeding(missingLoopDevices(), 'kcopyd on loop devices', () => {
       await src.flush();
       await src.close();
       const out = await run(
-        'npx',
-        ['tsx', 'src/cli/main.ts', 'copy', '--from', `${a}:8+2048`, '--to', `${b}:0`, '--fsync'],
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'copy', '--from', `${a}:8+2048`, '--to', `${b}:0`, '--fsync'],
         { cwd: process.cwd() },
       );
       expect(out.stdout.split('\n')[0]).toBe('read_err=0 write_err=0x0');
@@ -112,7 +112,8 @@ describeNeeding(missingTmpfs(), 'dmsim copy on a full filesystem', () => {
       const dst = join(mnt, 'dst.img');
       await writeFile(dst, '');
       await truncate(dst, 4 * 2 ** 20); // sparse: 4 MiB of file on 1 MiB of tmpfs
-      const r = await run('npx', [
+      const r = await run(process.execPath, [
+        '--import',
         'tsx',
         'src/cli/main.ts',
         'copy',

@@ -1,4 +1,4 @@
-// `dmsim copy` run as a user runs it (npx tsx src/cli/main.ts): output lines, exit status, the bytes it
+// `dmsim copy` run as a user runs it (node --import tsx src/cli/main.ts; npx would add its own start-up): output lines, exit status, the bytes it
 // leaves, the trace file, a one-line refusal; and every refusal of its options, in process (the
 // shared grammar, then runCopy).
 
@@ -16,7 +16,7 @@ let dir: string;
 
 async function dmsim(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await exec('npx', ['tsx', 'src/cli/main.ts', ...args], { cwd: process.cwd() });
+    const r = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: process.cwd() });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
