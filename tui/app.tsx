@@ -172,6 +172,12 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
     setMessage({ kind: 'info', text: `inspecting ${name}: up/down scroll, i or esc closes` });
   };
 
+  // The message line held the inspector's keys; they mean nothing once it is closed.
+  const closeInspector = (): void => {
+    update({ inspect: null });
+    setMessage(null);
+  };
+
   const moveFocus = (by: number): void => {
     const at = FOCUS_ORDER.indexOf(ui.current.focus);
     update({ focus: FOCUS_ORDER[(at + by + FOCUS_ORDER.length) % FOCUS_ORDER.length]! });
@@ -212,7 +218,7 @@ export function App({ store, actions, colour, cols, rows, outputLines = 20, less
       if (input) update({ text: u.text + input });
       return;
     }
-    if (u.inspect !== null && (key.escape || input === 'i')) return update({ inspect: null });
+    if (u.inspect !== null && (key.escape || input === 'i')) return closeInspector();
     if (u.inspect !== null && (key.upArrow || key.downArrow))
       return update({ inspectScroll: Math.max(0, u.inspectScroll + (key.upArrow ? -1 : 1)) });
     if (input === 'i') return openInspector(current);

@@ -185,4 +185,17 @@ describe('command line', () => {
     expect(out[1]).toContain('> snap1: 0 4096 snapshot 240/2048 16');
     unmount();
   });
+
+  it('closing the inspector (i or esc) takes its hint off the message line', async () => {
+    const { press, lastFrame, unmount, actions } = await setup();
+    actions.inspect = async () => [];
+    for (const close of ['i', ESC]) {
+      await press('i');
+      await waitForFrame(lastFrame, (f) => f.includes('inspecting base: up/down scroll'));
+      await press(close);
+      const f = await waitForFrame(lastFrame, (x) => x.includes('» Devices'));
+      expect(f).not.toContain('inspecting base');
+    }
+    unmount();
+  });
 });
