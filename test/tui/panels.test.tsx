@@ -131,6 +131,14 @@ describe('map panel', () => {
     expect(f[2]).toContain('x nosync 2');
   });
 
+  it('says in full why a device has no map, at the 80-column layout', () => {
+    const { lastFrame } = render(
+      <MapPanel state={demoState()} device="base-real" focused={false} width={40} height={5} />,
+    );
+    const f = lines(lastFrame());
+    expect(f[1]).toBe(' no map: not a mirror, snapshot or thin');
+  });
+
   it('draws snapshot chunks: pending copy and remapped as they happen', () => {
     const s = reduceAll(demoState(), [
       {

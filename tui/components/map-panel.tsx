@@ -97,9 +97,7 @@ export function MapPanel({ state, device, focused, width, height }: MapPanelProp
       height={height}
     >
       {!m ? (
-        <Toned tone="dim">
-          {fit(device ? ' no map: not a mirror, a snapshot or a thin device' : ' select a device', width)}
-        </Toned>
+        <Toned tone="dim">{fit(device ? ' no map: not a mirror, snapshot or thin' : ' select a device', width)}</Toned>
       ) : (
         <Box flexDirection="column">
           {mapRows(m, width, gridRows).map((row, i) => (
