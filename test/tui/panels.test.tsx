@@ -5,6 +5,7 @@
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import { DevicesPanel } from '../../tui/components/devices-panel.js';
+import { Header } from '../../tui/components/header.js';
 import { KcopydPanel } from '../../tui/components/kcopyd-panel.js';
 import { LogPanel } from '../../tui/components/log-panel.js';
 import { MapPanel } from '../../tui/components/map-panel.js';
@@ -231,5 +232,15 @@ describe('throughput panel', () => {
     expect(f[3]).toMatch(/^copy +4M\/s +▂█$/);
     expect(f[1]).toMatch(/^read +0B\/s +__$/);
     expect(f[4]).toContain('c 5M');
+  });
+});
+
+describe('header', () => {
+  it('keeps the counts whole at 80 columns: the key hints go first, not cut to "? help ~"', () => {
+    const paused = { ...demoState(), paused: true, passes: 771 };
+    const f = render(<Header state={paused} mode="demo" local width={80} />).lastFrame()!;
+    expect(f).toBe(' dmsim demo | kcopyd PAUSED (s: step) | pass 771 | 7 devices | 0 jobs');
+    const running = render(<Header state={demoState()} mode="demo" local width={80} />).lastFrame()!;
+    expect(running).toMatch(/^ dmsim demo \| kcopyd running \| pass \d+ \| 7 devices \| 0 jobs \| \? help {2}q quit$/);
   });
 });

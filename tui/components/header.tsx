@@ -8,10 +8,10 @@ import { Toned } from './theme.js';
 function headerText(state: ViewState, mode: string, local: boolean, width: number): string {
   const live = [...state.jobs.values()].filter((j) => j.stage !== 'complete').length;
   const kcopyd = !local ? "daemon's kcopyd" : state.paused ? 'kcopyd PAUSED (s: step)' : 'kcopyd running';
-  return fit(
-    ` dmsim ${mode} | ${kcopyd} | pass ${state.passes} | ${state.devices.size} devices | ${live} jobs | ? help  q quit`,
-    width,
-  );
+  const facts = ` dmsim ${mode} | ${kcopyd} | pass ${state.passes} | ${state.devices.size} devices | ${live} jobs`;
+  // The key hints are the first to go when the line is too long: the command line repeats `? for help`.
+  const keys = ' | ? help  q quit';
+  return fit(facts.length + keys.length <= width ? facts + keys : facts, width);
 }
 
 export function Header({
