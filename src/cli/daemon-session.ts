@@ -9,7 +9,9 @@ import { utf8Locale } from '../control/dmsetup-tree.js';
 import { bindWords, verbCommand } from '../control/grammar/grammar.js';
 import { readTableFile } from '../control/grammar/sources.js';
 import { grammarOf, type SharedVerb, type TableSource, type VerbWordsValue } from '../control/grammar/verbs.js';
+import type { TableLine } from '../control/protocol.js';
 import { resolveSocketPath } from '../control/socket-path.js';
+import { KERNEL_NUMBERS, withKernelNumbers } from './kernel-numbers.js';
 
 export interface SocketOptions {
   socket?: string;
@@ -42,6 +44,24 @@ export async function withDaemon<T>(opts: SocketOptions, fn: (client: ControlCli
   } finally {
     client.close();
   }
+}
+
+/** Whose output conventions this process follows: dmsim's, or dmsetup's (the dmsim-dmsetup personality). */
+let dmsetupPersonality = false;
+
+/** From here on, devices print as the kernel numbers them (src/cli/dmsetup-main.ts sets it). */
+export function useDmsetupPersonality(): void {
+  dmsetupPersonality = true;
+}
+
+/** Table and status lines as this process prints them: the kernel's MAJOR:MINOR in dmsetup's personality. */
+export async function shownLines(client: ControlClient, lines: TableLine[]): Promise<TableLine[]> {
+  if (!dmsetupPersonality) return lines;
+  return withKernelNumbers(lines, await mappedMinors(client));
+}
+
+async function mappedMinors(client: ControlClient): Promise<Map<string, number>> {
+  return new Map((await client.request('ls', {})).map((d) => [d.name, d.minor]));
 }
 
 export function printJson(value: unknown): void {
@@ -83,5 +103,9 @@ export function registerVerb<W extends SharedVerb>(
 export function reportEnvironment(): ReportEnvironment {
   const columns = process.stdout.isTTY ? process.stdout.columns : 0;
   // dmsetup truncates tree lines at the terminal's width less 3, or at 80 when stdout is not a terminal.
-  return { numbers: DMSIM_NUMBERS, utf8: utf8Locale(process.env), termWidth: columns > 3 ? columns - 3 : 80 };
+  return {
+    numbers: dmsetupPersonality ? KERNEL_NUMBERS : DMSIM_NUMBERS,
+    utf8: utf8Locale(process.env),
+    termWidth: columns > 3 ? columns - 3 : 80,
+  };
 }

@@ -25,6 +25,7 @@ import { registerRemoveAll } from './commands/remove-all.js';
 import { registerRename } from './commands/rename.js';
 import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
+import { registerShimPath } from './commands/shim-path.js';
 import { registerSplitname } from './commands/splitname.js';
 import { registerStats } from './commands/stats.js';
 import { registerSuspend } from './commands/suspend.js';
@@ -77,6 +78,7 @@ export function buildProgram(): Command {
   registerRename(program);
   registerSplitname(program);
   registerMknodes(program);
+  registerShimPath(program);
   return program;
 }
 

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { formatAllDevices, formatOneDevice, formatTableLines } from '../../control/dmsetup-format.js';
 import type { VerbArgs } from '../../control/protocol.js';
-import { printJson, registerVerb, withDaemon } from '../daemon-session.js';
+import { printJson, registerVerb, shownLines, withDaemon } from '../daemon-session.js';
 
 function registerTableVerb(program: Command, verb: 'status' | 'table'): void {
   registerVerb(
@@ -20,7 +20,10 @@ function registerTableVerb(program: Command, verb: 'status' | 'table'): void {
           const { formatExplanation } = await import('../../control/status-history.js');
           return void process.stdout.write(formatExplanation(x));
         }
-        const lines = verb === 'table' ? await c.request('table', args) : await c.request('status', args);
+        const lines = await shownLines(
+          c,
+          verb === 'table' ? await c.request('table', args) : await c.request('status', args),
+        );
         // --json: the raw lines, each with its typed form in `parsed` (targets/status.ts).
         if (opts.json) {
           // Loaded here: the targets' status parsers are only needed for --json.
