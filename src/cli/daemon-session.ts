@@ -50,7 +50,7 @@ export async function withDaemon<T>(opts: SocketOptions, fn: (client: ControlCli
 let dmsetupPersonality = false;
 
 /** From here on, devices print as the kernel numbers them (src/cli/dmsetup-main.ts sets it). */
-export function useDmsetupPersonality(): void {
+export function enterDmsetupPersonality(): void {
   dmsetupPersonality = true;
 }
 

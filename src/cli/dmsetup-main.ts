@@ -7,7 +7,7 @@
 
 import { isDmError } from '../base/errors.js';
 import { DM_MAJOR } from '../dm/device-pool.js';
-import { useDmsetupPersonality, withDaemon } from './daemon-session.js';
+import { enterDmsetupPersonality, withDaemon } from './daemon-session.js';
 import { readDmsetupArgv } from './dmsetup-argv.js';
 import { dmsetupFailure, type FailedCommand } from './dmsetup-errors.js';
 import { buildProgram, reportFailure } from './program.js';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   });
   const words = process.argv.slice(2);
   const read = readDmsetupArgv(words);
-  useDmsetupPersonality();
+  enterDmsetupPersonality();
   try {
     await buildProgram().name('dmsetup').parseAsync(read.argv, { from: 'user' });
   } catch (e) {
