@@ -5,6 +5,7 @@
 // them (fixtures/dmsetup-dropin/kernel/personality-errors.txt, fixtures/transcripts/kernel/).
 
 import { type DmErrorCode, isDmError } from '../base/errors.js';
+import { DmstatsError } from '../control/dmstats.js';
 
 /** strerror(3) for each code a DmError may carry (glibc's texts). */
 const STRERROR: Record<DmErrorCode, string> = {
@@ -59,6 +60,7 @@ export interface FailedCommand {
  * prints dmsim's own line). A code the kernel would not give for the same failure is dmsim's to fix in the core.
  */
 export function dmsetupFailure(e: unknown, cmd: FailedCommand): string | undefined {
+  if (e instanceof DmstatsError) return `${e.lines.join('\n')}\nCommand failed.\n`;
   if (!isDmError(e) || e.name === 'NoDaemonError' || e.name === 'UsageError') return undefined;
   const missing = e.code === 'ENXIO';
   if (missing && cmd.byPath) return `Device /dev/mapper/${cmd.device} not found\nCommand failed.\n`;

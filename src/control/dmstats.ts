@@ -2,7 +2,7 @@
 // `@stats_*` messages as dmstats builds them (lvm2 libdm/libdm-stats.c over DM_TARGET_MSG), and printing what
 // it prints (its messages and refusals as recorded on the oracle: fixtures/dmsetup-dropin/kernel/dmstats-*.txt).
 
-import { DmError, InvalidArgumentError } from '../base/errors.js';
+import { DmError, type DmErrorCode, InvalidArgumentError } from '../base/errors.js';
 import {
   areaCount,
   formatStatsTable,
@@ -50,11 +50,11 @@ export async function runStats(cmd: StatsCommand, backend: StatsBackend): Promis
     case 'delete':
     case 'clear': {
       if (cmd.regions === undefined) {
-        throw new InvalidArgumentError(
+        throw new DmstatsError('EINVAL', [
           cmd.command === 'delete'
             ? 'Please specify a --regionid or --groupid, or use --allregions.'
             : 'Please specify a --regionid or use --allregions.',
-        );
+        ]);
       }
       const word = cmd.command === 'delete' ? '@stats_delete' : '@stats_clear';
       for (const name of devices) {
@@ -64,7 +64,8 @@ export async function runStats(cmd: StatsCommand, backend: StatsBackend): Promis
       return '';
     }
     case 'print': {
-      if (cmd.regions === undefined) throw new InvalidArgumentError('Please specify a --regionid or use --allregions.');
+      if (cmd.regions === undefined)
+        throw new DmstatsError('EINVAL', ['Please specify a --regionid or use --allregions.']);
       let out = '';
       for (const name of devices) {
         if ('regionId' in cmd.regions) {
@@ -111,6 +112,20 @@ export async function runStats(cmd: StatsCommand, backend: StatsBackend): Promis
   }
 }
 
+/**
+ * A failure dmstats reports in its own words: `lines` as dmstats logs them (the dmsetup personality prints them
+ * so, then "Command failed."); the message is the same in one line: "FIRST (second; ...)".
+ */
+export class DmstatsError extends DmError {
+  constructor(
+    code: DmErrorCode,
+    readonly lines: readonly [string, ...string[]],
+  ) {
+    const more = lines.slice(1).map((l) => l.charAt(0).toLowerCase() + l.slice(1));
+    super(code, more.length === 0 ? lines[0] : `${lines[0]} (${more.join('; ')})`);
+  }
+}
+
 const NONE = parseCounters({ precise: true } as StatsRegion, '0+0 0 0 0 0 0 0 0 0 0 0 0 0 0');
 
 /** A message about one region: ENOENT becomes dmstats' "Region ID N does not exist". */
@@ -119,7 +134,7 @@ async function regionMessage(backend: StatsBackend, name: string, words: string[
     return await backend.message(name, words);
   } catch (e) {
     if (e instanceof DmError && e.code === 'ENOENT') {
-      throw new DmError('ENOENT', `Region ID ${words[1]} does not exist (could not ${what} statistics region)`);
+      throw new DmstatsError('ENOENT', [`Region ID ${words[1]} does not exist`, `Could not ${what} statistics region`]);
     }
     throw e;
   }

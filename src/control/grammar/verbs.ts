@@ -370,7 +370,12 @@ export const VERB_GRAMMAR = {
     build: (w): VerbArgs<'message'> => ({
       name: name(w),
       sector: wholeNumber('SECTOR', w.arg('SECTOR')!),
-      message: w.rest('MESSAGE'),
+      // dmsetup joins its words into one string and the kernel splits it at white space (dm_split_args), so a
+      // quoted "create_thin 1" is two words.
+      message: w
+        .rest('MESSAGE')
+        .flatMap((m) => m.split(/\s+/))
+        .filter((m) => m !== ''),
     }),
   } satisfies VerbGrammar<unknown>,
   status: tableLines('status', "show each target's status (the kernel's STATUSTYPE_INFO)"),
