@@ -49,9 +49,15 @@ function diskNumbers(text: string): Map<string, string> {
   return new Map([...text.matchAll(/^# dev (\d+):(\d+) (\$D\d+)$/gm)].map((m) => [`${m[1]}:${m[2]}`, m[3]!]));
 }
 
-/** The kernel's output with each disk's number read as its `$Dn` (as MAJ:MIN, and as deps' "(MAJ, MIN)"). */
+/**
+ * The kernel's output with each disk read as its `$Dn`: its number (as MAJ:MIN, and as deps' "(MAJ, MIN)"), and its
+ * path where a script echoes its arguments (the oracle attaches image N as /dev/vda, /dev/vdb ...).
+ */
 function maskKernel(text: string, disks: Map<string, string>): string {
-  let t = text;
+  let t = text.replace(/\/dev\/vd([a-z])\b/g, (path, letter: string) => {
+    const n = letter.charCodeAt(0) - 96;
+    return n <= disks.size ? `$D${n}` : path;
+  });
   for (const [mm, name] of disks) {
     const [major, minor] = mm.split(':');
     t = t.replace(new RegExp(`(?<![\\d:])${major}:${minor}(?![\\d:])`, 'g'), name);
