@@ -2,7 +2,7 @@
 // "Command failed.", exit 1. dmsetup's twin: libdm-iface.c's _do_dm_ioctl log_error ("device-mapper: %s ioctl on
 // %s %s failed: %s" with the ioctl's name from _cmd_data_v4) and dmsetup.c's "Device does not exist." (info,
 // status) and "Device %s not found" (a /dev/mapper path naming nothing). Texts as the oracle's dmsetup printed
-// them (fixtures/dmsetup-dropin/kernel/personality-errors.txt, fixtures/transcripts/kernel/).
+// them (fixtures/dmsetup-dropin/scripts/kernel/failures.txt, fixtures/transcripts/kernel/).
 
 import { type DmErrorCode, isDmError } from '../base/errors.js';
 import { DmstatsError } from '../control/dmstats.js';
