@@ -23,7 +23,7 @@ function splitDevT(rdev: bigint): [bigint, bigint] {
 }
 
 /** A device word as MAJOR:MINOR, or undefined when it names no mapped or block device (a file, a number, a word). */
-export function kernelNumber(word: string, mapped: MinorsByName, cwd = process.cwd()): string | undefined {
+function kernelNumber(word: string, mapped: MinorsByName, cwd = process.cwd()): string | undefined {
   if (word.startsWith(MAPPER_PREFIX)) {
     const minor = mapped.get(word.slice(MAPPER_PREFIX.length));
     return minor === undefined ? undefined : `${DM_MAJOR}:${minor}`;
