@@ -54,6 +54,11 @@ export function enterDmsetupPersonality(): void {
   dmsetupPersonality = true;
 }
 
+/** dmsetup's personality: plain `deps` names devices by number, as dmsetup does (dmsim names them as the table did). */
+export function inDmsetupPersonality(): boolean {
+  return dmsetupPersonality;
+}
+
 /** Table and status lines as this process prints them: the kernel's MAJOR:MINOR in dmsetup's personality. */
 export async function shownLines(client: ControlClient, lines: TableLine[]): Promise<TableLine[]> {
   if (!dmsetupPersonality) return lines;

@@ -3,13 +3,14 @@
 
 import type { Command } from 'commander';
 import { depsText } from '../../control/dmsetup-reports.js';
-import { printJson, registerVerb, reportEnvironment, withDaemon } from '../daemon-session.js';
+import { inDmsetupPersonality, printJson, registerVerb, reportEnvironment, withDaemon } from '../daemon-session.js';
 
 export function registerDeps(program: Command): void {
   registerVerb(program, 'deps', { json: true }, async (words, opts) => {
     await withDaemon(opts, async (c) => {
       if (opts.json) return printJson(await c.request('deps', words.name !== undefined ? { name: words.name } : {}));
-      process.stdout.write(await depsText(c, words, reportEnvironment()));
+      const naming = words.naming ?? (inDmsetupPersonality() ? 'devno' : null);
+      process.stdout.write(await depsText(c, { ...words, naming }, reportEnvironment()));
     });
   });
 }
