@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSizeBytes } from '../../src/base/size.js';
-import { buildCli, CLI_MAIN, REPO, runShell, startDaemon } from './cli-harness.js';
+import { BUILD_TIMEOUT_MS, buildCli, CLI_MAIN, REPO, runShell, startDaemon } from './cli-harness.js';
 import { parseTranscript, type Step } from './transcript.js';
 
 const SCRIPTS = join(REPO, 'fixtures', 'dmsetup-dropin', 'scripts');
@@ -29,12 +29,13 @@ const DIFFERS = [/^dmsim version\b/, /^dmsim targets\b/];
 let work: string;
 let shim: string;
 
+beforeAll(buildCli, BUILD_TIMEOUT_MS);
+
 beforeAll(() => {
-  buildCli();
   const r = spawnSync(process.execPath, [CLI_MAIN, 'shim-path'], { encoding: 'utf8' });
   shim = r.stdout.trim();
   expect(r.status, r.stderr).toBe(0);
-}, 180_000);
+});
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'dmsim-scripts-'));
