@@ -79,6 +79,15 @@ export interface StatusCause {
   text: string;
   /** The field moves only at a later event (a resynced region is counted at mirror.sync): read the status then. */
   later?: true;
+  /** The origin chunk the cause is about (an exception's). */
+  chunk?: number;
+  /** Not a cause of its own: it completes the last cause about the same chunk (the copy of a prepared exception). */
+  completes?: true;
+}
+
+/** ` by kcopyd job 7`, or nothing for an event from before jobs were named. */
+function byJob(job: number | undefined): string {
+  return job === undefined ? '' : ` by kcopyd job ${job}`;
 }
 
 /** What an event did to its device's status, or undefined for an event that changes no status field. */
@@ -87,8 +96,14 @@ export function statusCause(e: DmEvent): StatusCause | undefined {
     case 'snapshot.exception.allocated':
       return {
         device: e.device,
+        chunk: e.oldChunk,
         text: `exception for origin chunk ${e.oldChunk} prepared in COW chunk ${e.newChunk} (${e.cause.replace('-', ' ')})`,
       };
+    case 'snapshot.copy.started':
+      // The job id comes with the copy, so the history names it without following kcopyd's events.
+      return e.job === undefined
+        ? undefined
+        : { device: e.device, chunk: e.oldChunk, completes: true, text: `its COW copy is kcopyd job ${e.job}` };
     case 'snapshot.exception.committed':
       return e.success
         ? undefined
@@ -100,7 +115,7 @@ export function statusCause(e: DmEvent): StatusCause | undefined {
     case 'snapshot.merge.progress':
       return {
         device: e.device,
-        text: `merged ${e.chunks} chunk${e.chunks === 1 ? '' : 's'} back to origin chunk ${e.firstOldChunk}${e.chunks > 1 ? `..${e.firstOldChunk + e.chunks - 1}` : ''} and cleared their exceptions`,
+        text: `merged ${e.chunks} chunk${e.chunks === 1 ? '' : 's'} back to origin chunk ${e.firstOldChunk}${e.chunks > 1 ? `..${e.firstOldChunk + e.chunks - 1}` : ''}${byJob(e.job)} and cleared their exceptions`,
       };
     case 'snapshot.merge.state':
       return e.state === 'failed' ? { device: e.device, text: `the merge failed: ${e.reason}` } : undefined;
@@ -110,8 +125,8 @@ export function statusCause(e: DmEvent): StatusCause | undefined {
         device: e.device,
         later: true,
         text: e.ok
-          ? `region ${e.region} resynced from leg ${e.source}`
-          : `the resync of region ${e.region} failed (read_err=${e.readErr ? 1 : 0} write_err=0x${((e.writeErr ?? 0) >>> 0).toString(16)})`,
+          ? `region ${e.region} resynced from leg ${e.source}${byJob(e.job)}`
+          : `the resync of region ${e.region}${byJob(e.job)} failed (read_err=${e.readErr ? 1 : 0} write_err=0x${((e.writeErr ?? 0) >>> 0).toString(16)})`,
       };
     case 'mirror.sync':
       return { device: e.device, text: '' }; // in_sync moved: the region's own cause came before it

@@ -53,7 +53,7 @@ const TABLE_CHANGES: Partial<Record<DmEvent['type'], string>> = {
 
 export class StatusHistory {
   private readonly known = new Map<string, TableLine[]>();
-  private readonly causes = new Map<string, { text: string }[]>();
+  private readonly causes = new Map<string, { text: string; chunk?: number | undefined }[]>();
   private readonly last = new Map<string, StatusChange & { time: number }>();
   private readonly reading = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
@@ -84,10 +84,17 @@ export class StatusHistory {
       return;
     }
     const cause = statusCause(e);
+    if (cause?.completes) {
+      // The copy of an exception just prepared: told with it. Its cause is still waiting for the status read
+      // (the copy starts in the same turn); if it is not, the change was told already and this adds nothing.
+      const prepared = [...(this.causes.get(cause.device) ?? [])].reverse().find((c) => c.chunk === cause.chunk);
+      if (prepared) prepared.text += `; ${cause.text}`;
+      return;
+    }
     const device = cause?.device ?? (TABLE_CHANGES[e.type] && 'device' in e ? e.device : undefined);
     if (device === undefined) return;
     const text = cause?.text ?? TABLE_CHANGES[e.type]!;
-    if (text !== '') this.causes.set(device, [...(this.causes.get(device) ?? []), { text }]);
+    if (text !== '') this.causes.set(device, [...(this.causes.get(device) ?? []), { text, chunk: cause?.chunk }]);
     if (!cause?.later) this.read(device);
   }
 

@@ -151,12 +151,12 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
 
   // ---- submission (dm_kcopyd_copy / dm_kcopyd_zero / prepare / do_callback) ----
 
-  copy<C>(from: IoRegion, dests: IoRegion[], flags: KcopydFlags, notify: KcopydNotify<C>, context: C): void {
-    this.submit(from, dests, flags, notify, context);
+  copy<C>(from: IoRegion, dests: IoRegion[], flags: KcopydFlags, notify: KcopydNotify<C>, context: C): number {
+    return this.submit(from, dests, flags, notify, context);
   }
 
-  zero<C>(dests: IoRegion[], flags: KcopydFlags, notify: KcopydNotify<C>, context: C): void {
-    this.submit(null, dests, flags, notify, context);
+  zero<C>(dests: IoRegion[], flags: KcopydFlags, notify: KcopydNotify<C>, context: C): number {
+    return this.submit(null, dests, flags, notify, context);
   }
 
   copyAsync(from: IoRegion, dests: IoRegion[], flags: KcopydFlags = {}): Promise<KcopydResult> {
@@ -231,7 +231,7 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
     flags: KcopydFlags,
     notify: KcopydNotify<C>,
     context: C,
-  ): void {
+  ): number {
     this.checkLive();
     checkNotify(notify);
     const subJobSectors = this.env.subJobSectors;
@@ -262,6 +262,7 @@ export class KcopydEngineClient implements KcopydClient, KcopydWorker {
     if (count <= subJobSectors) this.dispatch(master);
     else this.split(master);
     this.emitQueues();
+    return master.id;
   }
 
   /** dispatch_job: onto callback_jobs (nothing to copy), io_jobs (zeroing needs no pages) or pages_jobs. */

@@ -92,8 +92,10 @@ export interface KcopydClient {
   readonly owner: string;
   /** The client's lists, pages and throttle as they are now (absent on clients that are not the engine's). */
   inspect?(): KcopydClientInspection;
-  copy<C>(from: IoRegion, dests: IoRegion[], flags: KcopydFlags, notify: KcopydNotify<C>, context: C): void;
-  zero<C>(dests: IoRegion[], flags: KcopydFlags, notify: KcopydNotify<C>, context: C): void;
+  /** dm_kcopyd_copy / dm_kcopyd_zero. Returns the job's id (the `job` of its kcopyd.job events), so a caller can
+   * name the job in its own events without anyone listening to kcopyd's (the kernel returns nothing). */
+  copy<C>(from: IoRegion, dests: IoRegion[], flags: KcopydFlags, notify: KcopydNotify<C>, context: C): number;
+  zero<C>(dests: IoRegion[], flags: KcopydFlags, notify: KcopydNotify<C>, context: C): number;
   /** Promise forms: resolve with the error bits when the callback would have run. */
   copyAsync(from: IoRegion, dests: IoRegion[], flags?: KcopydFlags): Promise<KcopydResult>;
   zeroAsync(dests: IoRegion[], flags?: KcopydFlags): Promise<KcopydResult>;

@@ -22,6 +22,8 @@ interface MirrorRecoveryEvent {
   count: number;
   /** Leg index copied from (the default mirror). */
   source: number;
+  /** The kcopyd job copying the region (its kcopyd.job events' `job`). */
+  job?: number;
   /** Only for 'end': whether the copy succeeded, and the kcopyd error bits. */
   ok?: boolean;
   readErr?: boolean;

@@ -347,15 +347,7 @@ export class MirrorSet implements Target, DirtyLogOwner {
     const dests: IoRegion[] = this.legs
       .filter((l) => l.index !== source)
       .map((l) => ({ bdev: l.dev.bdev, sector: l.offset + sector, count }));
-    this.bus.emit('mirror.recovery', {
-      device: this.ctx.deviceName,
-      region: reg.key,
-      phase: 'start',
-      sector,
-      count,
-      source,
-    });
-    this.kcopyd.copy(
+    const job = this.kcopyd.copy(
       from,
       dests,
       { ignoreError: !this.features.handleErrors },
@@ -377,6 +369,7 @@ export class MirrorSet implements Target, DirtyLogOwner {
           sector,
           count,
           source,
+          job,
           ok,
           readErr,
           writeErr,
@@ -385,6 +378,16 @@ export class MirrorSet implements Target, DirtyLogOwner {
       },
       reg,
     );
+    // After the submission, which names the job; the copy completes on a later worker pass.
+    this.bus.emit('mirror.recovery', {
+      device: this.ctx.deviceName,
+      region: reg.key,
+      phase: 'start',
+      sector,
+      count,
+      source,
+      job,
+    });
   }
 
   private doReads(reads: MirrorBio[]): void {

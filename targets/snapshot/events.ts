@@ -16,8 +16,11 @@ declare module '../../src/base/events.js' {
     'snapshot.exception.allocated': SnapshotExceptionEvent & { cause: 'origin-write' | 'snapshot-write' | 'merge' };
     /** The record is durable (persistent) or in the table (transient); success false = the snapshot lost it. */
     'snapshot.exception.committed': SnapshotExceptionEvent & { success: boolean };
-    /** kcopyd copy origin -> COW started ('full-write': the snapshot write covers the chunk, no copy needed). */
-    'snapshot.copy.started': SnapshotExceptionEvent & { sectors: number; mode: 'copy' | 'full-write' };
+    /**
+     * kcopyd copy origin -> COW started ('full-write': the snapshot write covers the chunk, no copy needed). job: the
+     * kcopyd job doing the copy (its kcopyd.job events' `job`); absent for a full write.
+     */
+    'snapshot.copy.started': SnapshotExceptionEvent & { sectors: number; mode: 'copy' | 'full-write'; job?: number };
     'snapshot.copy.finished': SnapshotExceptionEvent & { readErr: boolean; writeErr: number };
     'snapshot.invalidated': { device: string; reason: string };
     'snapshot.overflow': { device: string };
@@ -29,6 +32,8 @@ declare module '../../src/base/events.js' {
       chunks: number;
       sectorsAllocated: number;
       metadataSectors: number;
+      /** The kcopyd job that copied the run from the COW to the origin. */
+      job?: number;
     };
     'snapshot.merge.state': { device: string; state: 'running' | 'stopped' | 'finished' | 'failed'; reason: string };
   }

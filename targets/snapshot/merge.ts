@@ -9,6 +9,7 @@ import { IoError } from '../../src/base/errors.js';
 import { SECTOR_SIZE } from '../../src/base/size.js';
 import type { Bio } from '../../src/dm/bio.js';
 import type { TargetType } from '../../src/dm/target.js';
+import type { KcopydResult } from '../../src/kcopyd/types.js';
 import { Snapshot } from './snapshot.js';
 
 interface MergingRange {
@@ -142,9 +143,17 @@ class SnapshotMerge extends Snapshot {
       const released = new Promise<boolean>((resolve) => (release = resolve));
       this.range = { first, count: run.count, released, release };
       for (let i = 0; i < run.count; i++) await this.tracker.drain(first + i);
-      const r = await this.kcopyd.copyAsync({ bdev: this.cow.bdev, sector: firstNew * c, count }, [
-        { bdev: this.origin.bdev, sector: dest, count },
-      ]);
+      // copy(), not copyAsync(): its return names the job for snapshot.merge.progress.
+      let job!: number;
+      const r = await new Promise<KcopydResult>((resolve) => {
+        job = this.kcopyd.copy(
+          { bdev: this.cow.bdev, sector: firstNew * c, count },
+          [{ bdev: this.origin.bdev, sector: dest, count }],
+          {},
+          (readErr, writeErr) => resolve({ readErr, writeErr }),
+          undefined,
+        );
+      });
       if (r.readErr || r.writeErr) return this.fail(`${r.readErr ? 'Read' : 'Write'} error: shutting down merge.`);
       try {
         await this.origin.bdev.flush();
@@ -172,6 +181,7 @@ class SnapshotMerge extends Snapshot {
         chunks: run.count,
         sectorsAllocated: u.sectorsAllocated,
         metadataSectors: u.metadataSectors,
+        job,
       });
     }
   }

@@ -449,14 +449,16 @@ export class Snapshot implements Target, RegisteredSnapshot {
     this.inProgress++;
     const from = pe.oldChunk * this.chunkSize;
     const count = Math.min(this.chunkSize, this.origin.bdev.sizeSectors - from);
-    this.ctx.bus.emit('snapshot.copy.started', { ...this.chunkFields(pe), sectors: count, mode: 'copy' });
-    this.kcopyd.copy(
+    const job = this.kcopyd.copy(
       { bdev: this.origin.bdev, sector: from, count },
       [{ bdev: this.cow.bdev, sector: pe.newChunk * this.chunkSize, count }],
       {},
       (readErr, writeErr) => this.copyDone(pe, readErr, writeErr),
       undefined,
     );
+    // After the submission, which names the job; its completion runs on a later worker pass, so this still
+    // comes before snapshot.copy.finished.
+    this.ctx.bus.emit('snapshot.copy.started', { ...this.chunkFields(pe), sectors: count, mode: 'copy', job });
   }
 
   /** copy_callback: completions are committed in allocation order. */

@@ -1,6 +1,7 @@
 // Status explained: after a COW copy the snapshot's status line changes by one chunk in sectors_allocated
 // (snapshot.md: sectors_allocated = next_free * C), and the history names that field, the old and new line, and
-// the cause (the exception for the written origin chunk); a merge and a table
+// the cause (the exception for the written origin chunk, and the kcopyd job copying it — the id kcopyd's own
+// events carry, though the history does not follow them); a merge and a table
 // swap are explained too, and `status --explain` names every field of the line.
 
 import { describe, expect, it } from 'vitest';
@@ -38,7 +39,22 @@ describe('status history', () => {
     expect(change.from).toEqual([`0 ${S} snapshot 16/${S} 16`]);
     expect(change.to).toEqual([`0 ${S} snapshot 24/${S} 16`]);
     expect(change.changes).toEqual([{ name: 'sectors_allocated', from: '16', to: '24' }]);
-    expect(change.causes).toEqual(['exception for origin chunk 3 prepared in COW chunk 2 (origin write)']);
+    // The copy is named by the job id kcopyd's own events carry (this lab listens to both; the history does not
+    // follow kcopyd's): the snapshot's job reading origin chunk 3 (sectors 24..31) into COW chunk 2 (16..23).
+    const copy = lab.events.find(
+      (e): e is Extract<DmEvent, { type: 'kcopyd.job' }> =>
+        e.type === 'kcopyd.job' &&
+        e.seq > mark &&
+        e.owner === 'snapshot' &&
+        e.phase === 'queued' &&
+        e.source?.sector === 24 &&
+        e.dests[0]?.sector === 16,
+    );
+    expect(copy).toBeDefined();
+    expect(copy!.master).toBe(copy!.job);
+    expect(change.causes).toEqual([
+      `exception for origin chunk 3 prepared in COW chunk 2 (origin write); its COW copy is kcopyd job ${copy!.job}`,
+    ]);
     const x = await history.explain('snap');
     expect(formatExplanation(x).split('\n')).toEqual([
       `0 ${S} snapshot 24/${S} 16`,
@@ -64,7 +80,12 @@ describe('status history', () => {
     await lab.dm.create('m', '0 2048 mirror core 1 1024 2 a 0 b 0');
     const change = await nextChange(lab, 'm', 0);
     expect(change.changes.find((c) => c.name === 'in_sync')).toEqual({ name: 'in_sync', from: '0', to: '1' });
-    expect(change.causes).toContain('region 0 resynced from leg 0');
+    const copy = lab.events.find(
+      (e): e is Extract<DmEvent, { type: 'kcopyd.job' }> =>
+        e.type === 'kcopyd.job' && e.owner === 'mirror' && e.phase === 'queued' && e.source?.sector === 0,
+    );
+    expect(copy).toBeDefined();
+    expect(change.causes).toContain(`region 0 resynced from leg 0 by kcopyd job ${copy!.job}`);
     history.close();
     await lab.dm.close();
   });

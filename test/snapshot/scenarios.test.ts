@@ -420,6 +420,7 @@ describe('events for the TUI', () => {
         chunkSize: 8,
         sectors: 8,
         mode: 'copy',
+        job: expect.any(Number),
       },
       {
         type: 'snapshot.exception.allocated',
@@ -437,6 +438,7 @@ describe('events for the TUI', () => {
         chunkSize: 8,
         sectors: 8,
         mode: 'copy',
+        job: expect.any(Number),
       },
     ]);
     const kinds = mine.map((e) => `${e.type}:${'device' in e ? e.device : ''}`);
