@@ -144,7 +144,9 @@ describe('verbs through the engine', () => {
       '  old: 0 2048 snapshot 16/2048 16',
       '  new: 0 2048 snapshot 24/2048 16',
       '  sectors_allocated 16→24',
-      expect.stringMatching(/^ {2}because: exception for origin chunk 1 prepared in COW chunk 2 \(origin write\)$/),
+      expect.stringMatching(
+        /^ {2}because: exception for origin chunk 1 prepared in COW chunk 2 \(origin write\); its COW copy is kcopyd job \d+$/,
+      ),
     ]);
     await expect(run('status --explain')).rejects.toThrow(/--explain takes one device NAME/);
   });
