@@ -229,7 +229,8 @@ function deviceValues(numbers: DeviceNumbers): Record<string, (r: DeviceRow) => 
   };
 }
 
-function fieldsOf<O>(command: string, values: Record<string, (row: O) => FieldValue>): ReportField<O>[] {
+/** dmsetup's fields (every one, as -o help lists them) with what `command` shows for each; any other field is refused. */
+export function fieldsOf<O>(command: string, values: Record<string, (row: O) => FieldValue>): ReportField<O>[] {
   const notReported = (id: string) => (): never => {
     throw new InvalidArgumentError(`${command} does not report the field ${id}`);
   };
@@ -244,7 +245,8 @@ function fieldsOf<O>(command: string, values: Record<string, (row: O) => FieldVa
   }));
 }
 
-const TYPE_LIST: readonly ReportType[] = Object.values(TYPES);
+/** dmsetup's _report_types, in order. */
+export const TYPE_LIST: readonly ReportType[] = Object.values(TYPES);
 
 /** `info -c`: every field, the defaults "name,major,minor,attr,open,segments,events,uuid", no prefix. */
 export function infoColumnsReport(numbers: DeviceNumbers): ReportDefinition<DeviceRow> {

@@ -1,8 +1,9 @@
-// dmstats 1.02.185's report fields and its table layout (lvm2 libdm/libdm-stats.c for the derived values,
-// libdm/dm-tools/dmsetup.c's _stats_fields for the headings, libdm-report.c for the columns), checked against
+// dmstats 1.02.185's report rows and the values of its fields (lvm2 libdm/libdm-stats.c for the derived values,
+// libdm/dm-tools/dmsetup.c's _report_fields for the headings); report.ts lays them out as libdm-report.c does, checked against
 // what the oracle's dmstats printed (fixtures/dmsetup-dropin/kernel/dmstats-*.txt).
 
-import { InvalidArgumentError } from '../base/errors.js';
+import { fieldsOf, TYPE_LIST } from './dmsetup-report-fields.js';
+import type { FieldValue, ReportDefinition } from './report.js';
 
 /** One region as @stats_list describes it. */
 export interface StatsRegion {
@@ -144,224 +145,106 @@ function histogramRanges(r: StatsRegion): string {
   ].join(',');
 }
 
-const rate = (v: number): string => v.toFixed(2);
 const perSecond = (v: number): number => (v * 1e9) / INTERVAL_NS;
 const ratio = (a: number, b: number): number => (b === 0 ? 0 : a / b);
-
-interface Field {
-  heading: string;
-  align: 'left' | 'right';
-  /** Narrowest the column may be (libdm's field width); the heading's length when absent. */
-  width?: number;
-  value(row: StatsRow): string;
-}
 
 /** The area's first sector, as the row prints it. */
 function areaStart(row: StatsRow): number {
   return row.region.start + row.areaId * row.region.step;
 }
 
+/** A size field: its text (dm_size_to_string), sorted by bytes. */
+const size = (bytes: number): FieldValue => ({ text: sizeString(bytes), sort: bytes });
+
 /**
  * DIFFERENCE: for a region row dmstats 1.02.185 prints the region's start as ArStart ("0b" when it is 0) and "0b"
  * as ArOff, and for some regions a meaningless size (256.00p); dmsim prints the region's start and 0b.
  */
-const regionRowSize = (sectors: number): string => (sectors === 0 ? '0b' : sizeString(sectors * 512));
+const regionRowSize = (sectors: number): FieldValue => ({
+  text: sectors === 0 ? '0b' : sizeString(sectors * 512),
+  sort: sectors * 512,
+});
 
-const STATS_FIELDS: Record<string, Field> = {
-  name: { heading: 'Name', align: 'left', width: 16, value: (r) => r.region.device },
-  stats_name: { heading: 'Name', align: 'left', width: 16, value: (r) => r.region.device },
-  group_id: { heading: 'GrpID', align: 'right', value: () => '-' },
-  region_id: { heading: 'RgID', align: 'right', value: (r) => String(r.region.id) },
-  obj_type: { heading: 'ObjType', align: 'left', value: (r) => r.type },
-  area_id: { heading: 'ArID', align: 'right', value: (r) => String(r.areaId) },
-  area_start: {
-    heading: 'ArStart',
-    align: 'right',
-    value: (r) => (r.type === 'region' ? regionRowSize(r.region.start) : sizeString(areaStart(r) * 512)),
-  },
-  area_len: { heading: 'ArSize', align: 'right', value: (r) => sizeString(r.region.step * 512) },
-  area_offset: {
-    heading: 'ArOff',
-    align: 'right',
-    value: (r) => (r.type === 'region' ? '0b' : sizeString(r.areaId * r.region.step * 512)),
-  },
-  area_count: { heading: '#Areas', align: 'right', value: (r) => String(areaCount(r.region)) },
-  region_start: { heading: 'RgStart', align: 'right', value: (r) => sizeString(r.region.start * 512) },
-  region_len: { heading: 'RgSize', align: 'right', value: (r) => sizeString(r.region.length * 512) },
-  program_id: { heading: 'ProgID', align: 'left', value: (r) => r.region.programId },
-  user_data: {
-    heading: 'UserData',
-    align: 'left',
-    value: (r) => (r.region.auxData === '-' ? '' : r.region.auxData),
-  },
-  precise: { heading: 'Precise', align: 'left', value: (r) => (r.region.precise ? '1' : '0') },
-  hist_bins: {
-    heading: '#Bins',
-    align: 'left',
-    width: 9,
-    value: (r) => String(r.region.boundsNs.length === 0 ? 0 : r.region.boundsNs.length + 1),
-  },
-  hist_bounds: { heading: 'Histogram Bounds', align: 'left', value: (r) => histogramBounds(r.region) },
-  hist_ranges: { heading: 'Histogram Ranges', align: 'left', value: (r) => histogramRanges(r.region) },
-  hist_count: {
-    heading: 'Histogram Counts',
-    align: 'left',
-    value: (r) => r.counters.histogram.map((c) => String(c).padStart(6)).join(''),
-  },
-  read_count: { heading: '#Reads', align: 'right', value: (r) => String(r.counters.reads) },
-  reads_merged_count: { heading: '#RdMrgs', align: 'right', value: (r) => String(r.counters.readMerges) },
-  read_sector_count: { heading: '#RdSectors', align: 'right', value: (r) => String(r.counters.readSectors) },
-  write_count: { heading: '#Writes', align: 'right', value: (r) => String(r.counters.writes) },
-  writes_merged_count: { heading: '#WrMrgs', align: 'right', value: (r) => String(r.counters.writeMerges) },
-  write_sector_count: { heading: '#WrSectors', align: 'right', value: (r) => String(r.counters.writeSectors) },
-  in_progress_count: { heading: '#InProg', align: 'right', value: (r) => String(r.counters.inFlight) },
-  read_time: { heading: 'AccRdTime', align: 'right', value: (r) => String(r.counters.readTicks) },
-  write_time: { heading: 'AccWrTime', align: 'right', value: (r) => String(r.counters.writeTicks) },
-  io_ticks: { heading: 'IoTicks', align: 'right', value: (r) => String(r.counters.ioTicks) },
-  queue_ticks: { heading: 'QueueTicks', align: 'right', value: (r) => String(r.counters.queueTicks) },
-  read_ticks: { heading: 'RdTicks', align: 'right', value: (r) => String(r.counters.readIoTicks) },
-  write_ticks: { heading: 'WrTicks', align: 'right', value: (r) => String(r.counters.writeIoTicks) },
-  interval_ns: { heading: 'IntervalNs', align: 'right', value: () => String(INTERVAL_NS) },
+/** A rate field: two decimals, sorted by its value. */
+const rate = (v: number): FieldValue => ({ text: v.toFixed(2), sort: v });
+
+/** What each stats field shows for a row (libdm-stats.c's dm_stats_get_* and dmsetup's _dm_stats_*_disp). */
+const STATS_VALUES: Record<string, (r: StatsRow) => FieldValue> = {
+  name: (r) => r.region.device,
+  stats_name: (r) => r.region.device,
+  group_id: () => '-',
+  region_id: (r) => r.region.id,
+  obj_type: (r) => r.type,
+  area_id: (r) => r.areaId,
+  area_start: (r) => (r.type === 'region' ? regionRowSize(r.region.start) : size(areaStart(r) * 512)),
+  area_len: (r) => size(r.region.step * 512),
+  area_offset: (r) => (r.type === 'region' ? { text: '0b', sort: 0 } : size(r.areaId * r.region.step * 512)),
+  area_count: (r) => areaCount(r.region),
+  region_start: (r) => size(r.region.start * 512),
+  region_len: (r) => size(r.region.length * 512),
+  program_id: (r) => r.region.programId,
+  user_data: (r) => (r.region.auxData === '-' ? '' : r.region.auxData),
+  precise: (r) => (r.region.precise ? '1' : '0'),
+  hist_bins: (r) => String(r.region.boundsNs.length === 0 ? 0 : r.region.boundsNs.length + 1),
+  hist_bounds: (r) => histogramBounds(r.region),
+  hist_ranges: (r) => histogramRanges(r.region),
+  hist_count: (r) => r.counters.histogram.map((c) => String(c).padStart(6)).join(''),
+  read_count: (r) => r.counters.reads,
+  reads_merged_count: (r) => r.counters.readMerges,
+  read_sector_count: (r) => r.counters.readSectors,
+  write_count: (r) => r.counters.writes,
+  writes_merged_count: (r) => r.counters.writeMerges,
+  write_sector_count: (r) => r.counters.writeSectors,
+  in_progress_count: (r) => r.counters.inFlight,
+  read_time: (r) => r.counters.readTicks,
+  write_time: (r) => r.counters.writeTicks,
+  io_ticks: (r) => r.counters.ioTicks,
+  queue_ticks: (r) => r.counters.queueTicks,
+  read_ticks: (r) => r.counters.readIoTicks,
+  write_ticks: (r) => r.counters.writeIoTicks,
+  interval_ns: () => INTERVAL_NS,
   // libdm divides the merge counts by the interval in ns, not in seconds (_rd_merges_per_sec): always 0.00 here.
-  reads_merged_per_sec: {
-    heading: 'RMrg/s',
-    align: 'right',
-    value: (r) => rate(r.counters.readMerges / INTERVAL_NS),
+  reads_merged_per_sec: (r) => rate(r.counters.readMerges / INTERVAL_NS),
+  writes_merged_per_sec: (r) => rate(r.counters.writeMerges / INTERVAL_NS),
+  reads_per_sec: (r) => rate(perSecond(r.counters.reads)),
+  writes_per_sec: (r) => rate(perSecond(r.counters.writes)),
+  read_size_per_sec: (r) => size(perSecond(r.counters.readSectors) * 512),
+  write_size_per_sec: (r) => size(perSecond(r.counters.writeSectors) * 512),
+  avg_request_size: (r) => {
+    const c = r.counters;
+    return size(Math.floor(ratio(c.readSectors + c.writeSectors, c.reads + c.writes)) * 512);
   },
-  writes_merged_per_sec: {
-    heading: 'WMrg/s',
-    align: 'right',
-    value: (r) => rate(r.counters.writeMerges / INTERVAL_NS),
+  queue_size: (r) => rate(r.counters.queueTicks / INTERVAL_NS),
+  util: (r) => rate(Math.min(100, (r.counters.ioTicks / INTERVAL_NS) * 100)),
+  await: (r) => {
+    const c = r.counters;
+    return rate(ratio(c.readTicks + c.writeTicks, c.reads + c.writes) / NS_PER_MS);
   },
-  reads_per_sec: { heading: 'R/s', align: 'right', value: (r) => rate(perSecond(r.counters.reads)) },
-  writes_per_sec: { heading: 'W/s', align: 'right', value: (r) => rate(perSecond(r.counters.writes)) },
-  read_size_per_sec: {
-    heading: 'RSz/s',
-    align: 'right',
-    value: (r) => sizeString(perSecond(r.counters.readSectors) * 512),
-  },
-  write_size_per_sec: {
-    heading: 'WSz/s',
-    align: 'right',
-    value: (r) => sizeString(perSecond(r.counters.writeSectors) * 512),
-  },
-  avg_request_size: {
-    heading: 'AvgRqSz',
-    align: 'right',
-    value: (r) => {
-      const c = r.counters;
-      return sizeString(Math.floor(ratio(c.readSectors + c.writeSectors, c.reads + c.writes)) * 512);
-    },
-  },
-  queue_size: { heading: 'QSize', align: 'right', value: (r) => rate(r.counters.queueTicks / INTERVAL_NS) },
-  util: {
-    heading: 'Util%',
-    align: 'right',
-    value: (r) => rate(Math.min(100, (r.counters.ioTicks / INTERVAL_NS) * 100)),
-  },
-  await: {
-    heading: 'AWait',
-    align: 'right',
-    value: (r) => {
-      const c = r.counters;
-      return rate(ratio(c.readTicks + c.writeTicks, c.reads + c.writes) / NS_PER_MS);
-    },
-  },
-  read_await: {
-    heading: 'RdAWait',
-    align: 'right',
-    value: (r) => rate(ratio(r.counters.readTicks, r.counters.reads) / NS_PER_MS),
-  },
-  write_await: {
-    heading: 'WrAWait',
-    align: 'right',
-    value: (r) => rate(ratio(r.counters.writeTicks, r.counters.writes) / NS_PER_MS),
-  },
-  throughput: {
-    heading: 'Throughput',
-    align: 'right',
-    value: (r) => rate(perSecond(r.counters.reads + r.counters.writes)),
-  },
-  service_time: {
-    heading: 'SvcTm',
-    align: 'right',
-    value: (r) => {
-      const c = r.counters;
-      return rate(ratio(c.ioTicks, c.reads + c.writes) / NS_PER_MS);
-    },
+  read_await: (r) => rate(ratio(r.counters.readTicks, r.counters.reads) / NS_PER_MS),
+  write_await: (r) => rate(ratio(r.counters.writeTicks, r.counters.writes) / NS_PER_MS),
+  throughput: (r) => rate(perSecond(r.counters.reads + r.counters.writes)),
+  service_time: (r) => {
+    const c = r.counters;
+    return rate(ratio(c.ioTicks, c.reads + c.writes) / NS_PER_MS);
   },
 };
 
-/** `dmstats report`'s fields when -o is not given. */
-export const REPORT_DEFAULT_FIELDS = [
-  'name',
-  'group_id',
-  'region_id',
-  'obj_type',
-  'area_id',
-  'area_start',
-  'area_len',
-  'reads_merged_per_sec',
-  'writes_merged_per_sec',
-  'reads_per_sec',
-  'writes_per_sec',
-  'read_size_per_sec',
-  'write_size_per_sec',
-  'avg_request_size',
-  'queue_size',
-  'util',
-  'await',
-  'read_await',
-  'write_await',
-];
+/** dmsetup's field table with the stats values: what `dmstats report` and `list` lay out (prefix: none). */
+const STATS_FIELDS = fieldsOf('dmstats', STATS_VALUES);
 
-/** `dmstats list`'s fields (with --histogram the bins and bounds instead of the program id). */
-export function listFields(histogram: boolean): string[] {
-  const common = ['name', 'group_id', 'region_id', 'obj_type', 'region_start', 'region_len', 'area_count', 'area_len'];
-  return [...common, ...(histogram ? ['hist_bins', 'hist_bounds'] : ['program_id'])];
-}
+/** `dmstats report`: its fields when -o is not given. */
+export const STATS_REPORT: ReportDefinition<StatsRow> = {
+  types: TYPE_LIST,
+  fields: STATS_FIELDS,
+  defaults:
+    'name,group_id,region_id,obj_type,area_id,area_start,area_len,reads_merged_per_sec,writes_merged_per_sec,' +
+    'reads_per_sec,writes_per_sec,read_size_per_sec,write_size_per_sec,avg_request_size,queue_size,util,await,' +
+    'read_await,write_await',
+  prefix: '',
+};
 
-export interface TableLayout {
-  headings: boolean;
-  /** undefined: dmsetup's default, aligned columns one space apart (':' unaligned without headings). */
-  separator?: string;
-}
-
-/**
- * libdm's report: a heading line, then one line per row; aligned columns (values left or right by field, headings
- * always left) unless a separator was given or headings are off. An empty report prints nothing.
- */
-export function formatStatsTable(
-  fieldNames: readonly string[],
-  rows: readonly StatsRow[],
-  layout: TableLayout,
-): string {
-  const unknown = fieldNames.find((f) => !(f in STATS_FIELDS));
-  if (unknown !== undefined) {
-    throw new InvalidArgumentError(`Unrecognised field: ${unknown} (fields: ${Object.keys(STATS_FIELDS).join(', ')})`);
-  }
-  if (rows.length === 0) return '';
-  const fields = fieldNames.map((f) => STATS_FIELDS[f]!);
-  const cells = rows.map((row) => fields.map((f) => f.value(row)));
-  if (layout.separator !== undefined || !layout.headings) {
-    const sep = layout.separator ?? ':';
-    const lines = [...(layout.headings ? [fields.map((f) => f.heading)] : []), ...cells];
-    return lines.map((l) => `${l.join(sep)}\n`).join('');
-  }
-  const widths = fields.map((f, i) =>
-    Math.max(f.width ?? f.heading.length, f.heading.length, ...cells.map((c) => c[i]!.length)),
-  );
-  const line = (values: readonly string[], heading: boolean): string =>
-    values
-      .map((v, i) => (heading || fields[i]!.align === 'left' ? v.padEnd(widths[i]!) : v.padStart(widths[i]!)))
-      .join(' ');
-  return [
-    line(
-      fields.map((f) => f.heading),
-      true,
-    ),
-    ...cells.map((c) => line(c, false)),
-  ]
-    .map((l) => `${l}\n`)
-    .join('');
+/** `dmstats list`: with --histogram the bins and bounds instead of the program id. */
+export function statsListReport(histogram: boolean): ReportDefinition<StatsRow> {
+  const common = 'name,group_id,region_id,obj_type,region_start,region_len,area_count,area_len';
+  return { ...STATS_REPORT, defaults: `${common},${histogram ? 'hist_bins,hist_bounds' : 'program_id'}` };
 }

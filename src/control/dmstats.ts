@@ -5,17 +5,17 @@
 import { DmError, type DmErrorCode, InvalidArgumentError } from '../base/errors.js';
 import {
   areaCount,
-  formatStatsTable,
-  listFields,
   parseCounters,
   parseRegionList,
-  REPORT_DEFAULT_FIELDS,
+  STATS_REPORT,
   type StatsRegion,
   type StatsRow,
+  statsListReport,
   sumCounters,
 } from './dmstats-report.js';
 import type { StatsCommand, StatsCreate } from './grammar/stats.js';
 import type { Verb, VerbArgs, VerbResult } from './protocol.js';
+import { runReport } from './report.js';
 
 /** What the stats commands need of the daemon: the devices, their sizes, and messages to the dm core. */
 export interface StatsBackend {
@@ -85,7 +85,7 @@ export async function runStats(cmd: StatsCommand, backend: StatsBackend): Promis
       for (const name of devices) {
         for (const region of await regionsOf(name)) rows.push({ region, type: 'region', areaId: 0, counters: NONE });
       }
-      return formatStatsTable(listFields(cmd.histogram), rows, { headings: true });
+      return runReport(statsListReport(cmd.histogram), rows, {}).stdout;
     }
     case 'report': {
       const areas: StatsRow[] = [];
@@ -104,10 +104,11 @@ export async function runStats(cmd: StatsCommand, backend: StatsBackend): Promis
           if (counters.length > 1) wholes.push({ region, type: 'region', areaId: 0, counters: sumCounters(counters) });
         }
       }
-      return formatStatsTable(cmd.fields ?? REPORT_DEFAULT_FIELDS, [...areas, ...wholes], {
-        headings: cmd.headings,
+      return runReport(STATS_REPORT, [...areas, ...wholes], {
+        ...(cmd.fields !== undefined ? { fields: cmd.fields.join(',') } : {}),
+        noHeadings: !cmd.headings,
         ...(cmd.separator !== undefined ? { separator: cmd.separator } : {}),
-      });
+      }).stdout;
     }
   }
 }
