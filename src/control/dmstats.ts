@@ -36,8 +36,15 @@ export function clientStatsBackend(client: {
   };
 }
 
-/** Runs one stats command; resolves to what it prints on stdout, rejects with dmstats' refusal. */
-export async function runStats(cmd: StatsCommand, backend: StatsBackend): Promise<string> {
+/**
+ * Runs one stats command; resolves to what it prints on stdout, rejects with dmstats' refusal. What dmstats prints
+ * on stderr without failing (the field list of `report -o help`) goes to `stderr`.
+ */
+export async function runStats(
+  cmd: StatsCommand,
+  backend: StatsBackend,
+  stderr: (text: string) => void = () => {},
+): Promise<string> {
   const devices = cmd.name !== undefined ? [cmd.name] : await backend.devices();
   const regionsOf = async (name: string): Promise<StatsRegion[]> =>
     parseRegionList(name, await backend.message(name, ['@stats_list', cmd.programId]));
@@ -104,11 +111,9 @@ export async function runStats(cmd: StatsCommand, backend: StatsBackend): Promis
           if (counters.length > 1) wholes.push({ region, type: 'region', areaId: 0, counters: sumCounters(counters) });
         }
       }
-      return runReport(STATS_REPORT, [...areas, ...wholes], {
-        ...(cmd.fields !== undefined ? { fields: cmd.fields.join(',') } : {}),
-        noHeadings: !cmd.headings,
-        ...(cmd.separator !== undefined ? { separator: cmd.separator } : {}),
-      }).stdout;
+      const out = runReport(STATS_REPORT, [...areas, ...wholes], cmd.report);
+      if (out.stderr !== '') stderr(out.stderr);
+      return out.stdout;
     }
   }
 }

@@ -41,15 +41,7 @@ const DD: Record<string, Io[]> = {
 };
 
 /** Commands of the recordings `dmsim stats` does not offer (or offers without these options). */
-const NOT_OFFERED = [
-  / list -v$/,
-  / list --group$/,
-  /hist_count_bounds/,
-  / -O /,
-  /--sort /,
-  /\| head/,
-  /\| awk '\{print NF\}'$/,
-];
+const NOT_OFFERED = [/ list -v$/, / list --group$/, /hist_count_bounds/, /\| head/, /\| awk '\{print NF\}'$/];
 
 /** Report headings whose values depend on time. */
 const TIME_HEADINGS = new Set(['QSize', 'Util%', 'AWait', 'RdAWait', 'WrAWait', 'SvcTm']);
@@ -171,5 +163,20 @@ describe('dmsim stats prints what dmstats 1.02.185 printed', () => {
 
   it('dmstats-fields.txt: every report field, small sizes, and a report after I/O', async () => {
     expect(await replay('dmstats-fields.txt')).toBeGreaterThan(12);
+  });
+});
+
+describe('dmsim stats report -o help', () => {
+  it("lists dmsetup's fields on stderr as dmsetup -o help printed them (dmstats is dmsetup: one _report_fields)", async () => {
+    const recorded = parseTranscript(readFileSync(`${KERNEL}reports.txt`, 'utf8')).steps.find(
+      (s) => s.command === 'dmsim info -c -o help',
+    )!;
+    const backend = { devices: async () => [], sizeSectors: async () => 0, message: async () => '' };
+    let stderr = '';
+    const out = await runStats(statsCommand('dmstats report -o help'), backend, (t) => {
+      stderr += t;
+    });
+    expect(out).toBe('');
+    expect(stderr).toBe(recorded.stderr.map((l) => `${l}\n`).join(''));
   });
 });

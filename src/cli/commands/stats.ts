@@ -8,7 +8,7 @@ import { registerVerb, withDaemon } from '../daemon-session.js';
 export function registerStats(program: Command): void {
   registerVerb(program, 'stats', {}, async (stats, opts) => {
     await withDaemon(opts, async (c) => {
-      process.stdout.write(await runStats(stats, clientStatsBackend(c)));
+      process.stdout.write(await runStats(stats, clientStatsBackend(c), (text) => process.stderr.write(text)));
     });
   });
 }

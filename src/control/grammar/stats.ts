@@ -3,7 +3,9 @@
 // _stats_report and their switches). What each command does is in ../dmstats.ts.
 
 import { InvalidArgumentError } from '../../base/errors.js';
+import type { ReportOptions } from '../report.js';
 import type { VerbGrammar, Words } from './grammar.js';
+import { REPORT_FIELD_OPTIONS, reportOptions } from './report-options.js';
 import { wholeNumber } from './words.js';
 
 const STATS_COMMANDS = ['create', 'delete', 'clear', 'list', 'print', 'report'] as const;
@@ -36,10 +38,7 @@ export type StatsCommand =
   | {
       command: 'report';
       name?: string;
-      fields?: string[];
-      headings: boolean;
-      /** Given with --separator; else dmsetup's default layout. */
-      separator?: string;
+      report: ReportOptions;
       programId: string;
     };
 
@@ -108,16 +107,7 @@ function build(w: Words): StatsCommand {
     case 'list':
       return { command, ...name, histogram: w.flag('histogram'), programId };
     case 'report': {
-      const fields = w.value('options');
-      const separator = w.value('separator');
-      return {
-        command,
-        ...name,
-        ...(fields !== undefined ? { fields: fields.split(',') } : {}),
-        headings: !w.flag('noheadings'),
-        ...(separator !== undefined ? { separator } : {}),
-        programId,
-      };
+      return { command, ...name, report: reportOptions(w), programId };
     }
   }
 }
@@ -141,9 +131,7 @@ export const STATS_GRAMMAR: VerbGrammar<StatsCommand> = {
     { flags: '--programid <id>', description: 'the program id (default: dmstats)', inUsage: false },
     { flags: '--userdata <text>', description: 'create: auxiliary data kept with the region', inUsage: false },
     { flags: '--histogram', description: 'list: show the histogram bounds', inUsage: false },
-    { flags: '-o, --options <fields>', description: 'report: the fields to show (-o help lists them)', inUsage: false },
-    { flags: '--noheadings', description: 'report: no heading line', inUsage: false },
-    { flags: '--separator <text>', description: 'report: between fields (default one space)', inUsage: false },
+    ...REPORT_FIELD_OPTIONS.map((o) => ({ ...o, description: `report: ${o.description}`, inUsage: false })),
   ],
   note: 'COMMAND: create, delete, clear, list, print, report',
   build,

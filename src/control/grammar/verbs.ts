@@ -9,6 +9,7 @@ import { treeOptions } from '../dmsetup-tree.js';
 import type { VerbArgs } from '../protocol.js';
 import type { ReportOptions } from '../report.js';
 import { parseWords, type VerbGrammar, type Words } from './grammar.js';
+import { REPORT_FIELD_OPTIONS, reportOptions } from './report-options.js';
 import { STATS_GRAMMAR } from './stats.js';
 import { byteValue, type RegionSpec, regionSpec, sizeWord, wholeNumber } from './words.js';
 
@@ -142,27 +143,8 @@ const NOUDEVSYNC = {
 /** The column report's options (dmsetup info -c, splitname). */
 const REPORT_OPTIONS = [
   { flags: '-c, --columns', description: 'a column report (-o help lists its fields)' },
-  { flags: '-o, --options <fields>', description: 'the fields, comma-separated; +FIELDS adds to the defaults' },
-  { flags: '--noheadings', description: 'no heading line; fields separated by ":"', inUsage: false },
-  { flags: '--separator <separator>', description: 'put SEPARATOR between the fields', inUsage: false },
-  { flags: '--sort <keys>', description: 'sort by these fields (-FIELD: descending)', inUsage: false },
-  { flags: '--nameprefixes', description: "print each field as DM_FIELD='value'", inUsage: false },
-  { flags: '--rows', description: 'one line per field instead of one per device', inUsage: false },
+  ...REPORT_FIELD_OPTIONS,
 ] as const;
-
-function reportOptions(w: Words): ReportOptions {
-  const fields = w.value('options');
-  const sort = w.value('sort');
-  const separator = w.value('separator');
-  return {
-    ...(fields !== undefined ? { fields } : {}),
-    ...(sort !== undefined ? { sort } : {}),
-    ...(separator !== undefined ? { separator } : {}),
-    noHeadings: w.flag('noheadings'),
-    namePrefixes: w.flag('nameprefixes'),
-    rows: w.flag('rows'),
-  };
-}
 
 function infoWords(w: Words): InfoWords {
   const columns = w.flag('columns');
