@@ -90,7 +90,12 @@ async function withDaemon<T>(
     await truncate(path, parseSizeBytes(d.size));
     paths[d.name] = path;
   }
-  const env = { ...process.env, PATH: `${shim}:${process.env.PATH ?? ''}`, DMSIM_SOCKET: socketPath, ...paths };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${shim}:${process.env.PATH ?? ''}`,
+    DMSIM_SOCKET: socketPath,
+    ...paths,
+  };
   // The oracle's guest has no locale, so dmsetup drew its trees in ASCII there (as cli.test.ts runs them).
   delete env.LANG;
   delete env.LC_ALL;
