@@ -15,6 +15,7 @@ import { App } from '../../tui/app.js';
 import { parseCommand } from '../../tui/command/parse-command.js';
 import { helpLines } from '../../tui/components/help-panel.js';
 import { TuiController } from '../../tui/controller.js';
+import { layout } from '../../tui/layout.js';
 import { startEmbedded } from '../../tui/session.js';
 import { ViewStore } from '../../tui/store/store.js';
 import { initialState } from '../../tui/store/view-state.js';
@@ -115,6 +116,14 @@ describe('usage errors', () => {
       expect(all).toContain(v);
     expect(await run('help wait')).toMatch(/^usage: wait NAME \[EVENT_NR\]/);
     expect(helpLines(200, 100).join('\n')).toContain('  remove_all [-f]');
+  });
+
+  it('help at 80x24 shows every command word on screen (the legend is what a short screen cuts)', () => {
+    const L = layout(80, 24);
+    const rows = L.top + L.middle + L.log; // the height app.tsx gives the help outside a lesson
+    const shown = helpLines(L.cols, rows).slice(0, rows).join('\n');
+    for (const verb of ['create', 'status', 'inspect', 'stats', 'rename', 'splitname', 'mknodes', 'remove_all'])
+      expect(shown).toMatch(new RegExp(`\\s${verb}(\\s|$)`, 'm'));
   });
 });
 

@@ -28,12 +28,15 @@ const LEGEND = [
   '          R recovering, x out of sync, # remapped, p copy pending, m merging',
 ];
 
-/** Keys and the legend, then every command's usage when there is room, else the command words. */
+/**
+ * Keys and the legend, then every command's usage when there is room; else the keys, the command words, and the
+ * legend last (the part a short screen may cut: the verbs must stay readable at 80x24).
+ */
 export function helpLines(width: number, height: number): string[] {
-  const keys = ['Keys', ...KEYS.map(([k, what]) => `  ${k.padEnd(8)} ${what}`), ...LEGEND];
+  const keys = ['Keys', ...KEYS.map(([k, what]) => `  ${k.padEnd(8)} ${what}`)];
   const usages = Object.values(USAGE).map((u) => `  ${u}`);
-  if (keys.length + 1 + usages.length <= height && usages.every((u) => u.length <= width))
-    return [...keys, 'Commands', ...usages];
+  if (keys.length + LEGEND.length + 1 + usages.length <= height && usages.every((u) => u.length <= width))
+    return [...keys, ...LEGEND, 'Commands', ...usages];
   const words: string[] = [];
   let line = ' ';
   for (const verb of Object.keys(USAGE)) {
@@ -44,7 +47,7 @@ export function helpLines(width: number, height: number): string[] {
     line += ` ${verb}`;
   }
   words.push(line);
-  return [...keys, 'Commands (help VERB shows its usage)', ...words];
+  return [...keys, 'Commands (help VERB shows its usage)', ...words, ...LEGEND];
 }
 
 export function HelpPanel({ width, height }: { width: number; height: number }) {
