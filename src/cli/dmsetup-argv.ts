@@ -45,6 +45,7 @@ const TAKES_VALUE = new Set([
   '--uuid',
   '--table',
   '--target',
+  '--exec',
   '-o',
   '--options',
   '-O',

@@ -5,7 +5,10 @@
 // them (fixtures/dmsetup-dropin/scripts/kernel/failures.txt, fixtures/transcripts/kernel/).
 
 import { type DmErrorCode, isDmError } from '../base/errors.js';
+import { OptionWordError } from '../control/dmsetup-tree.js';
 import { DmstatsError } from '../control/dmstats.js';
+import { UsageError } from '../control/grammar/grammar.js';
+import { ReportFieldError } from '../control/report.js';
 
 /** strerror(3) for each code a DmError may carry (glibc's texts). */
 const STRERROR: Record<DmErrorCode, string> = {
@@ -61,6 +64,10 @@ export interface FailedCommand {
  */
 export function dmsetupFailure(e: unknown, cmd: FailedCommand): string | undefined {
   if (e instanceof DmstatsError) return `${e.lines.join('\n')}\nCommand failed.\n`;
+  const refused = e instanceof UsageError ? e.refused : e;
+  // libdm-report lists the fields, then names the one it does not know; no "Command failed." after it.
+  if (refused instanceof ReportFieldError) return `${refused.help}${refused.dmsetupMessage}\n`;
+  if (refused instanceof OptionWordError) return `${refused.message}\nCouldn't process command line.\n`;
   if (!isDmError(e) || e.name === 'NoDaemonError' || e.name === 'UsageError') return undefined;
   const missing = e.code === 'ENXIO';
   if (missing && cmd.byPath) return `Device /dev/mapper/${cmd.device} not found\nCommand failed.\n`;

@@ -3,7 +3,6 @@
 // _ls with --target, _splitname): the CLI and the TUI print the same text. Device numbers and kernel names come
 // from one DeviceNumbers (dmsim's, or the dmsetup personality's).
 
-import { InvalidArgumentError } from '../base/errors.js';
 import { MAPPER_PREFIX } from '../dm/device-pool.js';
 import { DmTree, type ReportDevice } from './dm-tree.js';
 import { formatDeps, formatInfo, formatLs, NO_DEVICES } from './dmsetup-format.js';
@@ -14,7 +13,7 @@ import {
   SPLITNAME_REPORT,
   splitName,
 } from './dmsetup-report-fields.js';
-import { drawTree, type TreeOptions, treeOptions } from './dmsetup-tree.js';
+import { drawTree, OptionWordError, type TreeOptions, treeOptions } from './dmsetup-tree.js';
 import type { DeviceDeps, Verb, VerbArgs, VerbResult, WireDeviceInfo } from './protocol.js';
 import { type ReportOptions, type ReportOutput, runReport } from './report.js';
 
@@ -37,7 +36,7 @@ export function deviceNaming(words: string | undefined): DeviceNaming {
     const comma = rest.indexOf(',');
     const word = comma < 0 ? rest : rest.slice(0, comma);
     const match = NAMINGS.find((n) => n.startsWith(word));
-    if (match === undefined) throw new InvalidArgumentError(`Option not recognised: ${rest}.`);
+    if (match === undefined) throw new OptionWordError(`Option not recognised: ${rest}.`);
     naming = match;
     if (comma < 0) break;
     rest = rest.slice(comma + 1);

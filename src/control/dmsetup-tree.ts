@@ -75,12 +75,8 @@ const WORDS = [
   'notrunc',
 ] as const;
 
-/** A tree option dmsetup does not know (dmsetup adds "Couldn't process command line."). */
-class TreeOptionError extends InvalidArgumentError {
-  constructor(readonly rest: string) {
-    super(`Tree options not recognised: ${rest}.`);
-  }
-}
+/** An -o word dmsetup does not know: dmsetup prints the message and "Couldn't process command line.". */
+export class OptionWordError extends InvalidArgumentError {}
 
 /**
  * _process_tree_options: defaults device and truncation, the symbol set by the locale's codeset (UTF-8 or
@@ -104,7 +100,7 @@ export function treeOptions(words: string | undefined, utf8Locale: boolean): Tre
     const comma = rest.indexOf(',');
     const word = comma < 0 ? rest : rest.slice(0, comma);
     const match = WORDS.find((w) => w.startsWith(word));
-    if (match === undefined) throw new TreeOptionError(rest);
+    if (match === undefined) throw new OptionWordError(`Tree options not recognised: ${rest}.`);
     switch (match) {
       case 'device':
         o.device = true;

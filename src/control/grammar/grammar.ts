@@ -61,6 +61,8 @@ export class UsageError extends InvalidArgumentError {
     readonly verb: string,
     readonly why: string,
     usage: string,
+    /** The builder's own refusal it wraps (a personality may print that one its own way). */
+    readonly refused?: InvalidArgumentError,
   ) {
     super(`${verb}: ${why}; usage: ${usage}`);
   }
@@ -121,7 +123,7 @@ export function verbCommand(word: string, g: VerbGrammar<unknown>): Command {
 /** Checks the words against the grammar and builds the command's value. */
 export function bindWords<A>(word: string, g: VerbGrammar<A>, operands: readonly string[], options: object): A {
   const usage = usageOf(word, g);
-  const refuse = (why: string): UsageError => new UsageError(word, why, usage);
+  const refuse = (why: string, refused?: InvalidArgumentError): UsageError => new UsageError(word, why, usage, refused);
   const byName = new Map<string, string | string[]>();
   let i = 0;
   for (const a of g.args) {
@@ -163,7 +165,7 @@ export function bindWords<A>(word: string, g: VerbGrammar<A>, operands: readonly
     }
     return value;
   } catch (e) {
-    if (e instanceof InvalidArgumentError && !(e instanceof UsageError)) throw refuse(e.message);
+    if (e instanceof InvalidArgumentError && !(e instanceof UsageError)) throw refuse(e.message, e);
     throw e;
   }
 }
