@@ -5,28 +5,17 @@
 // (dm-snap-persistent.c: header chunk, then areas of 256 records and their 256 data chunks; chunk 8 sectors),
 // the origin chunks a seeded shuffle so no run of consecutive chunks makes the table's job easy.
 
-import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, report, timedRun } from './_support.js';
+import { median, output, report, timedRun } from './_support.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dmsim = join(root, 'dist/src/cli/main.js');
 const CHUNK = 8; // sectors
 const CHUNK_BYTES = CHUNK * 512;
 const PER_AREA = CHUNK_BYTES / 16;
-
-function output(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`))));
-  });
-}
 
 /**
  * A COW holding n exceptions of origin chunks 0..n-1 in a seeded shuffled order; returns the chunks it spans and
@@ -81,7 +70,7 @@ export async function main(argv: string[]): Promise<void> {
   const rounds = Number(positional[1] ?? 3);
   if (!Number.isInteger(n) || n < 1 || !Number.isInteger(rounds) || rounds < 1)
     throw new Error('usage: npm run bench -- activation [exceptions] [rounds] [--no-build]');
-  if (!argv.includes('--no-build')) await output('npm', ['run', '--silent', 'build']);
+  if (!argv.includes('--no-build')) await output(root, 'npm', ['run', '--silent', 'build']);
   const dir = await fsp.mkdtemp(join(tmpdir(), 'dmsim-bench-activation-'));
   const node = process.execPath;
   try {
@@ -98,18 +87,18 @@ export async function main(argv: string[]): Promise<void> {
     const peaks: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const socket = join(dir, `control-${r}.sock`);
-      const pid = Number(await output(node, [dmsim, 'daemon', '--socket', socket, '--detach']));
+      const pid = Number(await output(root, node, [dmsim, 'daemon', '--socket', socket, '--detach']));
       try {
         const create = (name: string, table: string) =>
           timedRun(node, [dmsim, 'create', name, '--socket', socket, '--table', table]);
         linearTimes.push(await create('lin', `0 ${n * CHUNK} linear ${origin} 0`));
         snapTimes.push(await create('snap', `0 ${n * CHUNK} snapshot ${origin} ${cow} P ${CHUNK}`));
-        const status = await output(node, [dmsim, 'status', 'snap', '--socket', socket]);
+        const status = await output(root, node, [dmsim, 'status', 'snap', '--socket', socket]);
         // The store's usage proves every exception was read: allocated = (data + metadata + header) chunks.
         const used = Number(/ (\d+)\/\d+ \d+/.exec(status)?.[1]);
         if (used !== allocated * CHUNK) throw new Error(`the snapshot did not load every exception: ${status.trim()}`);
         peaks.push(await peakRssMiB(pid));
-        await output(node, [dmsim, 'remove_all', '--socket', socket]);
+        await output(root, node, [dmsim, 'remove_all', '--socket', socket]);
       } finally {
         process.kill(pid, 'SIGTERM');
       }

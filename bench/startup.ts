@@ -5,26 +5,14 @@
 // (/usr/bin/time) it also compares the CPU time (user + system) each process used, which a loaded machine
 // (other processes taking turns on the cores) stretches far less than the wall time.
 
-import { spawn } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, report, timedRun } from './_support.js';
+import { median, output, report, timedRun } from './_support.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dmsim = join(root, 'dist/src/cli/main.js');
-
-/** Runs a program and resolves to what it printed on stdout; rejects on a non-zero exit. */
-function output(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`))));
-  });
-}
 
 const GNU_TIME = '/usr/bin/time';
 
@@ -32,7 +20,7 @@ const GNU_TIME = '/usr/bin/time';
 async function measured(cmd: string, args: string[], scratch: string): Promise<{ wall: number; cpu?: number }> {
   if (!existsSync(GNU_TIME)) return { wall: await timedRun(cmd, args) };
   const t0 = performance.now();
-  await output(GNU_TIME, ['-f', '%U %S', '-o', scratch, cmd, ...args]);
+  await output(root, GNU_TIME, ['-f', '%U %S', '-o', scratch, cmd, ...args]);
   const wall = (performance.now() - t0) / 1000;
   const [user, sys] = (await fsp.readFile(scratch, 'utf8')).trim().split('\n').at(-1)!.split(' ').map(Number);
   return { wall, cpu: user! + sys! };
@@ -41,14 +29,22 @@ async function measured(cmd: string, args: string[], scratch: string): Promise<{
 export async function main(argv: string[]): Promise<void> {
   const rounds = Number(argv.find((a) => !a.startsWith('--')) ?? 30);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('usage: npm run bench -- startup [rounds] [--no-build]');
-  if (!argv.includes('--no-build')) await output('npm', ['run', '--silent', 'build']);
+  if (!argv.includes('--no-build')) await output(root, 'npm', ['run', '--silent', 'build']);
   const dir = await fsp.mkdtemp(join(tmpdir(), 'dmsim-bench-startup-'));
   const socket = join(dir, 'control.sock');
   const node = process.execPath;
-  const pid = Number(await output(node, [dmsim, 'daemon', '--socket', socket, '--detach']));
+  const pid = Number(await output(root, node, [dmsim, 'daemon', '--socket', socket, '--detach']));
   try {
-    await output(node, [dmsim, 'mkimg', join(dir, 'a.img'), '1M']);
-    await output(node, [dmsim, 'create', 'lv', '--socket', socket, '--table', `0 2048 linear ${join(dir, 'a.img')} 0`]);
+    await output(root, node, [dmsim, 'mkimg', join(dir, 'a.img'), '1M']);
+    await output(root, node, [
+      dmsim,
+      'create',
+      'lv',
+      '--socket',
+      socket,
+      '--table',
+      `0 2048 linear ${join(dir, 'a.img')} 0`,
+    ]);
     const sides = {
       node: [node, ['-e', '0']],
       help: [node, [dmsim, '--help']],
